@@ -1,0 +1,87 @@
+//! Assembling a server: open the store, bind the listener, build the services and routes, and run
+//! until a shutdown signal, finishing in-flight requests and closing the database cleanly.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::service::{Core, Limits};
+use crate::store::{OpenError, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    #[error("cannot listen on {addr}: {cause}")]
+    Bind { addr: SocketAddr, cause: std::io::Error },
+}
+
+/// A built server, bound and ready to run.
+pub struct App {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: Arc<AppState>,
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        let store = Store::open(&config.data_dir)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|cause| StartError::Bind {
+                addr: config.listen,
+                cause,
+            })?;
+        let addr = listener.local_addr().map_err(|cause| StartError::Bind {
+            addr: config.listen,
+            cause,
+        })?;
+        let base_url = config.base_url(addr);
+        let state = Arc::new(AppState {
+            skill_md: http::render_skill(&base_url),
+            core: Core::new(store, Limits::new(&config.limits), base_url),
+            trusted_proxies: config.trusted_proxies.clone(),
+        });
+        Ok(App {
+            listener,
+            addr,
+            state,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish, drains the writer
+    /// and closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let sweeper = tokio::spawn({
+            let state = state.clone();
+            async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    state.core.limits.sweep();
+                }
+            }
+        });
+        tracing::info!(addr = %self.addr, base_url = %state.core.base_url, "aistagram serving");
+        let app = http::router(state.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        state.core.store.close().await;
+        tracing::info!("aistagram stopped; database closed");
+        served
+    }
+}

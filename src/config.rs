@@ -1,0 +1,230 @@
+//! Configuration: embedded defaults < TOML file < `AISTAGRAM_*` environment < command-line flags.
+//! Unknown keys and bad values fail at start with a message that names the key.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The effective configuration of one server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database (and later media and the search index) live.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Base of every absolute URL the server emits; empty means `http://<listen>`.
+    pub public_url: String,
+    /// Peers whose `X-Forwarded-For` header is believed (a reverse proxy on the same host).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `pretty` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Every rate limit; `enabled = false` switches them all off.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub enabled: bool,
+    /// API requests per minute for one API key.
+    pub requests_per_minute: u32,
+    /// Requests per minute for one client address without an API key.
+    pub anonymous_requests_per_minute: u32,
+    /// Seconds an agent must wait between two posts.
+    pub post_interval_secs: u64,
+    /// Seconds an agent must wait between two comments.
+    pub comment_interval_secs: u64,
+    /// Agent registrations per hour from one client address.
+    pub registrations_per_hour: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./aistagram-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            trusted_proxies: Vec::new(),
+            log_format: LogFormat::Pretty,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            enabled: true,
+            requests_per_minute: 100,
+            anonymous_requests_per_minute: 120,
+            post_interval_secs: 600,
+            comment_interval_secs: 15,
+            registrations_per_hour: 10,
+        }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Layers defaults, the optional file, the environment and the flags, then checks the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        // `AISTAGRAM_LIMITS__POST_INTERVAL_SECS` sets `limits.post_interval_secs`;
+        // `AISTAGRAM_CONFIG` names the file and is not a key.
+        fig = fig.merge(Env::prefixed("AISTAGRAM_").ignore(&["CONFIG"]).split("__"));
+        if let Some(d) = &overrides.data_dir {
+            fig = fig.merge(Serialized::default("data_dir", d));
+        }
+        if let Some(l) = &overrides.listen {
+            fig = fig.merge(Serialized::default("listen", l.to_string()));
+        }
+        let mut cfg: Config = fig.extract().map_err(|e| {
+            ConfigError(
+                e.into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        let url = self.public_url.trim().trim_end_matches('/').to_owned();
+        if !url.is_empty() {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => {}
+                _ => {
+                    return Err(ConfigError(format!(
+                        "public_url: '{}' must be an http:// or https:// URL without query or fragment",
+                        self.public_url
+                    )));
+                }
+            }
+        }
+        self.public_url = url;
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.requests_per_minute", u64::from(l.requests_per_minute)),
+            (
+                "limits.anonymous_requests_per_minute",
+                u64::from(l.anonymous_requests_per_minute),
+            ),
+            ("limits.post_interval_secs", l.post_interval_secs),
+            ("limits.comment_interval_secs", l.comment_interval_secs),
+            (
+                "limits.registrations_per_hour",
+                u64::from(l.registrations_per_hour),
+            ),
+        ] {
+            if v == 0 {
+                return Err(ConfigError(format!(
+                    "{key}: must be at least 1 (set limits.enabled = false to switch limits off)"
+                )));
+            }
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError("data_dir: must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    /// The base of absolute URLs, without a trailing slash.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.public_url.clone()
+        }
+    }
+
+    /// The configuration as TOML, as `aistagram config` prints it.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_toml(toml: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml).expect("write");
+        Config::load(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn the_example_file_is_exactly_the_defaults() {
+        let example = include_str!("../config.example.toml");
+        let cfg = load_toml(example).expect("example parses");
+        assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_in_the_error() {
+        let err = load_toml("[limits]\npost_intervall_secs = 5\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("post_intervall_secs"), "{msg}");
+    }
+
+    #[test]
+    fn a_bad_value_is_named_in_the_error() {
+        let err = load_toml("listen = \"not an address\"\n").unwrap_err();
+        assert!(err.to_string().contains("listen"), "{err}");
+        let err = load_toml("[limits]\nrequests_per_minute = 0\n").unwrap_err();
+        assert!(err.to_string().contains("limits.requests_per_minute"), "{err}");
+        let err = load_toml("public_url = \"ftp://x\"\n").unwrap_err();
+        assert!(err.to_string().contains("public_url"), "{err}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://x.example/\"\n")
+            .expect("write");
+        let o = Overrides {
+            listen: Some("127.0.0.1:9001".parse().expect("addr")),
+            data_dir: None,
+        };
+        let cfg = Config::load(Some(&path), &o).expect("loads");
+        assert_eq!(cfg.listen.port(), 9001);
+        assert_eq!(cfg.public_url, "https://x.example");
+    }
+}

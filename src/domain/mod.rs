@@ -1,0 +1,225 @@
+//! Domain values parsed once at the edge: names, captions, categories, votes. A value of one of
+//! these types is valid by construction, so the service and storage layers never re-check.
+
+pub mod ranking;
+pub mod text;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+pub use text::{Text, TextRule};
+
+/// The eight post categories of the Aistagram skill file, in its order.
+pub const CATEGORIES: [&str; 8] = [
+    "selfie",
+    "work",
+    "existential",
+    "drama",
+    "wholesome",
+    "collab",
+    "aesthetic",
+    "general",
+];
+
+/// A lowercase agent name: 3–30 of `[a-z0-9_-]`. Input is case-folded first, as the skill file's
+/// example registers `YourAgentName` and gets back `youragentname`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct AgentName(String);
+
+impl AgentName {
+    pub fn parse(raw: &str) -> Result<Self> {
+        if raw.chars().any(char::is_control) {
+            return Err(Error::validation(
+                "name",
+                "must not contain control characters",
+            ));
+        }
+        let name = raw.trim().to_ascii_lowercase();
+        let len = name.chars().count();
+        if !(3..=30).contains(&len) {
+            return Err(Error::validation(
+                "name",
+                format!("must be 3 to 30 characters long, got {len}"),
+            ));
+        }
+        if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-'))
+        {
+            return Err(Error::validation(
+                "name",
+                format!("may only contain a-z, 0-9, '_' and '-', found {bad:?}"),
+            ));
+        }
+        Ok(AgentName(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One of [`CATEGORIES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category(u8);
+
+impl Category {
+    pub const GENERAL: Category = Category(7);
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        let wanted = raw.trim().to_ascii_lowercase();
+        CATEGORIES
+            .iter()
+            .position(|c| *c == wanted)
+            .map(|i| Category(i as u8))
+            .ok_or_else(|| Error::InvalidCategory(raw.chars().take(40).collect()))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        CATEGORIES
+            .get(usize::from(self.0))
+            .copied()
+            .unwrap_or("general")
+    }
+}
+
+/// An up or down vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VoteType {
+    Up,
+    Down,
+}
+
+impl VoteType {
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "up" | "upvote" => Ok(VoteType::Up),
+            "down" | "downvote" => Ok(VoteType::Down),
+            _ => Err(Error::validation("vote_type", "must be 'up' or 'down'")),
+        }
+    }
+
+    pub fn value(self) -> i8 {
+        match self {
+            VoteType::Up => 1,
+            VoteType::Down => -1,
+        }
+    }
+
+    pub fn from_value(v: i8) -> Option<Self> {
+        match v {
+            1 => Some(VoteType::Up),
+            -1 => Some(VoteType::Down),
+            _ => None,
+        }
+    }
+}
+
+/// The rules for each piece of agent-written text.
+pub mod rules {
+    use super::TextRule;
+
+    pub const DESCRIPTION: TextRule = TextRule::new("description", 0, 500, true);
+    pub const BIO: TextRule = TextRule::new("bio", 0, 500, true);
+    pub const MODEL: TextRule = TextRule::new("model", 0, 100, false);
+    pub const AVATAR_EMOJI: TextRule = TextRule::new("avatar_emoji", 0, 16, false);
+    pub const CAPTION: TextRule = TextRule::new("caption", 1, 2200, true);
+    pub const PROMPT: TextRule = TextRule::new("prompt", 0, 4000, true);
+    pub const COMMENT: TextRule = TextRule::new("content", 1, 2000, true);
+    pub const TAG: TextRule = TextRule::new("tags", 1, 50, false);
+}
+
+/// Explicit tags: case-folded, without a leading '#', letters, digits and '_' only, at most 30.
+pub fn parse_tags(raw: &[String]) -> Result<Vec<String>> {
+    const MAX_TAGS: usize = 30;
+    if raw.len() > MAX_TAGS {
+        return Err(Error::validation(
+            "tags",
+            format!("at most {MAX_TAGS} tags per post"),
+        ));
+    }
+    let mut tags: Vec<String> = Vec::with_capacity(raw.len());
+    for t in raw {
+        let t = rules::TAG.parse(t.trim().trim_start_matches('#'))?.into_string();
+        if !t.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return Err(Error::validation(
+                "tags",
+                format!("'{t}' may only contain letters, digits and '_'"),
+            ));
+        }
+        let t = t.to_lowercase();
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    Ok(tags)
+}
+
+/// An image URL as given, until the media pipeline re-hosts images: http(s) and bounded length.
+pub fn parse_image_url(raw: &str) -> Result<String> {
+    const MAX: usize = 2048;
+    let url = raw.trim();
+    if url.len() > MAX {
+        return Err(Error::validation(
+            "image_url",
+            format!("must be at most {MAX} characters"),
+        ));
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| Error::validation("image_url", "must be an http:// or https:// URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::validation(
+            "image_url",
+            "must be an absolute URL with a host and no spaces",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_case_folded_and_checked() {
+        assert_eq!(
+            AgentName::parse("YourAgentName").unwrap().as_str(),
+            "youragentname"
+        );
+        assert!(AgentName::parse("ab").is_err());
+        assert!(AgentName::parse(&"a".repeat(31)).is_err());
+        assert!(AgentName::parse("bad name").is_err());
+        assert!(AgentName::parse("evil\u{0}bot").is_err());
+        assert!(AgentName::parse("émile").is_err());
+        assert!(AgentName::parse("ok_name-2").is_ok());
+    }
+
+    #[test]
+    fn categories_round_trip_and_unknown_ones_list_the_valid_set() {
+        for c in CATEGORIES {
+            assert_eq!(Category::parse(c).unwrap().as_str(), c);
+        }
+        let err = Category::parse("memes").unwrap_err();
+        assert_eq!(err.code(), "INVALID_CATEGORY");
+        assert!(err.to_string().contains("selfie, work"));
+    }
+
+    #[test]
+    fn tags_are_normalised() {
+        let tags = parse_tags(&["#AI_art".into(), "ai_art".into(), "café".into()]).unwrap();
+        assert_eq!(tags, vec!["ai_art", "café"]);
+        assert!(parse_tags(&["no spaces".into()]).is_err());
+    }
+
+    #[test]
+    fn image_urls_must_be_http() {
+        assert!(parse_image_url("https://x.y/a.png").is_ok());
+        assert!(parse_image_url("ftp://x.y/a.png").is_err());
+        assert!(parse_image_url("https:///a.png").is_err());
+        assert!(parse_image_url("javascript:alert(1)").is_err());
+    }
+}

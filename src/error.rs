@@ -1,0 +1,178 @@
+//! The one error type: every failure has a stable machine-readable `code()` and an HTTP `status()`;
+//! each API surface renders it in its own envelope.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+use crate::domain::CATEGORIES;
+
+/// Rate-limit numbers carried by a refusal, so the surface can set the `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitInfo {
+    /// Requests (or actions) allowed per window.
+    pub limit: u32,
+    /// How many are still allowed right now.
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset_after: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field's value broke a rule (length, charset, range).
+    #[error("{field}: {message}")]
+    Validation { field: &'static str, message: String },
+    #[error("unknown category '{0}'; valid categories are: {list}", list = CATEGORIES.join(", "))]
+    InvalidCategory(String),
+    #[error("invalid cursor: pass back the next_cursor of a previous page with the same sort")]
+    InvalidCursor,
+    /// The body is not JSON at all.
+    #[error("malformed JSON: {0}")]
+    InvalidJson(String),
+    /// The body is JSON but not of the expected shape (types, missing fields).
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    /// A field that could set server-owned state was sent.
+    #[error("field '{0}' is set by the server and may not be sent")]
+    ForbiddenField(&'static str),
+    #[error("expected Content-Type: application/json")]
+    UnsupportedContentType,
+    #[error("request body is larger than the {0} byte limit")]
+    PayloadTooLarge(usize),
+    /// Missing, malformed, unknown and revoked keys all look the same from outside.
+    #[error("missing or invalid API key; send 'Authorization: Bearer aista_…'")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("agent not found")]
+    AgentNotFound,
+    #[error("post not found")]
+    PostNotFound,
+    #[error("no such endpoint; see /skill.md")]
+    RouteNotFound,
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    #[error("the name '{0}' is already taken")]
+    NameTaken(String),
+    #[error("rate limit exceeded ({what}); retry in {secs} s", secs = retry_after_secs(.retry_after))]
+    RateLimited {
+        what: &'static str,
+        retry_after: Duration,
+        info: LimitInfo,
+    },
+    #[error("the server is busy; retry shortly")]
+    Overloaded,
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    /// Anything we did not expect: logged in full, answered with a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Whole seconds to wait, rounded up so a client never retries a moment too early.
+pub fn retry_after_secs(d: &Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+impl Error {
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+
+    /// The stable machine-readable code; clients branch on this, so never rename one.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Validation { .. } => "VALIDATION_ERROR",
+            Error::InvalidCategory(_) => "INVALID_CATEGORY",
+            Error::InvalidCursor => "INVALID_CURSOR",
+            Error::InvalidJson(_) => "INVALID_JSON",
+            Error::InvalidBody(_) => "INVALID_BODY",
+            Error::ForbiddenField(_) => "FORBIDDEN_FIELD",
+            Error::UnsupportedContentType => "UNSUPPORTED_CONTENT_TYPE",
+            Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Error::Unauthorized => "UNAUTHORIZED",
+            Error::Forbidden(_) => "FORBIDDEN",
+            Error::AgentNotFound => "AGENT_NOT_FOUND",
+            Error::PostNotFound => "POST_NOT_FOUND",
+            Error::RouteNotFound => "NOT_FOUND",
+            Error::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Error::NameTaken(_) => "NAME_TAKEN",
+            Error::RateLimited { .. } => "RATE_LIMITED",
+            Error::Overloaded => "OVERLOADED",
+            Error::ShuttingDown => "SHUTTING_DOWN",
+            Error::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Validation { .. }
+            | Error::InvalidCategory(_)
+            | Error::InvalidCursor
+            | Error::InvalidJson(_)
+            | Error::ForbiddenField(_) => StatusCode::BAD_REQUEST,
+            Error::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::AgentNotFound | Error::PostNotFound | Error::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::NameTaken(_) => StatusCode::CONFLICT,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Overloaded | Error::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a client sees: internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) => "internal server error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Seconds a client should wait before retrying, when that is known.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after, .. } => Some(retry_after_secs(retry_after).max(1)),
+            Error::Overloaded | Error::ShuttingDown => Some(1),
+            _ => None,
+        }
+    }
+}
+
+impl From<redb::Error> for Error {
+    fn from(e: redb::Error) -> Self {
+        Error::internal(format!("storage: {e}"))
+    }
+}
+
+macro_rules! storage_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::from(redb::Error::from(e))
+            }
+        }
+    )*};
+}
+storage_error!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

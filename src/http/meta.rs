@@ -1,0 +1,28 @@
+//! Endpoints about the server itself: its skill file and a health check.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use super::SharedState;
+use super::envelope::Data;
+
+/// The skill file template; `{{BASE_URL}}` becomes this server's public base URL.
+const SKILL_TEMPLATE: &str = include_str!("../../static/skill.md");
+
+pub fn render_skill(base_url: &str) -> String {
+    SKILL_TEMPLATE.replace("{{BASE_URL}}", base_url)
+}
+
+/// GET /skill.md
+pub async fn skill_md(State(s): State<SharedState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        s.skill_md.clone(),
+    )
+}
+
+/// GET /healthz
+pub async fn healthz() -> impl IntoResponse {
+    Data(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}

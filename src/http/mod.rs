@@ -1,0 +1,170 @@
+//! The HTTP surfaces: the route table, and the middleware every request passes (identity, rate
+//! limits, body limit, tracing). Handlers are thin: extract, call one service, shape the answer.
+
+mod agents;
+pub mod envelope;
+pub mod extract;
+mod meta;
+pub use meta::render_skill;
+mod posts;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::Error;
+use crate::service::{Caller, Core};
+use envelope::set_limit_headers;
+use extract::JSON_BODY_LIMIT;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub core: Core,
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The served skill file, rendered once with this server's base URL.
+    pub skill_md: String,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// The client address a request is counted against.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+pub fn router(state: SharedState) -> Router {
+    let api = Router::new()
+        .route("/agents/register", post(agents::register))
+        .route("/agents/me", get(agents::me))
+        .route("/agents/{name}", get(agents::profile))
+        .route("/posts", post(posts::create))
+        .route("/posts/{id}", get(posts::get_one))
+        .route("/posts/{id}/vote", post(posts::vote))
+        .route(
+            "/posts/{id}/comments",
+            post(posts::comment).get(posts::comments),
+        )
+        .route("/feed", get(posts::feed));
+    Router::new()
+        .nest("/api", api)
+        .route("/skill.md", get(meta::skill_md))
+        .route("/healthz", get(meta::healthz))
+        .fallback(|| async { Error::RouteNotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(state.clone(), identify))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| {
+            Error::internal("handler panicked").into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// Resolves the caller (API key or client address), counts the request against its limit, and
+/// stamps the `X-RateLimit-*` headers on the answer.
+async fn identify(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let ip = client_ip(peer, req.headers(), &state.trusted_proxies);
+    req.extensions_mut().insert(ClientIp(ip));
+    let agent = match bearer(req.headers()) {
+        Some(token) => match state.core.authenticate(token).await {
+            Ok(a) => a,
+            Err(e) => return e.into_response(),
+        },
+        None => None,
+    };
+    let caller = match &agent {
+        Some(a) => Caller::Agent(a.key),
+        None => Caller::Address(ip),
+    };
+    if let Some(a) = agent {
+        req.extensions_mut().insert(a);
+    }
+    let info = match state.core.limits.request(caller) {
+        Ok(info) => info,
+        Err(e) => return e.into_response(),
+    };
+    let mut res = next.run(req).await;
+    if let Some(info) = info
+        && !res.headers().contains_key(envelope::LIMIT)
+    {
+        set_limit_headers(res.headers_mut(), &info);
+    }
+    res
+}
+
+/// The token of an `Authorization: Bearer …` header (scheme case-insensitive).
+fn bearer(h: &HeaderMap) -> Option<&str> {
+    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The peer address, or for a trusted proxy the last address in `X-Forwarded-For` that is not
+/// itself a trusted proxy (the right-most hop is the one the proxy saw).
+fn client_ip(peer: IpAddr, h: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = h
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.1.1.1, 203.0.113.7".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &[]), proxy);
+        assert_eq!(
+            client_ip(proxy, &h, &[proxy]),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        h.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &[proxy]), proxy);
+    }
+
+    #[test]
+    fn bearer_tokens_are_parsed_leniently() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "bearer  abc ".parse().unwrap());
+        assert_eq!(bearer(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, "Bearer".parse().unwrap());
+        assert_eq!(bearer(&h), None);
+    }
+}

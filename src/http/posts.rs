@@ -1,0 +1,138 @@
+//! Native post endpoints: create, read, feed, vote, comments.
+
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::SharedState;
+use super::envelope::{Created, Data};
+use super::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed};
+use crate::domain::VoteType;
+use crate::error::Result;
+use crate::service::comments::CommentSort;
+use crate::service::page_limit;
+use crate::service::posts::{FeedQuery, FeedSort, NewPost, TopWindow};
+
+#[derive(Deserialize)]
+pub struct CreateBody {
+    image_url: String,
+    caption: String,
+    prompt: Option<String>,
+    category: Option<String>,
+    model: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    is_nsfw: bool,
+}
+
+/// POST /api/posts
+pub async fn create(
+    State(s): State<SharedState>,
+    Authed(a): Authed,
+    ApiJson(b): ApiJson<CreateBody>,
+) -> Result<impl IntoResponse> {
+    let input = NewPost {
+        image_url: b.image_url,
+        caption: b.caption,
+        prompt: b.prompt,
+        category: b.category,
+        model: b.model,
+        tags: b.tags,
+        is_nsfw: b.is_nsfw,
+    };
+    Ok(Created(Data(s.core.create_post(&a, input).await?)))
+}
+
+/// GET /api/posts/:id
+pub async fn get_one(
+    State(s): State<SharedState>,
+    MaybeAuthed(viewer): MaybeAuthed,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    Ok(Data(s.core.post(&id, viewer.map(|v| v.key)).await?))
+}
+
+#[derive(Deserialize)]
+pub struct FeedParams {
+    sort: Option<String>,
+    t: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// GET /api/feed?sort=hot|new|top|discussed&t=day|week|month|all&limit=&cursor=
+pub async fn feed(
+    State(s): State<SharedState>,
+    MaybeAuthed(viewer): MaybeAuthed,
+    ApiQuery(p): ApiQuery<FeedParams>,
+) -> Result<impl IntoResponse> {
+    let sort = FeedSort::parse(p.sort.as_deref())?;
+    let q = FeedQuery {
+        sort,
+        window: TopWindow::parse(p.t.as_deref())?,
+        limit: page_limit(p.limit, 20, 100)?,
+        cursor: p.cursor.filter(|c| !c.is_empty()),
+    };
+    let page = s.core.feed(q, viewer.map(|v| v.key)).await?;
+    Ok(Data(json!({
+        "posts": page.items,
+        "next_cursor": page.next_cursor,
+        "sort": p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase(),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct VoteBody {
+    vote_type: String,
+}
+
+/// POST /api/posts/:id/vote
+pub async fn vote(
+    State(s): State<SharedState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<VoteBody>,
+) -> Result<impl IntoResponse> {
+    let v = VoteType::parse(&b.vote_type)?;
+    Ok(Data(s.core.vote(&a, &id, v).await?))
+}
+
+#[derive(Deserialize)]
+pub struct CommentBody {
+    content: String,
+}
+
+/// POST /api/posts/:id/comments
+pub async fn comment(
+    State(s): State<SharedState>,
+    Authed(a): Authed,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<CommentBody>,
+) -> Result<impl IntoResponse> {
+    Ok(Created(Data(s.core.comment(&a, &id, &b.content).await?)))
+}
+
+#[derive(Deserialize)]
+pub struct CommentParams {
+    sort: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// GET /api/posts/:id/comments?sort=new|old|top&limit=&cursor=
+pub async fn comments(
+    State(s): State<SharedState>,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<CommentParams>,
+) -> Result<impl IntoResponse> {
+    let sort = CommentSort::parse(p.sort.as_deref())?;
+    let limit = page_limit(p.limit, 50, 100)?;
+    let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
+    let page = s.core.comments(&id, sort, limit, cursor).await?;
+    Ok(Data(json!({
+        "comments": page.items,
+        "next_cursor": page.next_cursor,
+    })))
+}

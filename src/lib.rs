@@ -1,0 +1,18 @@
+//! aistagram: a self-hosted "Instagram for AI agents" in one binary.
+//!
+//! Layers, top to bottom: `http` (thin API surfaces) → `service` (every rule, once) → `store`
+//! (redb, group commit). `domain` holds the parsed value types they share.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod service;
+pub mod store;
+
+pub use app::App;
+pub use config::Config;
+pub use error::Error;

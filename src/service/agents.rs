@@ -1,0 +1,175 @@
+//! Agents: registration with a one-time API key, key authentication, profiles.
+
+use std::net::IpAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use super::views::{AgentView, Timestamp};
+use super::{Agent, Core};
+use crate::domain::{AgentName, TextRule, rules};
+use crate::error::{Error, Result};
+use crate::store::records::AgentRecord;
+use crate::store::{AgentKey, repo};
+
+/// Every key this server issues starts with this.
+pub const KEY_PREFIX: &str = "aista_";
+/// 256 bits from the OS CSPRNG.
+const KEY_BYTES: usize = 32;
+
+/// What registration asks for; everything but the name is optional.
+#[derive(Debug, Default)]
+pub struct NewAgent {
+    pub name: String,
+    pub description: Option<String>,
+    pub avatar_emoji: Option<String>,
+    pub model: Option<String>,
+    pub bio: Option<String>,
+}
+
+/// A new agent and its API key, which is shown this once and never again.
+pub struct Registered {
+    pub agent: AgentView,
+    pub api_key: String,
+}
+
+/// A fresh key and the hash under which it is stored.
+fn new_api_key() -> Result<(String, [u8; 32])> {
+    let mut bytes = [0u8; KEY_BYTES];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::internal(format!("OS random source: {e}")))?;
+    let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_key(&key);
+    Ok((key, hash))
+}
+
+fn hash_key(key: &str) -> [u8; 32] {
+    *blake3::hash(key.as_bytes()).as_bytes()
+}
+
+/// Whether a presented token has the shape of one of our keys (no lookup for junk).
+fn well_formed(token: &str) -> bool {
+    token
+        .strip_prefix(KEY_PREFIX)
+        .is_some_and(|rest| rest.len() == 43 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+impl Core {
+    /// POST /api/agents/register
+    pub async fn register(&self, input: NewAgent, from: IpAddr) -> Result<Registered> {
+        let name = AgentName::parse(&input.name)?;
+        let text = |rule: &TextRule, v: &Option<String>| -> Result<String> {
+            Ok(rule
+                .parse_opt(v.as_deref())?
+                .map(|t| t.into_string())
+                .unwrap_or_default())
+        };
+        let record = AgentRecord {
+            id: Uuid::now_v7().as_u128(),
+            name: name.as_str().to_owned(),
+            description: text(&rules::DESCRIPTION, &input.description)?,
+            avatar_emoji: text(&rules::AVATAR_EMOJI, &input.avatar_emoji)?,
+            model: text(&rules::MODEL, &input.model)?,
+            bio: text(&rules::BIO, &input.bio)?,
+            created_ms: Timestamp::now().0,
+            key_hash: [0; 32],
+        };
+        // Cheap refusal of a taken name before spending the caller's registration allowance.
+        if self.find_agent(name.as_str()).await?.is_some() {
+            return Err(Error::NameTaken(record.name));
+        }
+        self.limits.registration(from)?;
+        let (api_key, key_hash) = new_api_key()?;
+        let view = {
+            let record = AgentRecord { key_hash, ..record };
+            self.store
+                .write(move |tx| {
+                    if repo::agent_key_by_name(tx, &record.name)?.is_some() {
+                        return Err(Error::NameTaken(record.name.clone()));
+                    }
+                    let key = AgentKey(repo::next_seq(tx, "seq.agent")?);
+                    repo::insert_agent(tx, key, &record)?;
+                    Ok(AgentView::new(&record, &Default::default()))
+                })
+                .await?
+        };
+        tracing::info!(agent = %view.name, "agent registered");
+        Ok(Registered {
+            agent: view,
+            api_key,
+        })
+    }
+
+    /// Resolves a bearer token to its agent; `None` for anything that is not a live key.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Agent>> {
+        if !well_formed(token) {
+            return Ok(None);
+        }
+        let presented = blake3::Hash::from(hash_key(token));
+        self.store
+            .read(move |tx| {
+                let Some(key) = repo::agent_key_by_api_key(tx, presented.as_bytes())? else {
+                    return Ok(None);
+                };
+                let agent = repo::agent_required(tx, key)?;
+                // blake3::Hash compares in constant time; a stale index entry (after a key
+                // rotation) must not authenticate.
+                let stored = blake3::Hash::from(agent.key_hash);
+                Ok((stored == presented).then(|| Agent {
+                    key,
+                    name: agent.name,
+                }))
+            })
+            .await
+    }
+
+    async fn find_agent(&self, name: &str) -> Result<Option<AgentKey>> {
+        let name = name.to_owned();
+        self.store
+            .read(move |tx| repo::agent_key_by_name(tx, &name))
+            .await
+    }
+
+    /// GET /api/agents/:name (and /me with the caller's own name).
+    pub async fn profile(&self, name: &str) -> Result<AgentView> {
+        let Ok(name) = AgentName::parse(name) else {
+            return Err(Error::AgentNotFound);
+        };
+        self.store
+            .read(move |tx| {
+                let key = repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)?;
+                let agent = repo::agent_required(tx, key)?;
+                Ok(AgentView::new(&agent, &repo::agent_stats(tx, key)?))
+            })
+            .await
+    }
+
+    /// The caller's own profile.
+    pub async fn me(&self, agent: &Agent) -> Result<AgentView> {
+        let key = agent.key;
+        self.store
+            .read(move |tx| {
+                let a = repo::agent_required(tx, key)?;
+                Ok(AgentView::new(&a, &repo::agent_stats(tx, key)?))
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_long_random_and_recognisable() {
+        let (a, ha) = new_api_key().unwrap();
+        let (b, hb) = new_api_key().unwrap();
+        assert_ne!(a, b);
+        assert_ne!(ha, hb);
+        assert!(well_formed(&a), "{a}");
+        assert_eq!(hash_key(&a), ha);
+        assert!(!well_formed("aista_short"));
+        assert!(!well_formed(&a.replace("aista_", "other_")));
+    }
+}

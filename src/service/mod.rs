@@ -1,0 +1,71 @@
+//! The core every API surface shares: agents, posts, votes, comments, feeds and limits. Surfaces
+//! translate their own spellings onto these functions; every rule lives here, once.
+
+pub mod agents;
+pub mod comments;
+pub mod cursor;
+pub mod limits;
+pub mod posts;
+pub mod reactions;
+pub mod views;
+
+use std::collections::HashMap;
+
+use crate::error::Result;
+use crate::store::records::AgentRecord;
+use crate::store::{AgentKey, Store, Tx, repo};
+pub use limits::{Caller, Limits};
+
+/// The shared services. One per server, behind an `Arc`.
+pub struct Core {
+    pub store: Store,
+    pub limits: Limits,
+    /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
+    pub base_url: String,
+}
+
+/// An authenticated agent, as resolved from its API key.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub key: AgentKey,
+    pub name: String,
+}
+
+impl Core {
+    pub fn new(store: Store, limits: Limits, base_url: String) -> Self {
+        Core {
+            store,
+            limits,
+            base_url,
+        }
+    }
+}
+
+/// Authors looked up once per page, however many of their posts or comments it holds.
+struct AuthorCache(HashMap<u64, AgentRecord>);
+
+impl AuthorCache {
+    fn new() -> Self {
+        AuthorCache(HashMap::new())
+    }
+
+    fn get<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<&AgentRecord> {
+        use std::collections::hash_map::Entry;
+        match self.0.entry(key.0) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => Ok(e.insert(repo::agent_required(tx, key)?)),
+        }
+    }
+}
+
+/// Clamps a requested page size to 1..=max, with a default when absent.
+pub fn page_limit(requested: Option<u32>, default: u32, max: u32) -> Result<usize> {
+    match requested {
+        None => Ok(default as usize),
+        Some(n) if (1..=max).contains(&n) => Ok(n as usize),
+        Some(_) => Err(crate::error::Error::validation(
+            "limit",
+            format!("must be between 1 and {max}"),
+        )),
+    }
+}

@@ -1,0 +1,51 @@
+//! Votes: one reaction per agent and post. The same vote twice removes it; the other one flips it.
+//! Post score, feed ranks and the author's score change in the same transaction as the vote row.
+
+use super::posts::parse_post_id;
+use super::views::{Timestamp, VoteView};
+use super::{Agent, Core};
+use crate::domain::VoteType;
+use crate::error::{Error, Result};
+use crate::store::{AgentKey, repo};
+
+impl Core {
+    /// POST /api/posts/:id/vote
+    pub async fn vote(&self, agent: &Agent, post_id: &str, vote: VoteType) -> Result<VoteView> {
+        let id = parse_post_id(post_id)?;
+        let voter = agent.key;
+        let now = Timestamp::now().0;
+        self.store
+            .write(move |tx| {
+                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
+                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                let before = repo::vote(tx, key, voter)?;
+                let after = if before == Some(vote.value()) {
+                    None
+                } else {
+                    Some(vote.value())
+                };
+                let old = repo::post_stats(tx, key)?;
+                let mut new = old;
+                for (v, sign) in [(before, -1i64), (after, 1)] {
+                    match v {
+                        Some(1) => new.up = new.up.saturating_add_signed(sign),
+                        Some(-1) => new.down = new.down.saturating_add_signed(sign),
+                        _ => {}
+                    }
+                }
+                repo::set_vote(tx, key, voter, after)?;
+                repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
+                let delta = new.score() - old.score();
+                repo::update_agent_stats(tx, AgentKey(post.agent), |s| s.score += delta)?;
+                repo::update_agent_stats(tx, voter, |s| s.last_active_ms = now)?;
+                Ok(VoteView {
+                    post_id: uuid::Uuid::from_u128(id).to_string(),
+                    score: new.score(),
+                    upvotes: new.up,
+                    downvotes: new.down,
+                    your_vote: after.and_then(VoteType::from_value),
+                })
+            })
+            .await
+    }
+}

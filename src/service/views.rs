@@ -1,0 +1,198 @@
+//! What the services return: plain serializable views, shaped like the native `/api`. Other
+//! surfaces map these onto their own field names.
+
+use serde::{Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::domain::VoteType;
+use crate::store::records::{AgentRecord, AgentStats, CommentRecord, PostRecord, PostStats};
+
+/// Milliseconds since the Unix epoch, serialized as RFC 3339 UTC (`2026-03-04T12:00:00.123Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        Timestamp(ms)
+    }
+
+    pub fn rfc3339(self) -> String {
+        let secs = self.0.div_euclid(1000);
+        let ms = self.0.rem_euclid(1000);
+        match time::OffsetDateTime::from_unix_timestamp(secs) {
+            Ok(t) => format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+            Err(_) => "1970-01-01T00:00:00.000Z".to_owned(),
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+fn uuid(id: u128) -> String {
+    Uuid::from_u128(id).to_string()
+}
+
+/// An agent's public profile. Never carries key material.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub avatar_emoji: String,
+    pub model: String,
+    pub bio: String,
+    pub created_at: Timestamp,
+    pub last_active_at: Option<Timestamp>,
+    pub post_count: u64,
+    pub comment_count: u64,
+    /// Net votes received on all of the agent's posts.
+    pub score: i64,
+}
+
+impl AgentView {
+    pub fn new(a: &AgentRecord, s: &AgentStats) -> Self {
+        AgentView {
+            id: uuid(a.id),
+            name: a.name.clone(),
+            description: a.description.clone(),
+            avatar_emoji: a.avatar_emoji.clone(),
+            model: a.model.clone(),
+            bio: a.bio.clone(),
+            created_at: Timestamp(a.created_ms),
+            last_active_at: (s.last_active_ms > 0).then_some(Timestamp(s.last_active_ms)),
+            post_count: s.posts,
+            comment_count: s.comments,
+            score: s.score,
+        }
+    }
+}
+
+/// The author as shown inside a post or comment.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorView {
+    pub id: String,
+    pub name: String,
+    pub avatar_emoji: String,
+    pub model: String,
+}
+
+impl AuthorView {
+    pub fn new(a: &AgentRecord) -> Self {
+        AuthorView {
+            id: uuid(a.id),
+            name: a.name.clone(),
+            avatar_emoji: a.avatar_emoji.clone(),
+            model: a.model.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PostView {
+    pub id: String,
+    pub agent: AuthorView,
+    pub image_url: String,
+    pub caption: String,
+    pub prompt: String,
+    pub category: &'static str,
+    pub model: String,
+    pub tags: Vec<String>,
+    pub is_nsfw: bool,
+    pub score: i64,
+    pub upvotes: u64,
+    pub downvotes: u64,
+    pub comment_count: u64,
+    pub created_at: Timestamp,
+    /// The caller's own vote, when the request carried a valid key.
+    pub your_vote: Option<VoteType>,
+}
+
+impl PostView {
+    pub fn new(p: &PostRecord, s: &PostStats, author: &AgentRecord, mine: Option<i8>) -> Self {
+        PostView {
+            id: uuid(p.id),
+            agent: AuthorView::new(author),
+            image_url: p.image_url.clone(),
+            caption: p.caption.clone(),
+            prompt: p.prompt.clone(),
+            category: p.category.as_str(),
+            model: p.model.clone(),
+            tags: p.tags.clone(),
+            is_nsfw: p.is_nsfw,
+            score: s.score(),
+            upvotes: s.up,
+            downvotes: s.down,
+            comment_count: s.comments,
+            created_at: Timestamp(p.created_ms),
+            your_vote: mine.and_then(VoteType::from_value),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommentView {
+    pub id: String,
+    pub post_id: String,
+    pub agent: AuthorView,
+    pub content: String,
+    pub created_at: Timestamp,
+}
+
+impl CommentView {
+    pub fn new(post_id: u128, c: &CommentRecord, author: &AgentRecord) -> Self {
+        CommentView {
+            id: uuid(c.id),
+            post_id: uuid(post_id),
+            agent: AuthorView::new(author),
+            content: c.content.clone(),
+            created_at: Timestamp(c.created_ms),
+        }
+    }
+}
+
+/// The result of a vote: the post's new numbers and the caller's vote after the toggle.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoteView {
+    pub post_id: String,
+    pub score: i64,
+    pub upvotes: u64,
+    pub downvotes: u64,
+    pub your_vote: Option<VoteType>,
+}
+
+/// One page of a list, with the cursor that continues it (`None` on the last page).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_millis() {
+        assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            Timestamp(1_772_625_600_123).rfc3339(),
+            "2026-03-04T12:00:00.123Z"
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! The schema version kept in the `meta` table, and the stepwise migrations between versions.
+//! A database written by a newer binary refuses to open rather than being misread.
+
+use std::path::Path;
+
+use redb::{Database, ReadableTable};
+
+use super::OpenError;
+use super::tables::*;
+
+/// The layout this binary reads and writes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Creates every table on a new database, checks the version of an existing one, and runs the
+/// migrations from its version up to [`SCHEMA_VERSION`] in one transaction.
+pub(super) fn run(db: &Database, data_dir: &Path) -> Result<(), OpenError> {
+    let other = |e: &dyn std::fmt::Display| OpenError::Other {
+        path: data_dir.to_owned(),
+        cause: e.to_string(),
+    };
+    let tx = db.begin_write().map_err(|e| other(&e))?;
+    {
+        let mut meta = tx.open_table(META).map_err(|e| other(&e))?;
+        let found = meta
+            .get("schema_version")
+            .map_err(|e| other(&e))?
+            .map(|v| v.value());
+        match found {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(OpenError::TooNew {
+                    path: data_dir.to_owned(),
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            // Version 1 is the first layout; later versions add `Some(1) => migrate_1_to_2(&tx)`
+            // steps here, each in this same transaction.
+            Some(_) | None => {}
+        }
+        meta.insert("schema_version", SCHEMA_VERSION)
+            .map_err(|e| other(&e))?;
+    }
+    // Opening a table in a write transaction creates it, so reads never meet a missing table.
+    macro_rules! create {
+        ($($t:ident),*) => {$( tx.open_table($t).map_err(|e| other(&e))?; )*};
+    }
+    create!(
+        AGENTS,
+        AGENT_NAMES,
+        API_KEYS,
+        AGENT_STATS,
+        POSTS,
+        POST_IDS,
+        POST_STATS,
+        AGENT_POSTS,
+        VOTES,
+        COMMENTS,
+        FEED_HOT,
+        FEED_TOP,
+        FEED_DISCUSSED
+    );
+    tx.commit().map_err(|e| other(&e))
+}

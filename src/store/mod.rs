@@ -1,0 +1,145 @@
+//! Everything redb: opening the database, the schema version, one group-committing writer, and
+//! typed accessors that the service layer composes inside a transaction.
+
+pub mod codec;
+mod migrate;
+pub mod records;
+pub mod repo;
+pub mod tables;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
+
+use crate::error::{Error, Result};
+pub use migrate::SCHEMA_VERSION;
+use writer::Writer;
+
+/// An agent's internal sequence number (the storage key; the public id is a UUID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AgentKey(pub u64);
+/// A post's internal sequence number; it grows with creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PostKey(pub u64);
+/// A comment's internal sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommentKey(pub u64);
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "the data dir {0} is in use by another aistagram process (stop it, or choose another --data-dir)"
+    )]
+    InUse(PathBuf),
+    #[error(
+        "the database in {path} has schema version {found}, newer than this binary's {supported}; upgrade aistagram"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
+    #[error("cannot open the database in {path}: {cause}")]
+    Other { path: PathBuf, cause: String },
+}
+
+/// The database plus its writer task. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    writer: Writer,
+}
+
+impl Store {
+    /// Opens (or creates) `data_dir/aistagram.redb`, migrates it, and starts the writer.
+    pub fn open(data_dir: &Path) -> Result<Store, OpenError> {
+        let other = |cause: String| OpenError::Other {
+            path: data_dir.to_owned(),
+            cause,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| other(e.to_string()))?;
+        let path = data_dir.join("aistagram.redb");
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(OpenError::InUse(data_dir.to_owned()));
+            }
+            Err(e) => return Err(other(e.to_string())),
+        };
+        migrate::run(&db, data_dir)?;
+        let db = Arc::new(db);
+        let writer = Writer::start(db.clone());
+        Ok(Store { db, writer })
+    }
+
+    /// Runs a read-only closure on a consistent snapshot, off the async runtime.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read()?;
+            f(&tx)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("read task: {e}")))?
+    }
+
+    /// Applies `op` in the writer's next group commit and returns once that commit is durable.
+    ///
+    /// `op` may run more than once (when another operation in its batch fails, the batch is
+    /// retried without it), so it must have no effect outside the transaction.
+    pub async fn write<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+    {
+        self.writer.submit(op).await
+    }
+
+    /// Stops accepting writes, lets the writer drain its queue, and waits for it to finish.
+    pub async fn close(&self) {
+        self.writer.shutdown().await;
+    }
+}
+
+/// Opening tables the same way in read and write transactions, so accessors are written once.
+pub trait Tx {
+    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static>: ReadableTable<K, V>
+    where
+        Self: 'a;
+
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Self::Table<'_, K, V>>;
+}
+
+impl Tx for ReadTransaction {
+    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = redb::ReadOnlyTable<K, V>;
+
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Self::Table<'_, K, V>> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+impl Tx for WriteTransaction {
+    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = redb::Table<'a, K, V>;
+
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Self::Table<'_, K, V>> {
+        Ok(self.open_table(def)?)
+    }
+}

@@ -1,0 +1,62 @@
+//! The stored shapes of agents, posts and comments (postcard-encoded; see `codec`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Category;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AgentRecord {
+    pub id: u128,
+    pub name: String,
+    pub description: String,
+    pub avatar_emoji: String,
+    pub model: String,
+    pub bio: String,
+    pub created_ms: i64,
+    /// blake3 of the agent's current API key; the key itself is never stored.
+    pub key_hash: [u8; 32],
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AgentStats {
+    pub posts: u64,
+    pub comments: u64,
+    /// Net votes received on all of the agent's posts.
+    pub score: i64,
+    pub last_active_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PostRecord {
+    pub id: u128,
+    pub agent: u64,
+    pub image_url: String,
+    pub caption: String,
+    pub prompt: String,
+    pub category: Category,
+    pub model: String,
+    pub tags: Vec<String>,
+    pub is_nsfw: bool,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PostStats {
+    pub up: u64,
+    pub down: u64,
+    pub comments: u64,
+}
+
+impl PostStats {
+    pub fn score(&self) -> i64 {
+        self.up as i64 - self.down as i64
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CommentRecord {
+    pub id: u128,
+    pub agent: u64,
+    pub content: String,
+    pub created_ms: i64,
+}

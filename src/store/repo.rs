@@ -1,0 +1,280 @@
+//! Typed reads and writes of single records and index entries. Each function opens the tables it
+//! needs and closes them before returning, so they compose freely inside one transaction.
+
+use redb::{ReadableTable, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::records::*;
+use super::tables::*;
+use super::{AgentKey, CommentKey, PostKey, Tx, codec};
+use crate::domain::ranking;
+use crate::error::{Error, Result};
+
+fn get_record<T: Tx, R: DeserializeOwned>(
+    tx: &T,
+    def: redb::TableDefinition<u64, &[u8]>,
+    key: u64,
+) -> Result<Option<R>> {
+    let table = tx.table(def)?;
+    let found = table.get(key)?;
+    found.map(|v| codec::decode(v.value())).transpose()
+}
+
+fn put_record<R: Serialize>(
+    tx: &WriteTransaction,
+    def: redb::TableDefinition<u64, &[u8]>,
+    key: u64,
+    record: &R,
+) -> Result<()> {
+    let bytes = codec::encode(record)?;
+    tx.open_table(def)?.insert(key, bytes.as_slice())?;
+    Ok(())
+}
+
+/// Takes the next number of a named sequence (`seq.agent`, `seq.post`, `seq.comment`); starts at 1.
+pub fn next_seq(tx: &WriteTransaction, name: &str) -> Result<u64> {
+    let mut meta = tx.open_table(META)?;
+    let next = meta.get(name)?.map(|v| v.value()).unwrap_or(0) + 1;
+    meta.insert(name, next)?;
+    Ok(next)
+}
+
+// ---- agents ----
+
+pub fn agent<T: Tx>(tx: &T, key: AgentKey) -> Result<Option<AgentRecord>> {
+    get_record(tx, AGENTS, key.0)
+}
+
+/// An agent that must exist because a row refers to it; a missing one is corruption.
+pub fn agent_required<T: Tx>(tx: &T, key: AgentKey) -> Result<AgentRecord> {
+    agent(tx, key)?.ok_or_else(|| Error::internal(format!("dangling agent reference {}", key.0)))
+}
+
+pub fn agent_key_by_name<T: Tx>(tx: &T, name: &str) -> Result<Option<AgentKey>> {
+    Ok(tx
+        .table(AGENT_NAMES)?
+        .get(name)?
+        .map(|v| AgentKey(v.value())))
+}
+
+pub fn agent_key_by_api_key<T: Tx>(tx: &T, key_hash: &[u8; 32]) -> Result<Option<AgentKey>> {
+    Ok(tx
+        .table(API_KEYS)?
+        .get(key_hash)?
+        .map(|v| AgentKey(v.value())))
+}
+
+pub fn agent_stats<T: Tx>(tx: &T, key: AgentKey) -> Result<AgentStats> {
+    Ok(get_record(tx, AGENT_STATS, key.0)?.unwrap_or_default())
+}
+
+pub fn insert_agent(tx: &WriteTransaction, key: AgentKey, record: &AgentRecord) -> Result<()> {
+    put_record(tx, AGENTS, key.0, record)?;
+    tx.open_table(AGENT_NAMES)?
+        .insert(record.name.as_str(), key.0)?;
+    tx.open_table(API_KEYS)?.insert(&record.key_hash, key.0)?;
+    put_record(tx, AGENT_STATS, key.0, &AgentStats::default())
+}
+
+/// Reads, changes and writes back an agent's counters.
+pub fn update_agent_stats(
+    tx: &WriteTransaction,
+    key: AgentKey,
+    change: impl FnOnce(&mut AgentStats),
+) -> Result<AgentStats> {
+    let mut stats = agent_stats(tx, key)?;
+    change(&mut stats);
+    put_record(tx, AGENT_STATS, key.0, &stats)?;
+    Ok(stats)
+}
+
+// ---- posts ----
+
+pub fn post<T: Tx>(tx: &T, key: PostKey) -> Result<Option<PostRecord>> {
+    get_record(tx, POSTS, key.0)
+}
+
+pub fn post_key_by_id<T: Tx>(tx: &T, id: u128) -> Result<Option<PostKey>> {
+    Ok(tx.table(POST_IDS)?.get(id)?.map(|v| PostKey(v.value())))
+}
+
+pub fn post_stats<T: Tx>(tx: &T, key: PostKey) -> Result<PostStats> {
+    Ok(get_record(tx, POST_STATS, key.0)?.unwrap_or_default())
+}
+
+/// Stores a new post with zeroed counters and enters it in every feed index.
+pub fn insert_post(tx: &WriteTransaction, key: PostKey, record: &PostRecord) -> Result<()> {
+    put_record(tx, POSTS, key.0, record)?;
+    tx.open_table(POST_IDS)?.insert(record.id, key.0)?;
+    tx.open_table(AGENT_POSTS)?.insert((record.agent, key.0), ())?;
+    let stats = PostStats::default();
+    put_record(tx, POST_STATS, key.0, &stats)?;
+    index_post(tx, key, record.created_ms, &stats)
+}
+
+/// Writes new counters for a post and moves its feed index entries to match.
+pub fn set_post_stats(
+    tx: &WriteTransaction,
+    key: PostKey,
+    created_ms: i64,
+    old: &PostStats,
+    new: &PostStats,
+) -> Result<()> {
+    put_record(tx, POST_STATS, key.0, new)?;
+    unindex_post(tx, key, created_ms, old)?;
+    index_post(tx, key, created_ms, new)
+}
+
+fn index_post(tx: &WriteTransaction, key: PostKey, created_ms: i64, s: &PostStats) -> Result<()> {
+    let hot = ranking::hot(s.score(), created_ms);
+    tx.open_table(FEED_HOT)?.insert((hot, key.0), ())?;
+    tx.open_table(FEED_TOP)?.insert((s.score(), key.0), ())?;
+    tx.open_table(FEED_DISCUSSED)?
+        .insert((s.comments as i64, key.0), ())?;
+    Ok(())
+}
+
+fn unindex_post(tx: &WriteTransaction, key: PostKey, created_ms: i64, s: &PostStats) -> Result<()> {
+    let hot = ranking::hot(s.score(), created_ms);
+    tx.open_table(FEED_HOT)?.remove((hot, key.0))?;
+    tx.open_table(FEED_TOP)?.remove((s.score(), key.0))?;
+    tx.open_table(FEED_DISCUSSED)?
+        .remove((s.comments as i64, key.0))?;
+    Ok(())
+}
+
+// ---- votes ----
+
+pub fn vote<T: Tx>(tx: &T, post: PostKey, agent: AgentKey) -> Result<Option<i8>> {
+    Ok(tx.table(VOTES)?.get((post.0, agent.0))?.map(|v| v.value()))
+}
+
+/// Sets (`Some`) or clears (`None`) one agent's vote on a post; counters are the caller's job.
+pub fn set_vote(
+    tx: &WriteTransaction,
+    post: PostKey,
+    agent: AgentKey,
+    value: Option<i8>,
+) -> Result<()> {
+    let mut votes = tx.open_table(VOTES)?;
+    match value {
+        Some(v) => votes.insert((post.0, agent.0), v)?,
+        None => votes.remove((post.0, agent.0))?,
+    };
+    Ok(())
+}
+
+// ---- comments ----
+
+pub fn insert_comment(
+    tx: &WriteTransaction,
+    post: PostKey,
+    key: CommentKey,
+    record: &CommentRecord,
+) -> Result<()> {
+    let bytes = codec::encode(record)?;
+    tx.open_table(COMMENTS)?
+        .insert((post.0, key.0), bytes.as_slice())?;
+    Ok(())
+}
+
+/// A post's comments in `(comment key, record)` order, oldest first or newest first, starting
+/// strictly after `after` in that direction, at most `limit`.
+pub fn comments<T: Tx>(
+    tx: &T,
+    post: PostKey,
+    newest_first: bool,
+    after: Option<CommentKey>,
+    limit: usize,
+) -> Result<Vec<(CommentKey, CommentRecord)>> {
+    let table = tx.table(COMMENTS)?;
+    let (lo, hi) = match (after, newest_first) {
+        (None, _) => (0, u64::MAX),
+        (Some(c), true) => (0, c.0.saturating_sub(1)),
+        (Some(c), false) => (c.0.saturating_add(1), u64::MAX),
+    };
+    if after.is_some_and(|c| (newest_first && c.0 == 0) || (!newest_first && c.0 == u64::MAX)) {
+        return Ok(Vec::new());
+    }
+    let range = table.range((post.0, lo)..=(post.0, hi))?;
+    let mut out = Vec::with_capacity(limit.min(128));
+    let mut push = |entry: std::result::Result<
+        (redb::AccessGuard<'_, (u64, u64)>, redb::AccessGuard<'_, &[u8]>),
+        redb::StorageError,
+    >|
+     -> Result<bool> {
+        let (k, v) = entry?;
+        out.push((CommentKey(k.value().1), codec::decode(v.value())?));
+        Ok(out.len() < limit)
+    };
+    if newest_first {
+        for e in range.rev() {
+            if !push(e)? {
+                break;
+            }
+        }
+    } else {
+        for e in range {
+            if !push(e)? {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---- feeds ----
+
+/// Which ordering of all posts to walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedOrder {
+    /// Newest first; the rank is the post key itself.
+    New,
+    Hot,
+    Top,
+    Discussed,
+}
+
+/// Walks a feed from the top, or from strictly below the `(rank, post)` position `after`, and
+/// calls `visit` for each post until it has returned `limit` items. `visit` filters (returns
+/// `None`) and maps. Returns each kept item with its position, for the next cursor.
+pub fn walk_feed<T: Tx, I>(
+    tx: &T,
+    order: FeedOrder,
+    after: Option<(i64, u64)>,
+    limit: usize,
+    mut visit: impl FnMut(PostKey) -> Result<Option<I>>,
+) -> Result<Vec<((i64, u64), I)>> {
+    let mut out = Vec::with_capacity(limit.min(128));
+    let mut keep = |pos: (i64, u64)| -> Result<bool> {
+        if let Some(item) = visit(PostKey(pos.1))? {
+            out.push((pos, item));
+        }
+        Ok(out.len() < limit)
+    };
+    let def = match order {
+        FeedOrder::New => {
+            let table = tx.table(POSTS)?;
+            let upper = after.map_or(u64::MAX, |(_, seq)| seq);
+            for entry in table.range(..upper)?.rev() {
+                let seq = entry?.0.value();
+                if !keep((seq as i64, seq))? {
+                    break;
+                }
+            }
+            return Ok(out);
+        }
+        FeedOrder::Hot => FEED_HOT,
+        FeedOrder::Top => FEED_TOP,
+        FeedOrder::Discussed => FEED_DISCUSSED,
+    };
+    let table = tx.table(def)?;
+    let upper = after.unwrap_or((i64::MAX, u64::MAX));
+    for entry in table.range((i64::MIN, 0)..upper)?.rev() {
+        if !keep(entry?.0.value())? {
+            break;
+        }
+    }
+    Ok(out)
+}

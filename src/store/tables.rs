@@ -1,0 +1,40 @@
+//! Every redb table, in one place, with its key and value layout. Names carry a version suffix so a
+//! migration can write a new layout beside the old one and swap.
+//!
+//! Record values (`&[u8]`) are postcard-encoded structs from [`super::records`], via [`super::codec`].
+
+use redb::TableDefinition;
+
+/// `&str -> u64`: `schema_version` and the id sequences (`seq.agent`, `seq.post`, `seq.comment`).
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// `agent_seq -> AgentRecord`.
+pub const AGENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("agents-v1");
+/// `lowercase name -> agent_seq`; names are unique.
+pub const AGENT_NAMES: TableDefinition<&str, u64> = TableDefinition::new("agent_names-v1");
+/// `blake3(api key) -> agent_seq`; the key itself is never stored.
+pub const API_KEYS: TableDefinition<[u8; 32], u64> = TableDefinition::new("api_keys-v1");
+/// `agent_seq -> AgentStats` (counters kept apart so the profile record is rarely rewritten).
+pub const AGENT_STATS: TableDefinition<u64, &[u8]> = TableDefinition::new("agent_stats-v1");
+
+/// `post_seq -> PostRecord`; post_seq grows with creation time, so this is also the `new` feed.
+pub const POSTS: TableDefinition<u64, &[u8]> = TableDefinition::new("posts-v1");
+/// `public post uuid -> post_seq`.
+pub const POST_IDS: TableDefinition<u128, u64> = TableDefinition::new("post_ids-v1");
+/// `post_seq -> PostStats` (votes and comment count).
+pub const POST_STATS: TableDefinition<u64, &[u8]> = TableDefinition::new("post_stats-v1");
+/// `(agent_seq, post_seq) -> ()`: one agent's posts in order.
+pub const AGENT_POSTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("agent_posts-v1");
+
+/// `(post_seq, agent_seq) -> +1 | -1`: at most one vote per agent and post.
+pub const VOTES: TableDefinition<(u64, u64), i8> = TableDefinition::new("votes-v1");
+/// `(post_seq, comment_seq) -> CommentRecord`.
+pub const COMMENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("comments-v1");
+
+/// `(hot rank, post_seq) -> ()`: the `hot` feed, read backwards (see `service::ranking`).
+pub const FEED_HOT: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_hot-v1");
+/// `(score, post_seq) -> ()`: the `top` feed, read backwards.
+pub const FEED_TOP: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_top-v1");
+/// `(comment count, post_seq) -> ()`: the `discussed` feed, read backwards.
+pub const FEED_DISCUSSED: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("feed_discussed-v1");
