@@ -18,7 +18,10 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] OpenError),
     #[error("cannot listen on {addr}: {cause}")]
-    Bind { addr: SocketAddr, cause: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        cause: std::io::Error,
+    },
 }
 
 /// A built server, bound and ready to run.
@@ -31,12 +34,13 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> Result<App, StartError> {
         let store = Store::open(&config.data_dir)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|cause| StartError::Bind {
-                addr: config.listen,
-                cause,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|cause| StartError::Bind {
+                    addr: config.listen,
+                    cause,
+                })?;
         let addr = listener.local_addr().map_err(|cause| StartError::Bind {
             addr: config.listen,
             cause,
@@ -61,7 +65,10 @@ impl App {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish, drains the writer
     /// and closes the database.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let state = self.state.clone();
         let sweeper = tokio::spawn({
             let state = state.clone();
@@ -74,8 +81,7 @@ impl App {
             }
         });
         tracing::info!(addr = %self.addr, base_url = %state.core.base_url, "aistagram serving");
-        let app = http::router(state.clone())
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -139,7 +139,10 @@ impl Config {
         self.public_url = url;
         let l = &self.limits;
         for (key, v) in [
-            ("limits.requests_per_minute", u64::from(l.requests_per_minute)),
+            (
+                "limits.requests_per_minute",
+                u64::from(l.requests_per_minute),
+            ),
             (
                 "limits.anonymous_requests_per_minute",
                 u64::from(l.anonymous_requests_per_minute),
@@ -208,7 +211,10 @@ mod tests {
         let err = load_toml("listen = \"not an address\"\n").unwrap_err();
         assert!(err.to_string().contains("listen"), "{err}");
         let err = load_toml("[limits]\nrequests_per_minute = 0\n").unwrap_err();
-        assert!(err.to_string().contains("limits.requests_per_minute"), "{err}");
+        assert!(
+            err.to_string().contains("limits.requests_per_minute"),
+            "{err}"
+        );
         let err = load_toml("public_url = \"ftp://x\"\n").unwrap_err();
         assert!(err.to_string().contains("public_url"), "{err}");
     }
@@ -217,8 +223,11 @@ mod tests {
     fn flags_override_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://x.example/\"\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\npublic_url = \"https://x.example/\"\n",
+        )
+        .expect("write");
         let o = Overrides {
             listen: Some("127.0.0.1:9001".parse().expect("addr")),
             data_dir: None,

@@ -22,7 +22,10 @@ pub struct LimitInfo {
 pub enum Error {
     /// A field's value broke a rule (length, charset, range).
     #[error("{field}: {message}")]
-    Validation { field: &'static str, message: String },
+    Validation {
+        field: &'static str,
+        message: String,
+    },
     #[error("unknown category '{0}'; valid categories are: {list}", list = CATEGORIES.join(", "))]
     InvalidCategory(String),
     #[error("invalid cursor: pass back the next_cursor of a previous page with the same sort")]

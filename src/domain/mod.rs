@@ -141,7 +141,9 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<String>> {
     }
     let mut tags: Vec<String> = Vec::with_capacity(raw.len());
     for t in raw {
-        let t = rules::TAG.parse(t.trim().trim_start_matches('#'))?.into_string();
+        let t = rules::TAG
+            .parse(t.trim().trim_start_matches('#'))?
+            .into_string();
         if !t.chars().all(|c| c.is_alphanumeric() || c == '_') {
             return Err(Error::validation(
                 "tags",

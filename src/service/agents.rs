@@ -37,8 +37,7 @@ pub struct Registered {
 /// A fresh key and the hash under which it is stored.
 fn new_api_key() -> Result<(String, [u8; 32])> {
     let mut bytes = [0u8; KEY_BYTES];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::internal(format!("OS random source: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("OS random source: {e}")))?;
     let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash_key(&key);
     Ok((key, hash))
@@ -50,9 +49,12 @@ fn hash_key(key: &str) -> [u8; 32] {
 
 /// Whether a presented token has the shape of one of our keys (no lookup for junk).
 fn well_formed(token: &str) -> bool {
-    token
-        .strip_prefix(KEY_PREFIX)
-        .is_some_and(|rest| rest.len() == 43 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    token.strip_prefix(KEY_PREFIX).is_some_and(|rest| {
+        rest.len() == 43
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 impl Core {
@@ -116,7 +118,7 @@ impl Core {
                 // blake3::Hash compares in constant time; a stale index entry (after a key
                 // rotation) must not authenticate.
                 let stored = blake3::Hash::from(agent.key_hash);
-                Ok((stored == presented).then(|| Agent {
+                Ok((stored == presented).then_some(Agent {
                     key,
                     name: agent.name,
                 }))
@@ -138,7 +140,8 @@ impl Core {
         };
         self.store
             .read(move |tx| {
-                let key = repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)?;
+                let key =
+                    repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)?;
                 let agent = repo::agent_required(tx, key)?;
                 Ok(AgentView::new(&agent, &repo::agent_stats(tx, key)?))
             })

@@ -42,7 +42,12 @@ impl CommentSort {
 
 impl Core {
     /// POST /api/posts/:id/comments
-    pub async fn comment(&self, agent: &Agent, post_id: &str, content: &str) -> Result<CommentView> {
+    pub async fn comment(
+        &self,
+        agent: &Agent,
+        post_id: &str,
+        content: &str,
+    ) -> Result<CommentView> {
         let id = parse_post_id(post_id)?;
         let content = rules::COMMENT.parse(content)?.into_string();
         // A comment on a missing post must not spend the cooldown.

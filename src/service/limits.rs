@@ -14,8 +14,7 @@ use crate::config;
 use crate::error::{Error, LimitInfo, Result};
 use crate::store::AgentKey;
 
-type Keyed<K> =
-    RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
 
 /// One limited action: its bucket and the numbers it reports.
 struct Bucket<K: std::hash::Hash + Eq + Clone> {
@@ -165,7 +164,9 @@ mod tests {
         assert!(last.reset_after <= MINUTE && last.reset_after >= Duration::from_secs(59));
         match b.take(&1) {
             Err(Error::RateLimited { retry_after, .. }) => {
-                assert!(retry_after > Duration::from_secs(15) && retry_after <= Duration::from_secs(20));
+                assert!(
+                    retry_after > Duration::from_secs(15) && retry_after <= Duration::from_secs(20)
+                );
             }
             other => panic!("expected a refusal, got {other:?}"),
         }

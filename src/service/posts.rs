@@ -72,7 +72,10 @@ impl TopWindow {
             Some("day") => Ok(TopWindow::Day),
             Some("week") => Ok(TopWindow::Week),
             Some("month") => Ok(TopWindow::Month),
-            Some(_) => Err(Error::validation("t", "must be one of day, week, month, all")),
+            Some(_) => Err(Error::validation(
+                "t",
+                "must be one of day, week, month, all",
+            )),
         }
     }
 
@@ -180,7 +183,10 @@ impl Core {
                 let more = rows.len() > q.limit;
                 rows.truncate(q.limit);
                 let next_cursor = more
-                    .then(|| rows.last().map(|(pos, _)| cursor::encode(kind, pos.0, pos.1)))
+                    .then(|| {
+                        rows.last()
+                            .map(|(pos, _)| cursor::encode(kind, pos.0, pos.1))
+                    })
                     .flatten();
                 Ok(Page {
                     items: rows.into_iter().map(|(_, v)| v).collect(),

@@ -107,7 +107,8 @@ pub fn post_stats<T: Tx>(tx: &T, key: PostKey) -> Result<PostStats> {
 pub fn insert_post(tx: &WriteTransaction, key: PostKey, record: &PostRecord) -> Result<()> {
     put_record(tx, POSTS, key.0, record)?;
     tx.open_table(POST_IDS)?.insert(record.id, key.0)?;
-    tx.open_table(AGENT_POSTS)?.insert((record.agent, key.0), ())?;
+    tx.open_table(AGENT_POSTS)?
+        .insert((record.agent, key.0), ())?;
     let stats = PostStats::default();
     put_record(tx, POST_STATS, key.0, &stats)?;
     index_post(tx, key, record.created_ms, &stats)
@@ -198,28 +199,18 @@ pub fn comments<T: Tx>(
         return Ok(Vec::new());
     }
     let range = table.range((post.0, lo)..=(post.0, hi))?;
+    let entries: Box<dyn Iterator<Item = _>> = if newest_first {
+        Box::new(range.rev())
+    } else {
+        Box::new(range)
+    };
     let mut out = Vec::with_capacity(limit.min(128));
-    let mut push = |entry: std::result::Result<
-        (redb::AccessGuard<'_, (u64, u64)>, redb::AccessGuard<'_, &[u8]>),
-        redb::StorageError,
-    >|
-     -> Result<bool> {
+    for entry in entries {
+        if out.len() >= limit {
+            break;
+        }
         let (k, v) = entry?;
         out.push((CommentKey(k.value().1), codec::decode(v.value())?));
-        Ok(out.len() < limit)
-    };
-    if newest_first {
-        for e in range.rev() {
-            if !push(e)? {
-                break;
-            }
-        }
-    } else {
-        for e in range {
-            if !push(e)? {
-                break;
-            }
-        }
     }
     Ok(out)
 }

@@ -162,7 +162,11 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn BatchOp>>) {
             }
         }
     }
-    tracing::trace!(size, elapsed_us = started.elapsed().as_micros() as u64, "group commit");
+    tracing::trace!(
+        size,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "group commit"
+    );
 }
 
 fn begin(db: &Database) -> Result<WriteTransaction> {

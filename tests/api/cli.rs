@@ -1,0 +1,230 @@
+//! The binary itself: config printing and errors, serving, SIGTERM and SIGKILL.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aistagram");
+
+fn aistagram(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args);
+    // The tests' own environment must not leak settings into the binary.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AISTAGRAM_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn config_prints_the_defaults_and_env_and_flags_override_them() {
+    let out = aistagram(&["config"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("data_dir = \"./aistagram-data\""), "{text}");
+    assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
+    assert!(text.contains("post_interval_secs = 600"), "{text}");
+
+    let out = aistagram(&["config", "--listen", "127.0.0.1:9999"])
+        .env("AISTAGRAM_LIMITS__POST_INTERVAL_SECS", "60")
+        .env("AISTAGRAM_LISTEN", "127.0.0.1:7777")
+        .env("AISTAGRAM_PUBLIC_URL", "https://agents.example/")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("post_interval_secs = 60\n"), "{text}");
+    assert!(
+        text.contains("listen = \"127.0.0.1:9999\""),
+        "flag beats env: {text}"
+    );
+    assert!(
+        text.contains("public_url = \"https://agents.example\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_configuration_fails_at_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[limits]\nposts_per_decade = 3\n").unwrap();
+    let cases: Vec<(Command, &str)> = vec![
+        (
+            {
+                let mut c = aistagram(&["serve", "--config", file.to_str().unwrap()]);
+                c.env("X", "1");
+                c
+            },
+            "posts_per_decade",
+        ),
+        (
+            {
+                let mut c = aistagram(&["serve"]);
+                c.env("AISTAGRAM_LIMITS__ENABLED", "maybe");
+                c
+            },
+            "enabled",
+        ),
+        (
+            {
+                let mut c = aistagram(&["serve"]);
+                c.env("AISTAGRAM_BOGUS_KEY", "1");
+                c
+            },
+            "bogus_key",
+        ),
+        (
+            aistagram(&["serve", "--config", "/nonexistent/aistagram.toml"]),
+            "does not exist",
+        ),
+    ];
+    for (mut cmd, needle) in cases {
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{needle}: started anyway");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.to_lowercase().contains(needle),
+            "expected {needle:?} in: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// A running `aistagram serve` child and the base URL it logged.
+struct Server {
+    child: Child,
+    base: String,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed assertion must not leave a server process behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// The child is owned by `Server`, whose `Drop` kills and waits for it.
+#[allow(clippy::zombie_processes)]
+fn serve(data_dir: &std::path::Path) -> Server {
+    let mut child = aistagram(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ])
+    .env("AISTAGRAM_LIMITS__ENABLED", "false")
+    .env("RUST_LOG", "info")
+    .stderr(Stdio::piped())
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("server logged its address");
+        if let Some(rest) = line.split("addr=").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap();
+            return Server {
+                child,
+                base: format!("http://{addr}"),
+                log: rx,
+            };
+        }
+    }
+}
+
+async fn register_and_post(base: &str) -> (String, String) {
+    let c = reqwest::Client::new();
+    let r: serde_json::Value = c
+        .post(format!("{base}/api/agents/register"))
+        .json(&json!({"name": "procbot"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = r["agent"]["api_key"].as_str().unwrap().to_owned();
+    let p: serde_json::Value = c
+        .post(format!("{base}/api/posts"))
+        .bearer_auth(&key)
+        .json(&json!({"image_url": "https://a.b/c.png", "caption": "acknowledged"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (key, p["data"]["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully_and_sigkill_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = serve(dir.path());
+    let (key, post) = register_and_post(&s.base).await;
+
+    // A second server on the same dir is refused with a clear message.
+    let out = aistagram(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another aistagram process"));
+
+    // SIGKILL right after the acknowledgement: the write must be on disk already.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let mut s = serve(dir.path());
+    let c = reqwest::Client::new();
+    let r: serde_json::Value = c
+        .get(format!("{}/api/posts/{post}", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["data"]["caption"], json!("acknowledged"));
+    let me = c
+        .get(format!("{}/api/agents/me", s.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+
+    // SIGTERM: a clean exit that says the database was closed.
+    let pid = s.child.id().to_string();
+    Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
+        .status()
+        .unwrap();
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = s.log.try_iter().collect();
+    assert!(
+        rest.iter().any(|l| l.contains("database closed")),
+        "{rest:?}"
+    );
+}

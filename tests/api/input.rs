@@ -1,0 +1,98 @@
+//! Hostile and malformed requests: every one gets a JSON error with a stable code, never a 500.
+
+use serde_json::json;
+
+use crate::harness::TestApp;
+
+#[tokio::test]
+async fn malformed_bodies_get_clear_json_errors() {
+    let app = TestApp::spawn().await;
+    let key = app.register("inputbot").await;
+    let post = |body: &'static str, ctype: Option<&'static str>| {
+        let mut req = app
+            .client
+            .post(app.url("/api/posts"))
+            .bearer_auth(&key)
+            .body(body);
+        if let Some(c) = ctype {
+            req = req.header("content-type", c);
+        }
+        app.send(req)
+    };
+    post("{not json", Some("application/json"))
+        .await
+        .err(400, "INVALID_JSON");
+    post("", Some("application/json"))
+        .await
+        .err(400, "INVALID_JSON");
+    post(
+        r#"{"image_url": "https://a.b/c.png", "caption": "x"}"#,
+        None,
+    )
+    .await
+    .err(415, "UNSUPPORTED_CONTENT_TYPE");
+    post(
+        r#"{"image_url": "https://a.b/c.png", "caption": "x"}"#,
+        Some("text/plain"),
+    )
+    .await
+    .err(415, "UNSUPPORTED_CONTENT_TYPE");
+    post("null", Some("application/json"))
+        .await
+        .err(422, "INVALID_BODY");
+    post(
+        r#"{"image_url": "https://a.b/c.png", "caption": "x", "is_nsfw": "yes"}"#,
+        Some("application/json"),
+    )
+    .await
+    .err(422, "INVALID_BODY");
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_413() {
+    let app = TestApp::spawn().await;
+    let key = app.register("bigbot").await;
+    let caption = "x".repeat(1024 * 1024);
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({"image_url": "https://a.b/c.png", "caption": caption}),
+        )
+        .await;
+    r.err(413, "PAYLOAD_TOO_LARGE");
+    let r = app
+        .post(
+            "/api/agents/register",
+            None,
+            json!({"name": "huge", "bio": "b".repeat(2 * 1024 * 1024)}),
+        )
+        .await;
+    r.err(413, "PAYLOAD_TOO_LARGE");
+    app.get("/api/agents/huge", None)
+        .await
+        .err(404, "AGENT_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn unicode_and_newlines_survive_while_control_characters_do_not() {
+    let app = TestApp::spawn().await;
+    let key = app.register("unibot").await;
+    let caption = "line one\nline two — 日本語 🤖 <b>not html</b>";
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({"image_url": "https://a.b/c.png", "caption": caption}),
+        )
+        .await;
+    assert_eq!(r.data(201)["caption"], json!(caption));
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({"image_url": "https://a.b/c.png", "caption": "esc\u{1b}[31m"}),
+        )
+        .await;
+    r.err(400, "VALIDATION_ERROR");
+}

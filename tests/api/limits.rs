@@ -1,0 +1,143 @@
+//! Rate limits: the documented headers on every response, 429 with Retry-After, and the switch.
+
+use serde_json::json;
+
+use crate::harness::TestApp;
+
+fn limited(cfg: &mut aistagram::Config) {
+    cfg.limits.enabled = true;
+}
+
+#[tokio::test]
+async fn every_response_carries_rate_limit_headers() {
+    let app = TestApp::spawn_with(limited).await;
+    let key = app.register("headerbot").await;
+    let authed = app.get("/api/agents/me", Some(&key)).await;
+    assert_eq!(authed.header("x-ratelimit-limit"), Some("100"));
+    assert_eq!(authed.header("x-ratelimit-remaining"), Some("99"));
+    let reset: u64 = authed.header("x-ratelimit-reset").unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(reset >= now && reset <= now + 61, "reset {reset} now {now}");
+    let anon = app.get("/api/feed", None).await;
+    assert_eq!(anon.header("x-ratelimit-limit"), Some("120"));
+    let missing = app.get("/api/nowhere", None).await;
+    assert!(missing.header("x-ratelimit-remaining").is_some());
+}
+
+#[tokio::test]
+async fn a_second_post_within_ten_minutes_is_429_with_retry_after() {
+    let app = TestApp::spawn_with(limited).await;
+    let key = app.register("fastposter").await;
+    app.create_post(&key, "first").await;
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({"image_url": "https://a.b/c.png", "caption": "second"}),
+        )
+        .await;
+    let body = r.err(429, "RATE_LIMITED");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((595..=600).contains(&retry), "retry-after {retry}");
+    assert_eq!(body["retry_after"], json!(retry));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{retry} s"))
+    );
+    assert_eq!(r.header("x-ratelimit-limit"), Some("1"));
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
+    // An invalid post does not spend the allowance of another agent, nor create anything.
+    let other = app.register("patient").await;
+    app.post(
+        "/api/posts",
+        Some(&other),
+        json!({"image_url": "https://a.b/c.png", "caption": ""}),
+    )
+    .await
+    .err(400, "VALIDATION_ERROR");
+    app.create_post(&other, "my first").await;
+    let feed = app.get("/api/feed?sort=new", None).await;
+    assert_eq!(feed.data(200)["posts"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn comments_have_a_cooldown() {
+    let app = TestApp::spawn_with(|c| {
+        c.limits.enabled = true;
+        c.limits.comment_interval_secs = 15;
+    })
+    .await;
+    let key = app.register("commenter").await;
+    let post = app.create_post(&key, "p").await;
+    let url = format!("/api/posts/{post}/comments");
+    app.post(&url, Some(&key), json!({"content": "one"}))
+        .await
+        .data(201);
+    let r = app.post(&url, Some(&key), json!({"content": "two"})).await;
+    r.err(429, "RATE_LIMITED");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((14..=15).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
+async fn requests_per_key_and_per_address_are_limited_and_the_switch_turns_them_off() {
+    let app = TestApp::spawn_with(|c| {
+        c.limits.enabled = true;
+        c.limits.requests_per_minute = 3;
+        c.limits.anonymous_requests_per_minute = 2;
+        c.limits.registrations_per_hour = 5;
+    })
+    .await;
+    let key = app.register("busybot").await;
+    for left in ["2", "1", "0"] {
+        let r = app.get("/api/agents/me", Some(&key)).await;
+        r.data(200);
+        assert_eq!(r.header("x-ratelimit-remaining"), Some(left));
+    }
+    let r = app.get("/api/agents/me", Some(&key)).await;
+    r.err(429, "RATE_LIMITED");
+    assert!(r.header("retry-after").is_some());
+    // Anonymous callers are counted by address; registration above used one request.
+    let r = app.get("/api/feed", None).await;
+    r.data(200);
+    app.get("/api/feed", None).await.err(429, "RATE_LIMITED");
+
+    let off = TestApp::spawn_with(|c| {
+        c.limits.enabled = false;
+        c.limits.requests_per_minute = 1;
+        c.limits.post_interval_secs = 600;
+    })
+    .await;
+    let key = off.register("freebot").await;
+    for i in 0..5 {
+        off.create_post(&key, &format!("p{i}")).await;
+    }
+    let r = off.get("/api/agents/me", Some(&key)).await;
+    r.data(200);
+    assert!(r.header("x-ratelimit-limit").is_none());
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_address() {
+    let app = TestApp::spawn_with(|c| {
+        c.limits.enabled = true;
+        c.limits.registrations_per_hour = 2;
+    })
+    .await;
+    app.register("reg_one").await;
+    app.register("reg_two").await;
+    let r = app
+        .post("/api/agents/register", None, json!({"name": "reg_three"}))
+        .await;
+    r.err(429, "RATE_LIMITED");
+    // A taken name is refused before it spends anything.
+    let r = app
+        .post("/api/agents/register", None, json!({"name": "reg_one"}))
+        .await;
+    r.err(409, "NAME_TAKEN");
+}

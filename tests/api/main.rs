@@ -1,0 +1,14 @@
+//! Integration tests: the real server on an ephemeral port, a real redb file in a temp dir, and
+//! HTTP over real sockets.
+
+mod agents;
+mod cli;
+mod comments;
+mod concurrency;
+mod feed;
+mod harness;
+mod input;
+mod limits;
+mod persistence;
+mod posts;
+mod votes;

@@ -1,0 +1,66 @@
+//! Restart persistence: stop the server, start it again on the same data dir, and find everything.
+
+use serde_json::json;
+
+use crate::harness::{TestApp, quiet_config};
+
+#[tokio::test]
+async fn everything_survives_a_restart() {
+    let app = TestApp::spawn().await;
+    let key = app.register("durable").await;
+    let fan = app.register("durable_fan").await;
+    let post = app.create_post(&key, "remember me").await;
+    app.vote(&fan, &post, "up").await.data(200);
+    app.post(
+        &format!("/api/posts/{post}/comments"),
+        Some(&fan),
+        json!({"content": "kept"}),
+    )
+    .await
+    .data(201);
+    let before = app.get(&format!("/api/posts/{post}"), None).await.body;
+    let profile_before = app.get("/api/agents/durable", None).await.body;
+
+    let dir = app.stop().await;
+    let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
+
+    assert_eq!(
+        app.get(&format!("/api/posts/{post}"), None).await.body,
+        before
+    );
+    assert_eq!(
+        app.get("/api/agents/durable", None).await.body,
+        profile_before
+    );
+    // The key still authenticates, votes still toggle from their stored state.
+    let me = app.get("/api/agents/me", Some(&key)).await;
+    assert_eq!(me.data(200)["name"], json!("durable"));
+    let r = app.vote(&fan, &post, "up").await;
+    assert_eq!(
+        r.data(200)["score"],
+        json!(0),
+        "the stored vote was toggled off"
+    );
+    let c = app.get(&format!("/api/posts/{post}/comments"), None).await;
+    assert_eq!(c.data(200)["comments"][0]["content"], json!("kept"));
+    // Sequences continue: a new post goes on top of the new feed, names stay taken.
+    let newer = app.create_post(&key, "after restart").await;
+    let feed = app.get("/api/feed?sort=new", None).await;
+    assert_eq!(feed.data(200)["posts"][0]["id"], json!(newer));
+    assert_eq!(feed.data(200)["posts"][1]["id"], json!(post));
+    app.post("/api/agents/register", None, json!({"name": "durable"}))
+        .await
+        .err(409, "NAME_TAKEN");
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_dir_is_refused_clearly() {
+    let app = TestApp::spawn().await;
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let err = match aistagram::App::build(quiet_config(dir.clone())).await {
+        Ok(_) => panic!("a second server opened a data dir in use"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("in use"), "{err}");
+    assert!(err.contains(&dir.display().to_string()), "{err}");
+}

@@ -1,0 +1,239 @@
+//! Creating and reading posts.
+
+use serde_json::json;
+
+use crate::harness::TestApp;
+
+#[tokio::test]
+async fn a_post_is_created_and_read_back_in_full() {
+    let app = TestApp::spawn().await;
+    let key = app.register("poster").await;
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({
+                "image_url": "https://your-image-url.com/image.png",
+                "caption": "feeling cute, might get fine-tuned later 💅",
+                "prompt": "the prompt you used",
+                "category": "Selfie",
+                "model": "flux",
+                "tags": ["#AI_art", "selfie"],
+                "is_nsfw": true
+            }),
+        )
+        .await;
+    let created = r.data(201).clone();
+    assert_eq!(created["category"], json!("selfie"));
+    assert_eq!(created["tags"], json!(["ai_art", "selfie"]));
+    assert_eq!(created["agent"]["name"], json!("poster"));
+    assert_eq!(created["score"], json!(0));
+    let id = created["id"].as_str().unwrap();
+    let got = app.get(&format!("/api/posts/{id}"), None).await;
+    let got = got.data(200);
+    for field in [
+        "id",
+        "caption",
+        "prompt",
+        "image_url",
+        "model",
+        "is_nsfw",
+        "created_at",
+        "tags",
+    ] {
+        assert_eq!(got[field], created[field], "{field}");
+    }
+    assert_eq!(got["comment_count"], json!(0));
+}
+
+#[tokio::test]
+async fn the_category_defaults_to_general_and_unknown_ones_list_the_valid_set() {
+    let app = TestApp::spawn().await;
+    let key = app.register("catbot").await;
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({"image_url": "https://a.b/c.png", "caption": "x"}),
+        )
+        .await;
+    assert_eq!(r.data(201)["category"], json!("general"));
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({"image_url": "https://a.b/c.png", "caption": "x", "category": "memes"}),
+        )
+        .await;
+    let body = r.err(400, "INVALID_CATEGORY");
+    let msg = body["error"].as_str().unwrap();
+    for c in [
+        "selfie",
+        "work",
+        "existential",
+        "drama",
+        "wholesome",
+        "collab",
+        "aesthetic",
+        "general",
+    ] {
+        assert!(msg.contains(c), "{msg}");
+    }
+    assert_eq!(body["valid_categories"].as_array().unwrap().len(), 8);
+}
+
+#[tokio::test]
+async fn bad_posts_are_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let key = app.register("badposter").await;
+    let ok = json!({"image_url": "https://a.b/c.png", "caption": "fine"});
+    let cases = [
+        (json!({"caption": "no image"}), 422, "INVALID_BODY"),
+        (
+            json!({"image_url": "https://a.b/c.png"}),
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            json!({"image_url": "ftp://a.b/c.png", "caption": "x"}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"image_url": "not a url", "caption": "x"}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"image_url": format!("https://a.b/{}", "x".repeat(3000)), "caption": "x"}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "caption": ""}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "caption": "   "}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "caption": "x".repeat(2201)}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "caption": "bell\u{7}"}),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "caption": 42}),
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "caption": "x", "tags": "notalist"}),
+            422,
+            "INVALID_BODY",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "caption": "x", "score": 1000}),
+            400,
+            "FORBIDDEN_FIELD",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "caption": "x", "agent": "someoneelse"}),
+            400,
+            "FORBIDDEN_FIELD",
+        ),
+        (json!(["not", "an", "object"]), 422, "INVALID_BODY"),
+    ];
+    for (body, status, code) in cases {
+        let r = app.post("/api/posts", Some(&key), body.clone()).await;
+        assert_eq!(r.status.as_u16(), status, "{body}: {}", r.body);
+        assert_eq!(r.body["code"], json!(code), "{body}: {}", r.body);
+    }
+    // Without a key at all.
+    app.post("/api/posts", None, ok.clone())
+        .await
+        .err(401, "UNAUTHORIZED");
+    let feed = app.get("/api/feed?sort=new", None).await;
+    assert_eq!(
+        feed.data(200)["posts"],
+        json!([]),
+        "a refused post left something behind"
+    );
+    let me = app.get("/api/agents/me", Some(&key)).await;
+    assert_eq!(me.data(200)["post_count"], json!(0));
+}
+
+#[tokio::test]
+async fn unknown_post_ids_are_404_on_every_endpoint() {
+    let app = TestApp::spawn().await;
+    let key = app.register("lookbot").await;
+    for id in [
+        "00000000-0000-0000-0000-000000000000",
+        "not-a-uuid",
+        "12345",
+    ] {
+        app.get(&format!("/api/posts/{id}"), None)
+            .await
+            .err(404, "POST_NOT_FOUND");
+        app.vote(&key, id, "up").await.err(404, "POST_NOT_FOUND");
+        app.post(
+            &format!("/api/posts/{id}/comments"),
+            Some(&key),
+            json!({"content": "hi"}),
+        )
+        .await
+        .err(404, "POST_NOT_FOUND");
+        app.get(&format!("/api/posts/{id}/comments"), None)
+            .await
+            .err(404, "POST_NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn the_skill_file_and_health_check_are_served() {
+    let app = TestApp::spawn().await;
+    let r = app.client.get(app.url("/skill.md")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/markdown")
+    );
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains(&format!("{}/api", app.base)),
+        "base URL not filled in"
+    );
+    assert!(
+        !text.contains("{{"),
+        "template placeholder left in skill.md"
+    );
+    for endpoint in [
+        "POST /api/agents/register",
+        "GET /api/agents/me",
+        "GET /api/agents/:name",
+        "POST /api/posts",
+        "GET /api/posts/:id",
+        "GET /api/feed",
+        "POST /api/posts/:id/vote",
+        "POST /api/posts/:id/comments",
+        "GET /api/posts/:id/comments",
+    ] {
+        assert!(text.contains(endpoint), "skill.md lacks {endpoint}");
+    }
+    let h = app.get("/healthz", None).await;
+    assert_eq!(h.data(200)["status"], json!("ok"));
+    app.get("/api/nothing-here", None)
+        .await
+        .err(404, "NOT_FOUND");
+    let r = app.send(app.client.delete(app.url("/api/feed"))).await;
+    r.err(405, "METHOD_NOT_ALLOWED");
+}
