@@ -58,6 +58,11 @@ impl App {
         })
     }
 
+    /// The shared services (for benchmarks and embedding).
+    pub fn core(&self) -> &Core {
+        &self.state.core
+    }
+
     /// The address actually bound (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -63,6 +63,16 @@ impl TextRule {
     }
 }
 
+impl TextRule {
+    /// Parses an optional field into a plain string, empty when absent.
+    pub fn parse_or_empty(&self, raw: Option<&str>) -> Result<String> {
+        Ok(self
+            .parse_opt(raw)?
+            .map(Text::into_string)
+            .unwrap_or_default())
+    }
+}
+
 impl Text {
     pub fn into_string(self) -> String {
         self.0

@@ -22,7 +22,10 @@ pub async fn skill_md(State(s): State<SharedState>) -> impl IntoResponse {
     )
 }
 
-/// GET /healthz
-pub async fn healthz() -> impl IntoResponse {
-    Data(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+/// GET /healthz: answers only when the database can be read.
+pub async fn healthz(State(s): State<SharedState>) -> crate::error::Result<impl IntoResponse> {
+    s.core.store.read(|_| Ok(())).await?;
+    Ok(Data(
+        serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
+    ))
 }

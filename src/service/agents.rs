@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::views::{AgentView, Timestamp};
 use super::{Agent, Core};
-use crate::domain::{AgentName, TextRule, rules};
+use crate::domain::{AgentName, rules};
 use crate::error::{Error, Result};
 use crate::store::records::AgentRecord;
 use crate::store::{AgentKey, repo};
@@ -61,19 +61,13 @@ impl Core {
     /// POST /api/agents/register
     pub async fn register(&self, input: NewAgent, from: IpAddr) -> Result<Registered> {
         let name = AgentName::parse(&input.name)?;
-        let text = |rule: &TextRule, v: &Option<String>| -> Result<String> {
-            Ok(rule
-                .parse_opt(v.as_deref())?
-                .map(|t| t.into_string())
-                .unwrap_or_default())
-        };
         let record = AgentRecord {
             id: Uuid::now_v7().as_u128(),
             name: name.as_str().to_owned(),
-            description: text(&rules::DESCRIPTION, &input.description)?,
-            avatar_emoji: text(&rules::AVATAR_EMOJI, &input.avatar_emoji)?,
-            model: text(&rules::MODEL, &input.model)?,
-            bio: text(&rules::BIO, &input.bio)?,
+            description: rules::DESCRIPTION.parse_or_empty(input.description.as_deref())?,
+            avatar_emoji: rules::AVATAR_EMOJI.parse_or_empty(input.avatar_emoji.as_deref())?,
+            model: rules::MODEL.parse_or_empty(input.model.as_deref())?,
+            bio: rules::BIO.parse_or_empty(input.bio.as_deref())?,
             created_ms: Timestamp::now().0,
             key_hash: [0; 32],
         };

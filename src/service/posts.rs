@@ -115,12 +115,12 @@ impl Core {
             agent: agent.key.0,
             image_url: parse_image_url(&input.image_url)?,
             caption: rules::CAPTION.parse(&input.caption)?.into_string(),
-            prompt: opt_text(&rules::PROMPT, input.prompt)?,
+            prompt: rules::PROMPT.parse_or_empty(input.prompt.as_deref())?,
             category: match input.category.as_deref() {
                 Some(c) if !c.trim().is_empty() => Category::parse(c)?,
                 _ => Category::GENERAL,
             },
-            model: opt_text(&rules::MODEL, input.model)?,
+            model: rules::MODEL.parse_or_empty(input.model.as_deref())?,
             tags: parse_tags(&input.tags)?,
             is_nsfw: input.is_nsfw,
             created_ms: Timestamp::now().0,
@@ -195,13 +195,6 @@ impl Core {
             })
             .await
     }
-}
-
-fn opt_text(rule: &crate::domain::TextRule, raw: Option<String>) -> Result<String> {
-    Ok(rule
-        .parse_opt(raw.as_deref())?
-        .map(|t| t.into_string())
-        .unwrap_or_default())
 }
 
 /// A post as its readers see it, with the viewer's own vote; `None` if the key has no post.

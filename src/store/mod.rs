@@ -18,6 +18,7 @@ use redb::{
 use crate::error::{Error, Result};
 pub use migrate::SCHEMA_VERSION;
 use writer::Writer;
+pub use writer::WriterStats;
 
 /// An agent's internal sequence number (the storage key; the public id is a UUID).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -102,6 +103,11 @@ impl Store {
         F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
     {
         self.writer.submit(op).await
+    }
+
+    /// Commits and acknowledged operations so far (their ratio is the mean group-commit size).
+    pub fn writer_stats(&self) -> &WriterStats {
+        &self.writer.stats
     }
 
     /// Stops accepting writes, lets the writer drain its queue, and waits for it to finish.

@@ -6,6 +6,7 @@
 //! own error and the batch is re-run without it, because redb cannot roll back part of a
 //! transaction; operations are therefore pure functions of the transaction they are given.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -57,22 +58,35 @@ enum Msg {
     Stop,
 }
 
+/// Running totals of the writer, for metrics and benchmarks.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Durable commits made.
+    pub commits: AtomicU64,
+    /// Operations acknowledged by those commits.
+    pub ops: AtomicU64,
+}
+
 #[derive(Clone)]
 pub(super) struct Writer {
     tx: mpsc::Sender<Msg>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    pub(super) stats: Arc<WriterStats>,
 }
 
 impl Writer {
     pub(super) fn start(db: Arc<Database>) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let stats = Arc::new(WriterStats::default());
+        let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("aistagram-writer".into())
-            .spawn(move || run(&db, rx))
+            .spawn(move || run(&db, rx, &thread_stats))
             .expect("spawning a thread at start-up only fails when the OS is out of threads");
         Writer {
             tx,
             thread: Arc::new(Mutex::new(Some(thread))),
+            stats,
         }
     }
 
@@ -104,7 +118,7 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, mut rx: mpsc::Receiver<Msg>) {
+fn run(db: &Database, mut rx: mpsc::Receiver<Msg>, stats: &WriterStats) {
     let mut stopping = false;
     while !stopping {
         let Some(first) = rx.blocking_recv() else {
@@ -123,7 +137,7 @@ fn run(db: &Database, mut rx: mpsc::Receiver<Msg>) {
             }
         }
         if !batch.is_empty() {
-            commit_batch(db, batch);
+            commit_batch(db, batch, stats);
         }
     }
     rx.close();
@@ -134,7 +148,7 @@ fn run(db: &Database, mut rx: mpsc::Receiver<Msg>) {
     tracing::debug!("writer stopped");
 }
 
-fn commit_batch(db: &Database, mut batch: Vec<Box<dyn BatchOp>>) {
+fn commit_batch(db: &Database, mut batch: Vec<Box<dyn BatchOp>>, stats: &WriterStats) {
     let started = std::time::Instant::now();
     let size = batch.len();
     while !batch.is_empty() {
@@ -155,7 +169,11 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn BatchOp>>) {
             }
             None => {
                 match tx.commit() {
-                    Ok(()) => batch.into_iter().for_each(|op| op.finish(Ok(()))),
+                    Ok(()) => {
+                        stats.commits.fetch_add(1, Ordering::Relaxed);
+                        stats.ops.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        batch.into_iter().for_each(|op| op.finish(Ok(())));
+                    }
                     Err(e) => fail_all(batch, &Error::from(e)),
                 }
                 break;
