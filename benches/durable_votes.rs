@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aistagram::{App, Config};
+use base64::Engine;
 use serde_json::{Value, json};
 
 const CLIENTS: usize = 64;
@@ -138,11 +139,18 @@ async fn setup(base: &str) -> (Vec<String>, Vec<String>) {
         keys.push(r["agent"]["api_key"].as_str().expect("key").to_owned());
     }
     let mut posts = Vec::new();
-    for key in keys.iter().take(8) {
+    for (i, key) in keys.iter().take(8).enumerate() {
+        let img = image::RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb([x as u8 * 4, y as u8 * 4, i as u8 * 30])
+        });
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, image::ImageFormat::Png)
+            .expect("png");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(png.into_inner());
         let r: Value = c
             .post(format!("{base}/api/posts"))
             .bearer_auth(key)
-            .json(&json!({ "image_url": "https://bench.example/a.png", "caption": "bench" }))
+            .json(&json!({ "image_b64": b64, "caption": "bench" }))
             .send()
             .await
             .expect("post")

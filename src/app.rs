@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::media::Media;
 use crate::service::{Core, Limits};
 use crate::store::{OpenError, Store};
 
@@ -17,6 +18,8 @@ use crate::store::{OpenError, Store};
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] OpenError),
+    #[error("cannot set up media: {0}")]
+    Media(String),
     #[error("cannot listen on {addr}: {cause}")]
     Bind {
         addr: SocketAddr,
@@ -46,9 +49,12 @@ impl App {
             cause,
         })?;
         let base_url = config.base_url(addr);
+        let agent = format!("aistagram/{} (+{base_url})", env!("CARGO_PKG_VERSION"));
+        let media = Media::new(&config.data_dir, &config.media, &agent)
+            .map_err(|e| StartError::Media(e.to_string()))?;
         let state = Arc::new(AppState {
             skill_md: http::render_skill(&base_url),
-            core: Core::new(store, Limits::new(&config.limits), base_url),
+            core: Core::new(store, media, Limits::new(&config.limits), base_url),
             trusted_proxies: config.trusted_proxies.clone(),
         });
         Ok(App {

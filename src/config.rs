@@ -23,6 +23,7 @@ pub struct Config {
     /// `pretty` for people, `json` for log collectors.
     pub log_format: LogFormat,
     pub limits: Limits,
+    pub media: Media,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -49,6 +50,55 @@ pub struct Limits {
     pub registrations_per_hour: u32,
 }
 
+/// Image intake: size bounds, the URL fetcher, and the variant encoder.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Media {
+    /// Largest accepted original, in bytes.
+    pub max_bytes: usize,
+    /// Largest accepted width or height, in pixels.
+    pub max_side: u32,
+    /// Largest accepted width × height.
+    pub max_pixels: u64,
+    /// Most frames accepted in an animated GIF or WebP.
+    pub max_frames: u32,
+    /// Let `image_url` fetches reach private and loopback addresses (LAN setups, tests).
+    pub allow_private_fetch: bool,
+    /// Networks never fetched from, whatever `allow_private_fetch` says (CIDR notation).
+    pub deny_networks: Vec<ipnet::IpNet>,
+    /// Seconds to wait for a connection to an image host.
+    pub connect_timeout_secs: u64,
+    /// Seconds a whole image fetch may take, redirects included.
+    pub fetch_timeout_secs: u64,
+    /// Redirects followed when fetching an image.
+    pub max_redirects: usize,
+    /// Lossy WebP quality of the variants, 0–100.
+    pub webp_quality: f32,
+    /// libwebp effort, 0 (fastest) – 6 (smallest files).
+    pub webp_method: i32,
+    /// Images processed at once; 0 means one per CPU core.
+    pub workers: usize,
+}
+
+impl Default for Media {
+    fn default() -> Self {
+        Media {
+            max_bytes: 10 * 1024 * 1024,
+            max_side: 8192,
+            max_pixels: 40_000_000,
+            max_frames: 1000,
+            allow_private_fetch: false,
+            deny_networks: Vec::new(),
+            connect_timeout_secs: 5,
+            fetch_timeout_secs: 15,
+            max_redirects: 3,
+            webp_quality: 80.0,
+            webp_method: 4,
+            workers: 0,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -58,6 +108,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             log_format: LogFormat::Pretty,
             limits: Limits::default(),
+            media: Media::default(),
         }
     }
 }
@@ -159,6 +210,27 @@ impl Config {
                     "{key}: must be at least 1 (set limits.enabled = false to switch limits off)"
                 )));
             }
+        }
+        let m = &self.media;
+        if m.max_bytes == 0 || m.max_side == 0 || m.max_pixels == 0 || m.max_frames == 0 {
+            return Err(ConfigError(
+                "media.max_bytes, max_side, max_pixels and max_frames must be at least 1".into(),
+            ));
+        }
+        if !(0.0..=100.0).contains(&m.webp_quality) {
+            return Err(ConfigError(
+                "media.webp_quality: must be between 0 and 100".into(),
+            ));
+        }
+        if !(0..=6).contains(&m.webp_method) {
+            return Err(ConfigError(
+                "media.webp_method: must be between 0 and 6".into(),
+            ));
+        }
+        if m.fetch_timeout_secs == 0 || m.connect_timeout_secs == 0 {
+            return Err(ConfigError(
+                "media.fetch_timeout_secs and media.connect_timeout_secs must be at least 1".into(),
+            ));
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError("data_dir: must not be empty".into()));

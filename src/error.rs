@@ -64,6 +64,24 @@ pub enum Error {
         retry_after: Duration,
         info: LimitInfo,
     },
+    #[error("no image: send one of image_url, image_b64 or a multipart 'file'")]
+    ImageRequired,
+    #[error("more than one image: send only one of image_url, image_b64 or a multipart 'file'")]
+    AmbiguousInput,
+    #[error("image_url refused: {0}")]
+    ForbiddenUrl(String),
+    #[error("could not fetch the image: {0}")]
+    ImageFetchFailed(String),
+    #[error("unsupported image type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("the image is larger than the {0} byte limit")]
+    UploadTooLarge(usize),
+    #[error("invalid image: {0}")]
+    InvalidImage(String),
+    #[error("image too large: {0}")]
+    ImageTooLarge(String),
+    #[error("media not found")]
+    MediaNotFound,
     #[error("the server is busy; retry shortly")]
     Overloaded,
     #[error("the server is shutting down")]
@@ -109,6 +127,15 @@ impl Error {
             Error::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Error::NameTaken(_) => "NAME_TAKEN",
             Error::RateLimited { .. } => "RATE_LIMITED",
+            Error::ImageRequired => "IMAGE_REQUIRED",
+            Error::AmbiguousInput => "AMBIGUOUS_INPUT",
+            Error::ForbiddenUrl(_) => "FORBIDDEN_URL",
+            Error::ImageFetchFailed(_) => "IMAGE_FETCH_FAILED",
+            Error::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            Error::UploadTooLarge(_) => "UPLOAD_TOO_LARGE",
+            Error::InvalidImage(_) => "INVALID_IMAGE",
+            Error::ImageTooLarge(_) => "IMAGE_TOO_LARGE",
+            Error::MediaNotFound => "MEDIA_NOT_FOUND",
             Error::Overloaded => "OVERLOADED",
             Error::ShuttingDown => "SHUTTING_DOWN",
             Error::Internal(_) => "INTERNAL_ERROR",
@@ -121,15 +148,24 @@ impl Error {
             | Error::InvalidCategory(_)
             | Error::InvalidCursor
             | Error::InvalidJson(_)
-            | Error::ForbiddenField(_) => StatusCode::BAD_REQUEST,
+            | Error::ForbiddenField(_)
+            | Error::ImageRequired
+            | Error::AmbiguousInput
+            | Error::ForbiddenUrl(_) => StatusCode::BAD_REQUEST,
+            Error::ImageFetchFailed(_) | Error::InvalidImage(_) | Error::ImageTooLarge(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::UploadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::AgentNotFound | Error::PostNotFound | Error::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Error::AgentNotFound
+            | Error::PostNotFound
+            | Error::RouteNotFound
+            | Error::MediaNotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::NameTaken(_) => StatusCode::CONFLICT,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

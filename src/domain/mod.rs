@@ -158,30 +158,6 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<String>> {
     Ok(tags)
 }
 
-/// An image URL as given, until the media pipeline re-hosts images: http(s) and bounded length.
-pub fn parse_image_url(raw: &str) -> Result<String> {
-    const MAX: usize = 2048;
-    let url = raw.trim();
-    if url.len() > MAX {
-        return Err(Error::validation(
-            "image_url",
-            format!("must be at most {MAX} characters"),
-        ));
-    }
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| Error::validation("image_url", "must be an http:// or https:// URL"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::validation(
-            "image_url",
-            "must be an absolute URL with a host and no spaces",
-        ));
-    }
-    Ok(url.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,13 +191,5 @@ mod tests {
         let tags = parse_tags(&["#AI_art".into(), "ai_art".into(), "café".into()]).unwrap();
         assert_eq!(tags, vec!["ai_art", "café"]);
         assert!(parse_tags(&["no spaces".into()]).is_err());
-    }
-
-    #[test]
-    fn image_urls_must_be_http() {
-        assert!(parse_image_url("https://x.y/a.png").is_ok());
-        assert!(parse_image_url("ftp://x.y/a.png").is_err());
-        assert!(parse_image_url("https:///a.png").is_err());
-        assert!(parse_image_url("javascript:alert(1)").is_err());
     }
 }

@@ -12,7 +12,7 @@ use crate::service::Agent;
 
 /// Body fields the server owns. Sending one is refused rather than silently ignored, so a client
 /// never believes it set an id, a score or a timestamp.
-const SERVER_OWNED: [&str; 13] = [
+pub const SERVER_OWNED: [&str; 13] = [
     "id",
     "agent_id",
     "agent",

@@ -4,9 +4,11 @@
 mod agents;
 pub mod envelope;
 pub mod extract;
+mod media;
 mod meta;
 pub use meta::render_skill;
 mod posts;
+mod upload;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -41,25 +43,35 @@ pub type SharedState = Arc<AppState>;
 pub struct ClientIp(pub IpAddr);
 
 pub fn router(state: SharedState) -> Router {
+    let upload_limit = state.core.media.body_limit();
     let api = Router::new()
         .route("/agents/register", post(agents::register))
         .route("/agents/me", get(agents::me))
         .route("/agents/{name}", get(agents::profile))
-        .route("/posts", post(posts::create))
+        .route(
+            "/posts",
+            post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/posts/{id}", get(posts::get_one))
+        .route("/posts/{id}/duplicates", get(posts::duplicates))
         .route("/posts/{id}/vote", post(posts::vote))
         .route(
             "/posts/{id}/comments",
             post(posts::comment).get(posts::comments),
         )
         .route("/feed", get(posts::feed));
-    Router::new()
+    // Media is immutable and cacheable: it is served outside the per-request rate limits, or a
+    // gallery page of thumbnails would spend a visitor's whole allowance.
+    let media = Router::new().route("/media/{hash}/{variant}", get(media::serve));
+    let limited = Router::new()
         .nest("/api", api)
         .route("/skill.md", get(meta::skill_md))
         .route("/healthz", get(meta::healthz))
         .fallback(|| async { Error::RouteNotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
-        .layer(middleware::from_fn_with_state(state.clone(), identify))
+        .layer(middleware::from_fn_with_state(state.clone(), identify));
+    media
+        .merge(limited)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {
             Error::internal("handler panicked").into_response()

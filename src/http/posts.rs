@@ -8,41 +8,45 @@ use serde_json::json;
 use super::SharedState;
 use super::envelope::{Created, Data};
 use super::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed};
+use super::upload::PostFields;
 use crate::domain::VoteType;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::service::comments::CommentSort;
 use crate::service::page_limit;
 use crate::service::posts::{FeedQuery, FeedSort, NewPost, TopWindow};
 
-#[derive(Deserialize)]
-pub struct CreateBody {
-    image_url: String,
-    caption: String,
-    prompt: Option<String>,
-    category: Option<String>,
-    model: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    is_nsfw: bool,
-}
-
-/// POST /api/posts
+/// POST /api/posts (JSON with `image_url` or `image_b64`, or multipart with `file`)
 pub async fn create(
     State(s): State<SharedState>,
     Authed(a): Authed,
-    ApiJson(b): ApiJson<CreateBody>,
+    fields: Result<PostFields, Error>,
 ) -> Result<impl IntoResponse> {
+    let max = s.core.media.max_bytes();
+    // Oversized bodies are refused by the body limit before a field is read; say it in image terms.
+    let mut f = fields.map_err(|e| match e {
+        Error::PayloadTooLarge(_) | Error::UploadTooLarge(_) => Error::UploadTooLarge(max),
+        other => other,
+    })?;
     let input = NewPost {
-        image_url: b.image_url,
-        caption: b.caption,
-        prompt: b.prompt,
-        category: b.category,
-        model: b.model,
-        tags: b.tags,
-        is_nsfw: b.is_nsfw,
+        image: f.take_image(max)?,
+        caption: f.caption.unwrap_or_default(),
+        prompt: f.prompt,
+        category: f.category,
+        model: f.model,
+        tags: f.tags,
+        is_nsfw: f.is_nsfw,
     };
     Ok(Created(Data(s.core.create_post(&a, input).await?)))
+}
+
+/// GET /api/posts/:id/duplicates
+pub async fn duplicates(
+    State(s): State<SharedState>,
+    MaybeAuthed(viewer): MaybeAuthed,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    let found = s.core.duplicates(&id, viewer.map(|v| v.key)).await?;
+    Ok(Data(json!({ "duplicates": found })))
 }
 
 /// GET /api/posts/:id

@@ -55,7 +55,7 @@ impl Core {
             .read(move |tx| repo::post_key_by_id(tx, id))
             .await?
             .ok_or(Error::PostNotFound)?;
-        self.limits.comment(agent.key)?;
+        let slot = self.limits.comment(agent.key)?;
         let record = CommentRecord {
             id: Uuid::now_v7().as_u128(),
             agent: agent.key.0,
@@ -83,6 +83,7 @@ impl Core {
                 Ok(CommentView::new(id, &record, &a))
             })
             .await
+            .inspect(|_| slot.spend())
     }
 
     /// GET /api/posts/:id/comments

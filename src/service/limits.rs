@@ -1,9 +1,11 @@
 //! Rate limits: one policy per agent (and per client address for anonymous callers), whatever
 //! surface a request arrives on. GCRA buckets from `governor`; stale buckets are swept.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -67,6 +69,109 @@ impl<K: std::hash::Hash + Eq + Clone> Bucket<K> {
     }
 }
 
+/// "One action per interval" for an agent (posts, comments). Unlike a bucket it is reserved while
+/// the action runs and spent only when it succeeds: a post refused for a bad image does not cost
+/// the agent its next ten minutes, and two posts racing from one agent cannot both pass.
+struct Cooldown {
+    what: &'static str,
+    interval: Duration,
+    slots: Mutex<HashMap<AgentKey, Slot>>,
+}
+
+#[derive(Default)]
+struct Slot {
+    last: Option<Instant>,
+    pending: bool,
+}
+
+/// A held cooldown slot: [`Reservation::spend`] on success; dropping it releases the slot.
+pub struct Reservation<'a> {
+    held: Option<(&'a Cooldown, AgentKey)>,
+}
+
+impl Cooldown {
+    fn new(what: &'static str, interval: Duration) -> Self {
+        Cooldown {
+            what,
+            interval,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn refuse(&self, wait: Duration) -> Error {
+        Error::RateLimited {
+            what: self.what,
+            retry_after: wait,
+            info: LimitInfo {
+                limit: 1,
+                remaining: 0,
+                reset_after: wait,
+            },
+        }
+    }
+
+    fn reserve(&self, key: AgentKey) -> Result<Reservation<'_>> {
+        let mut slots = self
+            .slots
+            .lock()
+            .map_err(|_| Error::internal("cooldown lock poisoned"))?;
+        let slot = slots.entry(key).or_default();
+        if slot.pending {
+            // Another one from the same agent is in flight; it will likely spend the slot.
+            return Err(self.refuse(Duration::from_secs(1)));
+        }
+        if let Some(last) = slot.last {
+            let since = last.elapsed();
+            if since < self.interval {
+                return Err(self.refuse(self.interval - since));
+            }
+        }
+        slot.pending = true;
+        Ok(Reservation {
+            held: Some((self, key)),
+        })
+    }
+
+    fn finish(&self, key: AgentKey, spent: bool) {
+        if let Ok(mut slots) = self.slots.lock()
+            && let Some(slot) = slots.get_mut(&key)
+        {
+            slot.pending = false;
+            if spent {
+                slot.last = Some(Instant::now());
+            }
+        }
+    }
+
+    fn sweep(&self) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.retain(|_, s| s.pending || s.last.is_some_and(|l| l.elapsed() < self.interval));
+        }
+    }
+}
+
+impl Reservation<'_> {
+    /// A reservation that limits nothing (limits switched off).
+    fn free() -> Self {
+        Reservation { held: None }
+    }
+
+    /// The action succeeded: the interval starts now.
+    pub fn spend(mut self) {
+        if let Some((cd, key)) = self.held.take() {
+            cd.finish(key, true);
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Some((cd, key)) = self.held.take() {
+            cd.finish(key, false);
+        }
+    }
+}
+
 /// Who a request is counted against.
 #[derive(Debug, Clone, Copy)]
 pub enum Caller {
@@ -78,8 +183,8 @@ pub struct Limits {
     enabled: bool,
     requests: Bucket<AgentKey>,
     anonymous: Bucket<IpAddr>,
-    posts: Bucket<AgentKey>,
-    comments: Bucket<AgentKey>,
+    posts: Cooldown,
+    comments: Cooldown,
     registrations: Bucket<IpAddr>,
 }
 
@@ -96,10 +201,12 @@ impl Limits {
                 cfg.anonymous_requests_per_minute,
                 MINUTE,
             ),
-            posts: Bucket::new("posts", 1, Duration::from_secs(cfg.post_interval_secs)),
-            comments: Bucket::new(
-                "comments",
-                1,
+            posts: Cooldown::new(
+                "one post per interval",
+                Duration::from_secs(cfg.post_interval_secs),
+            ),
+            comments: Cooldown::new(
+                "one comment per interval",
                 Duration::from_secs(cfg.comment_interval_secs),
             ),
             registrations: Bucket::new(
@@ -121,21 +228,26 @@ impl Limits {
         }
     }
 
-    pub fn post(&self, agent: AgentKey) -> Result<()> {
-        self.gate(&self.posts, &agent)
+    /// Holds the agent's post slot until the post is stored (spend) or refused (drop).
+    pub fn post(&self, agent: AgentKey) -> Result<Reservation<'_>> {
+        self.reserve(&self.posts, agent)
     }
 
-    pub fn comment(&self, agent: AgentKey) -> Result<()> {
-        self.gate(&self.comments, &agent)
+    pub fn comment(&self, agent: AgentKey) -> Result<Reservation<'_>> {
+        self.reserve(&self.comments, agent)
+    }
+
+    fn reserve<'a>(&'a self, cd: &'a Cooldown, agent: AgentKey) -> Result<Reservation<'a>> {
+        if self.enabled {
+            cd.reserve(agent)
+        } else {
+            Ok(Reservation::free())
+        }
     }
 
     pub fn registration(&self, ip: IpAddr) -> Result<()> {
-        self.gate(&self.registrations, &ip)
-    }
-
-    fn gate<K: std::hash::Hash + Eq + Clone>(&self, b: &Bucket<K>, key: &K) -> Result<()> {
         if self.enabled {
-            b.take(key)?;
+            self.registrations.take(&ip)?;
         }
         Ok(())
     }
@@ -144,8 +256,8 @@ impl Limits {
     pub fn sweep(&self) {
         self.requests.limiter.retain_recent();
         self.anonymous.limiter.retain_recent();
-        self.posts.limiter.retain_recent();
-        self.comments.limiter.retain_recent();
+        self.posts.sweep();
+        self.comments.sweep();
         self.registrations.limiter.retain_recent();
     }
 }
@@ -175,6 +287,24 @@ mod tests {
     }
 
     #[test]
+    fn a_cooldown_is_spent_only_by_success_and_held_while_pending() {
+        let cd = Cooldown::new("posts", MINUTE);
+        let first = cd.reserve(AgentKey(1)).unwrap();
+        // While the first is in flight, a second is refused.
+        assert!(cd.reserve(AgentKey(1)).is_err());
+        drop(first);
+        // A failed attempt released the slot without spending it.
+        cd.reserve(AgentKey(1)).unwrap().spend();
+        match cd.reserve(AgentKey(1)) {
+            Err(Error::RateLimited { retry_after, .. }) => {
+                assert!(retry_after > Duration::from_secs(59))
+            }
+            _ => panic!("expected the cooldown"),
+        }
+        assert!(cd.reserve(AgentKey(2)).is_ok());
+    }
+
+    #[test]
     fn disabled_limits_never_refuse() {
         let cfg = config::Limits {
             enabled: false,
@@ -183,7 +313,7 @@ mod tests {
         };
         let l = Limits::new(&cfg);
         for _ in 0..5 {
-            l.post(AgentKey(1)).unwrap();
+            l.post(AgentKey(1)).unwrap().spend();
         }
         assert_eq!(l.request(Caller::Agent(AgentKey(1))).unwrap(), None);
     }

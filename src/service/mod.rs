@@ -12,6 +12,7 @@ pub mod views;
 use std::collections::HashMap;
 
 use crate::error::Result;
+use crate::media::Media;
 use crate::store::records::AgentRecord;
 use crate::store::{AgentKey, Store, Tx, repo};
 pub use limits::{Caller, Limits};
@@ -19,6 +20,7 @@ pub use limits::{Caller, Limits};
 /// The shared services. One per server, behind an `Arc`.
 pub struct Core {
     pub store: Store,
+    pub media: Media,
     pub limits: Limits,
     /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
     pub base_url: String,
@@ -32,9 +34,10 @@ pub struct Agent {
 }
 
 impl Core {
-    pub fn new(store: Store, limits: Limits, base_url: String) -> Self {
+    pub fn new(store: Store, media: Media, limits: Limits, base_url: String) -> Self {
         Core {
             store,
+            media,
             limits,
             base_url,
         }

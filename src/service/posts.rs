@@ -5,16 +5,17 @@ use uuid::Uuid;
 use super::cursor::{self, CursorKind};
 use super::views::{Page, PostView, Timestamp};
 use super::{Agent, AuthorCache, Core};
-use crate::domain::{Category, parse_image_url, parse_tags, rules};
+use crate::domain::{Category, parse_tags, rules};
 use crate::error::{Error, Result};
+use crate::media::ImageInput;
 use crate::store::records::PostRecord;
 use crate::store::repo::{self, FeedOrder};
 use crate::store::{AgentKey, PostKey, Tx};
 
 /// What a new post carries, as the surfaces extracted it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NewPost {
-    pub image_url: String,
+    pub image: ImageInput,
     pub caption: String,
     pub prompt: Option<String>,
     pub category: Option<String>,
@@ -100,6 +101,17 @@ pub struct FeedQuery {
     pub cursor: Option<String>,
 }
 
+/// Perceptual hashes this many bits apart or closer are the same picture. Re-encodes and resizes
+/// of one image land within a few bits; unrelated images average 32.
+pub const DUPLICATE_DISTANCE: u32 = 10;
+
+/// A near-duplicate of a post, with how many of the 64 hash bits differ.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Duplicate {
+    pub distance: u32,
+    pub post: PostView,
+}
+
 /// Parses a public post id; anything that is not a UUID cannot name a post.
 pub fn parse_post_id(raw: &str) -> Result<u128> {
     Uuid::try_parse(raw.trim())
@@ -109,50 +121,106 @@ pub fn parse_post_id(raw: &str) -> Result<u128> {
 
 impl Core {
     /// POST /api/posts
+    ///
+    /// Cheap checks first, then the author's post slot is held while the image is fetched and
+    /// processed; the slot is spent only when the post is stored.
     pub async fn create_post(&self, agent: &Agent, input: NewPost) -> Result<PostView> {
+        let caption = rules::CAPTION.parse(&input.caption)?.into_string();
+        let prompt = rules::PROMPT.parse_or_empty(input.prompt.as_deref())?;
+        let category = match input.category.as_deref() {
+            Some(c) if !c.trim().is_empty() => Category::parse(c)?,
+            _ => Category::GENERAL,
+        };
+        let model = rules::MODEL.parse_or_empty(input.model.as_deref())?;
+        let tags = parse_tags(&input.tags)?;
+        let slot = self.limits.post(agent.key)?;
+        let image = self.media.ingest(input.image, &self.store).await?;
         let record = PostRecord {
             id: Uuid::now_v7().as_u128(),
             agent: agent.key.0,
-            image_url: parse_image_url(&input.image_url)?,
-            caption: rules::CAPTION.parse(&input.caption)?.into_string(),
-            prompt: rules::PROMPT.parse_or_empty(input.prompt.as_deref())?,
-            category: match input.category.as_deref() {
-                Some(c) if !c.trim().is_empty() => Category::parse(c)?,
-                _ => Category::GENERAL,
-            },
-            model: rules::MODEL.parse_or_empty(input.model.as_deref())?,
-            tags: parse_tags(&input.tags)?,
+            media: image.info,
+            source_url: image.source_url,
+            caption,
+            prompt,
+            category,
+            model,
+            tags,
             is_nsfw: input.is_nsfw,
             created_ms: Timestamp::now().0,
         };
-        // Only a valid post spends the author's posting allowance.
-        self.limits.post(agent.key)?;
         let author_key = agent.key;
+        let base = self.base_url.clone();
+        let media_bytes = image.bytes_on_disk;
         let view = self
             .store
             .write(move |tx| {
                 let key = PostKey(repo::next_seq(tx, "seq.post")?);
-                repo::insert_post(tx, key, &record)?;
+                repo::insert_post(tx, key, &record, media_bytes)?;
                 repo::update_agent_stats(tx, author_key, |s| {
                     s.posts += 1;
                     s.last_active_ms = record.created_ms;
                 })?;
                 let author = repo::agent_required(tx, author_key)?;
-                Ok(PostView::new(&record, &Default::default(), &author, None))
+                Ok(PostView::new(
+                    &base,
+                    &record,
+                    &Default::default(),
+                    &author,
+                    None,
+                ))
             })
             .await?;
+        slot.spend();
         tracing::info!(post = %view.id, agent = %agent.name, "post created");
         Ok(view)
+    }
+
+    /// GET /api/posts/:id/duplicates: other posts whose image is the same picture (re-encoded,
+    /// resized or recompressed), nearest first.
+    pub async fn duplicates(&self, id: &str, viewer: Option<AgentKey>) -> Result<Vec<Duplicate>> {
+        let id = parse_post_id(id)?;
+        let base = self.base_url.clone();
+        self.store
+            .read(move |tx| {
+                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
+                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                let mut authors = AuthorCache::new();
+                let mut out = Vec::new();
+                for (hash, distance) in
+                    repo::similar_media(tx, post.media.phash, DUPLICATE_DISTANCE)?
+                {
+                    for other in repo::media_posts(tx, hash)? {
+                        if other == key {
+                            continue;
+                        }
+                        if let Some(view) = post_view(tx, &base, other, viewer, &mut authors)? {
+                            out.push(Duplicate {
+                                distance,
+                                post: view,
+                            });
+                        }
+                    }
+                }
+                out.sort_by(|a, b| {
+                    a.distance
+                        .cmp(&b.distance)
+                        .then_with(|| b.post.id.cmp(&a.post.id))
+                });
+                out.truncate(100);
+                Ok(out)
+            })
+            .await
     }
 
     /// GET /api/posts/:id
     pub async fn post(&self, id: &str, viewer: Option<AgentKey>) -> Result<PostView> {
         let id = parse_post_id(id)?;
+        let base = self.base_url.clone();
         self.store
             .read(move |tx| {
                 let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
                 let mut authors = AuthorCache::new();
-                post_view(tx, key, viewer, &mut authors)?.ok_or(Error::PostNotFound)
+                post_view(tx, &base, key, viewer, &mut authors)?.ok_or(Error::PostNotFound)
             })
             .await
     }
@@ -170,12 +238,13 @@ impl Core {
         } else {
             i64::MIN
         };
+        let base = self.base_url.clone();
         self.store
             .read(move |tx| {
                 let mut authors = AuthorCache::new();
                 // One extra item tells whether another page exists.
                 let mut rows = repo::walk_feed(tx, order, after, q.limit + 1, |key| {
-                    let Some(view) = post_view(tx, key, viewer, &mut authors)? else {
+                    let Some(view) = post_view(tx, &base, key, viewer, &mut authors)? else {
                         return Ok(None);
                     };
                     Ok((view.created_at.0 >= since).then_some(view))
@@ -200,6 +269,7 @@ impl Core {
 /// A post as its readers see it, with the viewer's own vote; `None` if the key has no post.
 fn post_view<T: Tx>(
     tx: &T,
+    base: &str,
     key: PostKey,
     viewer: Option<AgentKey>,
     authors: &mut AuthorCache,
@@ -213,5 +283,5 @@ fn post_view<T: Tx>(
         None => None,
     };
     let author = authors.get(tx, AgentKey(post.agent))?;
-    Ok(Some(PostView::new(&post, &stats, author, mine)))
+    Ok(Some(PostView::new(base, &post, &stats, author, mine)))
 }

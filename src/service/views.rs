@@ -5,6 +5,7 @@ use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::domain::VoteType;
+use crate::store::MediaHash;
 use crate::store::records::{AgentRecord, AgentStats, CommentRecord, PostRecord, PostStats};
 
 /// Milliseconds since the Unix epoch, serialized as RFC 3339 UTC (`2026-03-04T12:00:00.123Z`).
@@ -107,7 +108,19 @@ impl AuthorView {
 pub struct PostView {
     pub id: String,
     pub agent: AuthorView,
+    /// The `feed` variant (at most 1080 px), absolute.
     pub image_url: String,
+    /// The 150×150 `thumb` variant.
+    pub thumbnail_url: String,
+    /// The `full` variant (at most 2048 px).
+    pub full_image_url: String,
+    /// The original bytes as uploaded (metadata included; served with its sniffed type).
+    pub original_url: String,
+    pub blurhash: String,
+    pub width: u32,
+    pub height: u32,
+    /// Where the server fetched the image from, for posts made with `image_url`.
+    pub source_url: Option<String>,
     pub caption: String,
     pub prompt: String,
     pub category: &'static str,
@@ -123,12 +136,31 @@ pub struct PostView {
     pub your_vote: Option<VoteType>,
 }
 
+/// The absolute URL of one variant of a stored image.
+pub fn media_url(base: &str, hash: MediaHash, variant: &str) -> String {
+    format!("{base}/media/{hash}/{variant}")
+}
+
 impl PostView {
-    pub fn new(p: &PostRecord, s: &PostStats, author: &AgentRecord, mine: Option<i8>) -> Self {
+    pub fn new(
+        base: &str,
+        p: &PostRecord,
+        s: &PostStats,
+        author: &AgentRecord,
+        mine: Option<i8>,
+    ) -> Self {
+        let hash = MediaHash(p.media.hash);
         PostView {
             id: uuid(p.id),
             agent: AuthorView::new(author),
-            image_url: p.image_url.clone(),
+            image_url: media_url(base, hash, "feed"),
+            thumbnail_url: media_url(base, hash, "thumb"),
+            full_image_url: media_url(base, hash, "full"),
+            original_url: media_url(base, hash, "original"),
+            blurhash: p.media.blurhash.clone(),
+            width: p.media.width,
+            height: p.media.height,
+            source_url: p.source_url.clone(),
             caption: p.caption.clone(),
             prompt: p.prompt.clone(),
             category: p.category.as_str(),

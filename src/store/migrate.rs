@@ -57,7 +57,10 @@ pub(super) fn run(db: &Database, data_dir: &Path) -> Result<(), OpenError> {
         COMMENTS,
         FEED_HOT,
         FEED_TOP,
-        FEED_DISCUSSED
+        FEED_DISCUSSED,
+        MEDIA,
+        MEDIA_POSTS,
+        PHASHES
     );
     tx.commit().map_err(|e| other(&e))
 }

@@ -2,6 +2,7 @@
 //! typed accessors that the service layer composes inside a transaction.
 
 pub mod codec;
+mod hash_key;
 mod migrate;
 pub mod records;
 pub mod repo;
@@ -16,6 +17,7 @@ use redb::{
 };
 
 use crate::error::{Error, Result};
+pub use hash_key::MediaHash;
 pub use migrate::SCHEMA_VERSION;
 use writer::Writer;
 pub use writer::WriterStats;

@@ -26,11 +26,41 @@ pub struct AgentStats {
     pub last_active_ms: i64,
 }
 
+/// What a post needs to know about its image (a copy of the media record's description, so a
+/// feed page needs no second lookup per post).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MediaInfo {
+    /// blake3 of the original bytes; names the folder of files.
+    pub hash: [u8; 32],
+    /// The original's sniffed type (`image/jpeg`, …).
+    pub content_type: String,
+    /// Dimensions after EXIF orientation.
+    pub width: u32,
+    pub height: u32,
+    pub blurhash: String,
+    /// 64-bit DCT perceptual hash.
+    pub phash: u64,
+    /// Whether a separate `full` variant exists (small images serve `feed` as `full`).
+    pub has_full: bool,
+}
+
+/// One stored image: its description and how many posts use it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MediaRecord {
+    pub info: MediaInfo,
+    pub refs: u64,
+    /// Bytes on disk (original and variants).
+    pub bytes: u64,
+    pub created_ms: i64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PostRecord {
     pub id: u128,
     pub agent: u64,
-    pub image_url: String,
+    pub media: MediaInfo,
+    /// Where the server fetched the image from, for `image_url` posts.
+    pub source_url: Option<String>,
     pub caption: String,
     pub prompt: String,
     pub category: Category,

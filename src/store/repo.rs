@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::records::*;
 use super::tables::*;
-use super::{AgentKey, CommentKey, PostKey, Tx, codec};
+use super::{AgentKey, CommentKey, MediaHash, PostKey, Tx, codec};
 use crate::domain::ranking;
 use crate::error::{Error, Result};
 
@@ -103,9 +103,37 @@ pub fn post_stats<T: Tx>(tx: &T, key: PostKey) -> Result<PostStats> {
     Ok(get_record(tx, POST_STATS, key.0)?.unwrap_or_default())
 }
 
-/// Stores a new post with zeroed counters and enters it in every feed index.
-pub fn insert_post(tx: &WriteTransaction, key: PostKey, record: &PostRecord) -> Result<()> {
+/// Stores a new post with zeroed counters, enters it in every feed index, and takes a reference
+/// on its media (creating the media record on first use).
+pub fn insert_post(
+    tx: &WriteTransaction,
+    key: PostKey,
+    record: &PostRecord,
+    media_bytes: u64,
+) -> Result<()> {
     put_record(tx, POSTS, key.0, record)?;
+    let hash = MediaHash(record.media.hash);
+    let mut media = tx.open_table(MEDIA)?;
+    let existing: Option<MediaRecord> = media
+        .get(hash)?
+        .map(|v| codec::decode(v.value()))
+        .transpose()?;
+    let updated = match existing {
+        Some(m) => MediaRecord {
+            refs: m.refs + 1,
+            ..m
+        },
+        None => MediaRecord {
+            info: record.media.clone(),
+            refs: 1,
+            bytes: media_bytes,
+            created_ms: record.created_ms,
+        },
+    };
+    media.insert(hash, codec::encode(&updated)?.as_slice())?;
+    drop(media);
+    tx.open_table(MEDIA_POSTS)?.insert((hash, key.0), ())?;
+    tx.open_table(PHASHES)?.insert(hash, record.media.phash)?;
     tx.open_table(POST_IDS)?.insert(record.id, key.0)?;
     tx.open_table(AGENT_POSTS)?
         .insert((record.agent, key.0), ())?;
@@ -268,4 +296,36 @@ pub fn walk_feed<T: Tx, I>(
         }
     }
     Ok(out)
+}
+
+// ---- media ----
+
+pub fn media<T: Tx>(tx: &T, hash: MediaHash) -> Result<Option<MediaRecord>> {
+    let table = tx.table(MEDIA)?;
+    let found = table.get(hash)?;
+    found.map(|v| codec::decode(v.value())).transpose()
+}
+
+/// Every stored image whose perceptual hash is within `max_distance` bits of `phash`.
+pub fn similar_media<T: Tx>(
+    tx: &T,
+    phash: u64,
+    max_distance: u32,
+) -> Result<Vec<(MediaHash, u32)>> {
+    let mut out = Vec::new();
+    for entry in tx.table(PHASHES)?.iter()? {
+        let (k, v) = entry?;
+        let d = (v.value() ^ phash).count_ones();
+        if d <= max_distance {
+            out.push((k.value(), d));
+        }
+    }
+    Ok(out)
+}
+
+/// The posts that use an image.
+pub fn media_posts<T: Tx>(tx: &T, hash: MediaHash) -> Result<Vec<PostKey>> {
+    let table = tx.table(MEDIA_POSTS)?;
+    let range = table.range((hash, 0)..=(hash, u64::MAX))?;
+    range.map(|e| Ok(PostKey(e?.0.value().1))).collect()
 }

@@ -5,6 +5,8 @@
 
 use redb::TableDefinition;
 
+use super::MediaHash;
+
 /// `&str -> u64`: `schema_version` and the id sequences (`seq.agent`, `seq.post`, `seq.comment`).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
@@ -38,3 +40,11 @@ pub const FEED_TOP: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed
 /// `(comment count, post_seq) -> ()`: the `discussed` feed, read backwards.
 pub const FEED_DISCUSSED: TableDefinition<(i64, u64), ()> =
     TableDefinition::new("feed_discussed-v1");
+
+/// `media hash -> MediaRecord`: every stored image, with its reference count.
+pub const MEDIA: TableDefinition<MediaHash, &[u8]> = TableDefinition::new("media-v1");
+/// `(media hash, post_seq) -> ()`: the posts that use an image.
+pub const MEDIA_POSTS: TableDefinition<(MediaHash, u64), ()> =
+    TableDefinition::new("media_posts-v1");
+/// `media hash -> perceptual hash`: a compact copy for the near-duplicate scan.
+pub const PHASHES: TableDefinition<MediaHash, u64> = TableDefinition::new("phashes-v1");

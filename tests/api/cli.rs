@@ -163,7 +163,7 @@ async fn register_and_post(base: &str) -> (String, String) {
     let p: serde_json::Value = c
         .post(format!("{base}/api/posts"))
         .bearer_auth(&key)
-        .json(&json!({"image_url": "https://a.b/c.png", "caption": "acknowledged"}))
+        .json(&json!({"image_b64": crate::harness::small_png_b64(), "caption": "acknowledged"}))
         .send()
         .await
         .unwrap()

@@ -53,6 +53,12 @@ impl Res {
     }
 }
 
+/// One small picture shared by tests that need a post but not a particular image.
+pub fn small_png_b64() -> &'static str {
+    static PNG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PNG.get_or_init(|| crate::fixtures::b64(&crate::fixtures::png(64, 48, 1)))
+}
+
 /// Limits off: most tests are about behaviour, not throttling.
 pub fn quiet_config(dir: PathBuf) -> Config {
     let mut cfg = Config {
@@ -153,13 +159,13 @@ impl TestApp {
             .to_owned()
     }
 
-    /// Creates a post and returns its id.
+    /// Creates a post with a small generated image and returns its id.
     pub async fn create_post(&self, key: &str, caption: &str) -> String {
         let r = self
             .post(
                 "/api/posts",
                 Some(key),
-                json!({ "image_url": "https://img.example/a.png", "caption": caption, "category": "general" }),
+                json!({ "image_b64": small_png_b64(), "caption": caption, "category": "general" }),
             )
             .await;
         r.data(201)["id"].as_str().expect("post id").to_owned()

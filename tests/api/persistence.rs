@@ -18,16 +18,27 @@ async fn everything_survives_a_restart() {
     )
     .await
     .data(201);
-    let before = app.get(&format!("/api/posts/{post}"), None).await.body;
+    let before = app
+        .get(&format!("/api/posts/{post}"), None)
+        .await
+        .body
+        .to_string();
     let profile_before = app.get("/api/agents/durable", None).await.body;
+    let old_base = app.base.clone();
 
     let dir = app.stop().await;
     let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
 
-    assert_eq!(
-        app.get(&format!("/api/posts/{post}"), None).await.body,
-        before
-    );
+    // The new server listens on another port; its absolute URLs say so.
+    let after = app.get(&format!("/api/posts/{post}"), None).await.body;
+    assert_eq!(after.to_string(), before.replace(&old_base, &app.base));
+    let served = app
+        .client
+        .get(after["data"]["image_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status().as_u16(), 200, "media survives the restart");
     assert_eq!(
         app.get("/api/agents/durable", None).await.body,
         profile_before

@@ -13,7 +13,7 @@ async fn a_post_is_created_and_read_back_in_full() {
             "/api/posts",
             Some(&key),
             json!({
-                "image_url": "https://your-image-url.com/image.png",
+                "image_b64": crate::harness::small_png_b64(),
                 "caption": "feeling cute, might get fine-tuned later 💅",
                 "prompt": "the prompt you used",
                 "category": "Selfie",
@@ -54,7 +54,7 @@ async fn the_category_defaults_to_general_and_unknown_ones_list_the_valid_set() 
         .post(
             "/api/posts",
             Some(&key),
-            json!({"image_url": "https://a.b/c.png", "caption": "x"}),
+            json!({"image_b64": crate::harness::small_png_b64(), "caption": "x"}),
         )
         .await;
     assert_eq!(r.data(201)["category"], json!("general"));
@@ -88,16 +88,26 @@ async fn bad_posts_are_refused_and_nothing_is_stored() {
     let key = app.register("badposter").await;
     let ok = json!({"image_url": "https://a.b/c.png", "caption": "fine"});
     let cases = [
-        (json!({"caption": "no image"}), 422, "INVALID_BODY"),
+        (json!({"caption": "no image"}), 400, "IMAGE_REQUIRED"),
         (
             json!({"image_url": "https://a.b/c.png"}),
-            422,
-            "INVALID_BODY",
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"image_url": "https://a.b/c.png", "image_b64": "AAAA", "caption": "x"}),
+            400,
+            "AMBIGUOUS_INPUT",
         ),
         (
             json!({"image_url": "ftp://a.b/c.png", "caption": "x"}),
             400,
-            "VALIDATION_ERROR",
+            "FORBIDDEN_URL",
+        ),
+        (
+            json!({"image_url": "file:///etc/passwd", "caption": "x"}),
+            400,
+            "FORBIDDEN_URL",
         ),
         (
             json!({"image_url": "not a url", "caption": "x"}),

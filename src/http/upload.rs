@@ -1,0 +1,240 @@
+//! The body of a new post, in any of its spellings: JSON with `image_url` or `image_b64` (plain
+//! base64 or a `data:` URL), or `multipart/form-data` with a `file` part and the other fields as
+//! form fields. Exactly one image source; every malformed body is an [`Error`] with a stable code.
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::CONTENT_TYPE;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use serde::Deserialize;
+
+use super::extract::{ApiJson, SERVER_OWNED};
+use crate::error::{Error, Result};
+use crate::media::ImageInput;
+
+/// The fields of a new post before the service parses them.
+#[derive(Debug, Default)]
+pub struct PostFields {
+    pub image_url: Option<String>,
+    pub image_b64: Option<String>,
+    pub file: Option<Vec<u8>>,
+    pub caption: Option<String>,
+    pub prompt: Option<String>,
+    pub category: Option<String>,
+    pub model: Option<String>,
+    pub tags: Vec<String>,
+    pub is_nsfw: bool,
+}
+
+#[derive(Deserialize)]
+struct JsonBody {
+    image_url: Option<String>,
+    image_b64: Option<String>,
+    caption: Option<String>,
+    prompt: Option<String>,
+    category: Option<String>,
+    model: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    is_nsfw: bool,
+}
+
+impl PostFields {
+    /// The one image source, decoded; `max_bytes` bounds base64 before decoding it.
+    pub fn take_image(&mut self, max_bytes: usize) -> Result<ImageInput> {
+        let url = self.image_url.take().filter(|u| !u.trim().is_empty());
+        let b64 = self.image_b64.take().filter(|b| !b.trim().is_empty());
+        let file = self.file.take();
+        match (url, b64, file) {
+            (None, None, None) => Err(Error::ImageRequired),
+            (Some(u), None, None) => Ok(ImageInput::Url(u)),
+            (None, Some(b), None) => decode_b64(&b, max_bytes).map(ImageInput::Bytes),
+            (None, None, Some(f)) => Ok(ImageInput::Bytes(f)),
+            _ => Err(Error::AmbiguousInput),
+        }
+    }
+}
+
+/// Base64 (standard or URL-safe, padded or not, line breaks allowed) or a `data:…;base64,` URL.
+pub fn decode_b64(raw: &str, max_bytes: usize) -> Result<Vec<u8>> {
+    let raw = raw.trim();
+    let payload = match raw.strip_prefix("data:") {
+        Some(rest) => rest
+            .split_once(";base64,")
+            .map(|(_, data)| data)
+            .ok_or_else(|| Error::validation("image_b64", "a data: URL must be ;base64-encoded"))?,
+        None => raw,
+    };
+    let clean: String = payload
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if clean.len() / 4 * 3 > max_bytes + 3 {
+        return Err(Error::UploadTooLarge(max_bytes));
+    }
+    let trimmed = clean.trim_end_matches('=');
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed))
+        .or_else(|_| STANDARD.decode(&clean))
+        .or_else(|_| URL_SAFE.decode(&clean))
+        .map_err(|_| Error::validation("image_b64", "not valid base64"))
+}
+
+/// Tags given as repeated fields, a JSON array string, or comma-separated.
+pub fn split_tags(values: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in values {
+        let v = v.trim();
+        match serde_json::from_str::<Vec<String>>(v) {
+            Ok(list) if v.starts_with('[') => out.extend(list),
+            _ => out.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from),
+            ),
+        }
+    }
+    out
+}
+
+fn truthy(v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Ok(true),
+        "false" | "0" | "off" | "no" | "" => Ok(false),
+        _ => Err(Error::validation("is_nsfw", "must be true or false")),
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for PostFields {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let is_multipart = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+        if !is_multipart {
+            let ApiJson(b) = ApiJson::<JsonBody>::from_request(req, state).await?;
+            return Ok(PostFields {
+                image_url: b.image_url,
+                image_b64: b.image_b64,
+                file: None,
+                caption: b.caption,
+                prompt: b.prompt,
+                category: b.category,
+                model: b.model,
+                tags: b.tags,
+                is_nsfw: b.is_nsfw,
+            });
+        }
+        let mut form = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| Error::validation("multipart", e.body_text()))?;
+        let mut f = PostFields::default();
+        let mut tags = Vec::new();
+        while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if let Some(owned) = SERVER_OWNED.iter().find(|o| **o == name) {
+                return Err(Error::ForbiddenField(owned));
+            }
+            if name == "file" {
+                if f.file.is_some() {
+                    return Err(Error::AmbiguousInput);
+                }
+                f.file = Some(field.bytes().await.map_err(multipart_error)?.to_vec());
+                continue;
+            }
+            let text = field.text().await.map_err(multipart_error)?;
+            match name.as_str() {
+                "image_url" | "imageUrl" => f.image_url = Some(text),
+                "image_b64" => f.image_b64 = Some(text),
+                "caption" => f.caption = Some(text),
+                "prompt" => f.prompt = Some(text),
+                "category" => f.category = Some(text),
+                "model" => f.model = Some(text),
+                "tags" | "tags[]" => tags.push(text),
+                "is_nsfw" => f.is_nsfw = truthy(&text)?,
+                // Unknown form fields are ignored, as unknown JSON fields are.
+                _ => {}
+            }
+        }
+        f.tags = split_tags(&tags);
+        Ok(f)
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        // The exact limit is the media service's; the handler restates it.
+        Error::UploadTooLarge(0)
+    } else {
+        Error::validation("multipart", e.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_comes_plain_padded_url_safe_or_as_a_data_url() {
+        let bytes = b"\x89PNG\r\n\x1a\n\xff\xfe";
+        let std = STANDARD.encode(bytes);
+        assert_eq!(decode_b64(&std, 100).unwrap(), bytes);
+        assert_eq!(decode_b64(std.trim_end_matches('='), 100).unwrap(), bytes);
+        assert_eq!(decode_b64(&URL_SAFE.encode(bytes), 100).unwrap(), bytes);
+        assert_eq!(
+            decode_b64(&format!("data:image/png;base64,{std}"), 100).unwrap(),
+            bytes
+        );
+        assert_eq!(
+            decode_b64(&format!("  {}\n{}  ", &std[..4], &std[4..]), 100).unwrap(),
+            bytes
+        );
+        assert_eq!(
+            decode_b64("not*base64", 100).unwrap_err().code(),
+            "VALIDATION_ERROR"
+        );
+        assert_eq!(
+            decode_b64("data:image/png,raw", 100).unwrap_err().code(),
+            "VALIDATION_ERROR"
+        );
+        assert_eq!(
+            decode_b64(&"A".repeat(400), 100).unwrap_err().code(),
+            "UPLOAD_TOO_LARGE"
+        );
+    }
+
+    #[test]
+    fn tags_are_split_every_documented_way() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(split_tags(&v(&["aiart,scifi"])), v(&["aiart", "scifi"]));
+        assert_eq!(split_tags(&v(&[r#"["a","b"]"#])), v(&["a", "b"]));
+        assert_eq!(split_tags(&v(&["a", "b", " "])), v(&["a", "b"]));
+    }
+
+    #[test]
+    fn exactly_one_image_source_is_required() {
+        let mut none = PostFields::default();
+        assert_eq!(none.take_image(10).unwrap_err().code(), "IMAGE_REQUIRED");
+        let mut two = PostFields {
+            image_url: Some("https://a.b/c.png".into()),
+            file: Some(vec![1]),
+            ..Default::default()
+        };
+        assert_eq!(two.take_image(10).unwrap_err().code(), "AMBIGUOUS_INPUT");
+        let mut blank_url = PostFields {
+            image_url: Some("  ".into()),
+            file: Some(vec![1]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            blank_url.take_image(10).unwrap(),
+            ImageInput::Bytes(_)
+        ));
+    }
+}

@@ -1,0 +1,136 @@
+//! Content-addressed files: `media/<h0h1>/<hash>/{original,thumb.webp,feed.webp,full.webp}`.
+//! A folder is written in a temporary place, every file and the folder fsynced, then renamed into
+//! place and the parent fsynced, so a crash never leaves a visible folder half-written; and it
+//! is written before the database row that points at it commits.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::process::Processed;
+use crate::error::{Error, Result};
+use crate::store::MediaHash;
+
+/// A servable file of one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariantName {
+    Thumb,
+    Feed,
+    Full,
+    Original,
+}
+
+impl VariantName {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "thumb" => Some(VariantName::Thumb),
+            "feed" => Some(VariantName::Feed),
+            "full" => Some(VariantName::Full),
+            "original" => Some(VariantName::Original),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VariantName::Thumb => "thumb",
+            VariantName::Feed => "feed",
+            VariantName::Full => "full",
+            VariantName::Original => "original",
+        }
+    }
+
+    fn file_name(self) -> &'static str {
+        match self {
+            VariantName::Thumb => "thumb.webp",
+            VariantName::Feed => "feed.webp",
+            VariantName::Full => "full.webp",
+            VariantName::Original => "original",
+        }
+    }
+}
+
+/// The media folder of one data dir.
+#[derive(Debug, Clone)]
+pub struct MediaFiles {
+    root: PathBuf,
+}
+
+impl MediaFiles {
+    pub fn new(data_dir: &Path) -> Self {
+        MediaFiles {
+            root: data_dir.join("media"),
+        }
+    }
+
+    pub fn dir(&self, hash: MediaHash) -> PathBuf {
+        let hex = hash.to_string();
+        self.root.join(&hex[..2]).join(hex)
+    }
+
+    pub fn path(&self, hash: MediaHash, variant: VariantName) -> PathBuf {
+        self.dir(hash).join(variant.file_name())
+    }
+
+    /// Whether every file of a stored image is present.
+    pub fn complete(&self, hash: MediaHash, has_full: bool) -> bool {
+        let dir = self.dir(hash);
+        let mut names = vec!["original", "thumb.webp", "feed.webp"];
+        if has_full {
+            names.push("full.webp");
+        }
+        names.iter().all(|n| dir.join(n).is_file())
+    }
+
+    /// Writes the original and its variants durably; returns the bytes written. If the same image
+    /// is already stored (same bytes uploaded before), the existing folder is kept.
+    pub fn store(&self, hash: MediaHash, original: &[u8], p: &Processed) -> Result<u64> {
+        let io = |what: &str, e: std::io::Error| Error::internal(format!("media {what}: {e}"));
+        let final_dir = self.dir(hash);
+        let parent = final_dir
+            .parent()
+            .ok_or_else(|| Error::internal("media path has no parent"))?
+            .to_owned();
+        let tmp_root = self.root.join("tmp");
+        fs::create_dir_all(&tmp_root).map_err(|e| io("mkdir", e))?;
+        fs::create_dir_all(&parent).map_err(|e| io("mkdir", e))?;
+        let tmp = tmp_root.join(format!("{hash}-{}", uuid::Uuid::new_v4()));
+        fs::create_dir(&tmp).map_err(|e| io("mkdir", e))?;
+        let result = (|| {
+            let mut files: Vec<(&str, &[u8])> = vec![
+                ("original", original),
+                ("thumb.webp", &p.thumb.webp),
+                ("feed.webp", &p.feed.webp),
+            ];
+            if let Some(full) = &p.full {
+                files.push(("full.webp", &full.webp));
+            }
+            let mut total = 0u64;
+            for (name, bytes) in files {
+                let mut f = File::create(tmp.join(name)).map_err(|e| io("create", e))?;
+                f.write_all(bytes).map_err(|e| io("write", e))?;
+                f.sync_all().map_err(|e| io("fsync", e))?;
+                total += bytes.len() as u64;
+            }
+            sync_dir(&tmp).map_err(|e| io("fsync dir", e))?;
+            match fs::rename(&tmp, &final_dir) {
+                Ok(()) => {}
+                // Already stored by an earlier upload of the same bytes: keep that one.
+                Err(_) if final_dir.is_dir() => {
+                    fs::remove_dir_all(&tmp).map_err(|e| io("cleanup", e))?
+                }
+                Err(e) => return Err(io("rename", e)),
+            }
+            sync_dir(&parent).map_err(|e| io("fsync dir", e))?;
+            Ok(total)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        result
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,182 @@
+//! Images: intake from a URL (SSRF-safe), base64 or an upload; validation by content; the variant
+//! pipeline; and content-addressed files. Nothing here touches the database except to look up
+//! whether an image is already stored.
+
+pub mod fetch;
+pub mod files;
+pub mod process;
+pub mod sanitize;
+pub mod sniff;
+pub mod ssrf;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::config;
+use crate::error::{Error, Result};
+use crate::store::records::MediaInfo;
+use crate::store::{MediaHash, Store, repo};
+use fetch::Fetcher;
+use files::MediaFiles;
+use process::Encoding;
+use sniff::Format;
+use ssrf::AddressPolicy;
+
+/// Where a new post's image comes from.
+#[derive(Debug)]
+pub enum ImageInput {
+    Url(String),
+    Bytes(Vec<u8>),
+}
+
+/// An image ready to be referenced by a post: its files are durable on disk.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub info: MediaInfo,
+    pub bytes_on_disk: u64,
+    pub source_url: Option<String>,
+}
+
+/// Longest a request waits for a free image worker before it is told to come back (503).
+const QUEUE_WAIT: Duration = Duration::from_secs(30);
+/// Longest one image may take to process.
+const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Media {
+    pub files: MediaFiles,
+    fetcher: Fetcher,
+    workers: Arc<Semaphore>,
+    cfg: config::Media,
+}
+
+impl Media {
+    pub fn new(data_dir: &Path, cfg: &config::Media, user_agent: &str) -> Result<Media> {
+        let policy = AddressPolicy::new(cfg.allow_private_fetch, cfg.deny_networks.clone());
+        let fetcher = Fetcher::new(
+            policy,
+            cfg.max_bytes,
+            cfg.max_redirects,
+            Duration::from_secs(cfg.connect_timeout_secs),
+            Duration::from_secs(cfg.fetch_timeout_secs),
+            user_agent,
+        )?;
+        let workers = match cfg.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        Ok(Media {
+            files: MediaFiles::new(data_dir),
+            fetcher,
+            workers: Arc::new(Semaphore::new(workers)),
+            cfg: cfg.clone(),
+        })
+    }
+
+    pub fn max_bytes(&self) -> usize {
+        self.cfg.max_bytes
+    }
+
+    /// The largest request body that can carry an image: base64 grows it by 4/3, plus the form.
+    pub fn body_limit(&self) -> usize {
+        self.cfg.max_bytes / 3 * 4 + 1024 * 1024
+    }
+
+    /// Fetches or takes the bytes, validates them, and stores the image and its variants unless
+    /// the same bytes are stored already.
+    pub async fn ingest(&self, input: ImageInput, store: &Store) -> Result<Ingested> {
+        let (bytes, source_url) = match input {
+            ImageInput::Url(url) => {
+                let f = self.fetcher.fetch(&url).await?;
+                (f.bytes, Some(f.final_url))
+            }
+            ImageInput::Bytes(b) => (b, None),
+        };
+        if bytes.len() > self.cfg.max_bytes {
+            return Err(Error::UploadTooLarge(self.cfg.max_bytes));
+        }
+        let format = self.validate(&bytes)?;
+        let bytes = Arc::new(bytes);
+        // The stored original is the metadata-free copy, and it is what the hash names, so two
+        // uploads that differ only in their EXIF are one image.
+        let (original, hash) = {
+            let bytes = bytes.clone();
+            tokio::task::spawn_blocking(move || {
+                let clean = sanitize::strip_metadata(&bytes, format)?;
+                let hash = MediaHash::of(&clean);
+                Ok::<_, Error>((clean, hash))
+            })
+            .await
+            .map_err(Error::internal)??
+        };
+        if let Some(existing) = store.read(move |tx| repo::media(tx, hash)).await?
+            && self.files.complete(hash, existing.info.has_full)
+        {
+            return Ok(Ingested {
+                info: existing.info,
+                bytes_on_disk: existing.bytes,
+                source_url,
+            });
+        }
+        let _permit = tokio::time::timeout(QUEUE_WAIT, self.workers.clone().acquire_owned())
+            .await
+            .map_err(|_| Error::Overloaded)?
+            .map_err(|_| Error::ShuttingDown)?;
+        let limits = process::decode_limits(self.cfg.max_side, self.cfg.max_pixels);
+        let enc = Encoding {
+            quality: self.cfg.webp_quality,
+            method: self.cfg.webp_method,
+        };
+        let files = self.files.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let p = process::process(&bytes, format, limits, enc)?;
+            let written = files.store(hash, &original, &p)?;
+            Ok::<_, Error>((p, written))
+        });
+        let (p, written) = tokio::time::timeout(PROCESS_TIMEOUT, work)
+            .await
+            .map_err(|_| Error::InvalidImage("the image took too long to process".into()))?
+            .map_err(Error::internal)??;
+        Ok(Ingested {
+            info: MediaInfo {
+                hash: hash.0,
+                content_type: format.content_type().to_owned(),
+                width: p.width,
+                height: p.height,
+                blurhash: p.blurhash,
+                phash: p.phash,
+                has_full: p.full.is_some(),
+            },
+            bytes_on_disk: written,
+            source_url,
+        })
+    }
+
+    /// Everything knowable before decoding: type, dimensions, frames. A decompression bomb is
+    /// refused here, from its header, before any pixel memory is allocated.
+    fn validate(&self, bytes: &[u8]) -> Result<Format> {
+        let format = sniff::sniff(bytes)?;
+        let (w, h) = sniff::dimensions(bytes, format)?;
+        let c = &self.cfg;
+        if w == 0 || h == 0 {
+            return Err(Error::InvalidImage("the image has no pixels".into()));
+        }
+        if w > c.max_side || h > c.max_side || u64::from(w) * u64::from(h) > c.max_pixels {
+            return Err(Error::ImageTooLarge(format!(
+                "{w}×{h} is over the limit of {} px a side and {} megapixels",
+                c.max_side,
+                c.max_pixels / 1_000_000
+            )));
+        }
+        let frames = sniff::frame_count(bytes, format)?;
+        if frames > c.max_frames {
+            return Err(Error::ImageTooLarge(format!(
+                "{frames} frames is over the limit of {}",
+                c.max_frames
+            )));
+        }
+        Ok(format)
+    }
+}
