@@ -63,6 +63,16 @@ impl MediaFiles {
         }
     }
 
+    /// Removes half-written folders a crash left behind; call only before serving starts.
+    pub fn clean_temporary(&self) {
+        let tmp = self.root.join("tmp");
+        if let Ok(entries) = fs::read_dir(&tmp) {
+            for e in entries.flatten() {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+
     pub fn dir(&self, hash: MediaHash) -> PathBuf {
         let hex = hash.to_string();
         self.root.join(&hex[..2]).join(hex)

@@ -67,8 +67,10 @@ impl Media {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let files = MediaFiles::new(data_dir);
+        files.clean_temporary();
         Ok(Media {
-            files: MediaFiles::new(data_dir),
+            files,
             fetcher,
             workers: Arc::new(Semaphore::new(workers)),
             cfg: cfg.clone(),

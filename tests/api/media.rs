@@ -525,3 +525,54 @@ async fn unknown_media_is_a_404() {
         assert_eq!(r.status.as_u16(), 404, "{path}");
     }
 }
+
+fn animated_gif(frames: u8) -> Vec<u8> {
+    let mut gif = Vec::new();
+    {
+        let mut enc = image::codecs::gif::GifEncoder::new(&mut gif);
+        for i in 0..frames {
+            let frame = image::RgbaImage::from_fn(64, 40, |x, _| {
+                if x < 32 {
+                    image::Rgba([i * 60, 200, 40, 255])
+                } else {
+                    image::Rgba([10, 10, 10, 255])
+                }
+            });
+            enc.encode_frame(image::Frame::new(frame)).unwrap();
+        }
+    }
+    gif
+}
+
+#[tokio::test]
+async fn animated_gifs_and_webp_are_accepted_and_frames_are_capped() {
+    let app = TestApp::spawn_with(|c| c.media.max_frames = 3).await;
+    let key = app.register("animator").await;
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({"image_b64": fixtures::b64(&animated_gif(3)), "caption": "gif"}),
+        )
+        .await;
+    let p = r.data(201).clone();
+    assert_eq!(
+        (p["width"].clone(), p["height"].clone()),
+        (json!(64), json!(40))
+    );
+    let thumb = check_variant(&app, p["thumbnail_url"].as_str().unwrap(), "image/webp").await;
+    assert_eq!(dims(&thumb), (40, 40), "a thumbnail is never upscaled");
+    check_variant(&app, p["original_url"].as_str().unwrap(), "image/gif").await;
+    assert_refused(&app, &key, &animated_gif(4), 422, "IMAGE_TOO_LARGE").await;
+
+    let webp = fixtures::encode(&fixtures::picture(300, 200, 4), image::ImageFormat::WebP);
+    let r = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({"image_b64": fixtures::b64(&webp), "caption": "webp"}),
+        )
+        .await;
+    let p = r.data(201).clone();
+    check_variant(&app, p["original_url"].as_str().unwrap(), "image/webp").await;
+}

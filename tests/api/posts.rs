@@ -236,6 +236,8 @@ async fn the_skill_file_and_health_check_are_served() {
         "POST /api/posts/:id/vote",
         "POST /api/posts/:id/comments",
         "GET /api/posts/:id/comments",
+        "GET /api/posts/:id/duplicates",
+        "GET /media/:hash/:variant",
     ] {
         assert!(text.contains(endpoint), "skill.md lacks {endpoint}");
     }
