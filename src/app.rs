@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::media::Media;
+use crate::search::Search;
 use crate::service::{Core, Limits};
 use crate::store::{OpenError, Store};
 
@@ -18,6 +19,8 @@ use crate::store::{OpenError, Store};
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] OpenError),
+    #[error("cannot open the search index: {0}")]
+    Search(String),
     #[error("cannot set up media: {0}")]
     Media(String),
     #[error("cannot listen on {addr}: {cause}")]
@@ -52,9 +55,18 @@ impl App {
         let agent = format!("aistagram/{} (+{base_url})", env!("CARGO_PKG_VERSION"));
         let media = Media::new(&config.data_dir, &config.media, &agent)
             .map_err(|e| StartError::Media(e.to_string()))?;
+        let (search, rebuild) =
+            Search::open(&config.data_dir).map_err(|e| StartError::Search(e.to_string()))?;
+        if rebuild {
+            tracing::info!("search index missing or unreadable; rebuilding from the database");
+            search
+                .rebuild(&store)
+                .await
+                .map_err(|e| StartError::Search(e.to_string()))?;
+        }
         let state = Arc::new(AppState {
             skill_md: http::render_skill(&base_url),
-            core: Core::new(store, media, Limits::new(&config.limits), base_url),
+            core: Core::new(store, media, search, Limits::new(&config.limits), base_url),
             trusted_proxies: config.trusted_proxies.clone(),
         });
         Ok(App {
@@ -91,12 +103,19 @@ impl App {
                 }
             }
         });
+        let indexer = tokio::spawn(state.core.search.clone().run(state.core.store.clone()));
         tracing::info!(addr = %self.addr, base_url = %state.core.base_url, "aistagram serving");
         let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        // The indexer finishes the batch it is applying (its blocking work cannot be cancelled)
+        // and exits; awaiting both tasks drops what they hold, the store among it, so the
+        // database is closed, and its lock released, when this returns.
+        state.core.search.stop();
+        let _ = sweeper.await;
+        let _ = indexer.await;
         state.core.store.close().await;
         tracing::info!("aistagram stopped; database closed");
         served

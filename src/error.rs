@@ -80,6 +80,10 @@ pub enum Error {
     InvalidImage(String),
     #[error("image too large: {0}")]
     ImageTooLarge(String),
+    #[error("an agent cannot follow itself")]
+    CannotFollowSelf,
+    #[error("malformed search query: {0}")]
+    InvalidQuery(String),
     #[error("media not found")]
     MediaNotFound,
     #[error("the server is busy; retry shortly")]
@@ -136,6 +140,8 @@ impl Error {
             Error::InvalidImage(_) => "INVALID_IMAGE",
             Error::ImageTooLarge(_) => "IMAGE_TOO_LARGE",
             Error::MediaNotFound => "MEDIA_NOT_FOUND",
+            Error::InvalidQuery(_) => "INVALID_QUERY",
+            Error::CannotFollowSelf => "CANNOT_FOLLOW_SELF",
             Error::Overloaded => "OVERLOADED",
             Error::ShuttingDown => "SHUTTING_DOWN",
             Error::Internal(_) => "INTERNAL_ERROR",
@@ -151,6 +157,8 @@ impl Error {
             | Error::ForbiddenField(_)
             | Error::ImageRequired
             | Error::AmbiguousInput
+            | Error::InvalidQuery(_)
+            | Error::CannotFollowSelf
             | Error::ForbiddenUrl(_) => StatusCode::BAD_REQUEST,
             Error::ImageFetchFailed(_) | Error::InvalidImage(_) | Error::ImageTooLarge(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY

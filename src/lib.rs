@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod media;
+pub mod search;
 pub mod service;
 pub mod store;
 

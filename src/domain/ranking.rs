@@ -17,6 +17,28 @@ pub fn hot(score: i64, created_ms: i64) -> i64 {
     votes + (created_ms.div_euclid(1000) - EPOCH_SECS)
 }
 
+/// Seconds of age that one factor of ten in engagement is worth on `/api/explore` (6 hours): a
+/// shorter memory than `hot`, so explore shows what is being engaged with now.
+pub const TRENDING_DECAY_SECS: f64 = 21_600.0;
+
+/// Engagement of a post: up votes, and comments counted double (they take more effort).
+pub fn engagement(up: u64, comments: u64) -> u64 {
+    up.saturating_add(comments.saturating_mul(2))
+}
+
+/// The trending rank: `log10(max(engagement, 1)) · 21600 + (created − epoch)`, in seconds.
+pub fn trending(engagement: u64, created_ms: i64) -> i64 {
+    let order = (engagement.max(1) as f64).log10();
+    (order * TRENDING_DECAY_SECS).round() as i64 + (created_ms.div_euclid(1000) - EPOCH_SECS)
+}
+
+/// Engagement velocity for `sort=rising`: engagement per hour of age, with the gravity of
+/// Hacker News' ranking so a post does not rise forever: `(e + 1) / (hours + 2)^1.5`.
+pub fn rising(engagement: u64, age_ms: i64) -> f64 {
+    let hours = (age_ms.max(0) as f64) / 3_600_000.0;
+    (engagement as f64 + 1.0) / (hours + 2.0).powf(1.5)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,74 @@ impl<T: Serialize> IntoResponse for Data<T> {
     }
 }
 
+/// A page of a list: `{"success": true, "data": {"<key>": [...], "next_cursor": …}}` and an
+/// RFC 8288 `Link` header with `rel="next"` (and `rel="first"` past the first page), absolute via
+/// the public base URL.
+pub fn paged<T: Serialize>(
+    base: &str,
+    uri: &axum::http::Uri,
+    key: &str,
+    page: crate::service::views::Page<T>,
+) -> Response {
+    paged_with(base, uri, key, page, Vec::new())
+}
+
+/// [`paged`] with extra fields beside the list.
+pub fn paged_with<T: Serialize>(
+    base: &str,
+    uri: &axum::http::Uri,
+    key: &str,
+    page: crate::service::views::Page<T>,
+    extra: Vec<(&str, serde_json::Value)>,
+) -> Response {
+    let mut links = Vec::new();
+    if let Some(next) = &page.next_cursor {
+        links.push(format!(
+            "<{}>; rel=\"next\"",
+            page_url(base, uri, Some(next))
+        ));
+    }
+    let has_cursor = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("cursor=")));
+    if has_cursor {
+        links.push(format!("<{}>; rel=\"first\"", page_url(base, uri, None)));
+    }
+    let mut body = serde_json::Map::new();
+    body.insert(key.to_owned(), json!(page.items));
+    body.insert("next_cursor".to_owned(), json!(page.next_cursor));
+    for (k, v) in extra {
+        body.insert(k.to_owned(), v);
+    }
+    let mut res = Data(body).into_response();
+    if !links.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&links.join(", "))
+    {
+        res.headers_mut().insert(header::LINK, v);
+    }
+    res
+}
+
+/// The same request with its `cursor` replaced (or removed).
+pub fn page_url(base: &str, uri: &axum::http::Uri, cursor: Option<&str>) -> String {
+    let mut params: Vec<String> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
+        .map(str::to_owned)
+        .collect();
+    if let Some(c) = cursor {
+        params.push(format!("cursor={c}"));
+    }
+    let query = if params.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", params.join("&"))
+    };
+    format!("{base}{}{query}", uri.path())
+}
+
 /// A successful answer with a non-200 status (201 Created).
 pub struct Created<T>(pub T);
 

@@ -8,6 +8,7 @@ mod media;
 mod meta;
 pub use meta::render_skill;
 mod posts;
+mod social;
 mod upload;
 
 use std::net::{IpAddr, SocketAddr};
@@ -49,10 +50,25 @@ pub fn router(state: SharedState) -> Router {
         .route("/agents/me", get(agents::me))
         .route("/agents/{name}", get(agents::profile))
         .route(
+            "/agents/{name}/follow",
+            post(social::follow).delete(social::unfollow),
+        )
+        .route("/agents/{name}/followers", get(social::followers))
+        .route("/agents/{name}/following", get(social::following))
+        .route("/feed/home", get(social::home))
+        .route("/explore", get(social::explore))
+        .route("/discover", get(social::discover))
+        .route("/hashtags/trending", get(social::trending_tags))
+        .route("/hashtags/{tag}", get(social::hashtag))
+        .route("/search", get(social::search))
+        .route(
             "/posts",
             post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/posts/{id}", get(posts::get_one))
+        .route(
+            "/posts/{id}",
+            get(posts::get_one).delete(social::delete_post),
+        )
         .route("/posts/{id}/duplicates", get(posts::duplicates))
         .route("/posts/{id}/vote", post(posts::vote))
         .route(

@@ -1,12 +1,12 @@
 //! Native post endpoints: create, read, feed, vote, comments.
 
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::SharedState;
-use super::envelope::{Created, Data};
+use super::envelope::{Created, Data, paged, paged_with};
 use super::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed};
 use super::upload::PostFields;
 use crate::domain::VoteType;
@@ -69,6 +69,7 @@ pub struct FeedParams {
 /// GET /api/feed?sort=hot|new|top|discussed&t=day|week|month|all&limit=&cursor=
 pub async fn feed(
     State(s): State<SharedState>,
+    OriginalUri(uri): OriginalUri,
     MaybeAuthed(viewer): MaybeAuthed,
     ApiQuery(p): ApiQuery<FeedParams>,
 ) -> Result<impl IntoResponse> {
@@ -80,11 +81,14 @@ pub async fn feed(
         cursor: p.cursor.filter(|c| !c.is_empty()),
     };
     let page = s.core.feed(q, viewer.map(|v| v.key)).await?;
-    Ok(Data(json!({
-        "posts": page.items,
-        "next_cursor": page.next_cursor,
-        "sort": p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase(),
-    })))
+    let sort = p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase();
+    Ok(paged_with(
+        &s.core.base_url,
+        &uri,
+        "posts",
+        page,
+        vec![("sort", json!(sort))],
+    ))
 }
 
 #[derive(Deserialize)]
@@ -128,6 +132,7 @@ pub struct CommentParams {
 /// GET /api/posts/:id/comments?sort=new|old|top&limit=&cursor=
 pub async fn comments(
     State(s): State<SharedState>,
+    OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<CommentParams>,
 ) -> Result<impl IntoResponse> {
@@ -135,8 +140,5 @@ pub async fn comments(
     let limit = page_limit(p.limit, 50, 100)?;
     let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
     let page = s.core.comments(&id, sort, limit, cursor).await?;
-    Ok(Data(json!({
-        "comments": page.items,
-        "next_cursor": page.next_cursor,
-    })))
+    Ok(paged(&s.core.base_url, &uri, "comments", page))
 }

@@ -9,8 +9,9 @@ pub mod sanitize;
 pub mod sniff;
 pub mod ssrf;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -32,12 +33,49 @@ pub enum ImageInput {
     Bytes(Vec<u8>),
 }
 
-/// An image ready to be referenced by a post: its files are durable on disk.
-#[derive(Debug, Clone)]
+/// An image ready to be referenced by a post: its files are durable on disk, and pinned there
+/// until the `Ingested` is dropped (after the post's commit), so a concurrent deletion of the last
+/// post using the same image cannot remove them in between.
+#[derive(Debug)]
 pub struct Ingested {
     pub info: MediaInfo,
     pub bytes_on_disk: u64,
     pub source_url: Option<String>,
+    _pin: Pin,
+}
+
+type Pins = Arc<Mutex<HashMap<MediaHash, usize>>>;
+
+/// Keeps one image's files from being released while held.
+#[derive(Debug)]
+struct Pin {
+    pins: Pins,
+    hash: MediaHash,
+}
+
+impl Pin {
+    fn new(pins: &Pins, hash: MediaHash) -> Pin {
+        if let Ok(mut p) = pins.lock() {
+            *p.entry(hash).or_default() += 1;
+        }
+        Pin {
+            pins: pins.clone(),
+            hash,
+        }
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.pins.lock()
+            && let Some(n) = p.get_mut(&self.hash)
+        {
+            *n -= 1;
+            if *n == 0 {
+                p.remove(&self.hash);
+            }
+        }
+    }
 }
 
 /// Longest a request waits for a free image worker before it is told to come back (503).
@@ -47,6 +85,7 @@ const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Media {
     pub files: MediaFiles,
+    pins: Pins,
     fetcher: Fetcher,
     workers: Arc<Semaphore>,
     cfg: config::Media,
@@ -71,6 +110,7 @@ impl Media {
         files.clean_temporary();
         Ok(Media {
             files,
+            pins: Pins::default(),
             fetcher,
             workers: Arc::new(Semaphore::new(workers)),
             cfg: cfg.clone(),
@@ -113,6 +153,7 @@ impl Media {
             .await
             .map_err(Error::internal)??
         };
+        let pin = Pin::new(&self.pins, hash);
         if let Some(existing) = store.read(move |tx| repo::media(tx, hash)).await?
             && self.files.complete(hash, existing.info.has_full)
         {
@@ -120,6 +161,7 @@ impl Media {
                 info: existing.info,
                 bytes_on_disk: existing.bytes,
                 source_url,
+                _pin: pin,
             });
         }
         let _permit = tokio::time::timeout(QUEUE_WAIT, self.workers.clone().acquire_owned())
@@ -153,7 +195,26 @@ impl Media {
             },
             bytes_on_disk: written,
             source_url,
+            _pin: pin,
         })
+    }
+
+    /// Removes an image's files after its last post is gone, unless an upload of the same image
+    /// is in flight or has re-referenced it meanwhile (then they stay, as they must).
+    pub async fn release(&self, hash: MediaHash, store: &Store) {
+        let (pins, files, store) = (self.pins.clone(), self.files.clone(), store.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            // Checked under the pins lock, which every upload takes before it looks the image up.
+            let Ok(pins) = pins.lock() else { return };
+            let referenced = store.read_blocking(|tx| repo::media(tx, hash));
+            if pins.contains_key(&hash) || !matches!(referenced, Ok(None)) {
+                return;
+            }
+            if let Err(e) = std::fs::remove_dir_all(files.dir(hash)) {
+                tracing::warn!(%hash, cause = %e, "could not remove released media; gc will");
+            }
+        })
+        .await;
     }
 
     /// Everything knowable before decoding: type, dimensions, frames. A decompression bomb is

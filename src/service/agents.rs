@@ -90,6 +90,7 @@ impl Core {
                 })
                 .await?
         };
+        self.search.poke();
         tracing::info!(agent = %view.name, "agent registered");
         Ok(Registered {
             agent: view,

@@ -18,6 +18,14 @@ pub enum CursorKind {
     CommentsNew,
     CommentsOld,
     CommentsTop,
+    FeedRising,
+    Home,
+    Explore,
+    Hashtag,
+    Followers,
+    Following,
+    Discover,
+    Search,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -25,15 +33,33 @@ struct Raw {
     kind: CursorKind,
     rank: i64,
     seq: u64,
+    /// The reference time of orders that depend on "now" (rising, search), so every page of one
+    /// listing ranks against the same instant.
+    at: i64,
 }
 
 pub fn encode(kind: CursorKind, rank: i64, seq: u64) -> String {
-    let bytes = postcard::to_stdvec(&Raw { kind, rank, seq }).unwrap_or_default();
+    encode_at(kind, rank, seq, 0)
+}
+
+pub fn encode_at(kind: CursorKind, rank: i64, seq: u64, at: i64) -> String {
+    let bytes = postcard::to_stdvec(&Raw {
+        kind,
+        rank,
+        seq,
+        at,
+    })
+    .unwrap_or_default();
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Decodes a cursor given by a client; anything else than one of ours for `kind` is a 400.
 pub fn decode(cursor: &str, kind: CursorKind) -> Result<(i64, u64)> {
+    decode_at(cursor, kind).map(|(r, s, _)| (r, s))
+}
+
+/// Like [`decode`], with the reference time.
+pub fn decode_at(cursor: &str, kind: CursorKind) -> Result<(i64, u64, i64)> {
     if cursor.len() > 64 {
         return Err(Error::InvalidCursor);
     }
@@ -44,7 +70,7 @@ pub fn decode(cursor: &str, kind: CursorKind) -> Result<(i64, u64)> {
     if raw.kind != kind {
         return Err(Error::InvalidCursor);
     }
-    Ok((raw.rank, raw.seq))
+    Ok((raw.rank, raw.seq, raw.at))
 }
 
 #[cfg(test)]

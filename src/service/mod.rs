@@ -4,15 +4,19 @@
 pub mod agents;
 pub mod comments;
 pub mod cursor;
+pub mod discovery;
 pub mod limits;
 pub mod posts;
 pub mod reactions;
+pub mod social;
 pub mod views;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::media::Media;
+use crate::search::Search;
 use crate::store::records::AgentRecord;
 use crate::store::{AgentKey, Store, Tx, repo};
 pub use limits::{Caller, Limits};
@@ -21,6 +25,7 @@ pub use limits::{Caller, Limits};
 pub struct Core {
     pub store: Store,
     pub media: Media,
+    pub search: Arc<Search>,
     pub limits: Limits,
     /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
     pub base_url: String,
@@ -34,10 +39,17 @@ pub struct Agent {
 }
 
 impl Core {
-    pub fn new(store: Store, media: Media, limits: Limits, base_url: String) -> Self {
+    pub fn new(
+        store: Store,
+        media: Media,
+        search: Arc<Search>,
+        limits: Limits,
+        base_url: String,
+    ) -> Self {
         Core {
             store,
             media,
+            search,
             limits,
             base_url,
         }

@@ -31,6 +31,7 @@ pub enum FeedSort {
     New,
     Top,
     Discussed,
+    Rising,
 }
 
 impl FeedSort {
@@ -40,9 +41,10 @@ impl FeedSort {
             Some("new") => Ok(FeedSort::New),
             Some("top") => Ok(FeedSort::Top),
             Some("discussed") => Ok(FeedSort::Discussed),
+            Some("rising") => Ok(FeedSort::Rising),
             Some(_) => Err(Error::validation(
                 "sort",
-                "must be one of hot, new, top, discussed",
+                "must be one of hot, new, top, discussed, rising",
             )),
         }
     }
@@ -53,6 +55,8 @@ impl FeedSort {
             FeedSort::New => (FeedOrder::New, CursorKind::FeedNew),
             FeedSort::Top => (FeedOrder::Top, CursorKind::FeedTop),
             FeedSort::Discussed => (FeedOrder::Discussed, CursorKind::FeedDiscussed),
+            // Served by `Core::rising`; this arm is never used for it.
+            FeedSort::Rising => (FeedOrder::New, CursorKind::FeedRising),
         }
     }
 }
@@ -132,14 +136,19 @@ impl Core {
             _ => Category::GENERAL,
         };
         let model = rules::MODEL.parse_or_empty(input.model.as_deref())?;
-        let tags = parse_tags(&input.tags)?;
+        let mut tags = parse_tags(&input.tags)?;
+        for tag in crate::domain::hashtags::parse(&caption) {
+            if !tags.contains(&tag) && tags.len() < 30 {
+                tags.push(tag);
+            }
+        }
         let slot = self.limits.post(agent.key)?;
         let image = self.media.ingest(input.image, &self.store).await?;
         let record = PostRecord {
             id: Uuid::now_v7().as_u128(),
             agent: agent.key.0,
-            media: image.info,
-            source_url: image.source_url,
+            media: image.info.clone(),
+            source_url: image.source_url.clone(),
             caption,
             prompt,
             category,
@@ -171,6 +180,8 @@ impl Core {
             })
             .await?;
         slot.spend();
+        drop(image);
+        self.search.poke();
         tracing::info!(post = %view.id, agent = %agent.name, "post created");
         Ok(view)
     }
@@ -227,6 +238,9 @@ impl Core {
 
     /// GET /api/feed
     pub async fn feed(&self, q: FeedQuery, viewer: Option<AgentKey>) -> Result<Page<PostView>> {
+        if q.sort == FeedSort::Rising {
+            return self.rising(viewer, q.limit, q.cursor.as_deref()).await;
+        }
         let (order, kind) = q.sort.order();
         let after = q
             .cursor
@@ -267,7 +281,7 @@ impl Core {
 }
 
 /// A post as its readers see it, with the viewer's own vote; `None` if the key has no post.
-fn post_view<T: Tx>(
+pub(super) fn post_view<T: Tx>(
     tx: &T,
     base: &str,
     key: PostKey,

@@ -62,6 +62,8 @@ pub struct AgentView {
     pub last_active_at: Option<Timestamp>,
     pub post_count: u64,
     pub comment_count: u64,
+    pub follower_count: u64,
+    pub following_count: u64,
     /// Net votes received on all of the agent's posts.
     pub score: i64,
 }
@@ -79,6 +81,8 @@ impl AgentView {
             last_active_at: (s.last_active_ms > 0).then_some(Timestamp(s.last_active_ms)),
             post_count: s.posts,
             comment_count: s.comments,
+            follower_count: s.followers,
+            following_count: s.following,
             score: s.score,
         }
     }

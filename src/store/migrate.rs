@@ -60,7 +60,13 @@ pub(super) fn run(db: &Database, data_dir: &Path) -> Result<(), OpenError> {
         FEED_DISCUSSED,
         MEDIA,
         MEDIA_POSTS,
-        PHASHES
+        PHASHES,
+        FOLLOWS,
+        FOLLOWERS,
+        TAG_POSTS,
+        TAG_DAYS,
+        FEED_TRENDING,
+        SEARCH_OUTBOX
     );
     tx.commit().map_err(|e| other(&e))
 }

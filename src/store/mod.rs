@@ -95,6 +95,12 @@ impl Store {
         .map_err(|e| Error::internal(format!("read task: {e}")))?
     }
 
+    /// [`Store::read`] for code already on a blocking thread.
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
+        let tx = self.db.begin_read()?;
+        f(&tx)
+    }
+
     /// Applies `op` in the writer's next group commit and returns once that commit is durable.
     ///
     /// `op` may run more than once (when another operation in its batch fails, the batch is

@@ -24,6 +24,8 @@ pub struct AgentStats {
     /// Net votes received on all of the agent's posts.
     pub score: i64,
     pub last_active_ms: i64,
+    pub followers: u64,
+    pub following: u64,
 }
 
 /// What a post needs to know about its image (a copy of the media record's description, so a
@@ -89,4 +91,14 @@ pub struct CommentRecord {
     pub agent: u64,
     pub content: String,
     pub created_ms: i64,
+}
+
+/// One change the search index must apply.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum IndexChange {
+    /// (Re-)index a post.
+    Post(u64),
+    DeletePost(u64),
+    /// (Re-)index an agent profile.
+    Agent(u64),
 }

@@ -48,3 +48,20 @@ pub const MEDIA_POSTS: TableDefinition<(MediaHash, u64), ()> =
     TableDefinition::new("media_posts-v1");
 /// `media hash -> perceptual hash`: a compact copy for the near-duplicate scan.
 pub const PHASHES: TableDefinition<MediaHash, u64> = TableDefinition::new("phashes-v1");
+
+/// `(follower agent_seq, followed agent_seq) -> followed since (ms)`.
+pub const FOLLOWS: TableDefinition<(u64, u64), i64> = TableDefinition::new("follows-v1");
+/// `(followed agent_seq, follower agent_seq) -> ()`: the reverse of [`FOLLOWS`].
+pub const FOLLOWERS: TableDefinition<(u64, u64), ()> = TableDefinition::new("followers-v1");
+
+/// `(tag, post_seq) -> ()`: the posts carrying a hashtag, newest last.
+pub const TAG_POSTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("tag_posts-v1");
+/// `(UTC day number, tag) -> posts that day`: for trending hashtags.
+pub const TAG_DAYS: TableDefinition<(u32, &str), u64> = TableDefinition::new("tag_days-v1");
+
+/// `(trending rank, post_seq) -> ()`: `/api/explore`, read backwards (see `domain::ranking`).
+pub const FEED_TRENDING: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_trending-v1");
+
+/// `change seq -> IndexChange`: search-index changes written with the data they describe and
+/// removed once the index has committed them, so the index catches up after any crash.
+pub const SEARCH_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("search_outbox-v1");

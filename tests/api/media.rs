@@ -150,7 +150,8 @@ async fn posting_by_url_base64_and_multipart_each_yields_served_variants() {
         .await;
     let p = r.data(201).clone();
     assert_eq!(p["category"], json!("aesthetic"));
-    assert_eq!(p["tags"], json!(["one", "two"]));
+    // Explicit tags first, then the caption's hashtags.
+    assert_eq!(p["tags"], json!(["one", "two", "multipart"]));
     assert_eq!(p["is_nsfw"], json!(true));
     let thumb = check_variant(&app, p["thumbnail_url"].as_str().unwrap(), "image/webp").await;
     assert_eq!(dims(&thumb), (150, 150));

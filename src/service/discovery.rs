@@ -1,0 +1,314 @@
+//! Feeds beyond the public one: the home feed of followed agents, explore (trending), rising,
+//! hashtags and search.
+//!
+//! The home feed is merge-on-read: a page seeks once into each followed agent's post list
+//! (`agent_posts`, newest last) and merges the heads with a heap, so a page costs
+//! O(F log F + limit · log F) for F followed agents and reads no post outside it. Following 1,000
+//! agents is 1,000 B-tree seeks per page; nothing is written per follower when a post is made
+//! (fan-out-on-write would cost one row per follower per post, 10,000 rows for a popular agent,
+//! and would have to be repaired on every unfollow and deletion).
+
+use super::cursor::{self, CursorKind};
+use super::posts::post_view;
+use super::views::{AgentView, Page, PostView, Timestamp};
+use super::{Agent, AuthorCache, Core};
+use crate::domain::ranking;
+use crate::error::{Error, Result};
+use crate::search::SearchKind;
+use crate::store::repo::{self, FeedOrder};
+use crate::store::{AgentKey, PostKey, Tx};
+
+/// Explore shows posts from this many recent days.
+const EXPLORE_DAYS: i64 = 7;
+/// `sort=rising` considers posts younger than this.
+const RISING_HOURS: i64 = 24;
+/// ... and at most this many of the newest.
+const RISING_CANDIDATES: usize = 5000;
+
+/// One trending hashtag.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrendingTag {
+    pub tag: String,
+    /// Posts today plus half of yesterday's.
+    pub score: f64,
+}
+
+/// A page of keyed rows, cut to `limit`, with the cursor that continues after its last row.
+fn paginate<T>(
+    mut rows: Vec<((i64, u64), T)>,
+    limit: usize,
+    next: impl Fn((i64, u64)) -> String,
+) -> Page<T> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = more.then(|| rows.last().map(|(p, _)| next(*p))).flatten();
+    Page {
+        items: rows.into_iter().map(|(_, v)| v).collect(),
+        next_cursor,
+    }
+}
+
+/// Views of posts by key, in order, skipping any that vanished.
+fn views<T: Tx>(
+    tx: &T,
+    base: &str,
+    keys: &[PostKey],
+    viewer: Option<AgentKey>,
+) -> Result<Vec<((i64, u64), PostView)>> {
+    let mut authors = AuthorCache::new();
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Some(v) = post_view(tx, base, *k, viewer, &mut authors)? {
+            out.push(((k.0 as i64, k.0), v));
+        }
+    }
+    Ok(out)
+}
+
+/// Normalises a hashtag from a URL: without `#`, case-folded, letters, digits and `_` only.
+pub fn parse_tag(raw: &str) -> Result<String> {
+    let tag = raw.trim().trim_start_matches('#').to_lowercase();
+    if tag.is_empty()
+        || tag.chars().count() > 50
+        || !tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+    {
+        return Err(Error::validation(
+            "tag",
+            "must be 1–50 letters, digits or '_'",
+        ));
+    }
+    Ok(tag)
+}
+
+impl Core {
+    /// GET /api/feed/home
+    pub async fn home(
+        &self,
+        me: &Agent,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PostView>> {
+        let before = cursor
+            .map(|c| cursor::decode(c, CursorKind::Home))
+            .transpose()?
+            .map_or(u64::MAX, |(_, s)| s);
+        let (me, base) = (me.key, self.base_url.clone());
+        self.store
+            .read(move |tx| {
+                let followed = repo::all_followed(tx, me)?;
+                let keys = repo::merged_agent_posts(tx, &followed, before, limit + 1)?;
+                let rows = views(tx, &base, &keys, Some(me))?;
+                Ok(paginate(rows, limit, |p| {
+                    cursor::encode(CursorKind::Home, 0, p.1)
+                }))
+            })
+            .await
+    }
+
+    /// GET /api/explore: trending posts of the last week, by engagement weighted for recency.
+    pub async fn explore(
+        &self,
+        viewer: Option<AgentKey>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PostView>> {
+        let after = cursor
+            .map(|c| cursor::decode(c, CursorKind::Explore))
+            .transpose()?;
+        let since = Timestamp::now().0 - EXPLORE_DAYS * 86_400_000;
+        let base = self.base_url.clone();
+        self.store
+            .read(move |tx| {
+                let mut authors = AuthorCache::new();
+                let rows = repo::walk_feed(tx, FeedOrder::Trending, after, limit + 1, |key| {
+                    let view = post_view(tx, &base, key, viewer, &mut authors)?;
+                    Ok(view.filter(|v| v.created_at.0 >= since))
+                })?;
+                Ok(paginate(rows, limit, |p| {
+                    cursor::encode(CursorKind::Explore, p.0, p.1)
+                }))
+            })
+            .await
+    }
+
+    /// GET /api/feed?sort=rising: young posts by engagement velocity, ranked against the instant
+    /// of the first page so later pages neither repeat nor skip.
+    pub async fn rising(
+        &self,
+        viewer: Option<AgentKey>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PostView>> {
+        let after = cursor
+            .map(|c| cursor::decode_at(c, CursorKind::FeedRising))
+            .transpose()?;
+        let at = after.map_or(Timestamp::now().0, |a| a.2);
+        let base = self.base_url.clone();
+        self.store
+            .read(move |tx| {
+                let since = at - RISING_HOURS * 3_600_000;
+                let mut ranked: Vec<((i64, u64), PostKey)> = Vec::new();
+                for (key, post) in repo::recent_posts(tx, since, RISING_CANDIDATES)? {
+                    if post.created_ms > at {
+                        continue;
+                    }
+                    let s = repo::post_stats(tx, key)?;
+                    let v = ranking::rising(
+                        ranking::engagement(s.up, s.comments),
+                        at - post.created_ms,
+                    );
+                    ranked.push((((v * 1e9) as i64, key.0), key));
+                }
+                ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
+                let keys: Vec<_> = ranked
+                    .into_iter()
+                    .filter(|(p, _)| after.is_none_or(|a| *p < (a.0, a.1)))
+                    .take(limit + 1)
+                    .collect();
+                let mut authors = AuthorCache::new();
+                let mut rows = Vec::new();
+                for (pos, key) in keys {
+                    if let Some(v) = post_view(tx, &base, key, viewer, &mut authors)? {
+                        rows.push((pos, v));
+                    }
+                }
+                Ok(paginate(rows, limit, |p| {
+                    cursor::encode_at(CursorKind::FeedRising, p.0, p.1, at)
+                }))
+            })
+            .await
+    }
+
+    /// GET /api/hashtags/:tag: posts with the tag, newest first.
+    pub async fn hashtag(
+        &self,
+        tag: &str,
+        viewer: Option<AgentKey>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PostView>> {
+        let tag = parse_tag(tag)?;
+        let before = cursor
+            .map(|c| cursor::decode(c, CursorKind::Hashtag))
+            .transpose()?
+            .map_or(u64::MAX, |(_, s)| s);
+        let base = self.base_url.clone();
+        self.store
+            .read(move |tx| {
+                let keys = repo::tag_posts(tx, &tag, before, limit + 1)?;
+                let rows = views(tx, &base, &keys, viewer)?;
+                Ok(paginate(rows, limit, |p| {
+                    cursor::encode(CursorKind::Hashtag, 0, p.1)
+                }))
+            })
+            .await
+    }
+
+    /// GET /api/hashtags/trending: the most used tags of today and (at half weight) yesterday.
+    pub async fn trending_tags(&self, limit: usize) -> Result<Vec<TrendingTag>> {
+        let today = repo::utc_day(Timestamp::now().0);
+        self.store
+            .read(move |tx| {
+                let mut tags =
+                    repo::tag_counts(tx, &[(today, 1.0), (today.saturating_sub(1), 0.5)])?;
+                tags.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                tags.truncate(limit);
+                Ok(tags
+                    .into_iter()
+                    .map(|(tag, score)| TrendingTag { tag, score })
+                    .collect())
+            })
+            .await
+    }
+
+    /// GET /api/search?type=posts|agents: relevance blended with recency (see `Search::query`).
+    pub async fn search(
+        &self,
+        q: &str,
+        kind: SearchKind,
+        viewer: Option<AgentKey>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<SearchPage> {
+        let q = q.trim();
+        if q.is_empty() || q.chars().count() > 500 {
+            return Err(Error::validation("q", "must be 1–500 characters"));
+        }
+        let after = cursor
+            .map(|c| cursor::decode_at(c, CursorKind::Search))
+            .transpose()?;
+        let at = after.map_or(Timestamp::now().0, |a| a.2);
+        let (search, q) = (self.search.clone(), q.to_owned());
+        let mut hits = tokio::task::spawn_blocking(move || search.query(&q, kind, at))
+            .await
+            .map_err(Error::internal)??;
+        // Scores are positive, so their bit patterns order like the floats.
+        let mut ranked: Vec<(i64, u64)> = hits
+            .drain(..)
+            .map(|(s, k)| (i64::from(s.to_bits()), k))
+            .collect();
+        ranked.sort_by(|a, b| b.cmp(a));
+        let keys: Vec<(i64, u64)> = ranked
+            .into_iter()
+            .filter(|p| after.is_none_or(|a| *p < (a.0, a.1)))
+            .take(limit + 1)
+            .collect();
+        let base = self.base_url.clone();
+        let next = move |p: (i64, u64)| cursor::encode_at(CursorKind::Search, p.0, p.1, at);
+        self.store
+            .read(move |tx| match kind {
+                SearchKind::Posts => {
+                    let mut authors = AuthorCache::new();
+                    let mut rows = Vec::new();
+                    for p in keys {
+                        if let Some(v) = post_view(tx, &base, PostKey(p.1), viewer, &mut authors)? {
+                            rows.push((p, v));
+                        }
+                    }
+                    Ok(SearchPage::Posts(paginate(rows, limit, next)))
+                }
+                SearchKind::Agents => {
+                    let mut rows = Vec::new();
+                    for p in keys {
+                        if let Some(a) = repo::agent(tx, AgentKey(p.1))? {
+                            rows.push((
+                                p,
+                                AgentView::new(&a, &repo::agent_stats(tx, AgentKey(p.1))?),
+                            ));
+                        }
+                    }
+                    Ok(SearchPage::Agents(paginate(rows, limit, next)))
+                }
+            })
+            .await
+    }
+
+    /// DELETE /api/posts/:id, by its author only.
+    pub async fn delete_post(&self, me: &Agent, id: &str) -> Result<()> {
+        let id = super::posts::parse_post_id(id)?;
+        let me_key = me.key;
+        let deleted = self
+            .store
+            .write(move |tx| {
+                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
+                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                if post.agent != me_key.0 {
+                    return Err(Error::Forbidden("only the author can delete a post"));
+                }
+                repo::delete_post(tx, key)
+            })
+            .await?;
+        self.search.poke();
+        if let Some(hash) = deleted.released_media {
+            self.media.release(hash, &self.store).await;
+        }
+        tracing::info!(post = %uuid::Uuid::from_u128(id), agent = %me.name, "post deleted");
+        Ok(())
+    }
+}
+
+/// Search results of either kind.
+pub enum SearchPage {
+    Posts(Page<PostView>),
+    Agents(Page<AgentView>),
+}

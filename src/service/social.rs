@@ -1,0 +1,145 @@
+//! The follow graph and agent discovery.
+
+use super::cursor::{self, CursorKind};
+use super::views::{AgentView, Page, Timestamp};
+use super::{Agent, Core};
+use crate::domain::AgentName;
+use crate::error::{Error, Result};
+use crate::store::{AgentKey, Tx, repo};
+
+/// Agents active within this many days are suggested by discovery.
+const ACTIVE_DAYS: i64 = 30;
+
+/// The state of a follow after a follow or unfollow request.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FollowView {
+    pub agent: String,
+    pub following: bool,
+    pub follower_count: u64,
+}
+
+fn agent_key<T: Tx>(tx: &T, name: &str) -> Result<AgentKey> {
+    let name = AgentName::parse(name).map_err(|_| Error::AgentNotFound)?;
+    repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)
+}
+
+impl Core {
+    /// POST /api/agents/:name/follow (`follow = true`) and DELETE (`false`); both idempotent.
+    pub async fn set_follow(&self, me: &Agent, name: &str, follow: bool) -> Result<FollowView> {
+        let (me_key, name) = (me.key, name.to_owned());
+        let now = Timestamp::now().0;
+        self.store
+            .write(move |tx| {
+                let other = agent_key(tx, &name)?;
+                if other == me_key {
+                    return Err(Error::CannotFollowSelf);
+                }
+                if follow {
+                    repo::follow(tx, me_key, other, now)?;
+                } else {
+                    repo::unfollow(tx, me_key, other)?;
+                }
+                let record = repo::agent_required(tx, other)?;
+                Ok(FollowView {
+                    agent: record.name,
+                    following: follow,
+                    follower_count: repo::agent_stats(tx, other)?.followers,
+                })
+            })
+            .await
+    }
+
+    /// GET /api/agents/:name/followers (`followers = true`) and /following.
+    pub async fn follow_list(
+        &self,
+        name: &str,
+        followers: bool,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<AgentView>> {
+        let kind = if followers {
+            CursorKind::Followers
+        } else {
+            CursorKind::Following
+        };
+        let after = cursor
+            .map(|c| cursor::decode(c, kind))
+            .transpose()?
+            .map(|(_, s)| s);
+        let name = name.to_owned();
+        self.store
+            .read(move |tx| {
+                let key = agent_key(tx, &name)?;
+                let mut keys = repo::follow_page(tx, key, followers, after, limit + 1)?;
+                let more = keys.len() > limit;
+                keys.truncate(limit);
+                let next_cursor = more
+                    .then(|| keys.last().map(|k| cursor::encode(kind, 0, k.0)))
+                    .flatten();
+                let items = keys
+                    .into_iter()
+                    .map(|k| {
+                        Ok(AgentView::new(
+                            &repo::agent_required(tx, k)?,
+                            &repo::agent_stats(tx, k)?,
+                        ))
+                    })
+                    .collect::<Result<_>>()?;
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+
+    /// GET /api/discover: active agents with posts, best score first (then most followed),
+    /// leaving out the caller and whoever the caller already follows.
+    pub async fn discover(
+        &self,
+        viewer: Option<AgentKey>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<AgentView>> {
+        let after = cursor
+            .map(|c| cursor::decode(c, CursorKind::Discover))
+            .transpose()?;
+        let since = Timestamp::now().0 - ACTIVE_DAYS * 86_400_000;
+        self.store
+            .read(move |tx| {
+                let followed = match viewer {
+                    Some(v) => repo::all_followed(tx, v)?,
+                    None => Vec::new(),
+                };
+                let mut candidates: Vec<_> = repo::all_agent_stats(tx)?
+                    .into_iter()
+                    .filter(|(k, s)| {
+                        s.posts > 0
+                            && s.last_active_ms >= since
+                            && Some(*k) != viewer
+                            && !followed.contains(k)
+                    })
+                    .map(|(k, s)| ((s.score, k.0), s))
+                    .collect();
+                candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
+                let rows: Vec<_> = candidates
+                    .into_iter()
+                    .filter(|(pos, _)| after.is_none_or(|a| *pos < a))
+                    .take(limit + 1)
+                    .collect();
+                let more = rows.len() > limit;
+                let rows = &rows[..rows.len().min(limit)];
+                let next_cursor = more
+                    .then(|| {
+                        rows.last()
+                            .map(|(p, _)| cursor::encode(CursorKind::Discover, p.0, p.1))
+                    })
+                    .flatten();
+                let items = rows
+                    .iter()
+                    .map(|((_, k), s)| {
+                        Ok(AgentView::new(&repo::agent_required(tx, AgentKey(*k))?, s))
+                    })
+                    .collect::<Result<_>>()?;
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+}
