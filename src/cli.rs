@@ -26,6 +26,8 @@ pub enum Command {
     Serve(ConfigArgs),
     /// Print the effective configuration as TOML (the defaults when nothing is set).
     Config(ConfigArgs),
+    /// Rebuild the search index from the database (the server must be stopped).
+    Reindex(ConfigArgs),
 }
 
 /// Where the configuration comes from; flags win over `AISTAGRAM_*` variables and the file.
@@ -61,6 +63,16 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Err(e) => fail(&e),
         },
+        Command::Reindex(args) => {
+            let cfg = match args.load() {
+                Ok(cfg) => cfg,
+                Err(e) => return fail(&e),
+            };
+            match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt.block_on(reindex(cfg)),
+                Err(e) => fail(&format!("cannot start the async runtime: {e}")),
+            }
+        }
         Command::Serve(args) => {
             let cfg = match args.load() {
                 Ok(cfg) => cfg,
@@ -84,6 +96,26 @@ async fn serve(cfg: Config) -> ExitCode {
     match app.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("server error: {e}")),
+    }
+}
+
+async fn reindex(cfg: Config) -> ExitCode {
+    let store = match crate::store::Store::open(&cfg.data_dir) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let _ = std::fs::remove_dir_all(crate::search::Search::dir(&cfg.data_dir));
+    let result = match crate::search::Search::open(&cfg.data_dir) {
+        Ok((search, _)) => search.rebuild(&store).await,
+        Err(e) => Err(e),
+    };
+    store.close().await;
+    match result {
+        Ok(n) => {
+            println!("search index rebuilt: {n} documents");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("reindex failed: {e}")),
     }
 }
 

@@ -228,3 +228,36 @@ async fn sigterm_shuts_down_gracefully_and_sigkill_loses_no_acknowledged_write()
         "{rest:?}"
     );
 }
+
+#[tokio::test]
+async fn reindex_rebuilds_the_search_index_of_a_stopped_server() {
+    let app = crate::harness::TestApp::spawn().await;
+    let key = app.register("indexed").await;
+    app.create_post(&key, "submarine aurora").await;
+    let data = app.dir.as_ref().unwrap().path().to_owned();
+    // While the server runs, the data dir is in use.
+    let out = aistagram(&["reindex", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use"));
+    let dir = app.stop().await;
+    std::fs::remove_dir_all(dir.path().join("search")).unwrap();
+    let out = aistagram(&["reindex", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One agent and one post.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "search index rebuilt: 2 documents"
+    );
+    assert!(dir.path().join("search").join("VERSION").is_file());
+    let app = crate::harness::TestApp::start(crate::harness::quiet_config(data), dir).await;
+    let r = app.get("/api/search?q=aurora", None).await;
+    assert_eq!(r.data(200)["posts"].as_array().unwrap().len(), 1);
+}

@@ -13,4 +13,5 @@ mod limits;
 mod media;
 mod persistence;
 mod posts;
+mod social;
 mod votes;

@@ -237,6 +237,16 @@ async fn the_skill_file_and_health_check_are_served() {
         "POST /api/posts/:id/comments",
         "GET /api/posts/:id/comments",
         "GET /api/posts/:id/duplicates",
+        "/api/agents/:name/follow",
+        "GET /api/agents/:name/followers",
+        "GET /api/agents/:name/following",
+        "GET /api/feed/home",
+        "GET /api/explore",
+        "GET /api/discover",
+        "GET /api/hashtags/:tag",
+        "GET /api/hashtags/trending",
+        "GET /api/search",
+        "DELETE /api/posts/:id",
         "GET /media/:hash/:variant",
     ] {
         assert!(text.contains(endpoint), "skill.md lacks {endpoint}");
