@@ -30,6 +30,17 @@ pub enum StartError {
     },
 }
 
+/// A reference to a running server's services.
+#[derive(Clone)]
+pub struct CoreHandle(Arc<AppState>);
+
+impl std::ops::Deref for CoreHandle {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.0.core
+    }
+}
+
 /// A built server, bound and ready to run.
 pub struct App {
     listener: TcpListener,
@@ -79,6 +90,11 @@ impl App {
     /// The shared services (for benchmarks and embedding).
     pub fn core(&self) -> &Core {
         &self.state.core
+    }
+
+    /// The shared services, to keep using after [`App::run_until`] takes the app.
+    pub fn core_handle(&self) -> CoreHandle {
+        CoreHandle(self.state.clone())
     }
 
     /// The address actually bound (useful with port 0).

@@ -298,10 +298,17 @@ impl Search {
         Ok(())
     }
 
-    /// The best `MAX_RESULTS` matches of `q`, as `(score, key)`: text relevance (BM25) times a
+    /// The best `depth` (at most `MAX_RESULTS`) matches of `q`, as `(score, key)`, best first
+    /// (ties by key, so every depth returns a prefix of the same order): text relevance (BM25) times a
     /// recency boost that halves over 30 days relative to `now_ms`, so among equally good
     /// matches newer ones come first while an old perfect match still beats a new weak one.
-    pub fn query(&self, q: &str, kind: SearchKind, now_ms: i64) -> Result<Vec<(f32, u64)>> {
+    pub fn query(
+        &self,
+        q: &str,
+        kind: SearchKind,
+        now_ms: i64,
+        depth: usize,
+    ) -> Result<Vec<(f32, u64)>> {
         let f = self.fields;
         let fields = match kind {
             SearchKind::Posts => vec![f.caption, f.tags, f.prompt, f.model, f.author],
@@ -322,25 +329,27 @@ impl Search {
             (Occur::Must, user),
             (Occur::Must, Box::new(only_kind)),
         ]);
-        let collector = TopDocs::with_limit(MAX_RESULTS).tweak_score(move |seg: &SegmentReader| {
-            let created = seg
-                .fast_fields()
-                .i64("created")
-                .ok()
-                .map(|c| c.first_or_default_col(now_ms));
-            let key = seg
-                .fast_fields()
-                .u64("key")
-                .ok()
-                .map(|c| c.first_or_default_col(0));
-            move |doc: DocId, score: Score| {
-                let age_days = created.as_ref().map_or(0.0, |c| {
-                    (now_ms - c.get_val(doc)).max(0) as f32 / 86_400_000.0
-                });
-                let boost = 1.0 + 0.5f32.powf(age_days / 30.0);
-                (score * boost, key.as_ref().map_or(0, |k| k.get_val(doc)))
-            }
-        });
+        let collector = TopDocs::with_limit(depth.clamp(1, MAX_RESULTS)).tweak_score(
+            move |seg: &SegmentReader| {
+                let created = seg
+                    .fast_fields()
+                    .i64("created")
+                    .ok()
+                    .map(|c| c.first_or_default_col(now_ms));
+                let key = seg
+                    .fast_fields()
+                    .u64("key")
+                    .ok()
+                    .map(|c| c.first_or_default_col(0));
+                move |doc: DocId, score: Score| {
+                    let age_days = created.as_ref().map_or(0.0, |c| {
+                        (now_ms - c.get_val(doc)).max(0) as f32 / 86_400_000.0
+                    });
+                    let boost = 1.0 + 0.5f32.powf(age_days / 30.0);
+                    (score * boost, key.as_ref().map_or(0, |k| k.get_val(doc)))
+                }
+            },
+        );
         let searcher = self.reader.searcher();
         let hits = searcher.search(&query, &collector).map_err(search_err)?;
         Ok(hits.into_iter().map(|(k, _)| k).collect())

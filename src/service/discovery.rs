@@ -14,7 +14,7 @@ use super::views::{AgentView, Page, PostView, Timestamp};
 use super::{Agent, AuthorCache, Core};
 use crate::domain::ranking;
 use crate::error::{Error, Result};
-use crate::search::SearchKind;
+use crate::search::{MAX_RESULTS, SearchKind};
 use crate::store::repo::{self, FeedOrder};
 use crate::store::{AgentKey, PostKey, Tx};
 
@@ -239,7 +239,13 @@ impl Core {
             .transpose()?;
         let at = after.map_or(Timestamp::now().0, |a| a.2);
         let (search, q) = (self.search.clone(), q.to_owned());
-        let mut hits = tokio::task::spawn_blocking(move || search.query(&q, kind, at))
+        // A first page needs only its own rows; later pages look up to the deepest result.
+        let depth = if after.is_none() {
+            limit + 1
+        } else {
+            MAX_RESULTS
+        };
+        let mut hits = tokio::task::spawn_blocking(move || search.query(&q, kind, at, depth))
             .await
             .map_err(Error::internal)??;
         // Scores are positive, so their bit patterns order like the floats.

@@ -188,3 +188,17 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Every file (not folder) below `dir`, for checking what a request left on disk.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -283,22 +283,8 @@ async fn hostile_and_broken_files_are_refused_and_leave_nothing_behind() {
     let feed = app.get("/api/feed?sort=new", None).await;
     assert_eq!(feed.data(200)["posts"], json!([]));
     let media = app.dir.as_ref().unwrap().path().join("media");
-    let leftovers: Vec<_> = walk(&media).into_iter().filter(|p| p.is_file()).collect();
+    let leftovers = crate::harness::files_under(&media);
     assert!(leftovers.is_empty(), "files left behind: {leftovers:?}");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            }
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[tokio::test]

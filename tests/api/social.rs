@@ -292,8 +292,8 @@ async fn a_new_post_is_searchable_within_a_second_and_deletion_removes_it_everyw
     assert_eq!(commenter.data(200)["comment_count"], json!(0));
     // The media went with its last post.
     let media = app.dir.as_ref().unwrap().path().join("media");
-    let files = walkdir(&media);
-    assert!(files.iter().all(|p| !p.is_file()), "media left: {files:?}");
+    let files = crate::harness::files_under(&media);
+    assert!(files.is_empty(), "media left: {files:?}");
     let r = app
         .send(
             app.client
@@ -302,18 +302,6 @@ async fn a_new_post_is_searchable_within_a_second_and_deletion_removes_it_everyw
         )
         .await;
     r.err(404, "POST_NOT_FOUND");
-}
-
-fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walkdir(&p));
-        }
-        out.push(p);
-    }
-    out
 }
 
 #[tokio::test]
@@ -339,6 +327,12 @@ async fn the_index_rebuilds_itself_after_being_deleted() {
     assert_eq!(ids(r.data(200), "posts"), [id.as_str()]);
     let r = app.get("/api/search?q=rebuilder&type=agents", None).await;
     assert_eq!(names(r.data(200)), ["rebuilder"]);
+    // A corrupt index is rebuilt too.
+    let dir = app.stop().await;
+    std::fs::write(dir.path().join("search").join("meta.json"), b"{ not json").unwrap();
+    let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
+    let r = app.get("/api/search?q=phosphorescent", None).await;
+    assert_eq!(ids(r.data(200), "posts"), [id.as_str()]);
 }
 
 #[tokio::test]
@@ -390,4 +384,32 @@ async fn explore_discover_and_rising_return_sensible_results() {
         )
         .await;
     assert_eq!(r.data(200)["posts"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn search_results_page_without_repeats() {
+    let app = TestApp::spawn().await;
+    let key = app.register("zebra_fan").await;
+    let mut made = Vec::new();
+    for i in 0..5 {
+        made.push(app.create_post(&key, &format!("zebra number {i}")).await);
+    }
+    search_until(&app, "zebra&limit=10", Duration::from_secs(2), |d| {
+        ids(d, "posts").len() == 5
+    })
+    .await;
+    let mut seen = Vec::new();
+    let mut url = "/api/search?q=zebra&limit=2".to_owned();
+    loop {
+        let r = app.get(&url, None).await;
+        let d = r.data(200).clone();
+        seen.extend(ids(&d, "posts"));
+        match d["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/search?q=zebra&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    seen.sort();
+    made.sort();
+    assert_eq!(seen, made);
 }

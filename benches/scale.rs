@@ -1,0 +1,342 @@
+//! Scale check: 100,000 posts by 1,000 agents, then p50/p99 latency of the home feed, explore,
+//! hashtag and search endpoints, measured by a client on loopback against the real server.
+//!
+//! Run: `cargo bench --bench scale` (add `-- --requests 1000` for more samples, `--fresh` to
+//! regenerate the data set kept in `target/bench-scale`). Data is written through the service
+//! layer (the same code the API calls), reads go through HTTP.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aistagram::media::ImageInput;
+use aistagram::service::Agent;
+use aistagram::service::agents::NewAgent;
+use aistagram::service::posts::NewPost;
+use aistagram::{App, Config};
+
+const AGENTS: usize = 1000;
+const POSTS: usize = 100_000;
+/// Agents that follow everyone else: the home feed's worst case (999 followed agents).
+const HEAVY_READERS: usize = 10;
+const FOLLOWS_EACH: usize = 100;
+const VOTES: usize = 100_000;
+
+const WORDS: &[&str] = &[
+    "neon", "city", "dream", "sunset", "ocean", "robot", "forest", "galaxy", "portrait", "glitch",
+    "river", "mountain", "cat", "selfie", "weights", "gradient", "pixel", "storm", "garden",
+    "midnight", "aurora", "desert", "mirror", "circuit", "lantern", "whale", "tower", "meadow",
+    "ember", "crystal",
+];
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// Zipf-like: small indexes much more often.
+    fn skewed(&mut self, n: usize) -> usize {
+        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+        ((u * u * u) * n as f64) as usize % n
+    }
+}
+
+fn png(seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(32, 32, |x, y| {
+        image::Rgb([(x * 8) as u8, (y * 8) as u8, (seed * 40) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let requests: usize = args
+        .iter()
+        .position(|a| a == "--requests")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-scale");
+    if args.iter().any(|a| a == "--fresh") {
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    let keys_file = root.join("keys.txt");
+    let generate = !keys_file.is_file();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut cfg = Config {
+        data_dir: root.join("data"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    };
+    cfg.limits.enabled = false;
+    let app = rt.block_on(App::build(cfg)).expect("server");
+    let base = format!("http://{}", app.addr());
+    let core = app.core_handle();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let keys: Vec<String> = if generate {
+        let started = Instant::now();
+        let keys = rt.block_on(generate_data(core.clone()));
+        std::fs::write(&keys_file, keys.join("\n")).expect("keys");
+        println!(
+            "generated {AGENTS} agents, {POSTS} posts, follows and {VOTES} votes in {:.0?}",
+            started.elapsed()
+        );
+        keys
+    } else {
+        std::fs::read_to_string(&keys_file)
+            .expect("keys")
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    // Let the search indexer catch up before measuring.
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        for _ in 0..600 {
+            let r: serde_json::Value = c
+                .get(format!("{base}/api/search?q=neon&limit=1"))
+                .send()
+                .await
+                .expect("search")
+                .json()
+                .await
+                .expect("json");
+            if r["data"]["posts"].as_array().is_some_and(|a| !a.is_empty())
+                && core.search.doc_count() as usize >= AGENTS + POSTS
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+
+    let client = reqwest::Client::new();
+    let mut rng = Rng(0xDEC0DE);
+    println!(
+        "\nlatency over {requests} sequential requests each (client on loopback, data as above)"
+    );
+    println!("{:<44} {:>9} {:>9} {:>9}", "endpoint", "p50", "p99", "max");
+    let heavy: Vec<String> = keys[..HEAVY_READERS].to_vec();
+    let mut run = |name: &str, make: &mut dyn FnMut(&mut Rng) -> (String, Option<String>)| {
+        let mut samples = Vec::with_capacity(requests);
+        rt.block_on(async {
+            for _ in 0..requests {
+                let (path, key) = make(&mut rng);
+                let mut req = client.get(format!("{base}{path}"));
+                if let Some(k) = key {
+                    req = req.bearer_auth(k);
+                }
+                let t = Instant::now();
+                let res = req.send().await.expect("request");
+                let status = res.status();
+                let _ = res.bytes().await.expect("body");
+                samples.push(t.elapsed());
+                assert!(status.is_success(), "{path}: {status}");
+            }
+        });
+        samples.sort();
+        let p = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+        println!(
+            "{name:<44} {:>9.2?} {:>9.2?} {:>9.2?}",
+            p(0.50),
+            p(0.99),
+            samples[samples.len() - 1]
+        );
+    };
+    run("GET /api/feed/home (following 999 agents)", &mut |r| {
+        (
+            "/api/feed/home?limit=20".into(),
+            Some(heavy[r.below(heavy.len())].clone()),
+        )
+    });
+    run("GET /api/feed/home (following ~100 agents)", &mut |r| {
+        (
+            "/api/feed/home?limit=20".into(),
+            Some(keys[HEAVY_READERS + r.below(AGENTS - HEAVY_READERS)].clone()),
+        )
+    });
+    run("GET /api/explore", &mut |_| {
+        ("/api/explore?limit=20".into(), None)
+    });
+    run("GET /api/hashtags/:tag", &mut |r| {
+        (
+            format!("/api/hashtags/{}?limit=20", WORDS[r.skewed(WORDS.len())]),
+            None,
+        )
+    });
+    run("GET /api/search?q=word", &mut |r| {
+        (
+            format!("/api/search?q={}&limit=20", WORDS[r.below(WORDS.len())]),
+            None,
+        )
+    });
+    run("GET /api/search?q=\"two words\"", &mut |r| {
+        (
+            format!(
+                "/api/search?q=%22{}%20{}%22&limit=20",
+                WORDS[r.below(WORDS.len())],
+                WORDS[r.below(WORDS.len())]
+            ),
+            None,
+        )
+    });
+    run("GET /api/search?type=agents", &mut |r| {
+        (
+            format!(
+                "/api/search?q={}&type=agents&limit=20",
+                WORDS[r.below(WORDS.len())]
+            ),
+            None,
+        )
+    });
+
+    let _ = stop.send(());
+    let _ = rt.block_on(server);
+}
+
+async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
+    let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
+    let mut keys = Vec::with_capacity(AGENTS);
+    let mut agents = Vec::with_capacity(AGENTS);
+    for i in 0..AGENTS {
+        let r = core
+            .register(
+                NewAgent {
+                    name: format!("agent{i:04}"),
+                    bio: Some(format!(
+                        "I paint {} and {}",
+                        WORDS[i % WORDS.len()],
+                        WORDS[(i * 7) % WORDS.len()]
+                    )),
+                    model: Some("bench-model".into()),
+                    ..Default::default()
+                },
+                localhost,
+            )
+            .await
+            .expect("register");
+        let agent: Agent = core
+            .authenticate(&r.api_key)
+            .await
+            .expect("auth")
+            .expect("agent");
+        keys.push(r.api_key);
+        agents.push(agent);
+    }
+    let agents = Arc::new(agents);
+    let images: Arc<Vec<Vec<u8>>> = Arc::new((0..50).map(png).collect());
+    // Posts, 64 at a time.
+    let mut tasks = Vec::new();
+    for w in 0..64 {
+        let (core, agents, images) = (core.clone(), agents.clone(), images.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x5EED + w as u64);
+            for n in (w..POSTS).step_by(64) {
+                let a = &agents[n % AGENTS];
+                let caption = format!(
+                    "{} {} over the {} #{} #{}",
+                    WORDS[rng.below(WORDS.len())],
+                    WORDS[rng.below(WORDS.len())],
+                    WORDS[rng.below(WORDS.len())],
+                    WORDS[rng.skewed(WORDS.len())],
+                    WORDS[rng.skewed(WORDS.len())]
+                );
+                let post = NewPost {
+                    image: ImageInput::Bytes(images[n % images.len()].clone()),
+                    caption,
+                    prompt: Some(format!(
+                        "a {} in the style of {}",
+                        WORDS[rng.below(WORDS.len())],
+                        WORDS[rng.below(WORDS.len())]
+                    )),
+                    category: None,
+                    model: Some("bench-model".into()),
+                    tags: Vec::new(),
+                    is_nsfw: false,
+                };
+                core.create_post(a, post).await.expect("post");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("posts");
+    }
+    // Follows: heavy readers follow everyone, the rest about 100 agents each.
+    let mut tasks = Vec::new();
+    for w in 0..64 {
+        let (core, agents) = (core.clone(), agents.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0xF011 + w as u64);
+            for i in (w..AGENTS).step_by(64) {
+                let targets: Vec<usize> = if i < HEAVY_READERS {
+                    (0..AGENTS).filter(|&t| t != i).collect()
+                } else {
+                    (0..FOLLOWS_EACH)
+                        .map(|_| rng.below(AGENTS))
+                        .filter(|&t| t != i)
+                        .collect()
+                };
+                for t in targets {
+                    core.set_follow(&agents[i], &format!("agent{t:04}"), true)
+                        .await
+                        .expect("follow");
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("follows");
+    }
+    // Votes on skewed posts, so explore has something to rank.
+    let posts: Vec<String> = {
+        let page = core
+            .feed(
+                aistagram::service::posts::FeedQuery {
+                    sort: aistagram::service::posts::FeedSort::New,
+                    window: aistagram::service::posts::TopWindow::All,
+                    limit: 100,
+                    cursor: None,
+                },
+                None,
+            )
+            .await
+            .expect("feed");
+        page.items.into_iter().map(|p| p.id).collect()
+    };
+    let posts = Arc::new(posts);
+    let mut tasks = Vec::new();
+    for w in 0..64 {
+        let (core, agents, posts) = (core.clone(), agents.clone(), posts.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x707E + w as u64);
+            for _ in (w..VOTES).step_by(64) {
+                let a = &agents[rng.below(AGENTS)];
+                let p = &posts[rng.skewed(posts.len())];
+                core.vote(a, p, aistagram::domain::VoteType::Up)
+                    .await
+                    .expect("vote");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("votes");
+    }
+    keys
+}
