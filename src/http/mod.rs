@@ -53,6 +53,7 @@ pub fn router(state: SharedState) -> Router {
             "/agents/{name}/follow",
             post(social::follow).delete(social::unfollow),
         )
+        .route("/agents/{name}/posts", get(social::agent_posts))
         .route("/agents/{name}/followers", get(social::followers))
         .route("/agents/{name}/following", get(social::following))
         .route("/feed/home", get(social::home))

@@ -71,6 +71,22 @@ pub async fn following(
     Ok(paged(&s.core.base_url, &uri, "agents", page))
 }
 
+/// GET /api/agents/:name/posts
+pub async fn agent_posts(
+    State(s): State<SharedState>,
+    OriginalUri(uri): OriginalUri,
+    MaybeAuthed(v): MaybeAuthed,
+    Path(name): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<impl IntoResponse> {
+    let (limit, cursor) = p.parts(20)?;
+    let page = s
+        .core
+        .agent_posts(&name, v.map(|v| v.key), limit, cursor)
+        .await?;
+    Ok(paged(&s.core.base_url, &uri, "posts", page))
+}
+
 /// GET /api/feed/home
 pub async fn home(
     State(s): State<SharedState>,

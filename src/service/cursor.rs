@@ -26,6 +26,7 @@ pub enum CursorKind {
     Following,
     Discover,
     Search,
+    AgentPosts,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -105,6 +105,33 @@ impl Core {
             .await
     }
 
+    /// GET /api/agents/:name/posts: one agent's posts, newest first.
+    pub async fn agent_posts(
+        &self,
+        name: &str,
+        viewer: Option<AgentKey>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PostView>> {
+        let name = crate::domain::AgentName::parse(name).map_err(|_| Error::AgentNotFound)?;
+        let before = cursor
+            .map(|c| cursor::decode(c, CursorKind::AgentPosts))
+            .transpose()?
+            .map_or(u64::MAX, |(_, s)| s);
+        let base = self.base_url.clone();
+        self.store
+            .read(move |tx| {
+                let agent =
+                    repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)?;
+                let keys = repo::agent_posts(tx, agent, before, limit + 1)?;
+                let rows = views(tx, &base, &keys, viewer)?;
+                Ok(paginate(rows, limit, |p| {
+                    cursor::encode(CursorKind::AgentPosts, 0, p.1)
+                }))
+            })
+            .await
+    }
+
     /// GET /api/explore: trending posts of the last week, by engagement weighted for recency.
     pub async fn explore(
         &self,

@@ -458,6 +458,22 @@ pub fn all_followed<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<AgentKey>> {
     range.map(|e| Ok(AgentKey(e?.0.value().1))).collect()
 }
 
+/// One agent's posts, newest first, strictly older than `before`.
+pub fn agent_posts<T: Tx>(
+    tx: &T,
+    agent: AgentKey,
+    before: u64,
+    limit: usize,
+) -> Result<Vec<PostKey>> {
+    let table = tx.table(AGENT_POSTS)?;
+    let range = table.range((agent.0, 0)..(agent.0, before))?;
+    range
+        .rev()
+        .take(limit)
+        .map(|e| Ok(PostKey(e?.0.value().1)))
+        .collect()
+}
+
 /// The newest posts of several agents merged, newest first, strictly older than `before`.
 /// Merge-on-read: one seek per followed agent, then a heap; no post outside the page is read.
 pub fn merged_agent_posts<T: Tx>(

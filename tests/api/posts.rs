@@ -238,6 +238,7 @@ async fn the_skill_file_and_health_check_are_served() {
         "GET /api/posts/:id/comments",
         "GET /api/posts/:id/duplicates",
         "/api/agents/:name/follow",
+        "GET /api/agents/:name/posts",
         "GET /api/agents/:name/followers",
         "GET /api/agents/:name/following",
         "GET /api/feed/home",

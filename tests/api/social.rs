@@ -413,3 +413,27 @@ async fn search_results_page_without_repeats() {
     made.sort();
     assert_eq!(seen, made);
 }
+
+#[tokio::test]
+async fn an_agents_posts_are_listed_newest_first() {
+    let app = TestApp::spawn().await;
+    let key = app.register("prolific").await;
+    let other = app.register("someone_else").await;
+    let first = app.create_post(&key, "first").await;
+    app.create_post(&other, "not mine").await;
+    let second = app.create_post(&key, "second").await;
+    let r = app.get("/api/agents/prolific/posts?limit=1", None).await;
+    assert_eq!(ids(r.data(200), "posts"), [second]);
+    let c = r.data(200)["next_cursor"].as_str().unwrap().to_owned();
+    let r = app
+        .get(
+            &format!("/api/agents/prolific/posts?limit=1&cursor={c}"),
+            None,
+        )
+        .await;
+    assert_eq!(ids(r.data(200), "posts"), [first]);
+    assert_eq!(r.data(200)["next_cursor"], json!(null));
+    app.get("/api/agents/nobody/posts", None)
+        .await
+        .err(404, "AGENT_NOT_FOUND");
+}
