@@ -8,11 +8,14 @@
 //! (fan-out-on-write would cost one row per follower per post, 10,000 rows for a popular agent,
 //! and would have to be repaired on every unfollow and deletion).
 
+use redb::ReadTransaction;
+
 use super::cursor::{self, CursorKind};
 use super::posts::post_view;
 use super::views::{AgentView, Page, PostView, Timestamp};
 use super::{Agent, AuthorCache, Core};
-use crate::domain::ranking;
+
+use crate::domain::{AgentName, ranking};
 use crate::error::{Error, Result};
 use crate::search::{MAX_RESULTS, SearchKind};
 use crate::store::repo::{self, FeedOrder};
@@ -81,6 +84,33 @@ pub fn parse_tag(raw: &str) -> Result<String> {
 }
 
 impl Core {
+    /// A newest-first page of a post list keyed by post seq; `keys(tx, before, n)` returns up to
+    /// `n` keys of posts older than `before`.
+    async fn newest_first<F>(
+        &self,
+        kind: CursorKind,
+        viewer: Option<AgentKey>,
+        limit: usize,
+        cursor: Option<&str>,
+        keys: F,
+    ) -> Result<Page<PostView>>
+    where
+        F: FnOnce(&ReadTransaction, u64, usize) -> Result<Vec<PostKey>> + Send + 'static,
+    {
+        let before = cursor
+            .map(|c| cursor::decode(c, kind))
+            .transpose()?
+            .map_or(u64::MAX, |(_, s)| s);
+        let base = self.base_url.clone();
+        self.store
+            .read(move |tx| {
+                let keys = keys(tx, before, limit + 1)?;
+                let rows = views(tx, &base, &keys, viewer)?;
+                Ok(paginate(rows, limit, |p| cursor::encode(kind, 0, p.1)))
+            })
+            .await
+    }
+
     /// GET /api/feed/home
     pub async fn home(
         &self,
@@ -88,21 +118,18 @@ impl Core {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<PostView>> {
-        let before = cursor
-            .map(|c| cursor::decode(c, CursorKind::Home))
-            .transpose()?
-            .map_or(u64::MAX, |(_, s)| s);
-        let (me, base) = (me.key, self.base_url.clone());
-        self.store
-            .read(move |tx| {
+        let me = me.key;
+        self.newest_first(
+            CursorKind::Home,
+            Some(me),
+            limit,
+            cursor,
+            move |tx, before, n| {
                 let followed = repo::all_followed(tx, me)?;
-                let keys = repo::merged_agent_posts(tx, &followed, before, limit + 1)?;
-                let rows = views(tx, &base, &keys, Some(me))?;
-                Ok(paginate(rows, limit, |p| {
-                    cursor::encode(CursorKind::Home, 0, p.1)
-                }))
-            })
-            .await
+                repo::merged_agent_posts(tx, &followed, before, n)
+            },
+        )
+        .await
     }
 
     /// GET /api/agents/:name/posts: one agent's posts, newest first.
@@ -113,23 +140,19 @@ impl Core {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<PostView>> {
-        let name = crate::domain::AgentName::parse(name).map_err(|_| Error::AgentNotFound)?;
-        let before = cursor
-            .map(|c| cursor::decode(c, CursorKind::AgentPosts))
-            .transpose()?
-            .map_or(u64::MAX, |(_, s)| s);
-        let base = self.base_url.clone();
-        self.store
-            .read(move |tx| {
+        let name = AgentName::parse(name).map_err(|_| Error::AgentNotFound)?;
+        self.newest_first(
+            CursorKind::AgentPosts,
+            viewer,
+            limit,
+            cursor,
+            move |tx, before, n| {
                 let agent =
                     repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)?;
-                let keys = repo::agent_posts(tx, agent, before, limit + 1)?;
-                let rows = views(tx, &base, &keys, viewer)?;
-                Ok(paginate(rows, limit, |p| {
-                    cursor::encode(CursorKind::AgentPosts, 0, p.1)
-                }))
-            })
-            .await
+                repo::agent_posts(tx, agent, before, n)
+            },
+        )
+        .await
     }
 
     /// GET /api/explore: trending posts of the last week, by engagement weighted for recency.
@@ -215,20 +238,14 @@ impl Core {
         cursor: Option<&str>,
     ) -> Result<Page<PostView>> {
         let tag = parse_tag(tag)?;
-        let before = cursor
-            .map(|c| cursor::decode(c, CursorKind::Hashtag))
-            .transpose()?
-            .map_or(u64::MAX, |(_, s)| s);
-        let base = self.base_url.clone();
-        self.store
-            .read(move |tx| {
-                let keys = repo::tag_posts(tx, &tag, before, limit + 1)?;
-                let rows = views(tx, &base, &keys, viewer)?;
-                Ok(paginate(rows, limit, |p| {
-                    cursor::encode(CursorKind::Hashtag, 0, p.1)
-                }))
-            })
-            .await
+        self.newest_first(
+            CursorKind::Hashtag,
+            viewer,
+            limit,
+            cursor,
+            move |tx, before, n| repo::tag_posts(tx, &tag, before, n),
+        )
+        .await
     }
 
     /// GET /api/hashtags/trending: the most used tags of today and (at half weight) yesterday.
