@@ -131,9 +131,26 @@ pub mod rules {
     pub const TAG: TextRule = TextRule::new("tags", 1, 50, false);
 }
 
+/// Most tags one post carries (explicit and from its caption together).
+pub const MAX_TAGS: usize = 30;
+
+/// A post's tags: the explicit ones (validated), then the caption's hashtags, without repeats,
+/// at most [`MAX_TAGS`].
+pub fn post_tags(explicit: &[String], caption: &str) -> Result<Vec<String>> {
+    let mut tags = parse_tags(explicit)?;
+    for tag in hashtags::parse(caption) {
+        if tags.len() >= MAX_TAGS {
+            break;
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    Ok(tags)
+}
+
 /// Explicit tags: case-folded, without a leading '#', letters, digits and '_' only, at most 30.
 pub fn parse_tags(raw: &[String]) -> Result<Vec<String>> {
-    const MAX_TAGS: usize = 30;
     if raw.len() > MAX_TAGS {
         return Err(Error::validation(
             "tags",

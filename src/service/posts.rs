@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::cursor::{self, CursorKind};
 use super::views::{Page, PostView, Timestamp};
 use super::{Agent, AuthorCache, Core};
-use crate::domain::{Category, parse_tags, rules};
+use crate::domain::{Category, post_tags, rules};
 use crate::error::{Error, Result};
 use crate::media::ImageInput;
 use crate::store::records::PostRecord;
@@ -136,12 +136,7 @@ impl Core {
             _ => Category::GENERAL,
         };
         let model = rules::MODEL.parse_or_empty(input.model.as_deref())?;
-        let mut tags = parse_tags(&input.tags)?;
-        for tag in crate::domain::hashtags::parse(&caption) {
-            if !tags.contains(&tag) && tags.len() < 30 {
-                tags.push(tag);
-            }
-        }
+        let tags = post_tags(&input.tags, &caption)?;
         let slot = self.limits.post(agent.key)?;
         let image = self.media.ingest(input.image, &self.store).await?;
         let record = PostRecord {
