@@ -2,6 +2,7 @@
 
 use std::io::Cursor;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -160,6 +161,8 @@ fn crc32(data: &[u8]) -> u32 {
 #[derive(Clone)]
 pub enum Serve {
     Bytes(&'static str, Vec<u8>),
+    /// Bytes after a delay, to keep a request in flight.
+    Slow(Duration, Vec<u8>),
     Redirect(String),
     Status(u16),
 }
@@ -179,6 +182,10 @@ pub async fn image_server(ip: [u8; 4], routes: Vec<(&'static str, Serve)>) -> St
                             (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
                         }
                         Serve::Status(s) => StatusCode::from_u16(s).unwrap().into_response(),
+                        Serve::Slow(d, b) => {
+                            tokio::time::sleep(d).await;
+                            ([(header::CONTENT_TYPE, "image/png")], b).into_response()
+                        }
                     }
                 }
             }),

@@ -141,3 +141,38 @@ async fn registrations_are_limited_per_address() {
         .await;
     r.err(409, "NAME_TAKEN");
 }
+
+async fn as_from(app: &TestApp, ip: &str) -> crate::harness::Res {
+    app.send(
+        app.client
+            .get(app.url("/api/feed"))
+            .header("x-forwarded-for", ip),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    let behind_proxy = TestApp::spawn_with(|c| {
+        c.limits.enabled = true;
+        c.limits.anonymous_requests_per_minute = 1;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    // Each forwarded client has its own allowance.
+    as_from(&behind_proxy, "198.51.100.1").await.data(200);
+    as_from(&behind_proxy, "198.51.100.2").await.data(200);
+    as_from(&behind_proxy, "198.51.100.1")
+        .await
+        .err(429, "RATE_LIMITED");
+    // Without a trusted proxy the header is ignored: it is all one peer.
+    let direct = TestApp::spawn_with(|c| {
+        c.limits.enabled = true;
+        c.limits.anonymous_requests_per_minute = 1;
+    })
+    .await;
+    as_from(&direct, "198.51.100.1").await.data(200);
+    as_from(&direct, "198.51.100.2")
+        .await
+        .err(429, "RATE_LIMITED");
+}

@@ -75,3 +75,35 @@ async fn a_second_server_on_the_same_data_dir_is_refused_clearly() {
     assert!(err.contains("in use"), "{err}");
     assert!(err.contains(&dir.display().to_string()), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_lets_in_flight_requests_finish() {
+    use crate::fixtures::{self, Serve, image_server};
+    let app = TestApp::spawn_with(|c| c.media.allow_private_fetch = true).await;
+    let key = app.register("last_word").await;
+    let slow = Serve::Slow(
+        std::time::Duration::from_millis(700),
+        fixtures::png(64, 64, 9),
+    );
+    let host = image_server([127, 0, 0, 1], vec![("/slow.png", slow)]).await;
+    let (client, url) = (app.client.clone(), app.url("/api/posts"));
+    let in_flight = tokio::spawn(async move {
+        client
+            .post(url)
+            .bearer_auth(key)
+            .json(&json!({"image_url": format!("{host}/slow.png"), "caption": "made it"}))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let dir = app.stop().await;
+    assert_eq!(
+        in_flight.await.unwrap().unwrap(),
+        201,
+        "the in-flight post was cut off"
+    );
+    let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
+    let feed = app.get("/api/feed?sort=new", None).await;
+    assert_eq!(feed.data(200)["posts"][0]["caption"], json!("made it"));
+}
