@@ -161,8 +161,8 @@ fn crc32(data: &[u8]) -> u32 {
 #[derive(Clone)]
 pub enum Serve {
     Bytes(&'static str, Vec<u8>),
-    /// Bytes after a delay, to keep a request in flight.
-    Slow(Duration, Vec<u8>),
+    /// Bytes after a delay, to keep a request in flight; the `Notify` says it has begun.
+    Slow(Duration, Vec<u8>, std::sync::Arc<tokio::sync::Notify>),
     Redirect(String),
     Status(u16),
 }
@@ -182,7 +182,8 @@ pub async fn image_server(ip: [u8; 4], routes: Vec<(&'static str, Serve)>) -> St
                             (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
                         }
                         Serve::Status(s) => StatusCode::from_u16(s).unwrap().into_response(),
-                        Serve::Slow(d, b) => {
+                        Serve::Slow(d, b, started) => {
+                            started.notify_one();
                             tokio::time::sleep(d).await;
                             ([(header::CONTENT_TYPE, "image/png")], b).into_response()
                         }

@@ -81,9 +81,11 @@ async fn a_graceful_shutdown_lets_in_flight_requests_finish() {
     use crate::fixtures::{self, Serve, image_server};
     let app = TestApp::spawn_with(|c| c.media.allow_private_fetch = true).await;
     let key = app.register("last_word").await;
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
     let slow = Serve::Slow(
         std::time::Duration::from_millis(700),
         fixtures::png(64, 64, 9),
+        started.clone(),
     );
     let host = image_server([127, 0, 0, 1], vec![("/slow.png", slow)]).await;
     let (client, url) = (app.client.clone(), app.url("/api/posts"));
@@ -96,7 +98,10 @@ async fn a_graceful_shutdown_lets_in_flight_requests_finish() {
             .await
             .map(|r| r.status().as_u16())
     });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Stop while the server is inside the request, fetching the image.
+    tokio::time::timeout(std::time::Duration::from_secs(30), started.notified())
+        .await
+        .expect("the server began fetching");
     let dir = app.stop().await;
     assert_eq!(
         in_flight.await.unwrap().unwrap(),
