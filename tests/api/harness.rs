@@ -159,6 +159,12 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Posts `image` (sent as base64) with a caption; the answer is the test's to check.
+    pub async fn post_image(&self, key: &str, image: &[u8], caption: &str) -> Res {
+        let body = json!({ "image_b64": crate::fixtures::b64(image), "caption": caption });
+        self.post("/api/posts", Some(key), body).await
+    }
+
     /// Creates a post with a small generated image and returns its id.
     pub async fn create_post(&self, key: &str, caption: &str) -> String {
         let r = self

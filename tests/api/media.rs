@@ -164,21 +164,9 @@ async fn the_same_bytes_uploaded_twice_are_stored_once() {
     let app = TestApp::spawn().await;
     let a = app.register("first_up").await;
     let b = app.register("second_up").await;
-    let png = fixtures::b64(&fixtures::png(400, 300, 11));
-    let one = app
-        .post(
-            "/api/posts",
-            Some(&a),
-            json!({"image_b64": png, "caption": "1"}),
-        )
-        .await;
-    let two = app
-        .post(
-            "/api/posts",
-            Some(&b),
-            json!({"image_b64": png, "caption": "2"}),
-        )
-        .await;
+    let png = fixtures::png(400, 300, 11);
+    let one = app.post_image(&a, &png, "1").await;
+    let two = app.post_image(&b, &png, "2").await;
     let (one, two) = (one.data(201).clone(), two.data(201).clone());
     assert_ne!(one["id"], two["id"]);
     assert_eq!(one["image_url"], two["image_url"]);
@@ -192,13 +180,7 @@ async fn the_same_bytes_uploaded_twice_are_stored_once() {
 }
 
 async fn assert_refused(app: &TestApp, key: &str, bytes: &[u8], status: u16, code: &str) -> Res {
-    let r = app
-        .post(
-            "/api/posts",
-            Some(key),
-            json!({"image_b64": fixtures::b64(bytes), "caption": "bad"}),
-        )
-        .await;
+    let r = app.post_image(key, bytes, "bad").await;
     r.err(status, code);
     r
 }
@@ -419,13 +401,7 @@ async fn exif_orientation_is_applied_and_no_metadata_reaches_the_variants() {
         jpeg.windows(fixtures::GPS_MARKER.len())
             .any(|w| w == fixtures::GPS_MARKER)
     );
-    let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
-            json!({"image_b64": fixtures::b64(&jpeg), "caption": "rotated"}),
-        )
-        .await;
+    let r = app.post_image(&key, &jpeg, "rotated").await;
     let p = r.data(201).clone();
     // Orientation 6: the 300×200 landscape displays as a 200×300 portrait, left half on top.
     assert_eq!(
@@ -466,13 +442,7 @@ async fn resized_re_encodes_are_found_as_duplicates() {
         let app = &app;
         let key = key.clone();
         async move {
-            let r = app
-                .post(
-                    "/api/posts",
-                    Some(&key),
-                    json!({"image_b64": fixtures::b64(&bytes), "caption": caption}),
-                )
-                .await;
+            let r = app.post_image(&key, &bytes, caption).await;
             r.data(201)["id"].as_str().unwrap().to_owned()
         }
     };
@@ -535,13 +505,7 @@ fn animated_gif(frames: u8) -> Vec<u8> {
 async fn animated_gifs_and_webp_are_accepted_and_frames_are_capped() {
     let app = TestApp::spawn_with(|c| c.media.max_frames = 3).await;
     let key = app.register("animator").await;
-    let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
-            json!({"image_b64": fixtures::b64(&animated_gif(3)), "caption": "gif"}),
-        )
-        .await;
+    let r = app.post_image(&key, &animated_gif(3), "gif").await;
     let p = r.data(201).clone();
     assert_eq!(
         (p["width"].clone(), p["height"].clone()),
@@ -553,13 +517,7 @@ async fn animated_gifs_and_webp_are_accepted_and_frames_are_capped() {
     assert_refused(&app, &key, &animated_gif(4), 422, "IMAGE_TOO_LARGE").await;
 
     let webp = fixtures::encode(&fixtures::picture(300, 200, 4), image::ImageFormat::WebP);
-    let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
-            json!({"image_b64": fixtures::b64(&webp), "caption": "webp"}),
-        )
-        .await;
+    let r = app.post_image(&key, &webp, "webp").await;
     let p = r.data(201).clone();
     check_variant(&app, p["original_url"].as_str().unwrap(), "image/webp").await;
 }
