@@ -102,7 +102,7 @@ impl Core {
                 let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
                 let mut authors = AuthorCache::new();
                 // Each row with its keyset position `(rank, comment seq)`.
-                let mut rows: Vec<((i64, u64), CommentRecord)> = match sort {
+                let rows: Vec<((i64, u64), CommentRecord)> = match sort {
                     CommentSort::New | CommentSort::Old => {
                         let after = after.map(|(_, seq)| CommentKey(seq));
                         repo::comments(tx, key, sort == CommentSort::New, after, limit + 1)?
@@ -111,9 +111,17 @@ impl Core {
                             .collect()
                     }
                     CommentSort::Top => {
+                        // One stats read per author, however many comments each wrote.
+                        let mut scores = std::collections::HashMap::new();
                         let mut all = Vec::new();
                         for (k, c) in repo::comments(tx, key, false, None, usize::MAX)? {
-                            let score = repo::agent_stats(tx, AgentKey(c.agent))?.score;
+                            let score = match scores.get(&c.agent) {
+                                Some(s) => *s,
+                                None => {
+                                    let s = repo::agent_stats(tx, AgentKey(c.agent))?.score;
+                                    *scores.entry(c.agent).or_insert(s)
+                                }
+                            };
                             all.push(((score, k.0), c));
                         }
                         // Highest author score first, then oldest first.
@@ -125,16 +133,13 @@ impl Core {
                             .collect()
                     }
                 };
-                let more = rows.len() > limit;
-                rows.truncate(limit);
-                let next_cursor = more
-                    .then(|| rows.last().map(|(p, _)| cursor::encode(kind, p.0, p.1)))
-                    .flatten();
-                let items = rows
-                    .iter()
-                    .map(|(_, c)| Ok(CommentView::new(id, c, authors.get(tx, AgentKey(c.agent))?)))
-                    .collect::<Result<_>>()?;
-                Ok(Page { items, next_cursor })
+                Page::cut(rows, limit, |p| cursor::encode(kind, p.0, p.1)).try_map(|c| {
+                    Ok(CommentView::new(
+                        id,
+                        &c,
+                        authors.get(tx, AgentKey(c.agent))?,
+                    ))
+                })
             })
             .await
     }

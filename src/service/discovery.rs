@@ -36,33 +36,18 @@ pub struct TrendingTag {
     pub score: f64,
 }
 
-/// A page of keyed rows, cut to `limit`, with the cursor that continues after its last row.
-fn paginate<T>(
-    mut rows: Vec<((i64, u64), T)>,
-    limit: usize,
-    next: impl Fn((i64, u64)) -> String,
-) -> Page<T> {
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next_cursor = more.then(|| rows.last().map(|(p, _)| next(*p))).flatten();
-    Page {
-        items: rows.into_iter().map(|(_, v)| v).collect(),
-        next_cursor,
-    }
-}
-
-/// Views of posts by key, in order, skipping any that vanished.
+/// Views of posts with their keyset positions, in order, skipping any that vanished.
 fn views<T: Tx>(
     tx: &T,
     base: &str,
-    keys: &[PostKey],
+    keys: impl IntoIterator<Item = ((i64, u64), PostKey)>,
     viewer: Option<AgentKey>,
 ) -> Result<Vec<((i64, u64), PostView)>> {
     let mut authors = AuthorCache::new();
-    let mut out = Vec::with_capacity(keys.len());
-    for k in keys {
-        if let Some(v) = post_view(tx, base, *k, viewer, &mut authors)? {
-            out.push(((k.0 as i64, k.0), v));
+    let mut out = Vec::new();
+    for (pos, key) in keys {
+        if let Some(v) = post_view(tx, base, key, viewer, &mut authors)? {
+            out.push((pos, v));
         }
     }
     Ok(out)
@@ -105,8 +90,9 @@ impl Core {
         self.store
             .read(move |tx| {
                 let keys = keys(tx, before, limit + 1)?;
-                let rows = views(tx, &base, &keys, viewer)?;
-                Ok(paginate(rows, limit, |p| cursor::encode(kind, 0, p.1)))
+                let positioned = keys.into_iter().map(|k| ((k.0 as i64, k.0), k));
+                let rows = views(tx, &base, positioned, viewer)?;
+                Ok(Page::cut(rows, limit, |p| cursor::encode(kind, 0, p.1)))
             })
             .await
     }
@@ -174,7 +160,7 @@ impl Core {
                     let view = post_view(tx, &base, key, viewer, &mut authors)?;
                     Ok(view.filter(|v| v.created_at.0 >= since))
                 })?;
-                Ok(paginate(rows, limit, |p| {
+                Ok(Page::cut(rows, limit, |p| {
                     cursor::encode(CursorKind::Explore, p.0, p.1)
                 }))
             })
@@ -210,19 +196,12 @@ impl Core {
                     ranked.push((((v * 1e9) as i64, key.0), key));
                 }
                 ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
-                let keys: Vec<_> = ranked
+                let keys = ranked
                     .into_iter()
                     .filter(|(p, _)| after.is_none_or(|a| *p < (a.0, a.1)))
-                    .take(limit + 1)
-                    .collect();
-                let mut authors = AuthorCache::new();
-                let mut rows = Vec::new();
-                for (pos, key) in keys {
-                    if let Some(v) = post_view(tx, &base, key, viewer, &mut authors)? {
-                        rows.push((pos, v));
-                    }
-                }
-                Ok(paginate(rows, limit, |p| {
+                    .take(limit + 1);
+                let rows = views(tx, &base, keys, viewer)?;
+                Ok(Page::cut(rows, limit, |p| {
                     cursor::encode_at(CursorKind::FeedRising, p.0, p.1, at)
                 }))
             })
@@ -289,12 +268,12 @@ impl Core {
         } else {
             MAX_RESULTS
         };
-        let mut hits = tokio::task::spawn_blocking(move || search.query(&q, kind, at, depth))
+        let hits = tokio::task::spawn_blocking(move || search.query(&q, kind, at, depth))
             .await
             .map_err(Error::internal)??;
         // Scores are positive, so their bit patterns order like the floats.
         let mut ranked: Vec<(i64, u64)> = hits
-            .drain(..)
+            .into_iter()
             .map(|(s, k)| (i64::from(s.to_bits()), k))
             .collect();
         ranked.sort_by(|a, b| b.cmp(a));
@@ -308,14 +287,9 @@ impl Core {
         self.store
             .read(move |tx| match kind {
                 SearchKind::Posts => {
-                    let mut authors = AuthorCache::new();
-                    let mut rows = Vec::new();
-                    for p in keys {
-                        if let Some(v) = post_view(tx, &base, PostKey(p.1), viewer, &mut authors)? {
-                            rows.push((p, v));
-                        }
-                    }
-                    Ok(SearchPage::Posts(paginate(rows, limit, next)))
+                    let positioned = keys.into_iter().map(|p| (p, PostKey(p.1)));
+                    let rows = views(tx, &base, positioned, viewer)?;
+                    Ok(SearchPage::Posts(Page::cut(rows, limit, next)))
                 }
                 SearchKind::Agents => {
                     let mut rows = Vec::new();
@@ -327,7 +301,7 @@ impl Core {
                             ));
                         }
                     }
-                    Ok(SearchPage::Agents(paginate(rows, limit, next)))
+                    Ok(SearchPage::Agents(Page::cut(rows, limit, next)))
                 }
             })
             .await

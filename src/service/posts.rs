@@ -252,24 +252,13 @@ impl Core {
             .read(move |tx| {
                 let mut authors = AuthorCache::new();
                 // One extra item tells whether another page exists.
-                let mut rows = repo::walk_feed(tx, order, after, q.limit + 1, |key| {
+                let rows = repo::walk_feed(tx, order, after, q.limit + 1, |key| {
                     let Some(view) = post_view(tx, &base, key, viewer, &mut authors)? else {
                         return Ok(None);
                     };
                     Ok((view.created_at.0 >= since).then_some(view))
                 })?;
-                let more = rows.len() > q.limit;
-                rows.truncate(q.limit);
-                let next_cursor = more
-                    .then(|| {
-                        rows.last()
-                            .map(|(pos, _)| cursor::encode(kind, pos.0, pos.1))
-                    })
-                    .flatten();
-                Ok(Page {
-                    items: rows.into_iter().map(|(_, v)| v).collect(),
-                    next_cursor,
-                })
+                Ok(Page::cut(rows, q.limit, |p| cursor::encode(kind, p.0, p.1)))
             })
             .await
     }

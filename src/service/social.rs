@@ -70,22 +70,14 @@ impl Core {
         self.store
             .read(move |tx| {
                 let key = agent_key(tx, &name)?;
-                let mut keys = repo::follow_page(tx, key, followers, after, limit + 1)?;
-                let more = keys.len() > limit;
-                keys.truncate(limit);
-                let next_cursor = more
-                    .then(|| keys.last().map(|k| cursor::encode(kind, 0, k.0)))
-                    .flatten();
-                let items = keys
-                    .into_iter()
-                    .map(|k| {
-                        Ok(AgentView::new(
-                            &repo::agent_required(tx, k)?,
-                            &repo::agent_stats(tx, k)?,
-                        ))
-                    })
-                    .collect::<Result<_>>()?;
-                Ok(Page { items, next_cursor })
+                let keys = repo::follow_page(tx, key, followers, after, limit + 1)?;
+                let rows = keys.into_iter().map(|k| ((0, k.0), k)).collect();
+                Page::cut(rows, limit, |p| cursor::encode(kind, 0, p.1)).try_map(|k| {
+                    Ok(AgentView::new(
+                        &repo::agent_required(tx, k)?,
+                        &repo::agent_stats(tx, k)?,
+                    ))
+                })
             })
             .await
     }
@@ -116,29 +108,18 @@ impl Core {
                             && Some(*k) != viewer
                             && !followed.contains(k)
                     })
-                    .map(|(k, s)| ((s.score, k.0), s))
+                    .map(|(k, s)| ((s.score, k.0), (k, s)))
                     .collect();
                 candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
-                let rows: Vec<_> = candidates
+                let rows = candidates
                     .into_iter()
                     .filter(|(pos, _)| after.is_none_or(|a| *pos < a))
                     .take(limit + 1)
                     .collect();
-                let more = rows.len() > limit;
-                let rows = &rows[..rows.len().min(limit)];
-                let next_cursor = more
-                    .then(|| {
-                        rows.last()
-                            .map(|(p, _)| cursor::encode(CursorKind::Discover, p.0, p.1))
-                    })
-                    .flatten();
-                let items = rows
-                    .iter()
-                    .map(|((_, k), s)| {
-                        Ok(AgentView::new(&repo::agent_required(tx, AgentKey(*k))?, s))
-                    })
-                    .collect::<Result<_>>()?;
-                Ok(Page { items, next_cursor })
+                Page::cut(rows, limit, |p| {
+                    cursor::encode(CursorKind::Discover, p.0, p.1)
+                })
+                .try_map(|(k, s)| Ok(AgentView::new(&repo::agent_required(tx, k)?, &s)))
             })
             .await
     }

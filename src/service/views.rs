@@ -219,6 +219,32 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// Cuts rows fetched with one extra (which says another page exists) to `limit`, with the
+    /// cursor `next` makes of the last kept row's keyset position.
+    pub fn cut(
+        mut rows: Vec<((i64, u64), T)>,
+        limit: usize,
+        next: impl Fn((i64, u64)) -> String,
+    ) -> Page<T> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = more.then(|| rows.last().map(|(p, _)| next(*p))).flatten();
+        Page {
+            items: rows.into_iter().map(|(_, v)| v).collect(),
+            next_cursor,
+        }
+    }
+
+    /// The same page with each item turned into its view.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
+            next_cursor: self.next_cursor,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
