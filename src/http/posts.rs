@@ -10,7 +10,7 @@ use super::envelope::{Created, Data, paged, paged_with};
 use super::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed};
 use super::upload::PostFields;
 use crate::domain::VoteType;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::service::comments::CommentSort;
 use crate::service::page_limit;
 use crate::service::posts::{FeedQuery, FeedSort, NewPost, TopWindow};
@@ -19,16 +19,10 @@ use crate::service::posts::{FeedQuery, FeedSort, NewPost, TopWindow};
 pub async fn create(
     State(s): State<SharedState>,
     Authed(a): Authed,
-    fields: Result<PostFields, Error>,
+    mut f: PostFields,
 ) -> Result<impl IntoResponse> {
-    let max = s.core.media.max_bytes();
-    // Oversized bodies are refused by the body limit before a field is read; say it in image terms.
-    let mut f = fields.map_err(|e| match e {
-        Error::PayloadTooLarge(_) | Error::UploadTooLarge(_) => Error::UploadTooLarge(max),
-        other => other,
-    })?;
     let input = NewPost {
-        image: f.take_image(max)?,
+        image: f.take_image(s.core.media.max_bytes())?,
         caption: f.caption.unwrap_or_default(),
         prompt: f.prompt,
         category: f.category,

@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use serde::Deserialize;
 
+use super::SharedState;
 use super::extract::{ApiJson, SERVER_OWNED};
 use crate::error::{Error, Result};
 use crate::media::ImageInput;
@@ -108,10 +109,22 @@ fn truthy(v: &str) -> Result<bool> {
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for PostFields {
+impl FromRequest<SharedState> for PostFields {
     type Rejection = Error;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
+    /// Oversized bodies are refused by the route's body limit before a field is read; they are
+    /// answered in image terms, with the configured image limit.
+    async fn from_request(req: Request, state: &SharedState) -> Result<Self> {
+        let max = state.core.media.max_bytes();
+        Self::read(req, state).await.map_err(|e| match e {
+            Error::PayloadTooLarge(_) | Error::UploadTooLarge(_) => Error::UploadTooLarge(max),
+            other => other,
+        })
+    }
+}
+
+impl PostFields {
+    async fn read(req: Request, state: &SharedState) -> Result<Self> {
         let is_multipart = req
             .headers()
             .get(CONTENT_TYPE)
@@ -169,8 +182,8 @@ impl<S: Send + Sync> FromRequest<S> for PostFields {
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        // The exact limit is the media service's; the handler restates it.
-        Error::UploadTooLarge(0)
+        // `PostFields::from_request` restates it with the image limit.
+        Error::PayloadTooLarge(0)
     } else {
         Error::validation("multipart", e.body_text())
     }
