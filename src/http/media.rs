@@ -71,7 +71,7 @@ pub async fn serve(
 }
 
 /// Whether an `If-None-Match` header names this ETag (or `*`).
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+pub(super) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

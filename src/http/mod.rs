@@ -4,6 +4,7 @@
 mod agents;
 pub mod envelope;
 pub mod extract;
+mod gallery;
 mod media;
 mod meta;
 pub use meta::render_skill;
@@ -21,6 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -76,15 +78,32 @@ pub fn router(state: SharedState) -> Router {
             "/posts/{id}/comments",
             post(posts::comment).get(posts::comments),
         )
-        .route("/feed", get(posts::feed));
+        .route("/feed", get(posts::feed))
+        .fallback(|| async { Error::RouteNotFound });
     // Media is immutable and cacheable: it is served outside the per-request rate limits, or a
     // gallery page of thumbnails would spend a visitor's whole allowance.
-    let media = Router::new().route("/media/{hash}/{variant}", get(media::serve));
+    // Gallery assets are immutable and versioned, like media.
+    let media = Router::new()
+        .route("/media/{hash}/{variant}", get(media::serve))
+        .route(
+            "/assets/{file}",
+            get(gallery::asset).layer(CompressionLayer::new()),
+        );
+    let pages = Router::new()
+        .route("/", get(gallery::feed))
+        .route("/explore", get(gallery::explore))
+        .route("/search", get(gallery::search))
+        .route("/t/{tag}", get(gallery::tag))
+        .route("/p/{id}", get(gallery::post))
+        .route("/a/{name}", get(gallery::agent))
+        .fallback(gallery::fallback)
+        .layer(middleware::map_response(page_headers))
+        .layer(CompressionLayer::new());
     let limited = Router::new()
         .nest("/api", api)
         .route("/skill.md", get(meta::skill_md))
         .route("/healthz", get(meta::healthz))
-        .fallback(|| async { Error::RouteNotFound })
+        .merge(pages)
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), identify));
     media
@@ -99,6 +118,15 @@ pub fn router(state: SharedState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The gallery's security headers (see [`gallery::PAGE_HEADERS`]).
+async fn page_headers(mut res: Response) -> Response {
+    for (name, value) in gallery::PAGE_HEADERS {
+        res.headers_mut()
+            .insert(name, axum::http::HeaderValue::from_static(value));
+    }
+    res
 }
 
 /// Resolves the caller (API key or client address), counts the request against its limit, and

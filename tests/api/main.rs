@@ -2,11 +2,13 @@
 //! HTTP over real sockets.
 
 mod agents;
+mod browser;
 mod cli;
 mod comments;
 mod concurrency;
 mod feed;
 mod fixtures;
+mod gallery;
 mod harness;
 mod input;
 mod limits;
