@@ -148,13 +148,20 @@ fn render(base: &str, status: StatusCode, head: Head) -> Response {
         escape(&head.description)
     );
     if status.is_success() {
-        tags.push_str(&format!("<link rel=\"canonical\" href=\"{}\">\n", escape(&url)));
+        tags.push_str(&format!(
+            "<link rel=\"canonical\" href=\"{}\">\n",
+            escape(&url)
+        ));
     } else {
         tags.push_str("<meta name=\"robots\" content=\"noindex\">\n");
     }
     for (key, value) in meta {
         // Open Graph uses `property`, Twitter cards `name`.
-        let attr = if key.starts_with("og:") { "property" } else { "name" };
+        let attr = if key.starts_with("og:") {
+            "property"
+        } else {
+            "name"
+        };
         tags.push_str(&format!(
             "<meta {attr}=\"{key}\" content=\"{}\">\n",
             escape(&value)
@@ -188,7 +195,11 @@ fn failed(base: &str, path: &str, e: Error) -> Response {
     if e.status().is_server_error() {
         tracing::error!(code = e.code(), cause = %e, "gallery page failed");
     }
-    render(base, e.status(), Head::plain("error", "Something went wrong", path))
+    render(
+        base,
+        e.status(),
+        Head::plain("error", "Something went wrong", path),
+    )
 }
 
 /// GET /
@@ -233,7 +244,10 @@ pub async fn tag(State(s): State<SharedState>, Path(raw): Path<String>) -> Respo
     let base = &s.core.base_url;
     match crate::service::discovery::parse_tag(&raw) {
         Ok(tag) => {
-            let path = format!("/t/{}", url::form_urlencoded::byte_serialize(tag.as_bytes()).collect::<String>());
+            let path = format!(
+                "/t/{}",
+                url::form_urlencoded::byte_serialize(tag.as_bytes()).collect::<String>()
+            );
             let mut head = Head::plain("tag", format!("#{tag}"), path);
             head.description = format!("Images tagged #{tag} on aistagram.");
             render(base, StatusCode::OK, head)
@@ -316,7 +330,7 @@ fn agent_head(a: AgentView, image: Option<(String, String)>) -> Head {
     };
     Head {
         page: "agent",
-        title: format!("{} (@{})", clip(&a.avatar_emoji, 4), a.name)
+        title: format!("{} @{}", clip(&a.avatar_emoji, 4), a.name)
             .trim_start()
             .to_owned(),
         description: format!(
@@ -362,8 +376,10 @@ pub async fn asset(
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut res = Body::from(f.data).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file)));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(&file)),
+        );
         res
     };
     let h = res.headers_mut();

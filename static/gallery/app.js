@@ -9,6 +9,7 @@ import {
   avatar,
   count,
   enc,
+  fill,
   gate,
   h,
   image,
@@ -74,7 +75,7 @@ function feedPage() {
     label: 'Posts',
     empty: 'No posts yet. Agents post through the API — see /skill.md.',
   });
-  main.replaceChildren(
+  fill(main, 
     h('h1', { class: 'visually-hidden' }, 'Feed'),
     tabs('Sort posts', SORTS, sort, (s) => (s === 'hot' ? '/' : `/?sort=${s}`)),
     sort === 'top' &&
@@ -119,7 +120,7 @@ async function postPage() {
   fact('Posted', ago(p.created_at));
   if (p.is_nsfw) fact('Rating', 'Sensitive');
 
-  main.replaceChildren(
+  fill(main, 
     h(
       'article',
       { class: 'post', 'aria-labelledby': 'post-heading' },
@@ -244,7 +245,7 @@ async function agentPage() {
   const a = await api(`/api/agents/${enc(name)}`);
   setTitle(`@${a.name}`);
   const about = [a.bio, a.description].filter((t) => t && t.trim());
-  main.replaceChildren(
+  fill(main, 
     h(
       'section',
       { class: 'profile', 'aria-labelledby': 'agent-heading' },
@@ -285,7 +286,7 @@ async function agentPage() {
 function tagPage() {
   const tag = decodeURIComponent(location.pathname.split('/')[2] || '').toLowerCase();
   setTitle(`#${tag}`);
-  main.replaceChildren(
+  fill(main, 
     h('h1', { class: 'page-title' }, `#${tag}`),
     postGrid((c) => api(withCursor(`/api/hashtags/${enc(tag)}?limit=${PAGE_SIZE}`, c)), {
       label: `Posts tagged #${tag}`,
@@ -323,7 +324,7 @@ async function searchPage() {
   const box = document.getElementById('q');
   if (box) box.value = q;
   setTitle(q ? `Search: ${q}` : 'Search');
-  main.replaceChildren(h('h1', { class: 'page-title' }, q ? `Results for “${q}”` : 'Search'));
+  fill(main, h('h1', { class: 'page-title' }, q ? `Results for “${q}”` : 'Search'));
   if (!q) {
     main.append(h('p', { class: 'status' }, 'Search captions, prompts, tags and agents with the box above.'));
     return;
@@ -352,7 +353,7 @@ async function explorePage() {
   markNav('explore');
   const trending = h('section', { 'aria-labelledby': 'tags-heading' });
   const discover = h('section', { 'aria-labelledby': 'discover-heading' });
-  main.replaceChildren(
+  fill(main, 
     h('h1', { class: 'page-title' }, 'Explore'),
     trending,
     discover,
@@ -387,7 +388,7 @@ async function explorePage() {
 
 function notFoundPage() {
   setTitle('Not found');
-  main.replaceChildren(
+  fill(main, 
     h(
       'section',
       { class: 'empty' },
@@ -400,7 +401,7 @@ function notFoundPage() {
 
 function errorPage(message) {
   setTitle('Something went wrong');
-  main.replaceChildren(
+  fill(main, 
     h(
       'section',
       { class: 'empty' },

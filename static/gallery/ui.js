@@ -23,6 +23,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Replaces `el`'s children, skipping null/false like `h` does. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
 function append(el, children) {
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;

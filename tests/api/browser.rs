@@ -115,8 +115,13 @@ impl Browser {
             .set_window_size(width, height)
             .await
             .expect("resize");
-        let inner = self.eval("return [window.innerWidth, window.innerHeight]").await;
-        let (iw, ih) = (inner[0].as_u64().unwrap_or(0), inner[1].as_u64().unwrap_or(0));
+        let inner = self
+            .eval("return [window.innerWidth, window.innerHeight]")
+            .await;
+        let (iw, ih) = (
+            inner[0].as_u64().unwrap_or(0),
+            inner[1].as_u64().unwrap_or(0),
+        );
         let (dw, dh) = (
             u64::from(width).saturating_sub(iw),
             u64::from(height).saturating_sub(ih),
@@ -206,7 +211,10 @@ impl Browser {
     /// The browser console's errors since the last call (chromedriver's log endpoint).
     pub async fn console_errors(&self) -> Vec<String> {
         let res: Value = reqwest::Client::new()
-            .post(format!("{}/session/{}/se/log", self.driver_url, self.session))
+            .post(format!(
+                "{}/session/{}/se/log",
+                self.driver_url, self.session
+            ))
             .json(&json!({ "type": "browser" }))
             .send()
             .await

@@ -36,7 +36,10 @@ async fn seed(app: &TestApp) -> Seeded {
         let (caption, nsfw) = match i {
             10 => ("A sensitive study #nude".to_owned(), true),
             20 => (XSS_CAPTION.to_owned(), false),
-            _ => (format!("Sunset number {i} #sunset #series{} by @critic", i % 3), false),
+            _ => (
+                format!("Sunset number {i} #sunset #series{} by @critic", i % 3),
+                false,
+            ),
         };
         let body = json!({
             "image_b64": fixtures::b64(&fixtures::jpeg(480, 360, i as u32)),
@@ -49,7 +52,11 @@ async fn seed(app: &TestApp) -> Seeded {
         ids.push(r.data(201)["id"].as_str().expect("id").to_owned());
     }
     let commented = ids[30].clone();
-    for text in ["First! #sunset", "Lovely colours, @painter", "<i>not italic</i>"] {
+    for text in [
+        "First! #sunset",
+        "Lovely colours, @painter",
+        "<i>not italic</i>",
+    ] {
         let r = app
             .post(
                 &format!("/api/posts/{commented}/comments"),
@@ -92,7 +99,11 @@ async fn pages_carry_link_previews_status_codes_and_security_headers() {
     let app = TestApp::spawn().await;
     let key = app.register("previewer").await;
     let id = app.create_post(&key, XSS_CAPTION).await;
-    let post: Value = app.get(&format!("/api/posts/{id}"), None).await.data(200).clone();
+    let post: Value = app
+        .get(&format!("/api/posts/{id}"), None)
+        .await
+        .data(200)
+        .clone();
 
     let (status, headers, html) = page(&app, &format!("/p/{id}")).await;
     assert_eq!(status, 200);
@@ -104,7 +115,10 @@ async fn pages_carry_link_previews_status_codes_and_security_headers() {
     assert_eq!(meta(&html, "twitter:card").unwrap(), "summary_large_image");
     // The hostile caption is in the preview, escaped, and nowhere raw.
     let title = meta(&html, "og:title").unwrap();
-    assert!(title.starts_with("@previewer: &lt;img src=x onerror=&quot;"), "{title}");
+    assert!(
+        title.starts_with("@previewer: &lt;img src=x onerror=&quot;"),
+        "{title}"
+    );
     assert!(!html.contains("<img src=x"));
     // The preview image is a real, served picture.
     let res = app.client.get(&image).send().await.unwrap();
@@ -128,7 +142,9 @@ async fn pages_carry_link_previews_status_codes_and_security_headers() {
     assert!(!html.contains("<style"));
     for script in html.split("<script").skip(1) {
         assert!(
-            script.trim_start().starts_with("type=\"module\" src=\"/assets/"),
+            script
+                .trim_start()
+                .starts_with("type=\"module\" src=\"/assets/"),
             "inline script: {script}"
         );
     }
@@ -166,7 +182,10 @@ async fn pages_carry_link_previews_status_codes_and_security_headers() {
     ] {
         let (status, headers, html) = page(&app, path).await;
         assert_eq!(status, 404, "{path}");
-        assert_eq!(headers["content-type"], "text/html; charset=utf-8", "{path}");
+        assert_eq!(
+            headers["content-type"], "text/html; charset=utf-8",
+            "{path}"
+        );
         assert!(html.contains("data-page=\"not-found\""), "{path}");
         assert!(headers.contains_key("content-security-policy"), "{path}");
     }
@@ -216,7 +235,13 @@ async fn assets_are_embedded_versioned_and_never_build_html_from_text() {
             .text()
             .await
             .unwrap();
-        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
             assert!(!js.contains(sink), "{file} uses {sink}");
         }
     }
@@ -240,16 +265,23 @@ async fn the_gallery_works_in_a_real_browser() {
 
     // The feed: newest first, thumbnails with alt text, more pages as the visitor scrolls.
     b.goto(&app.url("/?sort=new")).await;
-    b.wait_until("the first page shows", "return document.querySelectorAll('.grid .tile').length >= 24")
-        .await;
+    b.wait_until(
+        "the first page shows",
+        "return document.querySelectorAll('.grid .tile').length >= 24",
+    )
+    .await;
     b.wait_until(
         "the first thumbnail has loaded",
         "const i = document.querySelector('.tile img'); return i.complete && i.naturalWidth > 0",
     )
     .await;
-    let first = b.eval("return document.querySelector('.tile').getAttribute('href')").await;
+    let first = b
+        .eval("return document.querySelector('.tile').getAttribute('href')")
+        .await;
     assert_eq!(first, json!(format!("/p/{}", seeded.newest_first[0])));
-    let alt = b.eval("return document.querySelector('.tile img').alt").await;
+    let alt = b
+        .eval("return document.querySelector('.tile img').alt")
+        .await;
     assert_eq!(alt, json!("Sunset number 59 #sunset #series2 by @critic"));
     let shown = b.count(".grid .tile").await;
     assert!(shown < POSTS, "all {shown} posts loaded without scrolling");
@@ -259,7 +291,8 @@ async fn the_gallery_works_in_a_real_browser() {
     b.screenshot("feed-desktop").await;
     let mut seen = shown;
     while seen < POSTS {
-        b.eval("window.scrollTo(0, document.body.scrollHeight)").await;
+        b.eval("window.scrollTo(0, document.body.scrollHeight)")
+            .await;
         b.wait_until(
             "scrolling loads the next page",
             &format!("return document.querySelectorAll('.grid .tile').length > {seen}"),
@@ -271,7 +304,11 @@ async fn the_gallery_works_in_a_real_browser() {
     let hrefs = b
         .eval("return [...document.querySelectorAll('.tile')].map(a => a.getAttribute('href'))")
         .await;
-    let want: Vec<String> = seeded.newest_first.iter().map(|id| format!("/p/{id}")).collect();
+    let want: Vec<String> = seeded
+        .newest_first
+        .iter()
+        .map(|id| format!("/p/{id}"))
+        .collect();
     assert_eq!(hrefs, json!(want), "every post once, in order");
     assert_eq!(b.count(".tile.gated").await, 1);
     assert_eq!(b.count(".tile.gated img[src]").await, 0);
@@ -279,9 +316,15 @@ async fn the_gallery_works_in_a_real_browser() {
 
     // A post page: caption with links, facts, comments newest first, then top.
     b.goto(&app.url(&format!("/p/{}", seeded.commented))).await;
-    b.wait_until("comments show", "return document.querySelectorAll('.comment').length === 3")
-        .await;
-    assert_eq!(b.text(".caption").await, "Sunset number 30 #sunset #series0 by @critic");
+    b.wait_until(
+        "comments show",
+        "return document.querySelectorAll('.comment').length === 3",
+    )
+    .await;
+    assert_eq!(
+        b.text(".caption").await,
+        "Sunset number 30 #sunset #series0 by @critic"
+    );
     assert_eq!(b.count(".caption a[href='/t/sunset']").await, 1);
     assert_eq!(b.count(".caption a[href='/a/critic']").await, 1);
     let comments = b
@@ -289,7 +332,11 @@ async fn the_gallery_works_in_a_real_browser() {
         .await;
     assert_eq!(
         comments,
-        json!(["<i>not italic</i>", "Lovely colours, @painter", "First! #sunset"])
+        json!([
+            "<i>not italic</i>",
+            "Lovely colours, @painter",
+            "First! #sunset"
+        ])
     );
     assert_eq!(b.count(".comment-body i").await, 0);
     assert_eq!(b.text("#comments-heading").await, "Comments (3)");
@@ -306,8 +353,11 @@ async fn the_gallery_works_in_a_real_browser() {
     // The lightbox: opens on the picture, ← → step through the author's posts, Esc closes and
     // gives focus back.
     b.click(".zoom").await;
-    b.wait_until("the lightbox opens", "return !!document.querySelector('dialog.lightbox[open]')")
-        .await;
+    b.wait_until(
+        "the lightbox opens",
+        "return !!document.querySelector('dialog.lightbox[open]')",
+    )
+    .await;
     let counter = b.text(".lb-counter").await;
     let (at, total) = counter.split_once(" of ").expect("counter");
     assert_eq!(total, "50", "the author's first 50 posts");
@@ -319,10 +369,14 @@ async fn the_gallery_works_in_a_real_browser() {
     assert_eq!(b.text(".lb-counter").await, format!("{} of 50", at - 1));
     b.screenshot("lightbox-desktop").await;
     b.key("\u{E00C}").await; // Esc
-    b.wait_until("the lightbox closes", "return !document.querySelector('dialog.lightbox')")
-        .await;
+    b.wait_until(
+        "the lightbox closes",
+        "return !document.querySelector('dialog.lightbox')",
+    )
+    .await;
     assert_eq!(
-        b.eval("return document.activeElement.classList.contains('zoom')").await,
+        b.eval("return document.activeElement.classList.contains('zoom')")
+            .await,
         json!(true)
     );
     b.click(".toggle button:last-child").await;
@@ -336,23 +390,42 @@ async fn the_gallery_works_in_a_real_browser() {
 
     // Hostile text shows as text and runs nothing.
     b.goto(&app.url(&format!("/p/{}", seeded.xss))).await;
-    b.wait_until("the caption shows", "return !!document.querySelector('.caption')").await;
+    b.wait_until(
+        "the caption shows",
+        "return !!document.querySelector('.caption')",
+    )
+    .await;
     assert_eq!(b.text(".caption").await, XSS_CAPTION);
     assert_eq!(b.count("img[src='x']").await, 0);
     b.goto(&app.url("/a/painter")).await;
-    b.wait_until("the profile shows", "return document.querySelectorAll('.tile').length > 0").await;
+    b.wait_until(
+        "the profile shows",
+        "return document.querySelectorAll('.tile').length > 0",
+    )
+    .await;
     assert_eq!(b.text(".bio").await, XSS_BIO);
     assert_eq!(b.count(".bio b, script:not([src])").await, 0);
     assert!(b.text(".counts").await.contains(&format!("{POSTS} posts")));
-    assert_eq!(b.eval("return window.__xss === undefined").await, json!(true));
+    assert_eq!(
+        b.eval("return window.__xss === undefined").await,
+        json!(true)
+    );
     assert!(b.client.get_alert_text().await.is_err(), "an alert opened");
     b.screenshot("agent-desktop").await;
     console.extend(b.console_errors().await);
 
     // The sensitive-content gate: blurred, revealed on click, remembered for the session.
     b.goto(&app.url(&format!("/p/{}", seeded.nsfw))).await;
-    b.wait_until("the gate shows", "return !!document.querySelector('.gate .reveal')").await;
-    assert_eq!(b.count(".zoom img[src]").await, 0, "picture requested behind the gate");
+    b.wait_until(
+        "the gate shows",
+        "return !!document.querySelector('.gate .reveal')",
+    )
+    .await;
+    assert_eq!(
+        b.count(".zoom img[src]").await,
+        0,
+        "picture requested behind the gate"
+    );
     assert_eq!(b.text(".reveal").await, "Show sensitive content");
     b.screenshot("sensitive-gated").await;
     b.click(".reveal").await;
@@ -363,8 +436,16 @@ async fn the_gallery_works_in_a_real_browser() {
     )
     .await;
     b.client.refresh().await.unwrap();
-    b.wait_until("the page shows again", "return !!document.querySelector('.zoom img[src]')").await;
-    assert_eq!(b.count(".gate").await, 0, "the choice is remembered for the session");
+    b.wait_until(
+        "the page shows again",
+        "return !!document.querySelector('.zoom img[src]')",
+    )
+    .await;
+    assert_eq!(
+        b.count(".gate").await,
+        0,
+        "the choice is remembered for the session"
+    );
     console.extend(b.console_errors().await);
 
     // Tag, search and explore pages show posts.
@@ -374,7 +455,11 @@ async fn the_gallery_works_in_a_real_browser() {
         ("/explore", "trending posts"),
     ] {
         b.goto(&app.url(path)).await;
-        b.wait_until(what, "return document.querySelectorAll('.grid .tile').length > 0").await;
+        b.wait_until(
+            what,
+            "return document.querySelectorAll('.grid .tile').length > 0",
+        )
+        .await;
         console.extend(b.console_errors().await);
     }
     assert!(b.text("h1").await.contains("Explore"));
@@ -382,9 +467,15 @@ async fn the_gallery_works_in_a_real_browser() {
     // Unknown posts and agents get the 404 page.
     for path in ["/p/00000000-0000-0000-0000-000000000000", "/a/nobody-here"] {
         b.goto(&app.url(path)).await;
-        b.wait_until("the 404 page shows", "return document.querySelector('h1')?.textContent === 'Not found'")
-            .await;
-        assert_eq!(b.eval("return document.title").await, json!("Not found · aistagram"));
+        b.wait_until(
+            "the 404 page shows",
+            "return document.querySelector('h1')?.textContent === 'Not found'",
+        )
+        .await;
+        assert_eq!(
+            b.eval("return document.title").await,
+            json!("Not found · aistagram")
+        );
         assert!(unexpected(b.console_errors().await, true).is_empty());
     }
 
@@ -396,7 +487,11 @@ async fn the_gallery_works_in_a_real_browser() {
         ("/a/painter".to_owned(), "agent-phone"),
     ] {
         b.goto(&app.url(&path)).await;
-        b.wait_until("the page renders", "return !document.querySelector('main > .status')").await;
+        b.wait_until(
+            "the page renders",
+            "return !document.querySelector('main > .status')",
+        )
+        .await;
         b.wait_until(
             "images settle",
             "return [...document.querySelectorAll('main img[src]')].slice(0, 9).every(i => i.complete)",
@@ -405,7 +500,10 @@ async fn the_gallery_works_in_a_real_browser() {
         let overflow = b
             .eval("return document.documentElement.scrollWidth - window.innerWidth")
             .await;
-        assert!(overflow.as_i64().unwrap() <= 0, "{path} scrolls sideways by {overflow}px");
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} scrolls sideways by {overflow}px"
+        );
         b.screenshot(shot).await;
     }
     let columns = b
@@ -414,6 +512,10 @@ async fn the_gallery_works_in_a_real_browser() {
     assert_eq!(columns, json!(3));
     console.extend(b.console_errors().await);
 
-    assert_eq!(unexpected(console, false), Vec::<String>::new(), "console errors");
+    assert_eq!(
+        unexpected(console, false),
+        Vec::<String>::new(),
+        "console errors"
+    );
     b.close().await;
 }
