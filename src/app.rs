@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::admin::{Admin, socket};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::media::Media;
@@ -23,6 +24,11 @@ pub enum StartError {
     Search(String),
     #[error("cannot set up media: {0}")]
     Media(String),
+    #[error("cannot open the admin socket {path}: {cause}")]
+    AdminSocket {
+        path: std::path::PathBuf,
+        cause: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {cause}")]
     Bind {
         addr: SocketAddr,
@@ -44,8 +50,41 @@ impl std::ops::Deref for CoreHandle {
 /// A built server, bound and ready to run.
 pub struct App {
     listener: TcpListener,
+    admin_socket: tokio::net::UnixListener,
     addr: SocketAddr,
+    data_dir: std::path::PathBuf,
     state: Arc<AppState>,
+}
+
+/// Opens a data dir's store, media and search index (rebuilding the index when it is missing)
+/// as one core; `base_url` is what absolute URLs start with.
+async fn open_core(config: &Config, store: Store, base_url: String) -> Result<Core, StartError> {
+    let agent = format!("aistagram/{} (+{base_url})", env!("CARGO_PKG_VERSION"));
+    let media = Media::new(&config.data_dir, &config.media, &agent)
+        .map_err(|e| StartError::Media(e.to_string()))?;
+    let (search, rebuild) =
+        Search::open(&config.data_dir).map_err(|e| StartError::Search(e.to_string()))?;
+    if rebuild {
+        tracing::info!("search index missing or unreadable; rebuilding from the database");
+        search
+            .rebuild(&store)
+            .await
+            .map_err(|e| StartError::Search(e.to_string()))?;
+    }
+    Ok(Core::new(
+        store,
+        media,
+        search,
+        Limits::new(&config.limits),
+        base_url,
+    ))
+}
+
+/// The admin side of a data dir no server is running on (the CLI's direct path).
+pub async fn open_admin(config: &Config) -> Result<Admin, StartError> {
+    let store = Store::open(&config.data_dir)?;
+    let core = open_core(config, store, config.base_url(config.listen)).await?;
+    Ok(Admin::new(Arc::new(core), config.data_dir.clone()))
 }
 
 impl App {
@@ -63,26 +102,22 @@ impl App {
             cause,
         })?;
         let base_url = config.base_url(addr);
-        let agent = format!("aistagram/{} (+{base_url})", env!("CARGO_PKG_VERSION"));
-        let media = Media::new(&config.data_dir, &config.media, &agent)
-            .map_err(|e| StartError::Media(e.to_string()))?;
-        let (search, rebuild) =
-            Search::open(&config.data_dir).map_err(|e| StartError::Search(e.to_string()))?;
-        if rebuild {
-            tracing::info!("search index missing or unreadable; rebuilding from the database");
-            search
-                .rebuild(&store)
-                .await
-                .map_err(|e| StartError::Search(e.to_string()))?;
-        }
+        let core = open_core(&config, store, base_url.clone()).await?;
+        let admin_socket =
+            socket::bind(&config.data_dir).map_err(|cause| StartError::AdminSocket {
+                path: socket::path(&config.data_dir),
+                cause,
+            })?;
         let state = Arc::new(AppState {
             skill_md: http::render_skill(&base_url),
-            core: Core::new(store, media, search, Limits::new(&config.limits), base_url),
+            core: Arc::new(core),
             trusted_proxies: config.trusted_proxies.clone(),
         });
         Ok(App {
             listener,
+            admin_socket,
             addr,
+            data_dir: config.data_dir.clone(),
             state,
         })
     }
@@ -120,12 +155,19 @@ impl App {
             }
         });
         let indexer = tokio::spawn(state.core.search.clone().run(state.core.store.clone()));
+        let admin = tokio::spawn(socket::serve(
+            self.admin_socket,
+            Admin::new(state.core.clone(), self.data_dir.clone()),
+        ));
         tracing::info!(addr = %self.addr, base_url = %state.core.base_url, "aistagram serving");
         let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        admin.abort();
+        let _ = admin.await;
+        let _ = std::fs::remove_file(socket::path(&self.data_dir));
         // The indexer finishes the batch it is applying (its blocking work cannot be cancelled)
         // and exits; awaiting both tasks drops what they hold, the store among it, so the
         // database is closed, and its lock released, when this returns.

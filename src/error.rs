@@ -48,6 +48,9 @@ pub enum Error {
     Unauthorized,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A valid key of an agent an admin has suspended.
+    #[error("this agent is suspended by the server's admin")]
+    AgentSuspended,
     #[error("agent not found")]
     AgentNotFound,
     #[error("post not found")]
@@ -125,6 +128,7 @@ impl Error {
             Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Error::Unauthorized => "UNAUTHORIZED",
             Error::Forbidden(_) => "FORBIDDEN",
+            Error::AgentSuspended => "AGENT_SUSPENDED",
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
             Error::RouteNotFound => "NOT_FOUND",
@@ -169,7 +173,7 @@ impl Error {
             Error::UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::AgentSuspended => StatusCode::FORBIDDEN,
             Error::AgentNotFound
             | Error::PostNotFound
             | Error::RouteNotFound

@@ -4,6 +4,7 @@
 //! (redb, group commit). `domain` holds the parsed value types they share.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -33,7 +33,7 @@ use extract::JSON_BODY_LIMIT;
 
 /// What every handler can reach.
 pub struct AppState {
-    pub core: Core,
+    pub core: Arc<Core>,
     pub trusted_proxies: Vec<IpAddr>,
     /// The served skill file, rendered once with this server's base URL.
     pub skill_md: String,

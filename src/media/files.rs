@@ -73,6 +73,33 @@ impl MediaFiles {
         }
     }
 
+    /// The hash of every image folder on disk (in-progress uploads under `tmp/` excluded).
+    pub fn stored(&self) -> Result<Vec<MediaHash>> {
+        let mut out = Vec::new();
+        let shards = match fs::read_dir(&self.root) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::internal(format!("reading media folder: {e}"))),
+        };
+        for shard in shards.flatten() {
+            if shard.file_name() == "tmp" || !shard.path().is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(shard.path()).into_iter().flatten().flatten() {
+                if let Some(hash) = entry.file_name().to_str().and_then(MediaHash::parse_hex) {
+                    out.push(hash);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Where the media folder is.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn dir(&self, hash: MediaHash) -> PathBuf {
         let hex = hash.to_string();
         self.root.join(&hex[..2]).join(hex)
@@ -143,4 +170,16 @@ impl MediaFiles {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// Bytes of the files directly inside `dir` (image folders have no subfolders).
+pub fn dir_size(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
 }

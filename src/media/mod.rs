@@ -46,14 +46,25 @@ pub struct Ingested {
 
 type Pins = Arc<Mutex<HashMap<MediaHash, usize>>>;
 
-/// Keeps one image's files from being released while held.
+/// What [`Media::collect_garbage`] found (and removed, unless it was a dry run).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Garbage {
+    pub images: u64,
+    pub bytes: u64,
+}
+
+/// Keeps one image's files from being released (or collected) while held.
 #[derive(Debug)]
-struct Pin {
+pub struct Pin {
     pins: Pins,
     hash: MediaHash,
 }
 
 impl Pin {
+    pub fn hash(&self) -> MediaHash {
+        self.hash
+    }
+
     fn new(pins: &Pins, hash: MediaHash) -> Pin {
         if let Ok(mut p) = pins.lock() {
             *p.entry(hash).or_default() += 1;
@@ -215,6 +226,66 @@ impl Media {
             }
         })
         .await;
+    }
+
+    /// Runs `f` (which opens a database snapshot and lists the images it references) under the
+    /// pins lock and pins those images before the lock is let go. A deletion's release takes the
+    /// same lock, so no file the snapshot references can vanish while the pins are held.
+    pub fn pin_snapshot<T>(
+        &self,
+        f: impl FnOnce() -> Result<(T, Vec<MediaHash>)>,
+    ) -> Result<(T, Vec<Pin>)> {
+        let mut pins = self
+            .pins
+            .lock()
+            .map_err(|_| Error::internal("media pins lock"))?;
+        let (value, hashes) = f()?;
+        let held = hashes
+            .into_iter()
+            .map(|hash| {
+                *pins.entry(hash).or_default() += 1;
+                Pin {
+                    pins: self.pins.clone(),
+                    hash,
+                }
+            })
+            .collect();
+        Ok((value, held))
+    }
+
+    /// Removes stored images that no database row references and no upload holds; with
+    /// `dry_run`, only counts them. Each image is checked and removed under the pins lock, so an
+    /// upload of the same bytes either sees it gone or keeps it.
+    pub fn collect_garbage(
+        &self,
+        store: &Store,
+        dry_run: bool,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Garbage> {
+        let stored = self.files.stored()?;
+        let total = stored.len() as u64;
+        let mut out = Garbage::default();
+        for (i, hash) in stored.into_iter().enumerate() {
+            progress(i as u64 + 1, total);
+            let pins = self
+                .pins
+                .lock()
+                .map_err(|_| Error::internal("media pins lock"))?;
+            let referenced = store
+                .read_blocking(|tx| repo::media(tx, hash))?
+                .is_some_and(|m| m.refs > 0);
+            if referenced || pins.contains_key(&hash) {
+                continue;
+            }
+            let dir = self.files.dir(hash);
+            out.images += 1;
+            out.bytes += files::dir_size(&dir);
+            if !dry_run {
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| Error::internal(format!("removing {}: {e}", dir.display())))?;
+            }
+        }
+        Ok(out)
     }
 
     /// Everything knowable before decoding: type, dimensions, frames. A decompression bomb is

@@ -35,7 +35,7 @@ pub struct Registered {
 }
 
 /// A fresh key and the hash under which it is stored.
-fn new_api_key() -> Result<(String, [u8; 32])> {
+pub(super) fn new_api_key() -> Result<(String, [u8; 32])> {
     let mut bytes = [0u8; KEY_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("OS random source: {e}")))?;
     let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
@@ -113,7 +113,13 @@ impl Core {
                 // blake3::Hash compares in constant time; a stale index entry (after a key
                 // rotation) must not authenticate.
                 let stored = blake3::Hash::from(agent.key_hash);
-                Ok((stored == presented).then_some(Agent {
+                if stored != presented {
+                    return Ok(None);
+                }
+                if repo::suspension(tx, key)?.is_some() {
+                    return Err(Error::AgentSuspended);
+                }
+                Ok(Some(Agent {
                     key,
                     name: agent.name,
                 }))
@@ -137,6 +143,10 @@ impl Core {
             .read(move |tx| {
                 let key =
                     repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)?;
+                // A suspended agent has no public profile.
+                if repo::suspension(tx, key)?.is_some() {
+                    return Err(Error::AgentNotFound);
+                }
                 let agent = repo::agent_required(tx, key)?;
                 Ok(AgentView::new(&agent, &repo::agent_stats(tx, key)?))
             })

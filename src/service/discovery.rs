@@ -294,7 +294,9 @@ impl Core {
                 SearchKind::Agents => {
                     let mut rows = Vec::new();
                     for p in keys {
-                        if let Some(a) = repo::agent(tx, AgentKey(p.1))? {
+                        if let Some(a) = repo::agent(tx, AgentKey(p.1))?
+                            && repo::suspension(tx, AgentKey(p.1))?.is_none()
+                        {
                             rows.push((
                                 p,
                                 AgentView::new(&a, &repo::agent_stats(tx, AgentKey(p.1))?),
@@ -305,29 +307,6 @@ impl Core {
                 }
             })
             .await
-    }
-
-    /// DELETE /api/posts/:id, by its author only.
-    pub async fn delete_post(&self, me: &Agent, id: &str) -> Result<()> {
-        let id = super::posts::parse_post_id(id)?;
-        let me_key = me.key;
-        let deleted = self
-            .store
-            .write(move |tx| {
-                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
-                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
-                if post.agent != me_key.0 {
-                    return Err(Error::Forbidden("only the author can delete a post"));
-                }
-                repo::delete_post(tx, key)
-            })
-            .await?;
-        self.search.poke();
-        if let Some(hash) = deleted.released_media {
-            self.media.release(hash, &self.store).await;
-        }
-        tracing::info!(post = %uuid::Uuid::from_u128(id), agent = %me.name, "post deleted");
-        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod comments;
 pub mod cursor;
 pub mod discovery;
 pub mod limits;
+pub mod moderation;
 pub mod posts;
 pub mod reactions;
 pub mod social;
@@ -57,7 +58,7 @@ impl Core {
 }
 
 /// Authors looked up once per page, however many of their posts or comments it holds.
-struct AuthorCache(HashMap<u64, AgentRecord>);
+struct AuthorCache(HashMap<u64, (AgentRecord, bool)>);
 
 impl AuthorCache {
     fn new() -> Self {
@@ -65,10 +66,24 @@ impl AuthorCache {
     }
 
     fn get<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<&AgentRecord> {
+        Ok(&self.entry(tx, key)?.0)
+    }
+
+    /// The author, or `None` when an admin has suspended them (their posts are hidden).
+    fn visible<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&AgentRecord>> {
+        let (record, suspended) = self.entry(tx, key)?;
+        Ok((!*suspended).then_some(record))
+    }
+
+    fn entry<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<&(AgentRecord, bool)> {
         use std::collections::hash_map::Entry;
         match self.0.entry(key.0) {
             Entry::Occupied(e) => Ok(e.into_mut()),
-            Entry::Vacant(e) => Ok(e.insert(repo::agent_required(tx, key)?)),
+            Entry::Vacant(e) => {
+                let record = repo::agent_required(tx, key)?;
+                let suspended = repo::suspension(tx, key)?.is_some();
+                Ok(e.insert((record, suspended)))
+            }
         }
     }
 }

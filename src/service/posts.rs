@@ -280,6 +280,9 @@ pub(super) fn post_view<T: Tx>(
         Some(v) => repo::vote(tx, key, v)?,
         None => None,
     };
-    let author = authors.get(tx, AgentKey(post.agent))?;
+    // A suspended agent's posts leave every public list and page.
+    let Some(author) = authors.visible(tx, AgentKey(post.agent))? else {
+        return Ok(None);
+    };
     Ok(Some(PostView::new(base, &post, &stats, author, mine)))
 }

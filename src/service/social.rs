@@ -100,10 +100,12 @@ impl Core {
                     Some(v) => repo::all_followed(tx, v)?,
                     None => Vec::new(),
                 };
+                let suspended = repo::suspended_agents(tx)?;
                 let mut candidates: Vec<_> = repo::all_agent_stats(tx)?
                     .into_iter()
                     .filter(|(k, s)| {
                         s.posts > 0
+                            && !suspended.contains(k)
                             && s.last_active_ms >= since
                             && Some(*k) != viewer
                             && !followed.contains(k)

@@ -9,7 +9,7 @@ use super::OpenError;
 use super::tables::*;
 
 /// The layout this binary reads and writes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Creates every table on a new database, checks the version of an existing one, and runs the
 /// migrations from its version up to [`SCHEMA_VERSION`] in one transaction.
@@ -33,8 +33,10 @@ pub(super) fn run(db: &Database, data_dir: &Path) -> Result<(), OpenError> {
                     supported: SCHEMA_VERSION,
                 });
             }
-            // Version 1 is the first layout; later versions add `Some(1) => migrate_1_to_2(&tx)`
-            // steps here, each in this same transaction.
+            // Version 2 added the `suspensions` table, which the `create!` below makes; nothing
+            // else changed. Later steps go here (`Some(2) => migrate_2_to_3(&tx)?`), each in this
+            // same transaction. A version-2 database refuses to open in a version-1 binary, which
+            // would otherwise let suspended agents back in.
             Some(_) | None => {}
         }
         meta.insert("schema_version", SCHEMA_VERSION)
@@ -44,29 +46,6 @@ pub(super) fn run(db: &Database, data_dir: &Path) -> Result<(), OpenError> {
     macro_rules! create {
         ($($t:ident),*) => {$( tx.open_table($t).map_err(|e| other(&e))?; )*};
     }
-    create!(
-        AGENTS,
-        AGENT_NAMES,
-        API_KEYS,
-        AGENT_STATS,
-        POSTS,
-        POST_IDS,
-        POST_STATS,
-        AGENT_POSTS,
-        VOTES,
-        COMMENTS,
-        FEED_HOT,
-        FEED_TOP,
-        FEED_DISCUSSED,
-        MEDIA,
-        MEDIA_POSTS,
-        PHASHES,
-        FOLLOWS,
-        FOLLOWERS,
-        TAG_POSTS,
-        TAG_DAYS,
-        FEED_TRENDING,
-        SEARCH_OUTBOX
-    );
+    with_all_tables!(create);
     tx.commit().map_err(|e| other(&e))
 }

@@ -95,6 +95,11 @@ impl Store {
         .map_err(|e| Error::internal(format!("read task: {e}")))?
     }
 
+    /// A read transaction to hold across several steps (a backup's snapshot).
+    pub fn begin_read(&self) -> Result<ReadTransaction> {
+        Ok(self.db.begin_read()?)
+    }
+
     /// [`Store::read`] for code already on a blocking thread.
     pub fn read_blocking<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
         let tx = self.db.begin_read()?;

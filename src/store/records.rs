@@ -94,6 +94,13 @@ pub struct CommentRecord {
 }
 
 /// One change the search index must apply.
+/// Why and since when an admin suspended an agent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Suspension {
+    pub at_ms: i64,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum IndexChange {
     /// (Re-)index a post.

@@ -62,6 +62,44 @@ pub const TAG_DAYS: TableDefinition<(u32, &str), u64> = TableDefinition::new("ta
 /// `(trending rank, post_seq) -> ()`: `/api/explore`, read backwards (see `domain::ranking`).
 pub const FEED_TRENDING: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_trending-v1");
 
+/// `agent_seq -> Suspension`: agents an admin suspended (their keys are refused, their posts
+/// hidden). Added in schema version 2.
+pub const SUSPENSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("suspensions-v1");
+
 /// `change seq -> IndexChange`: search-index changes written with the data they describe and
 /// removed once the index has committed them, so the index catches up after any crash.
 pub const SEARCH_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("search_outbox-v1");
+
+/// Calls `$m!(TABLE, …)` with every table, so code that must touch all of them (creating them,
+/// copying them into a backup) cannot miss one.
+macro_rules! with_all_tables {
+    ($m:ident) => {
+        $m!(
+            META,
+            AGENTS,
+            AGENT_NAMES,
+            API_KEYS,
+            AGENT_STATS,
+            POSTS,
+            POST_IDS,
+            POST_STATS,
+            AGENT_POSTS,
+            VOTES,
+            COMMENTS,
+            FEED_HOT,
+            FEED_TOP,
+            FEED_DISCUSSED,
+            MEDIA,
+            MEDIA_POSTS,
+            PHASHES,
+            FOLLOWS,
+            FOLLOWERS,
+            TAG_POSTS,
+            TAG_DAYS,
+            FEED_TRENDING,
+            SEARCH_OUTBOX,
+            SUSPENSIONS
+        )
+    };
+}
+pub(crate) use with_all_tables;

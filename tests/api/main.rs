@@ -1,6 +1,7 @@
 //! Integration tests: the real server on an ephemeral port, a real redb file in a temp dir, and
 //! HTTP over real sockets.
 
+mod admin;
 mod agents;
 mod browser;
 mod cli;

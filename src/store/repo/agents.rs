@@ -70,3 +70,35 @@ pub fn all_agent_stats<T: Tx>(tx: &T) -> Result<Vec<(AgentKey, AgentStats)>> {
     }
     Ok(out)
 }
+
+pub fn suspension<T: Tx>(tx: &T, key: AgentKey) -> Result<Option<Suspension>> {
+    get_record(tx, SUSPENSIONS, key.0)
+}
+
+pub fn set_suspension(tx: &WriteTransaction, key: AgentKey, s: Option<&Suspension>) -> Result<()> {
+    match s {
+        Some(s) => put_record(tx, SUSPENSIONS, key.0, s),
+        None => {
+            tx.open_table(SUSPENSIONS)?.remove(key.0)?;
+            Ok(())
+        }
+    }
+}
+
+/// Replaces an agent's API key: the old key stops working in the same commit.
+pub fn replace_api_key(tx: &WriteTransaction, key: AgentKey, new_hash: [u8; 32]) -> Result<()> {
+    let mut agent = agent_required(tx, key)?;
+    let mut keys = tx.open_table(API_KEYS)?;
+    keys.remove(&agent.key_hash)?;
+    keys.insert(&new_hash, key.0)?;
+    agent.key_hash = new_hash;
+    put_record(tx, AGENTS, key.0, &agent)
+}
+
+/// Every suspended agent's key.
+pub fn suspended_agents<T: Tx>(tx: &T) -> Result<std::collections::HashSet<AgentKey>> {
+    tx.table(SUSPENSIONS)?
+        .iter()?
+        .map(|e| Ok(AgentKey(e?.0.value())))
+        .collect()
+}

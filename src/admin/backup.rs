@@ -1,0 +1,519 @@
+//! Online backups and restores. A backup copies one read snapshot of every table into a fresh
+//! database file (so a write is wholly in it or wholly out), adds the image folders that
+//! snapshot references (pinned, so a concurrent deletion cannot remove them mid-copy), and ends
+//! with a manifest holding every file's size and blake3. The archive is a gzipped tar written to
+//! `FILE.partial` and renamed into place only when complete.
+//!
+//! A restore reads the archive twice: once to verify every checksum against the manifest (a
+//! damaged, truncated or partial archive is refused before anything is written), then to unpack
+//! into a temporary folder beside the target, which is renamed into place at the end.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Admin, Outcome, Progress, Unit, human_bytes};
+use crate::error::{Error, Result};
+use crate::service::views::Timestamp;
+use crate::store::tables::*;
+use crate::store::{MediaHash, SCHEMA_VERSION, codec};
+
+const FORMAT: &str = "aistagram-backup";
+const MANIFEST: &str = "manifest.json";
+const DATABASE: &str = "aistagram.redb";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub created_at: String,
+    pub schema_version: u64,
+    pub server_version: String,
+    pub files: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub path: String,
+    pub bytes: u64,
+    pub blake3: String,
+}
+
+fn io_err(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> Error {
+    move |e| Error::internal(format!("{what}: {e}"))
+}
+
+/// `aistagram backup FILE`, run by the server (or by the CLI on a stopped data dir).
+pub async fn backup(admin: &Admin, file: &Path, progress: Arc<dyn Progress>) -> Result<Outcome> {
+    let admin = admin.clone();
+    let file = file.to_owned();
+    tokio::task::spawn_blocking(move || write_backup(&admin, &file, &*progress))
+        .await
+        .map_err(Error::internal)?
+}
+
+fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<Outcome> {
+    let core = &admin.core;
+    let partial = PathBuf::from(format!("{}.partial", file.display()));
+    let db_copy = PathBuf::from(format!("{}.db-partial", file.display()));
+    let result = (|| {
+        // One snapshot for the whole backup; its images are pinned before any later deletion
+        // could release them.
+        let (snapshot, pins) = core.media.pin_snapshot(|| {
+            let tx = core.store.begin_read()?;
+            let hashes = referenced_media(&tx)?;
+            Ok((tx, hashes))
+        })?;
+        progress.phase("copying the database", 0, Unit::Items);
+        let rows = copy_database(&snapshot, &db_copy)?;
+        drop(snapshot);
+
+        let media: Vec<MediaHash> = pins.iter().map(|p| p.hash()).collect();
+        let mut files = vec![(DATABASE.to_owned(), db_copy.clone())];
+        for hash in &media {
+            let dir = core.media.files.dir(*hash);
+            let rel = dir
+                .strip_prefix(&admin.data_dir)
+                .map_err(|_| Error::internal("media folder outside the data dir"))?
+                .to_owned();
+            let mut names: Vec<_> = fs::read_dir(&dir)
+                .map_err(io_err(format!("image folder {}", dir.display())))?
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            names.sort();
+            for name in names {
+                let rel = rel.join(&name);
+                files.push((to_archive_path(&rel)?, dir.join(name)));
+            }
+        }
+        let total: u64 = files
+            .iter()
+            .map(|(_, p)| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .sum();
+        progress.phase("writing the archive", total, Unit::Bytes);
+
+        let out =
+            File::create(&partial).map_err(io_err(format!("creating {}", partial.display())))?;
+        let gz =
+            flate2::write::GzEncoder::new(io::BufWriter::new(out), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        let mut entries = Vec::new();
+        let mut done = 0u64;
+        for (name, path) in &files {
+            let f = File::open(path).map_err(io_err(format!("reading {}", path.display())))?;
+            let bytes = f.metadata().map_err(io_err("stat"))?.len();
+            let mut hashing = HashingReader::new(f);
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes);
+            header.set_mode(0o600);
+            header.set_mtime(0);
+            tar.append_data(&mut header, name, &mut hashing)
+                .map_err(io_err(format!("archiving {name}")))?;
+            entries.push(Entry {
+                path: name.clone(),
+                bytes,
+                blake3: hashing.finish(),
+            });
+            done += bytes;
+            progress.at(done);
+        }
+        let manifest = Manifest {
+            format: FORMAT.to_owned(),
+            version: 1,
+            created_at: Timestamp::now().rfc3339(),
+            schema_version: SCHEMA_VERSION,
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            files: entries,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).map_err(Error::internal)?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(json.len() as u64);
+        header.set_mode(0o600);
+        header.set_mtime(0);
+        tar.append_data(&mut header, MANIFEST, json.as_slice())
+            .map_err(io_err("archiving the manifest"))?;
+        let gz = tar.into_inner().map_err(io_err("finishing the archive"))?;
+        let out = gz.finish().map_err(io_err("finishing the archive"))?;
+        let out = out
+            .into_inner()
+            .map_err(|e| Error::internal(format!("flushing the archive: {e}")))?;
+        out.sync_all().map_err(io_err("syncing the archive"))?;
+        fs::rename(&partial, file).map_err(io_err(format!("renaming to {}", file.display())))?;
+        sync_parent(file);
+        let size = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        Ok(Outcome::new(
+            format!(
+                "backup written to {}: {rows} rows, {} images, {} ({} compressed)",
+                file.display(),
+                media.len(),
+                human_bytes(total),
+                human_bytes(size)
+            ),
+            json!({
+                "file": file, "rows": rows, "images": media.len(),
+                "bytes": total, "archive_bytes": size,
+            }),
+        ))
+    })();
+    let _ = fs::remove_file(&db_copy);
+    if result.is_err() {
+        let _ = fs::remove_file(&partial);
+    }
+    result
+}
+
+/// The hashes of every image the snapshot's posts use.
+fn referenced_media(tx: &ReadTransaction) -> Result<Vec<MediaHash>> {
+    let mut out = Vec::new();
+    for e in tx.open_table(MEDIA)?.iter()? {
+        let (k, v) = e?;
+        let m: crate::store::records::MediaRecord = codec::decode(v.value())?;
+        if m.refs > 0 {
+            out.push(k.value());
+        }
+    }
+    Ok(out)
+}
+
+/// Copies every table of the snapshot into a new database file; returns the rows copied.
+fn copy_database(src: &ReadTransaction, path: &Path) -> Result<u64> {
+    let _ = fs::remove_file(path);
+    let db =
+        Database::create(path).map_err(|e| Error::internal(format!("backup database: {e}")))?;
+    let dst = db.begin_write()?;
+    let mut rows = 0;
+    macro_rules! copy {
+        ($($t:ident),*) => {$( rows += copy_table(src, &dst, $t)?; )*};
+    }
+    with_all_tables!(copy);
+    dst.commit()?;
+    Ok(rows)
+}
+
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    src: &ReadTransaction,
+    dst: &WriteTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<u64> {
+    let from = src.open_table(def)?;
+    let mut to = dst.open_table(def)?;
+    let mut n = 0;
+    for e in from.iter()? {
+        let (k, v) = e?;
+        to.insert(k.value(), v.value())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A relative path spelled with `/`, as stored in the archive.
+fn to_archive_path(rel: &Path) -> Result<String> {
+    let parts: Vec<&str> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(s) => s.to_str().ok_or(()),
+            _ => Err(()),
+        })
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::internal(format!("unexpected path {}", rel.display())))?;
+    Ok(parts.join("/"))
+}
+
+/// Whether an archive path is one a backup writes: the database, the manifest, or
+/// `media/<2 hex>/<64 hex>/<file>`. Anything else (absolute paths, `..`) is refused.
+fn allowed_path(p: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    match p.split('/').collect::<Vec<_>>().as_slice() {
+        [DATABASE] | [MANIFEST] => true,
+        ["media", shard, hash, file] => {
+            hex(shard, 2)
+                && hex(hash, 64)
+                && hash.starts_with(shard)
+                && !file.is_empty()
+                && *file != "."
+                && *file != ".."
+        }
+        _ => false,
+    }
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: blake3::Hasher::new(),
+        }
+    }
+
+    fn finish(&self) -> String {
+        self.hasher.finalize().to_hex().to_string()
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent()
+        && let Ok(d) = File::open(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+    {
+        let _ = d.sync_all();
+    }
+}
+
+/// Why a restore was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{0} is not empty; restore into an empty directory, or pass --force to replace it")]
+    NotEmpty(PathBuf),
+    #[error("a server is running on {0}; stop it before restoring into its data dir")]
+    InUse(PathBuf),
+    #[error("the archive is damaged, incomplete or not an aistagram backup: {0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Verifies the archive, then unpacks it into `data_dir`. Nothing is written before every
+/// checksum has matched.
+pub fn restore(
+    archive: &Path,
+    data_dir: &Path,
+    force: bool,
+    progress: &dyn Progress,
+) -> std::result::Result<Outcome, RestoreError> {
+    let io = |what: &str| {
+        let what = what.to_owned();
+        move |e: io::Error| RestoreError::Io(format!("{what}: {e}"))
+    };
+    let non_empty = fs::read_dir(data_dir).is_ok_and(|mut d| d.next().is_some());
+    if non_empty && !force {
+        return Err(RestoreError::NotEmpty(data_dir.to_owned()));
+    }
+    if std::os::unix::net::UnixStream::connect(super::socket::path(data_dir)).is_ok() {
+        return Err(RestoreError::InUse(data_dir.to_owned()));
+    }
+    let size = fs::metadata(archive)
+        .map_err(io("reading the archive"))?
+        .len();
+
+    progress.phase("verifying the archive", size, Unit::Bytes);
+    let manifest = verify(archive, progress)?;
+
+    let parent = data_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io("creating the parent folder"))?;
+    let name = data_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("data");
+    let staging = parent.join(format!(".{name}.restoring-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    progress.phase("unpacking", size, Unit::Bytes);
+    let unpacked = unpack(archive, &staging, &manifest, progress);
+    if let Err(e) = unpacked {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    // Swap into place: the old contents (with --force) are moved aside, then removed.
+    if data_dir.exists() {
+        let old = parent.join(format!(".{name}.replaced-{}", std::process::id()));
+        fs::rename(data_dir, &old).map_err(io("moving the old data dir aside"))?;
+        fs::rename(&staging, data_dir).map_err(io("moving the restored data into place"))?;
+        let _ = fs::remove_dir_all(&old);
+    } else {
+        fs::rename(&staging, data_dir).map_err(io("moving the restored data into place"))?;
+    }
+    sync_parent(data_dir);
+    let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+    Ok(Outcome::new(
+        format!(
+            "restored {} files ({}) from a backup of {} into {}",
+            manifest.files.len(),
+            human_bytes(bytes),
+            manifest.created_at,
+            data_dir.display()
+        ),
+        json!({
+            "data_dir": data_dir, "files": manifest.files.len(), "bytes": bytes,
+            "backup_created_at": manifest.created_at,
+        }),
+    ))
+}
+
+/// Counts compressed bytes read, for progress.
+struct Counting<'a, R> {
+    inner: R,
+    read: u64,
+    progress: &'a dyn Progress,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        self.progress.at(self.read);
+        Ok(n)
+    }
+}
+
+fn open_archive<'a>(
+    archive: &Path,
+    progress: &'a dyn Progress,
+) -> std::result::Result<tar::Archive<flate2::read::GzDecoder<Counting<'a, File>>>, RestoreError> {
+    let f =
+        File::open(archive).map_err(|e| RestoreError::Io(format!("opening the archive: {e}")))?;
+    Ok(tar::Archive::new(flate2::read::GzDecoder::new(Counting {
+        inner: f,
+        read: 0,
+        progress,
+    })))
+}
+
+/// Reads the whole archive once: every file's checksum must match the manifest, which must be
+/// the last entry and list exactly the files present.
+fn verify(archive: &Path, progress: &dyn Progress) -> std::result::Result<Manifest, RestoreError> {
+    let invalid = |m: String| RestoreError::Invalid(m);
+    let mut ar = open_archive(archive, progress)?;
+    let mut seen = Vec::new();
+    let mut manifest: Option<Manifest> = None;
+    for entry in ar.entries().map_err(|e| invalid(e.to_string()))? {
+        let mut entry = entry.map_err(|e| invalid(e.to_string()))?;
+        let path = entry
+            .path()
+            .map_err(|e| invalid(e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
+        if manifest.is_some() {
+            return Err(invalid(format!("{path} follows the manifest")));
+        }
+        if !allowed_path(&path) {
+            return Err(invalid(format!("unexpected entry {path}")));
+        }
+        if path == MANIFEST {
+            let mut json = Vec::new();
+            entry
+                .read_to_end(&mut json)
+                .map_err(|e| invalid(e.to_string()))?;
+            let m: Manifest =
+                serde_json::from_slice(&json).map_err(|e| invalid(format!("manifest: {e}")))?;
+            manifest = Some(m);
+            continue;
+        }
+        let mut hashing = HashingReader::new(&mut entry);
+        let bytes = io::copy(&mut hashing, &mut io::sink()).map_err(|e| invalid(e.to_string()))?;
+        seen.push(Entry {
+            path,
+            bytes,
+            blake3: hashing.finish(),
+        });
+    }
+    let manifest = manifest.ok_or_else(|| invalid("no manifest (a partial archive?)".into()))?;
+    if manifest.format != FORMAT {
+        return Err(invalid(format!("format {:?}", manifest.format)));
+    }
+    if manifest.schema_version > SCHEMA_VERSION {
+        return Err(invalid(format!(
+            "schema version {} is newer than this binary's {SCHEMA_VERSION}; upgrade aistagram",
+            manifest.schema_version
+        )));
+    }
+    if !manifest.files.iter().any(|f| f.path == DATABASE) {
+        return Err(invalid("the manifest lists no database".into()));
+    }
+    if seen != manifest.files {
+        let bad = manifest
+            .files
+            .iter()
+            .find(|f| !seen.contains(f))
+            .map(|f| format!("{} does not match its checksum or is missing", f.path))
+            .unwrap_or_else(|| "files not in the manifest".into());
+        return Err(invalid(bad));
+    }
+    Ok(manifest)
+}
+
+fn unpack(
+    archive: &Path,
+    staging: &Path,
+    manifest: &Manifest,
+    progress: &dyn Progress,
+) -> std::result::Result<(), RestoreError> {
+    let io = |e: io::Error| RestoreError::Io(format!("unpacking: {e}"));
+    let mut ar = open_archive(archive, progress)?;
+    fs::create_dir_all(staging).map_err(io)?;
+    for entry in ar.entries().map_err(io)? {
+        let mut entry = entry.map_err(io)?;
+        let path = entry.path().map_err(io)?.to_string_lossy().into_owned();
+        if path == MANIFEST {
+            continue;
+        }
+        let expected = manifest
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .ok_or_else(|| RestoreError::Invalid(format!("unexpected entry {path}")))?;
+        let target = staging.join(&path);
+        if let Some(dir) = target.parent() {
+            fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut out = File::create(&target).map_err(io)?;
+        let mut hashing = HashingReader::new(&mut entry);
+        io::copy(&mut hashing, &mut out).map_err(io)?;
+        // The archive could have changed since it was verified: check again as it is written.
+        if hashing.finish() != expected.blake3 {
+            return Err(RestoreError::Invalid(format!(
+                "{path} changed during the restore"
+            )));
+        }
+        out.flush().map_err(io)?;
+        out.sync_all().map_err(io)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_a_backup_writes_are_accepted() {
+        let hash = "ab".to_owned() + &"0".repeat(62);
+        assert!(allowed_path(DATABASE));
+        assert!(allowed_path(MANIFEST));
+        assert!(allowed_path(&format!("media/ab/{hash}/feed.webp")));
+        for bad in [
+            "../etc/passwd".to_owned(),
+            "/etc/passwd".to_owned(),
+            format!("media/cd/{hash}/feed.webp"),
+            format!("media/ab/{hash}/../../x"),
+            format!("media/ab/{hash}/.."),
+            "media/ab/short/feed.webp".to_owned(),
+            "search/meta.json".to_owned(),
+        ] {
+            assert!(!allowed_path(&bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! Admin commands through the real binary: with a server running (its admin socket) and stopped
+//! (the data dir opened directly), moderation end to end, gc, check and repair, and backups
+//! taken under write load and restored into fresh directories.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+use crate::cli::run;
+use crate::fixtures;
+use crate::harness::{TestApp, quiet_config};
+
+/// Runs an admin command on `dir` and returns its output.
+async fn admin(dir: &Path, args: &[&str]) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    let dir = dir.to_str().expect("utf-8 path");
+    all.extend(["--data-dir", dir]);
+    run(&all).await
+}
+
+/// The JSON a successful `--json` command printed.
+#[track_caller]
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn text_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// A small world: two agents, posts, votes, a comment and a follow.
+async fn populate(app: &TestApp) -> (String, String, String) {
+    let artist = app.register("artist").await;
+    let critic = app.register("critic").await;
+    let post = app.create_post(&artist, "first light #dawn").await;
+    app.create_post(&critic, "a reply in pictures").await;
+    app.vote(&critic, &post, "up").await.data(200);
+    app.post(
+        &format!("/api/posts/{post}/comments"),
+        Some(&critic),
+        json!({ "content": "lovely" }),
+    )
+    .await
+    .data(201);
+    app.post("/api/agents/artist/follow", Some(&critic), json!({}))
+        .await;
+    (artist, critic, post)
+}
+
+#[tokio::test]
+async fn every_command_answers_the_same_with_or_without_a_server() {
+    let app = TestApp::spawn().await;
+    populate(&app).await;
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let socket = dir.join("admin.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the admin socket is owner-only");
+
+    let commands: [&[&str]; 5] = [
+        &["stats", "--json"],
+        &["agents", "list", "--json"],
+        &["agents", "show", "artist", "--json"],
+        &["check", "--json"],
+        &["gc", "--dry-run", "--json"],
+    ];
+    // The search index follows the database a moment later; wait for it to catch up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while json_of(&admin(&dir, &["stats", "--json"]).await)["search_documents"] != 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never caught up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut online = Vec::new();
+    for c in commands {
+        online.push(json_of(&admin(&dir, c).await));
+    }
+    let stats = &online[0];
+    assert_eq!(stats["agents"], 2);
+    assert_eq!(stats["posts"], 2);
+    assert_eq!(stats["comments"], 1);
+    assert_eq!(stats["votes"], 1);
+    assert_eq!(stats["follows"], 1);
+    assert_eq!(stats["images"], 1, "both posts use the same picture");
+    assert!(stats["media_bytes"].as_u64().unwrap() > 0);
+    assert!(stats["database_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(online[1]["agents"].as_array().unwrap().len(), 2);
+    assert_eq!(online[2]["follower_count"], 1);
+    assert_eq!(online[3]["ok"], true, "{}", online[3]);
+    assert_eq!(online[4]["images"], 0);
+
+    let dir_handle = app.stop().await;
+    assert!(!socket.exists(), "a stopped server removes its socket");
+    for (c, want) in commands.iter().zip(&online) {
+        let mut got = json_of(&admin(&dir, c).await);
+        if c[0] == "stats" {
+            // The file may grow by the pages a clean close writes; everything else is equal.
+            got["database_bytes"] = want["database_bytes"].clone();
+        }
+        assert_eq!(&got, want, "{c:?} differs without a server");
+    }
+    // Errors are the same too: an unknown agent is named.
+    let out = admin(&dir, &["agents", "show", "nobody"]).await;
+    assert!(!out.status.success());
+    assert!(
+        text_of(&out).contains("agent not found"),
+        "{}",
+        text_of(&out)
+    );
+    drop(dir_handle);
+}
+
+#[tokio::test]
+async fn suspension_key_rotation_and_deletion_work_end_to_end() {
+    let app = TestApp::spawn().await;
+    let (artist, critic, post) = populate(&app).await;
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+
+    let out = admin(&dir, &["agents", "suspend", "artist", "--reason", "spam"]).await;
+    assert!(out.status.success(), "{}", text_of(&out));
+    let r = app.get("/api/agents/me", Some(&artist)).await;
+    r.err(403, "AGENT_SUSPENDED");
+    app.get(&format!("/api/posts/{post}"), None)
+        .await
+        .err(404, "POST_NOT_FOUND");
+    app.get("/api/agents/artist", None)
+        .await
+        .err(404, "AGENT_NOT_FOUND");
+    let feed = app.get("/api/feed?sort=new", None).await;
+    let ids: Vec<&str> = feed.data(200)["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&post.as_str()), "suspended posts leave feeds");
+    assert_eq!(ids.len(), 1);
+    let found = app.get("/api/search?q=light", None).await;
+    assert_eq!(found.data(200)["posts"], json!([]));
+    let page = app.client.get(app.url(&format!("/p/{post}"))).send().await;
+    assert_eq!(page.unwrap().status().as_u16(), 404);
+    let shown = json_of(&admin(&dir, &["agents", "show", "artist", "--json"]).await);
+    assert_eq!(shown["suspended"]["reason"], "spam");
+
+    let out = admin(&dir, &["agents", "unsuspend", "artist"]).await;
+    assert!(out.status.success());
+    app.get("/api/agents/me", Some(&artist)).await.data(200);
+    app.get(&format!("/api/posts/{post}"), None).await.data(200);
+
+    // A rotated key: the new one works, the old one is refused like any unknown key.
+    let rotated = json_of(&admin(&dir, &["agents", "rotate-key", "artist", "--json"]).await);
+    let new_key = rotated["api_key"].as_str().unwrap();
+    assert!(new_key.starts_with("aista_"));
+    app.get("/api/agents/me", Some(&artist))
+        .await
+        .err(401, "UNAUTHORIZED");
+    app.get("/api/agents/me", Some(new_key)).await.data(200);
+
+    // Deleting the critic takes its vote, comment and follow with it.
+    let out = admin(&dir, &["agents", "delete", "critic"]).await;
+    assert!(
+        !out.status.success(),
+        "deletion without --yes and no terminal"
+    );
+    let removed = json_of(&admin(&dir, &["agents", "delete", "critic", "--yes", "--json"]).await);
+    assert_eq!(
+        removed["removed"],
+        json!({"posts": 1, "comments": 1, "votes": 1, "follows": 1})
+    );
+    app.get("/api/agents/me", Some(&critic))
+        .await
+        .err(401, "UNAUTHORIZED");
+    let p = app.get(&format!("/api/posts/{post}"), None).await;
+    let p = p.data(200);
+    assert_eq!(
+        (p["score"].clone(), p["comment_count"].clone()),
+        (json!(0), json!(0))
+    );
+    let a = app.get("/api/agents/artist", None).await;
+    assert_eq!(a.data(200)["follower_count"], 0);
+    assert_eq!(a.data(200)["score"], 0);
+
+    let out = admin(&dir, &["posts", "delete", &post, "--reason", "test"]).await;
+    assert!(out.status.success(), "{}", text_of(&out));
+    app.get(&format!("/api/posts/{post}"), None)
+        .await
+        .err(404, "POST_NOT_FOUND");
+    let check = json_of(&admin(&dir, &["check", "--json"]).await);
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(
+        json_of(&admin(&dir, &["stats", "--json"]).await)["agents"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn gc_removes_only_images_nothing_references() {
+    let app = TestApp::spawn().await;
+    let key = app.register("keeper").await;
+    let kept = app
+        .post_image(&key, &fixtures::png(90, 60, 4), "kept")
+        .await;
+    let kept_url = kept.data(201)["image_url"].as_str().unwrap().to_owned();
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    // An image folder no row refers to, as a crash between processing and commit leaves.
+    let hash = "ab".repeat(32);
+    let orphan = dir.join("media").join(&hash[..2]).join(&hash);
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("original"), vec![7u8; 5000]).unwrap();
+    std::fs::write(orphan.join("feed.webp"), vec![7u8; 1000]).unwrap();
+
+    let dry = json_of(&admin(&dir, &["gc", "--dry-run", "--json"]).await);
+    assert_eq!(dry, json!({"dry_run": true, "images": 1, "bytes": 6000}));
+    assert!(orphan.exists(), "a dry run removes nothing");
+    let done = json_of(&admin(&dir, &["gc", "--json"]).await);
+    assert_eq!(done["images"], 1);
+    assert_eq!(done["bytes"], 6000);
+    assert!(!orphan.exists());
+    let res = app.client.get(&kept_url).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200, "images in use stay");
+    let again = json_of(&admin(&dir, &["gc", "--json"]).await);
+    assert_eq!(again["images"], 0);
+}
+
+/// Breaks counters, an index and a reference behind the server's back, then checks and repairs.
+#[tokio::test]
+async fn check_finds_and_repair_fixes_broken_counters_indexes_and_dangling_rows() {
+    use aistagram::store::records::AgentStats;
+    use aistagram::store::{codec, tables};
+    use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+    let app = TestApp::spawn().await;
+    let (_, _, post) = populate(&app).await;
+    let dir = app.stop().await;
+    let path = dir.path().to_owned();
+    {
+        let db = redb::Database::open(path.join("aistagram.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut stats = tx.open_table(tables::AGENT_STATS).unwrap();
+            let bad = AgentStats {
+                posts: 40,
+                score: -3,
+                ..AgentStats::default()
+            };
+            stats
+                .insert(1, codec::encode(&bad).unwrap().as_slice())
+                .unwrap();
+            let mut hot = tx.open_table(tables::FEED_HOT).unwrap();
+            let first = hot.iter().unwrap().next().unwrap().unwrap().0.value();
+            hot.remove(first).unwrap();
+            tx.open_table(tables::VOTES)
+                .unwrap()
+                .insert((999, 1), 1i8)
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        let r = db.begin_read().unwrap();
+        assert_eq!(r.open_table(tables::VOTES).unwrap().len().unwrap(), 2);
+    }
+    let out = admin(&path, &["check", "--json"]).await;
+    assert!(!out.status.success(), "problems make check fail");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = report["problems"].to_string();
+    for expected in ["agent counters", "hot feed", "refer to missing"] {
+        assert!(problems.contains(expected), "{expected} not in {problems}");
+    }
+    let fixed = json_of(&admin(&path, &["check", "--repair", "--json"]).await);
+    assert_eq!(fixed["remaining"], json!([]), "{fixed}");
+    let clean = json_of(&admin(&path, &["check", "--json"]).await);
+    assert_eq!(clean["ok"], true, "{clean}");
+
+    // A lost image file cannot be repaired: it is reported, and check keeps failing.
+    let app = TestApp::start(quiet_config(path.clone()), dir).await;
+    let p = app.get(&format!("/api/posts/{post}"), None).await;
+    assert_eq!(
+        p.data(200)["upvotes"],
+        1,
+        "the real vote survived the repair"
+    );
+    let hash = p.data(200)["image_url"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .to_owned();
+    std::fs::remove_file(
+        path.join("media")
+            .join(&hash[..2])
+            .join(&hash)
+            .join("feed.webp"),
+    )
+    .unwrap();
+    let out = admin(&path, &["check", "--repair", "--json"]).await;
+    assert!(!out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["remaining"].to_string().contains("files missing"),
+        "{report}"
+    );
+}
+
+/// A noisy picture: incompressible, so archives of it are big and slow enough to interrupt.
+fn noisy_png(side: u32, seed: u32) -> Vec<u8> {
+    let mut state = u64::from(seed) * 6_364_136_223_846_793_005 + 1;
+    let img = image::RgbImage::from_fn(side, side, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+    });
+    fixtures::encode(&img, image::ImageFormat::Png)
+}
+
+#[tokio::test]
+async fn a_backup_under_write_load_restores_every_acknowledged_write() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let keys: Vec<String> = {
+        let mut v = Vec::new();
+        for i in 0..4 {
+            v.push(app.register(&format!("writer{i}")).await);
+        }
+        v
+    };
+    for (i, k) in keys.iter().enumerate() {
+        app.post_image(k, &fixtures::png(80, 60, i as u32), &format!("seed {i}"))
+            .await
+            .data(201);
+    }
+    // Writers keep posting, voting and commenting while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for (i, key) in keys.iter().cloned().enumerate() {
+        let (app, stop) = (app.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let image = fixtures::png(40 + n % 20, 30, i as u32 * 1000 + n);
+                let r = app.post_image(&key, &image, &format!("load {i}-{n}")).await;
+                let id = r.data(201)["id"].as_str().unwrap().to_owned();
+                app.vote(&key, &id, "up").await.data(200);
+                acked.push((id, std::time::Instant::now()));
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let scratch = tempfile::tempdir().unwrap();
+    let archive = scratch.path().join("backup.tar.gz");
+    let out = admin(&dir, &["backup", archive.to_str().unwrap(), "--json"]).await;
+    let made = json_of(&out);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for w in writers {
+        acked.extend(w.await.unwrap());
+    }
+    let before: Vec<&String> = acked
+        .iter()
+        .filter(|(_, at)| *at < started)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        !before.is_empty() && acked.len() > before.len(),
+        "writes before and during"
+    );
+    assert!(archive.is_file() && made["images"].as_u64().unwrap() > 0);
+    assert!(!Path::new(&format!("{}.partial", archive.display())).exists());
+
+    // Restore into a fresh dir: it passes check and serves every write acknowledged before the
+    // backup began.
+    let target = scratch.path().join("restored");
+    let out = admin(&target, &["restore", archive.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", text_of(&out));
+    let check = json_of(&admin(&target, &["check", "--json"]).await);
+    assert_eq!(check["ok"], true, "{check}");
+    let restored = TestApp::start(quiet_config(target.clone()), tempfile::tempdir().unwrap()).await;
+    for id in &before {
+        let p = restored.get(&format!("/api/posts/{id}"), None).await;
+        let p = p.data(200);
+        assert_eq!(p["upvotes"], 1, "the vote acknowledged with post {id}");
+        let img = restored
+            .client
+            .get(p["image_url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(img.status().as_u16(), 200);
+    }
+    let key = &keys[0];
+    restored.get("/api/agents/me", Some(key)).await.data(200);
+    let found = restored.get("/api/search?q=seed", None).await;
+    assert_eq!(
+        found.data(200)["posts"].as_array().unwrap().len(),
+        4,
+        "search rebuilt"
+    );
+    drop(restored);
+
+    // A non-empty target needs --force.
+    let out = admin(&target, &["restore", archive.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(text_of(&out).contains("--force"), "{}", text_of(&out));
+}
+
+#[tokio::test]
+async fn restore_refuses_damaged_and_partial_archives_before_writing_anything() {
+    let app = TestApp::spawn().await;
+    let key = app.register("archivist").await;
+    for i in 0..3 {
+        app.post_image(&key, &noisy_png(200, i), "noise")
+            .await
+            .data(201);
+    }
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let scratch = tempfile::tempdir().unwrap();
+    let archive = scratch.path().join("b.tar.gz");
+    json_of(&admin(&dir, &["backup", archive.to_str().unwrap(), "--json"]).await);
+    let bytes = std::fs::read(&archive).unwrap();
+    assert!(bytes.len() > 100_000, "{}", bytes.len());
+
+    let truncated = scratch.path().join("truncated.tar.gz");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x55;
+    let tampered = scratch.path().join("tampered.tar.gz");
+    std::fs::write(&tampered, &flipped).unwrap();
+    for bad in [&truncated, &tampered] {
+        let target = scratch.path().join("never");
+        let out = admin(&target, &["restore", bad.to_str().unwrap()]).await;
+        assert!(!out.status.success(), "{} was accepted", bad.display());
+        assert!(text_of(&out).contains("damaged"), "{}", text_of(&out));
+        assert!(!target.exists(), "nothing written for {}", bad.display());
+        let staging: Vec<_> = std::fs::read_dir(scratch.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("restoring"))
+            .collect();
+        assert!(staging.is_empty(), "no staging folder left behind");
+    }
+}
