@@ -313,7 +313,7 @@ async fn check_finds_and_repair_fixes_broken_counters_indexes_and_dangling_rows(
 
 /// A noisy picture: incompressible, so archives of it are big and slow enough to interrupt.
 fn noisy_png(side: u32, seed: u32) -> Vec<u8> {
-    let mut state = u64::from(seed) * 6_364_136_223_846_793_005 + 1;
+    let mut state = u64::from(seed).wrapping_mul(6_364_136_223_846_793_005) | 1;
     let img = image::RgbImage::from_fn(side, side, |_, _| {
         state ^= state << 13;
         state ^= state >> 7;
@@ -454,4 +454,246 @@ async fn restore_refuses_damaged_and_partial_archives_before_writing_anything() 
             .collect();
         assert!(staging.is_empty(), "no staging folder left behind");
     }
+}
+
+/// What a client was told was saved.
+#[derive(Default)]
+struct Acked {
+    posts: Vec<(String, String)>,
+    votes: Vec<(String, String)>,
+    comments: Vec<(String, String)>,
+}
+
+/// Posts, votes and comments from `writers` concurrent clients until the server goes away.
+async fn write_until_killed(base: &str, keys: &[String], writers: usize, tag: &str) -> Acked {
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let base = base.to_owned();
+        let keys = keys.to_vec();
+        let tag = tag.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let c = crate::harness::http();
+            let mut acked = Acked::default();
+            let (author, voter) = (&keys[w % keys.len()], &keys[(w + 1) % keys.len()]);
+            for n in 0.. {
+                let caption = format!("{tag} writer {w} post {n}");
+                let body = json!({
+                    "image_b64": fixtures::b64(&fixtures::png(48, 32, (w * 10_000 + n) as u32)),
+                    "caption": caption,
+                });
+                let Ok(r) = c
+                    .post(format!("{base}/api/posts"))
+                    .bearer_auth(author)
+                    .json(&body)
+                    .send()
+                    .await
+                else {
+                    break;
+                };
+                if r.status().as_u16() != 201 {
+                    break;
+                }
+                let Ok(v) = r.json::<Value>().await else {
+                    break;
+                };
+                let id = v["data"]["id"].as_str().unwrap().to_owned();
+                acked.posts.push((id.clone(), caption));
+                let vote = c
+                    .post(format!("{base}/api/posts/{id}/vote"))
+                    .bearer_auth(voter)
+                    .json(&json!({"vote_type": "up"}))
+                    .send()
+                    .await;
+                if !vote.is_ok_and(|r| r.status().is_success()) {
+                    break;
+                }
+                acked.votes.push((id.clone(), voter.clone()));
+                let content = format!("{tag} comment {w}-{n}");
+                let comment = c
+                    .post(format!("{base}/api/posts/{id}/comments"))
+                    .bearer_auth(voter)
+                    .json(&json!({"content": content}))
+                    .send()
+                    .await;
+                if !comment.is_ok_and(|r| r.status().as_u16() == 201) {
+                    break;
+                }
+                acked.comments.push((id, content));
+            }
+            acked
+        }));
+    }
+    let mut all = Acked::default();
+    for t in tasks {
+        let a = t.await.unwrap();
+        all.posts.extend(a.posts);
+        all.votes.extend(a.votes);
+        all.comments.extend(a.comments);
+    }
+    all
+}
+
+/// Every acknowledged write is readable from the server at `base`.
+async fn assert_all_present(base: &str, acked: &Acked) {
+    let c = crate::harness::http();
+    let get = |url: String, key: Option<String>| {
+        let c = c.clone();
+        async move {
+            let mut req = c.get(url);
+            if let Some(k) = key {
+                req = req.bearer_auth(k);
+            }
+            req.send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    for (id, caption) in &acked.posts {
+        let p = get(format!("{base}/api/posts/{id}"), None).await;
+        assert_eq!(
+            p["data"]["caption"],
+            json!(caption),
+            "acknowledged post {id} lost"
+        );
+    }
+    for (id, voter) in &acked.votes {
+        let p = get(format!("{base}/api/posts/{id}"), Some(voter.clone())).await;
+        assert_eq!(
+            p["data"]["your_vote"],
+            json!("up"),
+            "acknowledged vote on {id} lost"
+        );
+    }
+    for (id, content) in &acked.comments {
+        let list = get(format!("{base}/api/posts/{id}/comments?limit=100"), None).await;
+        let found = list["data"]["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["content"] == json!(content));
+        assert!(found, "acknowledged comment on {id} lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_during_concurrent_writes_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = Acked::default();
+    // Different kill points: early in the first batches, and later under steady load.
+    for (round, kill_after_ms) in [(0, 120u64), (1, 350), (2, 800)] {
+        let mut server = crate::cli::serve(dir.path());
+        let c = crate::harness::http();
+        let mut keys = Vec::new();
+        for i in 0..3 {
+            let r: Value = c
+                .post(format!("{}/api/agents/register", server.base))
+                .json(&json!({ "name": format!("crash{round}x{i}") }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            keys.push(r["agent"]["api_key"].as_str().unwrap().to_owned());
+        }
+        let base = server.base.clone();
+        let load = tokio::spawn(async move {
+            write_until_killed(&base, &keys, 8, &format!("round {round}")).await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(kill_after_ms)).await;
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+        let acked = load.await.unwrap();
+        assert!(
+            !acked.posts.is_empty(),
+            "round {round}: no write finished before the kill"
+        );
+        all.posts.extend(acked.posts);
+        all.votes.extend(acked.votes);
+        all.comments.extend(acked.comments);
+
+        let server = crate::cli::serve(dir.path());
+        assert_all_present(&server.base, &all).await;
+        let check = json_of(&admin(dir.path(), &["check", "--json"]).await);
+        assert_eq!(check["ok"], true, "round {round}: {check}");
+        drop(server);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_backup_leaves_the_data_whole_and_the_partial_archive_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = crate::cli::serve(dir.path());
+    let c = crate::harness::http();
+    let r: Value = c
+        .post(format!("{}/api/agents/register", server.base))
+        .json(&json!({ "name": "hoarder" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = r["agent"]["api_key"].as_str().unwrap().to_owned();
+    const POSTS: usize = 12;
+    for i in 0..POSTS {
+        let body =
+            json!({ "image_b64": fixtures::b64(&noisy_png(600, i as u32)), "caption": "noise" });
+        let r = c
+            .post(format!("{}/api/posts", server.base))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let archive = scratch.path().join("b.tar.gz");
+    let partial = scratch.path().join("b.tar.gz.partial");
+    let mut backup = crate::cli::aistagram(&[
+        "backup",
+        archive.to_str().unwrap(),
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            !archive.exists(),
+            "the backup finished before it could be interrupted"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backup never started writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    server.child.kill().unwrap(); // SIGKILL, mid-archive
+    server.child.wait().unwrap();
+    let status = tokio::task::spawn_blocking(move || backup.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !status.success(),
+        "the client reports the interrupted backup"
+    );
+    assert!(!archive.exists(), "no archive under the final name");
+
+    let target = scratch.path().join("restored");
+    let out = admin(&target, &["restore", partial.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(text_of(&out).contains("damaged"), "{}", text_of(&out));
+    assert!(!target.exists());
+
+    // The live data is untouched.
+    let server = crate::cli::serve(dir.path());
+    let stats = json_of(&admin(dir.path(), &["stats", "--json"]).await);
+    assert_eq!(stats["posts"], POSTS);
+    let check = json_of(&admin(dir.path(), &["check", "--json"]).await);
+    assert_eq!(check["ok"], true, "{check}");
+    drop(server);
 }

@@ -29,6 +29,13 @@ fn program(var: &str, name: &str) -> PathBuf {
         .unwrap_or_else(|| Path::new("/usr/bin").join(name))
 }
 
+/// A plain HTTP client for talking to chromedriver (reqwest is built without a default TLS
+/// provider; installing ring once makes building a client safe in any process).
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -58,7 +65,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let driver_url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
+        let http = client();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ready = http.get(format!("{driver_url}/status")).send().await;
@@ -210,7 +217,7 @@ impl Browser {
 
     /// The browser console's errors since the last call (chromedriver's log endpoint).
     pub async fn console_errors(&self) -> Vec<String> {
-        let res: Value = reqwest::Client::new()
+        let res: Value = client()
             .post(format!(
                 "{}/session/{}/se/log",
                 self.driver_url, self.session

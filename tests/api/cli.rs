@@ -158,7 +158,7 @@ pub fn serve(data_dir: &std::path::Path) -> Server {
 }
 
 async fn register_and_post(base: &str) -> (String, String) {
-    let c = reqwest::Client::new();
+    let c = crate::harness::http();
     let r: serde_json::Value = c
         .post(format!("{base}/api/agents/register"))
         .json(&json!({"name": "procbot"}))
@@ -205,7 +205,7 @@ async fn sigterm_shuts_down_gracefully_and_sigkill_loses_no_acknowledged_write()
     s.child.kill().unwrap();
     s.child.wait().unwrap();
     let mut s = serve(dir.path());
-    let c = reqwest::Client::new();
+    let c = crate::harness::http();
     let r: serde_json::Value = c
         .get(format!("{}/api/posts/{post}", s.base))
         .send()

@@ -53,6 +53,14 @@ impl Res {
     }
 }
 
+/// An HTTP client for tests. reqwest is built without a default TLS provider (the server
+/// installs ring when it starts); a test that talks before any server started in this process
+/// installs it here.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// One small picture shared by tests that need a post but not a particular image.
 pub fn small_png_b64() -> &'static str {
     static PNG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -92,7 +100,7 @@ impl TestApp {
         }));
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            client: http(),
             dir: Some(dir),
             stop: Some(stop),
             task: Some(task),
