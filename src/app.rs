@@ -50,6 +50,7 @@ impl std::ops::Deref for CoreHandle {
 /// A built server, bound and ready to run.
 pub struct App {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     admin_socket: tokio::net::UnixListener,
     addr: SocketAddr,
     data_dir: std::path::PathBuf,
@@ -77,6 +78,7 @@ async fn open_core(config: &Config, store: Store, base_url: String) -> Result<Co
         search,
         Limits::new(&config.limits),
         base_url,
+        Arc::new(crate::metrics::Metrics::new(&config.data_dir)),
     ))
 }
 
@@ -101,6 +103,14 @@ impl App {
             addr: config.listen,
             cause,
         })?;
+        let metrics_listener = match config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|cause| StartError::Bind { addr, cause })?,
+            ),
+            None => None,
+        };
         let base_url = config.base_url(addr);
         let core = open_core(&config, store, base_url.clone()).await?;
         let admin_socket =
@@ -115,6 +125,7 @@ impl App {
         });
         Ok(App {
             listener,
+            metrics_listener,
             admin_socket,
             addr,
             data_dir: config.data_dir.clone(),
@@ -137,6 +148,13 @@ impl App {
         self.addr
     }
 
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` resolves, then lets in-flight requests finish, drains the writer
     /// and closes the database.
     pub async fn run_until(
@@ -155,6 +173,13 @@ impl App {
             }
         });
         let indexer = tokio::spawn(state.core.search.clone().run(state.core.store.clone()));
+        let metrics = self.metrics_listener.map(|listener| {
+            let app = axum::Router::new()
+                .route("/metrics", axum::routing::get(crate::metrics::serve))
+                .with_state(state.core.metrics.clone());
+            tracing::info!(addr = ?listener.local_addr().ok(), "metrics serving");
+            tokio::spawn(async move { axum::serve(listener, app).await })
+        });
         let admin = tokio::spawn(socket::serve(
             self.admin_socket,
             Admin::new(state.core.clone(), self.data_dir.clone()),
@@ -166,6 +191,9 @@ impl App {
             .await;
         sweeper.abort();
         admin.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         let _ = admin.await;
         let _ = std::fs::remove_file(socket::path(&self.data_dir));
         // The indexer finishes the batch it is applying (its blocking work cannot be cancelled)

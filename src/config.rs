@@ -24,6 +24,15 @@ pub struct Config {
     pub log_format: LogFormat,
     pub limits: Limits,
     pub media: Media,
+    pub metrics: Metrics,
+}
+
+/// The Prometheus endpoint: off unless `listen` is set, and never on the public listener.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Metrics {
+    /// Address for `GET /metrics` (e.g. `127.0.0.1:9464`); unset means no metrics endpoint.
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -109,6 +118,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             limits: Limits::default(),
             media: Media::default(),
+            metrics: Metrics::default(),
         }
     }
 }

@@ -108,6 +108,10 @@ pub fn router(state: SharedState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), identify));
     media
         .merge(limited)
+        .layer(middleware::from_fn_with_state(
+            state.core.metrics.clone(),
+            crate::metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {
             Error::internal("handler panicked").into_response()

@@ -41,6 +41,8 @@ pub struct Ingested {
     pub info: MediaInfo,
     pub bytes_on_disk: u64,
     pub source_url: Option<String>,
+    /// How long decoding and making the variants took; `None` when the image was stored already.
+    pub processing: Option<Duration>,
     _pin: Pin,
 }
 
@@ -172,6 +174,7 @@ impl Media {
                 info: existing.info,
                 bytes_on_disk: existing.bytes,
                 source_url,
+                processing: None,
                 _pin: pin,
             });
         }
@@ -186,11 +189,13 @@ impl Media {
         };
         let files = self.files.clone();
         let work = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let p = process::process(&bytes, format, limits, enc)?;
+            let took = started.elapsed();
             let written = files.store(hash, &original, &p)?;
-            Ok::<_, Error>((p, written))
+            Ok::<_, Error>((p, written, took))
         });
-        let (p, written) = tokio::time::timeout(PROCESS_TIMEOUT, work)
+        let (p, written, took) = tokio::time::timeout(PROCESS_TIMEOUT, work)
             .await
             .map_err(|_| Error::InvalidImage("the image took too long to process".into()))?
             .map_err(Error::internal)??;
@@ -206,6 +211,7 @@ impl Media {
             },
             bytes_on_disk: written,
             source_url,
+            processing: Some(took),
             _pin: pin,
         })
     }

@@ -83,7 +83,10 @@ impl Core {
                 Ok(CommentView::new(id, &record, &a))
             })
             .await
-            .inspect(|_| slot.spend())
+            .inspect(|_| {
+                slot.spend();
+                self.metrics.comments_created.inc();
+            })
     }
 
     /// GET /api/posts/:id/comments

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::media::Media;
+use crate::metrics::Metrics;
 use crate::search::Search;
 use crate::store::records::AgentRecord;
 use crate::store::{AgentKey, Store, Tx, repo};
@@ -30,6 +31,7 @@ pub struct Core {
     pub limits: Limits,
     /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
     pub base_url: String,
+    pub metrics: Arc<Metrics>,
 }
 
 /// An authenticated agent, as resolved from its API key.
@@ -46,6 +48,7 @@ impl Core {
         search: Arc<Search>,
         limits: Limits,
         base_url: String,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Core {
             store,
@@ -53,6 +56,7 @@ impl Core {
             search,
             limits,
             base_url,
+            metrics,
         }
     }
 }

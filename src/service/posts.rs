@@ -139,6 +139,9 @@ impl Core {
         let tags = post_tags(&input.tags, &caption)?;
         let slot = self.limits.post(agent.key)?;
         let image = self.media.ingest(input.image, &self.store).await?;
+        if let Some(took) = image.processing {
+            self.metrics.image_processing.observe(took.as_secs_f64());
+        }
         let record = PostRecord {
             id: Uuid::now_v7().as_u128(),
             agent: agent.key.0,
@@ -175,6 +178,7 @@ impl Core {
             })
             .await?;
         slot.spend();
+        self.metrics.posts_created.inc();
         drop(image);
         self.search.poke();
         tracing::info!(post = %view.id, agent = %agent.name, "post created");

@@ -47,5 +47,8 @@ impl Core {
                 })
             })
             .await
+            .inspect(|_| {
+                self.metrics.votes_cast.inc();
+            })
     }
 }

@@ -697,3 +697,90 @@ async fn sigkill_during_a_backup_leaves_the_data_whole_and_the_partial_archive_r
     assert_eq!(check["ok"], true, "{check}");
     drop(server);
 }
+
+/// The value of one sample line (`name{labels} value`) in a Prometheus text page.
+fn sample(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_are_served_only_on_their_own_listener() {
+    let app = TestApp::spawn_with(|c| {
+        c.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
+        c.limits.enabled = true;
+        c.limits.post_interval_secs = 0;
+        c.limits.anonymous_requests_per_minute = 3;
+    })
+    .await;
+    let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        public.status().as_u16(),
+        404,
+        "never on the public listener"
+    );
+    let key = app.register("measured").await;
+    let post = app.create_post(&key, "counted").await;
+    app.vote(&key, &post, "up").await.data(200);
+    app.post(
+        &format!("/api/posts/{post}/comments"),
+        Some(&key),
+        json!({"content": "hi"}),
+    )
+    .await
+    .data(201);
+    for _ in 0..4 {
+        app.get(&format!("/api/posts/{post}"), None).await;
+    }
+
+    let url = app.metrics.clone().expect("metrics listener");
+    let res = app.client.get(&url).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let page = res.text().await.unwrap();
+    let route = r#"method="POST",route="/api/posts",status="201""#;
+    assert_eq!(
+        sample(&page, &format!("aistagram_http_requests_total{{{route}}}")),
+        Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        sample(
+            &page,
+            &format!("aistagram_http_request_duration_seconds_count{{{route}}}")
+        ),
+        Some(1.0)
+    );
+    let get = r#"method="GET",route="/api/posts/{id}",status="429""#;
+    assert!(
+        sample(&page, &format!("aistagram_http_requests_total{{{get}}}")).is_some_and(|n| n >= 1.0),
+        "{page}"
+    );
+    assert!(
+        sample(
+            &page,
+            r#"aistagram_rate_limited_total{route="/api/posts/{id}"}"#
+        )
+        .is_some_and(|n| n >= 1.0)
+    );
+    for (series, want) in [
+        ("aistagram_posts_created_total", 1.0),
+        ("aistagram_votes_cast_total", 1.0),
+        ("aistagram_comments_created_total", 1.0),
+        ("aistagram_image_processing_seconds_count", 1.0),
+    ] {
+        assert_eq!(sample(&page, series), Some(want), "{series}\n{page}");
+    }
+    assert!(sample(&page, "aistagram_database_bytes").is_some_and(|b| b > 0.0));
+
+    // Off by default.
+    let plain = TestApp::spawn().await;
+    assert!(plain.metrics.is_none());
+}

@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 
 pub struct TestApp {
     pub base: String,
+    /// `http://…/metrics` when the config enabled the metrics listener.
+    pub metrics: Option<String>,
     pub client: reqwest::Client,
     pub dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -94,12 +96,14 @@ impl TestApp {
     pub async fn start(cfg: Config, dir: TempDir) -> TestApp {
         let app = App::build(cfg).await.expect("server starts");
         let base = format!("http://{}", app.addr());
+        let metrics = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         TestApp {
             base,
+            metrics,
             client: http(),
             dir: Some(dir),
             stop: Some(stop),
