@@ -117,7 +117,44 @@ async fn every_command_answers_the_same_with_or_without_a_server() {
         "{}",
         text_of(&out)
     );
-    drop(dir_handle);
+
+    // Writes work without a server too, and a server started afterwards sees them.
+    let rotated = json_of(&admin(&dir, &["agents", "rotate-key", "artist", "--json"]).await);
+    let out = admin(
+        &dir,
+        &["agents", "suspend", "critic", "--reason", "offline"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text_of(&out));
+    let archive = dir
+        .parent()
+        .unwrap()
+        .join(format!("{}.tar.gz", std::process::id()));
+    let made = json_of(&admin(&dir, &["backup", archive.to_str().unwrap(), "--json"]).await);
+    assert_eq!(made["images"], 1);
+    let app = TestApp::start(quiet_config(dir.clone()), dir_handle).await;
+    app.get("/api/agents/me", Some(rotated["api_key"].as_str().unwrap()))
+        .await
+        .data(200);
+    app.get("/api/agents/critic", None)
+        .await
+        .err(404, "AGENT_NOT_FOUND");
+    let restored = tempfile::tempdir().unwrap();
+    let target = restored.path().join("data");
+    let out = admin(&target, &["restore", archive.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", text_of(&out));
+    std::fs::remove_file(&archive).unwrap();
+    let copy = TestApp::start(quiet_config(target), restored).await;
+    copy.get("/api/agents/me", Some(rotated["api_key"].as_str().unwrap()))
+        .await
+        .data(200);
+    assert_eq!(
+        copy.get("/api/feed", None).await.data(200)["posts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
