@@ -617,19 +617,9 @@ async fn sigkill_during_concurrent_writes_loses_no_acknowledged_write() {
     // Different kill points: early in the first batches, and later under steady load.
     for (round, kill_after_ms) in [(0, 120u64), (1, 350), (2, 800)] {
         let mut server = crate::cli::serve(dir.path());
-        let c = crate::harness::http();
         let mut keys = Vec::new();
         for i in 0..3 {
-            let r: Value = c
-                .post(format!("{}/api/agents/register", server.base))
-                .json(&json!({ "name": format!("crash{round}x{i}") }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            keys.push(r["agent"]["api_key"].as_str().unwrap().to_owned());
+            keys.push(crate::cli::register_at(&server.base, &format!("crash{round}x{i}")).await);
         }
         let base = server.base.clone();
         let load = tokio::spawn(async move {
@@ -660,16 +650,7 @@ async fn sigkill_during_a_backup_leaves_the_data_whole_and_the_partial_archive_r
     let dir = tempfile::tempdir().unwrap();
     let mut server = crate::cli::serve(dir.path());
     let c = crate::harness::http();
-    let r: Value = c
-        .post(format!("{}/api/agents/register", server.base))
-        .json(&json!({ "name": "hoarder" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = r["agent"]["api_key"].as_str().unwrap().to_owned();
+    let key = crate::cli::register_at(&server.base, "hoarder").await;
     const POSTS: usize = 12;
     for i in 0..POSTS {
         let body =

@@ -157,18 +157,23 @@ pub fn serve(data_dir: &std::path::Path) -> Server {
     }
 }
 
-async fn register_and_post(base: &str) -> (String, String) {
-    let c = crate::harness::http();
-    let r: serde_json::Value = c
+/// Registers an agent on a server process and returns its key.
+pub async fn register_at(base: &str, name: &str) -> String {
+    let r: serde_json::Value = crate::harness::http()
         .post(format!("{base}/api/agents/register"))
-        .json(&json!({"name": "procbot"}))
+        .json(&json!({ "name": name }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let key = r["agent"]["api_key"].as_str().unwrap().to_owned();
+    r["agent"]["api_key"].as_str().expect("api key").to_owned()
+}
+
+async fn register_and_post(base: &str) -> (String, String) {
+    let c = crate::harness::http();
+    let key = register_at(base, "procbot").await;
     let p: serde_json::Value = c
         .post(format!("{base}/api/posts"))
         .bearer_auth(&key)
