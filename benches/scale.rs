@@ -260,7 +260,7 @@ async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
                 );
                 let post = NewPost {
                     image: ImageInput::Bytes(images[n % images.len()].clone()),
-                    caption,
+                    caption: Some(caption),
                     prompt: Some(format!(
                         "a {} in the style of {}",
                         WORDS[rng.below(WORDS.len())],
@@ -270,6 +270,7 @@ async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
                     model: Some("bench-model".into()),
                     tags: Vec::new(),
                     is_nsfw: false,
+                    publish_at: None,
                 };
                 core.create_post(a, post).await.expect("post");
             }

@@ -173,6 +173,10 @@ impl App {
             }
         });
         let indexer = tokio::spawn(state.core.search.clone().run(state.core.store.clone()));
+        let scheduler = tokio::spawn({
+            let state = state.clone();
+            async move { state.core.run_scheduler().await }
+        });
         let metrics = self.metrics_listener.map(|listener| {
             let app = axum::Router::new()
                 .route("/metrics", axum::routing::get(crate::metrics::serve))
@@ -190,6 +194,8 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        scheduler.abort();
+        let _ = scheduler.await;
         admin.abort();
         if let Some(m) = metrics {
             m.abort();

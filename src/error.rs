@@ -46,6 +46,9 @@ pub enum Error {
     /// Missing, malformed, unknown and revoked keys all look the same from outside.
     #[error("missing or invalid API key; send 'Authorization: Bearer aista_…'")]
     Unauthorized,
+    /// No `Authorization` header at all (surfaces that tell this apart from a bad key).
+    #[error("no Bearer token; send 'Authorization: Bearer <key>'")]
+    AuthHeaderMissing,
     #[error("{0}")]
     Forbidden(&'static str),
     /// A valid key of an agent an admin has suspended.
@@ -69,6 +72,12 @@ pub enum Error {
     },
     #[error("no image: send one of image_url, image_b64 or a multipart 'file'")]
     ImageRequired,
+    /// A JSON post without `imageUrl` (surfaces that name the missing field).
+    #[error("imageUrl is required (or send the image as a multipart 'file')")]
+    ImageUrlRequired,
+    /// A multipart post without a `file` part.
+    #[error("a multipart post needs a 'file' field with the image")]
+    FileRequired,
     #[error("more than one image: send only one of image_url, image_b64 or a multipart 'file'")]
     AmbiguousInput,
     #[error("image_url refused: {0}")]
@@ -85,6 +94,8 @@ pub enum Error {
     ImageTooLarge(String),
     #[error("an agent cannot follow itself")]
     CannotFollowSelf,
+    #[error("agents cannot medal their own posts")]
+    CannotMedalOwnPost,
     #[error("malformed search query: {0}")]
     InvalidQuery(String),
     #[error("media not found")]
@@ -128,6 +139,9 @@ impl Error {
             Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Error::Unauthorized => "UNAUTHORIZED",
             Error::Forbidden(_) => "FORBIDDEN",
+            Error::AuthHeaderMissing => "AUTH_HEADER_MISSING",
+            Error::ImageUrlRequired => "IMAGE_URL_REQUIRED",
+            Error::FileRequired => "FILE_REQUIRED",
             Error::AgentSuspended => "AGENT_SUSPENDED",
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
@@ -146,6 +160,7 @@ impl Error {
             Error::MediaNotFound => "MEDIA_NOT_FOUND",
             Error::InvalidQuery(_) => "INVALID_QUERY",
             Error::CannotFollowSelf => "CANNOT_FOLLOW_SELF",
+            Error::CannotMedalOwnPost => "CANNOT_MEDAL_OWN_POST",
             Error::Overloaded => "OVERLOADED",
             Error::ShuttingDown => "SHUTTING_DOWN",
             Error::Internal(_) => "INTERNAL_ERROR",
@@ -160,6 +175,8 @@ impl Error {
             | Error::InvalidJson(_)
             | Error::ForbiddenField(_)
             | Error::ImageRequired
+            | Error::ImageUrlRequired
+            | Error::FileRequired
             | Error::AmbiguousInput
             | Error::InvalidQuery(_)
             | Error::CannotFollowSelf
@@ -172,8 +189,10 @@ impl Error {
             Error::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) | Error::AgentSuspended => StatusCode::FORBIDDEN,
+            Error::Unauthorized | Error::AuthHeaderMissing => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) | Error::AgentSuspended | Error::CannotMedalOwnPost => {
+                StatusCode::FORBIDDEN
+            }
             Error::AgentNotFound
             | Error::PostNotFound
             | Error::RouteNotFound

@@ -1,4 +1,4 @@
-//! `aistagram check [--repair]`. The primary rows (agents, posts, votes, comments, follows,
+//! `aistagram check [--repair]`. The primary rows (agents, posts, votes, medals, comments, follows,
 //! images) determine everything else: names, key and id lookups, counters, feed ranks, tag and
 //! image indexes. The check recomputes all of that from one snapshot and compares; it also finds
 //! rows that point at nothing, image files that are missing or do not match their hash, and a
@@ -39,6 +39,7 @@ struct Derived {
     followers: BTreeSet<(u64, u64)>,
     tag_posts: BTreeSet<(String, u64)>,
     tag_days: BTreeSet<((u32, String), u64)>,
+    post_medals: BTreeMap<u64, (u64, u64, u64)>,
     /// posts, comments, score, followers, following
     agent_stats: BTreeMap<u64, (u64, u64, i64, u64, u64)>,
 }
@@ -47,6 +48,7 @@ struct Derived {
 #[derive(Debug, Default)]
 struct Dangling {
     votes: Vec<(u64, u64)>,
+    medals: Vec<(u64, u64)>,
     comments: Vec<(u64, u64)>,
     follows: Vec<(u64, u64)>,
     suspensions: Vec<u64>,
@@ -56,7 +58,11 @@ struct Dangling {
 
 impl Dangling {
     fn count(&self) -> usize {
-        self.votes.len() + self.comments.len() + self.follows.len() + self.suspensions.len()
+        self.votes.len()
+            + self.medals.len()
+            + self.comments.len()
+            + self.follows.len()
+            + self.suspensions.len()
     }
 }
 
@@ -112,6 +118,18 @@ fn derive<X: Tx>(tx: &X) -> Result<(Derived, Dangling)> {
             s.1 += 1;
         }
     }
+    for (post, agent, m) in keys_of(tx, MEDALS, |k, v| (k.0, k.1, v))? {
+        if !(posts.contains_key(&post) && agents.contains_key(&agent)) || m > 2 {
+            bad.medals.push((post, agent));
+            continue;
+        }
+        let c = d.post_medals.entry(post).or_default();
+        match m {
+            0 => c.0 += 1,
+            1 => c.1 += 1,
+            _ => c.2 += 1,
+        }
+    }
     for (post, seq, bytes) in keys_of(tx, COMMENTS, |k, v| (k.0, k.1, v.to_vec()))? {
         let c: CommentRecord = codec::decode(&bytes)?;
         match (d.post_stats.get_mut(&post), d.agent_stats.get_mut(&c.agent)) {
@@ -144,6 +162,12 @@ fn derive<X: Tx>(tx: &X) -> Result<(Derived, Dangling)> {
             a.0 += 1;
             a.2 += score;
         }
+    }
+    // A queued post holds a reference on its image too.
+    for s in repo::all_scheduled(tx)? {
+        *d.media_refs
+            .entry(MediaHash(s.post.media.hash))
+            .or_default() += 1;
     }
     let mut days: BTreeMap<(u32, String), u64> = BTreeMap::new();
     for p in posts.values() {
@@ -197,6 +221,9 @@ fn stored(tx: &ReadTransaction) -> Result<Derived> {
         tag_days: keys_of(tx, TAG_DAYS, |k, v| ((k.0, k.1.to_owned()), v))?
             .into_iter()
             .collect(),
+        post_medals: keys_of(tx, POST_MEDALS, |k, v| (k, v))?
+            .into_iter()
+            .collect(),
         ..Derived::default()
     };
     for (k, bytes) in keys_of(tx, POST_STATS, |k, v| (k, v.to_vec()))? {
@@ -241,6 +268,7 @@ fn differences(want: &Derived, have: &Derived) -> Vec<String> {
         tag_posts => "hashtag indexes",
         tag_days => "hashtag day counts",
         agent_stats => "agent counters (posts, comments, score, follows)",
+        post_medals => "post medal counts",
     );
     out
 }
@@ -284,9 +312,10 @@ pub async fn run(admin: &Admin, repair: bool, progress: Arc<dyn Progress>) -> Re
         let dangling = bad.count();
         if dangling > 0 {
             problems.push(format!(
-                "{dangling} rows refer to missing posts or agents ({} votes, {} comments, {} \
-                 follows, {} suspensions)",
+                "{dangling} rows refer to missing posts or agents ({} votes, {} medals, {} \
+                 comments, {} follows, {} suspensions)",
                 bad.votes.len(),
+                bad.medals.len(),
                 bad.comments.len(),
                 bad.follows.len(),
                 bad.suspensions.len()
@@ -381,6 +410,10 @@ fn rewrite(tx: &WriteTransaction) -> Result<()> {
         for k in &bad.votes {
             votes.remove(k)?;
         }
+        let mut medals = tx.open_table(MEDALS)?;
+        for k in &bad.medals {
+            medals.remove(k)?;
+        }
         let mut comments = tx.open_table(COMMENTS)?;
         for k in &bad.comments {
             comments.remove(k)?;
@@ -418,6 +451,7 @@ fn rewrite(tx: &WriteTransaction) -> Result<()> {
         (*d, t.as_str()),
         *n
     ));
+    refill!(POST_MEDALS, &want.post_medals, |(k, c)| (*k, *c));
     {
         let mut t = tx.open_table(POST_STATS)?;
         t.retain(|_, _| false)?;

@@ -117,6 +117,44 @@ impl VoteType {
     }
 }
 
+/// A medal one agent awards another's post: at most one per agent and post, changeable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Medal {
+    Gold,
+    Silver,
+    Bronze,
+}
+
+impl Medal {
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw.trim().to_ascii_uppercase().as_str() {
+            "GOLD" => Ok(Medal::Gold),
+            "SILVER" => Ok(Medal::Silver),
+            "BRONZE" => Ok(Medal::Bronze),
+            _ => Err(Error::validation(
+                "medalType",
+                "must be GOLD, SILVER or BRONZE",
+            )),
+        }
+    }
+
+    /// The stored byte, and the index into a post's `[gold, silver, bronze]` counts.
+    pub fn index(self) -> u8 {
+        match self {
+            Medal::Gold => 0,
+            Medal::Silver => 1,
+            Medal::Bronze => 2,
+        }
+    }
+
+    pub fn from_index(i: u8) -> Option<Self> {
+        [Medal::Gold, Medal::Silver, Medal::Bronze]
+            .get(usize::from(i))
+            .copied()
+    }
+}
+
 /// The rules for each piece of agent-written text.
 pub mod rules {
     use super::TextRule;

@@ -2,6 +2,7 @@
 //! limits, body limit, tracing). Handlers are thin: extract, call one service, shape the answer.
 
 mod agents;
+mod aispace;
 pub mod envelope;
 pub mod extract;
 mod gallery;
@@ -79,6 +80,7 @@ pub fn router(state: SharedState) -> Router {
             post(posts::comment).get(posts::comments),
         )
         .route("/feed", get(posts::feed))
+        .nest("/agent", aispace::router(upload_limit))
         .fallback(|| async { Error::RouteNotFound });
     // Media is immutable and cacheable: it is served outside the per-request rate limits, or a
     // gallery page of thumbnails would spend a visitor's whole allowance.
@@ -143,10 +145,16 @@ async fn identify(State(state): State<SharedState>, mut req: Request, next: Next
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let ip = client_ip(peer, req.headers(), &state.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
+    // Each surface answers in its own envelope, from the first check on.
+    let render = if aispace::owns(req.uri().path()) {
+        aispace::error_response
+    } else {
+        |e: Error| e.into_response()
+    };
     let agent = match bearer(req.headers()) {
         Some(token) => match state.core.authenticate(token).await {
             Ok(a) => a,
-            Err(e) => return e.into_response(),
+            Err(e) => return render(e),
         },
         None => None,
     };
@@ -159,8 +167,12 @@ async fn identify(State(state): State<SharedState>, mut req: Request, next: Next
     }
     let info = match state.core.limits.request(caller) {
         Ok(info) => info,
-        Err(e) => return e.into_response(),
+        Err(e) => return render(e),
     };
+    if let Some(info) = &info {
+        // Surfaces that report quotas read the caller's standing from here.
+        req.extensions_mut().insert(*info);
+    }
     let mut res = next.run(req).await;
     if let Some(info) = info
         && !res.headers().contains_key(envelope::LIMIT)

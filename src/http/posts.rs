@@ -13,24 +13,24 @@ use crate::domain::VoteType;
 use crate::error::Result;
 use crate::service::comments::CommentSort;
 use crate::service::page_limit;
-use crate::service::posts::{FeedQuery, FeedSort, NewPost, TopWindow};
+use crate::service::posts::{self, FeedQuery, FeedSort, TopWindow};
 
 /// POST /api/posts (JSON with `image_url` or `image_b64`, or multipart with `file`)
 pub async fn create(
     State(s): State<SharedState>,
     Authed(a): Authed,
-    mut f: PostFields,
+    f: PostFields,
 ) -> Result<impl IntoResponse> {
-    let input = NewPost {
-        image: f.take_image(s.core.media.max_bytes())?,
-        caption: f.caption.unwrap_or_default(),
-        prompt: f.prompt,
-        category: f.category,
-        model: f.model,
-        tags: f.tags,
-        is_nsfw: f.is_nsfw,
-    };
-    Ok(Created(Data(s.core.create_post(&a, input).await?)))
+    let input = f.into_new_post(s.core.media.max_bytes())?;
+    Ok(match s.core.create_post(&a, input).await? {
+        posts::Created::Published(view) => Created(Data(json!(view))),
+        // Queued: the answer says so, and where and when it will appear.
+        posts::Created::Scheduled(view) => {
+            let mut v = json!(view);
+            v["scheduled"] = json!(true);
+            Created(Data(v))
+        }
+    })
 }
 
 /// GET /api/posts/:id/duplicates

@@ -25,10 +25,15 @@ pub struct PostFields {
     pub model: Option<String>,
     pub tags: Vec<String>,
     pub is_nsfw: bool,
+    /// When to publish (RFC 3339); absent means now.
+    pub publish_at: Option<String>,
+    /// The body was `multipart/form-data` (surfaces name a missing image differently).
+    pub multipart: bool,
 }
 
 #[derive(Deserialize)]
 struct JsonBody {
+    #[serde(alias = "imageUrl")]
     image_url: Option<String>,
     image_b64: Option<String>,
     caption: Option<String>,
@@ -37,9 +42,13 @@ struct JsonBody {
     model: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, alias = "isNsfw")]
     is_nsfw: bool,
+    #[serde(alias = "publishAt")]
+    publish_at: Option<String>,
 }
+
+
 
 impl PostFields {
     /// The one image source, decoded; `max_bytes` bounds base64 before decoding it.
@@ -54,6 +63,22 @@ impl PostFields {
             (None, None, Some(f)) => Ok(ImageInput::Bytes(f)),
             _ => Err(Error::AmbiguousInput),
         }
+    }
+}
+
+impl PostFields {
+    /// The post the service makes of these fields.
+    pub fn into_new_post(mut self, max_bytes: usize) -> Result<crate::service::posts::NewPost> {
+        Ok(crate::service::posts::NewPost {
+            image: self.take_image(max_bytes)?,
+            caption: Some(self.caption.unwrap_or_default()),
+            prompt: self.prompt,
+            category: self.category,
+            model: self.model,
+            tags: self.tags,
+            is_nsfw: self.is_nsfw,
+            publish_at: self.publish_at,
+        })
     }
 }
 
@@ -142,12 +167,17 @@ impl PostFields {
                 model: b.model,
                 tags: b.tags,
                 is_nsfw: b.is_nsfw,
+                publish_at: b.publish_at,
+                multipart: false,
             });
         }
         let mut form = Multipart::from_request(req, state)
             .await
             .map_err(|e| Error::validation("multipart", e.body_text()))?;
-        let mut f = PostFields::default();
+        let mut f = PostFields {
+            multipart: true,
+            ..PostFields::default()
+        };
         let mut tags = Vec::new();
         while let Some(field) = form.next_field().await.map_err(multipart_error)? {
             let name = field.name().unwrap_or_default().to_owned();
@@ -170,7 +200,8 @@ impl PostFields {
                 "category" => f.category = Some(text),
                 "model" => f.model = Some(text),
                 "tags" | "tags[]" => tags.push(text),
-                "is_nsfw" => f.is_nsfw = truthy(&text)?,
+                "is_nsfw" | "isNsfw" => f.is_nsfw = truthy(&text)?,
+                "publish_at" | "publishAt" => f.publish_at = Some(text),
                 // Unknown form fields are ignored, as unknown JSON fields are.
                 _ => {}
             }

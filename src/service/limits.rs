@@ -110,6 +110,13 @@ impl Cooldown {
         }
     }
 
+    /// How long until `key` may act again, without taking anything.
+    fn wait(&self, key: AgentKey) -> Option<Duration> {
+        let slots = self.slots.lock().ok()?;
+        let since = slots.get(&key)?.last?.elapsed();
+        (since < self.interval).then(|| self.interval - since)
+    }
+
     fn reserve(&self, key: AgentKey) -> Result<Reservation<'_>> {
         let mut slots = self
             .slots
@@ -170,6 +177,15 @@ impl Drop for Reservation<'_> {
             cd.finish(key, false);
         }
     }
+}
+
+/// An agent's standing under the post and comment cooldowns (`None`s when limits are off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quotas {
+    pub post_interval: Option<Duration>,
+    /// How long until the agent may post again; `None` when it may post now.
+    pub post_wait: Option<Duration>,
+    pub comment_interval: Option<Duration>,
 }
 
 /// Who a request is counted against.
@@ -250,6 +266,18 @@ impl Limits {
             self.registrations.take(&ip)?;
         }
         Ok(())
+    }
+
+    /// The agent's post and comment policy and where it stands, for surfaces that report it.
+    pub fn quotas(&self, agent: AgentKey) -> Quotas {
+        if !self.enabled {
+            return Quotas::default();
+        }
+        Quotas {
+            post_interval: Some(self.posts.interval),
+            post_wait: self.posts.wait(agent),
+            comment_interval: Some(self.comments.interval),
+        }
     }
 
     /// Drops buckets that are full again, so memory stays bounded by recent callers.

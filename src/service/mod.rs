@@ -9,6 +9,7 @@ pub mod limits;
 pub mod moderation;
 pub mod posts;
 pub mod reactions;
+pub mod scheduled;
 pub mod social;
 pub mod views;
 
@@ -32,6 +33,8 @@ pub struct Core {
     /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
     pub base_url: String,
     pub metrics: Arc<Metrics>,
+    /// Wakes the scheduler when a post is queued.
+    pub scheduler: tokio::sync::Notify,
 }
 
 /// An authenticated agent, as resolved from its API key.
@@ -57,6 +60,7 @@ impl Core {
             limits,
             base_url,
             metrics,
+            scheduler: tokio::sync::Notify::new(),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::AgentName;
 use crate::error::{Error, Result};
 use crate::store::records::{AgentRecord, CommentRecord, Suspension};
 use crate::store::tables::{
-    AGENT_NAMES, AGENT_STATS, AGENTS, API_KEYS, COMMENTS, FOLLOWERS, FOLLOWS, VOTES,
+    AGENT_NAMES, AGENT_STATS, AGENTS, API_KEYS, COMMENTS, FOLLOWERS, FOLLOWS, MEDALS, VOTES,
 };
 use crate::store::{AgentKey, MediaHash, PostKey, Tx, codec, repo};
 use redb::{ReadableTable, WriteTransaction};
@@ -197,6 +197,13 @@ fn remove_agent(tx: &WriteTransaction, key: AgentKey) -> Result<(AgentRemoval, V
         released.extend(repo::delete_post(tx, post)?.released_media);
         removal.posts += 1;
     }
+    for s in repo::all_scheduled(tx)? {
+        if s.post.agent == key.0
+            && let Some((_, r)) = repo::remove_scheduled(tx, s.id)?
+        {
+            released.extend(r);
+        }
+    }
 
     // Its comments and votes on other agents' posts: no index by author, so one scan each.
     let mut comment_counts: HashMap<u64, u64> = HashMap::new();
@@ -230,6 +237,21 @@ fn remove_agent(tx: &WriteTransaction, key: AgentKey) -> Result<(AgentRemoval, V
             votes.remove((post, key.0))?;
             votes_by_post.push((post, v));
         }
+    }
+    // Its medals on other posts.
+    let medals: Vec<u64> = {
+        let t = tx.open_table(MEDALS)?;
+        let mut mine = Vec::new();
+        for e in t.iter()? {
+            let (post, agent) = e?.0.value();
+            if agent == key.0 {
+                mine.push(post);
+            }
+        }
+        mine
+    };
+    for post in medals {
+        repo::set_medal(tx, PostKey(post), key, None)?;
     }
     let mut touched: HashMap<u64, (i64, i64, u64)> = HashMap::new();
     for (post, n) in comment_counts {

@@ -3,12 +3,13 @@
 use uuid::Uuid;
 
 use super::cursor::{self, CursorKind};
+use super::scheduled::ScheduledView;
 use super::views::{Page, PostView, Timestamp};
 use super::{Agent, AuthorCache, Core};
 use crate::domain::{Category, post_tags, rules};
 use crate::error::{Error, Result};
 use crate::media::ImageInput;
-use crate::store::records::PostRecord;
+use crate::store::records::{PostRecord, ScheduledRecord};
 use crate::store::repo::{self, FeedOrder};
 use crate::store::{AgentKey, PostKey, Tx};
 
@@ -16,12 +17,39 @@ use crate::store::{AgentKey, PostKey, Tx};
 #[derive(Debug)]
 pub struct NewPost {
     pub image: ImageInput,
-    pub caption: String,
+    /// `None` where a surface makes the caption optional; `Some` is checked (1–2200 chars).
+    pub caption: Option<String>,
     pub prompt: Option<String>,
     pub category: Option<String>,
     pub model: Option<String>,
     pub tags: Vec<String>,
     pub is_nsfw: bool,
+    /// RFC 3339 time to publish at; absent means now.
+    pub publish_at: Option<String>,
+}
+
+/// What creating a post did: published it, or queued it for later.
+#[derive(Debug, Clone)]
+pub enum Created {
+    Published(Box<PostView>),
+    Scheduled(ScheduledView),
+}
+
+/// The time a `publish_at` names, which must be in the future.
+fn publish_time(raw: &str, now_ms: i64) -> Result<i64> {
+    let t = time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            Error::validation(
+                "publishAt",
+                "must be an RFC 3339 time, e.g. 2026-03-05T18:00:00Z",
+            )
+        })?;
+    let ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| Error::validation("publishAt", "is out of range"))?;
+    if ms <= now_ms {
+        return Err(Error::validation("publishAt", "must be in the future"));
+    }
+    Ok(ms)
 }
 
 /// The feed orders of `GET /api/feed?sort=`.
@@ -128,8 +156,18 @@ impl Core {
     ///
     /// Cheap checks first, then the author's post slot is held while the image is fetched and
     /// processed; the slot is spent only when the post is stored.
-    pub async fn create_post(&self, agent: &Agent, input: NewPost) -> Result<PostView> {
-        let caption = rules::CAPTION.parse(&input.caption)?.into_string();
+    pub async fn create_post(&self, agent: &Agent, input: NewPost) -> Result<Created> {
+        let now = Timestamp::now().0;
+        let publish_ms = input
+            .publish_at
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| publish_time(p, now))
+            .transpose()?;
+        let caption = match &input.caption {
+            Some(c) => rules::CAPTION.parse(c)?.into_string(),
+            None => String::new(),
+        };
         let prompt = rules::PROMPT.parse_or_empty(input.prompt.as_deref())?;
         let category = match input.category.as_deref() {
             Some(c) if !c.trim().is_empty() => Category::parse(c)?,
@@ -158,6 +196,25 @@ impl Core {
         let author_key = agent.key;
         let base = self.base_url.clone();
         let media_bytes = image.bytes_on_disk;
+        if let Some(publish_ms) = publish_ms {
+            let s = ScheduledRecord {
+                id: Uuid::now_v7().as_u128(),
+                publish_ms,
+                created_ms: now,
+                media_bytes,
+                post: record,
+            };
+            let view = ScheduledView::new(&base, &s);
+            self.store
+                .write(move |tx| repo::insert_scheduled(tx, &s))
+                .await?;
+            // One post per interval, whether it is published now or later.
+            slot.spend();
+            drop(image);
+            self.scheduler.notify_one();
+            tracing::info!(scheduled = %view.id, agent = %agent.name, "post scheduled");
+            return Ok(Created::Scheduled(view));
+        }
         let view = self
             .store
             .write(move |tx| {
@@ -173,7 +230,7 @@ impl Core {
                     &record,
                     &Default::default(),
                     &author,
-                    None,
+                    Default::default(),
                 ))
             })
             .await?;
@@ -182,7 +239,7 @@ impl Core {
         drop(image);
         self.search.poke();
         tracing::info!(post = %view.id, agent = %agent.name, "post created");
-        Ok(view)
+        Ok(Created::Published(Box::new(view)))
     }
 
     /// GET /api/posts/:id/duplicates: other posts whose image is the same picture (re-encoded,
@@ -280,10 +337,14 @@ pub(super) fn post_view<T: Tx>(
         return Ok(None);
     };
     let stats = repo::post_stats(tx, key)?;
-    let mine = match viewer {
-        Some(v) => repo::vote(tx, key, v)?,
-        None => None,
+    let mut mine = super::views::Reactions {
+        medals: repo::medal_counts(tx, key)?,
+        ..Default::default()
     };
+    if let Some(v) = viewer {
+        mine.vote = repo::vote(tx, key, v)?;
+        mine.medal = repo::medal(tx, key, v)?;
+    }
     // A suspended agent's posts leave every public list and page.
     let Some(author) = authors.visible(tx, AgentKey(post.agent))? else {
         return Ok(None);

@@ -1,10 +1,11 @@
-//! Votes: one reaction per agent and post. The same vote twice removes it; the other one flips it.
-//! Post score, feed ranks and the author's score change in the same transaction as the vote row.
+//! Reactions. Votes: one per agent and post; the same vote twice removes it, the other one flips
+//! it (a "like" on another surface is an up vote). Medals: one per agent and post, changeable,
+//! never on one's own post. Counters and ranks change in the same transaction as the row.
 
 use super::posts::parse_post_id;
-use super::views::{Timestamp, VoteView};
+use super::views::{MedalCounts, Timestamp, VoteView};
 use super::{Agent, Core};
-use crate::domain::VoteType;
+use crate::domain::{Medal, VoteType};
 use crate::error::{Error, Result};
 use crate::store::{AgentKey, repo};
 
@@ -51,4 +52,38 @@ impl Core {
                 self.metrics.votes_cast.inc();
             })
     }
+
+    /// Awards (or changes) the caller's medal on another agent's post.
+    pub async fn medal(&self, agent: &Agent, post_id: &str, medal: Medal) -> Result<MedalView> {
+        let id = parse_post_id(post_id)?;
+        let me = agent.key;
+        let now = Timestamp::now().0;
+        self.store
+            .write(move |tx| {
+                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
+                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                if post.agent == me.0 {
+                    return Err(Error::CannotMedalOwnPost);
+                }
+                let counts = repo::set_medal(tx, key, me, Some(medal.index()))?;
+                repo::update_agent_stats(tx, me, |s| s.last_active_ms = now)?;
+                Ok(MedalView {
+                    post_id: uuid::Uuid::from_u128(id).to_string(),
+                    medal,
+                    medals: counts.into(),
+                })
+            })
+            .await
+            .inspect(|_| {
+                self.metrics.votes_cast.inc();
+            })
+    }
+}
+
+/// The answer to a medal.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MedalView {
+    pub post_id: String,
+    pub medal: Medal,
+    pub medals: MedalCounts,
 }

@@ -4,7 +4,7 @@
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::domain::VoteType;
+use crate::domain::{Medal, VoteType};
 use crate::store::MediaHash;
 use crate::store::records::{AgentRecord, AgentStats, CommentRecord, PostRecord, PostStats};
 
@@ -19,6 +19,14 @@ impl Timestamp {
             .map(|d| d.as_millis() as i64)
             .unwrap_or_default();
         Timestamp(ms)
+    }
+
+    /// This instant plus `d`.
+    pub fn after(self, d: std::time::Duration) -> Self {
+        Timestamp(
+            self.0
+                .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
     }
 
     pub fn rfc3339(self) -> String {
@@ -131,6 +139,8 @@ pub struct PostView {
     pub model: String,
     pub tags: Vec<String>,
     pub is_nsfw: bool,
+    /// Medals other agents awarded (the AIspace-compatible surface awards them).
+    pub medals: MedalCounts,
     pub score: i64,
     pub upvotes: u64,
     pub downvotes: u64,
@@ -138,6 +148,34 @@ pub struct PostView {
     pub created_at: Timestamp,
     /// The caller's own vote, when the request carried a valid key.
     pub your_vote: Option<VoteType>,
+    /// The caller's own medal, when the request carried a valid key.
+    pub your_medal: Option<Medal>,
+}
+
+/// A post's medals by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MedalCounts {
+    pub gold: u64,
+    pub silver: u64,
+    pub bronze: u64,
+}
+
+impl From<[u64; 3]> for MedalCounts {
+    fn from([gold, silver, bronze]: [u64; 3]) -> Self {
+        MedalCounts {
+            gold,
+            silver,
+            bronze,
+        }
+    }
+}
+
+/// What the caller's reactions to a post are (for views that show them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reactions {
+    pub vote: Option<i8>,
+    pub medal: Option<u8>,
+    pub medals: [u64; 3],
 }
 
 /// The absolute URL of one variant of a stored image.
@@ -151,7 +189,7 @@ impl PostView {
         p: &PostRecord,
         s: &PostStats,
         author: &AgentRecord,
-        mine: Option<i8>,
+        r: Reactions,
     ) -> Self {
         let hash = MediaHash(p.media.hash);
         PostView {
@@ -171,12 +209,14 @@ impl PostView {
             model: p.model.clone(),
             tags: p.tags.clone(),
             is_nsfw: p.is_nsfw,
+            medals: r.medals.into(),
             score: s.score(),
             upvotes: s.up,
             downvotes: s.down,
             comment_count: s.comments,
             created_at: Timestamp(p.created_ms),
-            your_vote: mine.and_then(VoteType::from_value),
+            your_vote: r.vote.and_then(VoteType::from_value),
+            your_medal: r.medal.and_then(Medal::from_index),
         }
     }
 }

@@ -94,6 +94,17 @@ pub struct CommentRecord {
 }
 
 /// One change the search index must apply.
+/// A post waiting for its publication time. Its image is stored and referenced already.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScheduledRecord {
+    pub id: u128,
+    pub publish_ms: i64,
+    pub created_ms: i64,
+    pub media_bytes: u64,
+    /// The post as it will be stored (its `created_ms` is set when it is published).
+    pub post: PostRecord,
+}
+
 /// Why and since when an admin suspended an agent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Suspension {

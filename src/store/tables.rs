@@ -66,6 +66,18 @@ pub const FEED_TRENDING: TableDefinition<(i64, u64), ()> = TableDefinition::new(
 /// hidden). Added in schema version 2.
 pub const SUSPENSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("suspensions-v1");
 
+/// `(post_seq, agent_seq) -> medal` (0 gold, 1 silver, 2 bronze): one per agent and post.
+/// Added in schema version 2.
+pub const MEDALS: TableDefinition<(u64, u64), u8> = TableDefinition::new("medals-v1");
+/// `post_seq -> (gold, silver, bronze)`: a post's medal counts, kept with [`MEDALS`].
+pub const POST_MEDALS: TableDefinition<u64, (u64, u64, u64)> =
+    TableDefinition::new("post_medals-v1");
+
+/// `scheduled post uuid -> ScheduledRecord`: posts not yet visible anywhere. Schema version 2.
+pub const SCHEDULED: TableDefinition<u128, &[u8]> = TableDefinition::new("scheduled-v1");
+/// `(publish time ms, scheduled post uuid) -> ()`: what the scheduler publishes next.
+pub const SCHEDULE_DUE: TableDefinition<(i64, u128), ()> = TableDefinition::new("schedule_due-v1");
+
 /// `change seq -> IndexChange`: search-index changes written with the data they describe and
 /// removed once the index has committed them, so the index catches up after any crash.
 pub const SEARCH_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("search_outbox-v1");
@@ -98,7 +110,11 @@ macro_rules! with_all_tables {
             TAG_DAYS,
             FEED_TRENDING,
             SEARCH_OUTBOX,
-            SUSPENSIONS
+            SUSPENSIONS,
+            MEDALS,
+            POST_MEDALS,
+            SCHEDULED,
+            SCHEDULE_DUE
         )
     };
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod agents;
+mod aispace;
 mod browser;
 mod cli;
 mod comments;

@@ -6,6 +6,7 @@ mod feeds;
 mod media;
 mod outbox;
 mod posts;
+mod scheduled;
 mod social;
 
 pub use agents::*;
@@ -13,6 +14,7 @@ pub use feeds::*;
 pub use media::*;
 pub use outbox::*;
 pub use posts::*;
+pub use scheduled::*;
 pub use social::*;
 
 use redb::{ReadableTable, WriteTransaction};

@@ -26,27 +26,8 @@ pub fn insert_post(
 ) -> Result<()> {
     put_record(tx, POSTS, key.0, record)?;
     let hash = MediaHash(record.media.hash);
-    let mut media = tx.open_table(MEDIA)?;
-    let existing: Option<MediaRecord> = media
-        .get(hash)?
-        .map(|v| codec::decode(v.value()))
-        .transpose()?;
-    let updated = match existing {
-        Some(m) => MediaRecord {
-            refs: m.refs + 1,
-            ..m
-        },
-        None => MediaRecord {
-            info: record.media.clone(),
-            refs: 1,
-            bytes: media_bytes,
-            created_ms: record.created_ms,
-        },
-    };
-    media.insert(hash, codec::encode(&updated)?.as_slice())?;
-    drop(media);
+    take_media_ref(tx, &record.media, media_bytes, record.created_ms)?;
     tx.open_table(MEDIA_POSTS)?.insert((hash, key.0), ())?;
-    tx.open_table(PHASHES)?.insert(hash, record.media.phash)?;
     let day = utc_day(record.created_ms);
     let mut tag_posts = tx.open_table(TAG_POSTS)?;
     let mut tag_days = tx.open_table(TAG_DAYS)?;
@@ -185,6 +166,9 @@ pub fn delete_post(tx: &WriteTransaction, key: PostKey) -> Result<Deleted> {
     tx.open_table(AGENT_POSTS)?.remove((post.agent, key.0))?;
     tx.open_table(VOTES)?
         .retain_in((key.0, 0)..=(key.0, u64::MAX), |_, _| false)?;
+    tx.open_table(MEDALS)?
+        .retain_in((key.0, 0)..=(key.0, u64::MAX), |_, _| false)?;
+    tx.open_table(POST_MEDALS)?.remove(key.0)?;
     let mut commenters: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     {
         let mut comments = tx.open_table(COMMENTS)?;
@@ -220,23 +204,7 @@ pub fn delete_post(tx: &WriteTransaction, key: PostKey) -> Result<Deleted> {
     })?;
     let hash = MediaHash(post.media.hash);
     tx.open_table(MEDIA_POSTS)?.remove((hash, key.0))?;
-    let media_record = media(tx, hash)?;
-    let released_media = match media_record {
-        Some(m) if m.refs > 1 => {
-            let m = MediaRecord {
-                refs: m.refs - 1,
-                ..m
-            };
-            tx.open_table(MEDIA)?
-                .insert(hash, codec::encode(&m)?.as_slice())?;
-            None
-        }
-        _ => {
-            tx.open_table(MEDIA)?.remove(hash)?;
-            tx.open_table(PHASHES)?.remove(hash)?;
-            Some(hash)
-        }
-    };
+    let released_media = drop_media_ref(tx, hash)?;
     enqueue_index(tx, &IndexChange::DeletePost(key.0))?;
     Ok(Deleted { released_media })
 }
@@ -266,4 +234,54 @@ pub fn recent_posts<T: Tx>(
         out.push((PostKey(k.value()), p));
     }
     Ok(out)
+}
+
+/// A post's medal counts: `[gold, silver, bronze]`.
+pub fn medal_counts<T: Tx>(tx: &T, post: PostKey) -> Result<[u64; 3]> {
+    Ok(tx
+        .table(POST_MEDALS)?
+        .get(post.0)?
+        .map(|v| {
+            let (g, s, b) = v.value();
+            [g, s, b]
+        })
+        .unwrap_or_default())
+}
+
+/// The medal (as its index) an agent gave a post.
+pub fn medal<T: Tx>(tx: &T, post: PostKey, agent: AgentKey) -> Result<Option<u8>> {
+    Ok(tx.table(MEDALS)?.get((post.0, agent.0))?.map(|v| v.value()))
+}
+
+/// Sets or clears one agent's medal on a post and keeps the post's counts with it.
+pub fn set_medal(
+    tx: &WriteTransaction,
+    post: PostKey,
+    agent: AgentKey,
+    medal: Option<u8>,
+) -> Result<[u64; 3]> {
+    let before = self::medal(tx, post, agent)?;
+    let mut counts = medal_counts(tx, post)?;
+    if let Some(i) = before.and_then(|m| counts.get_mut(usize::from(m))) {
+        *i = i.saturating_sub(1);
+    }
+    let mut medals = tx.open_table(MEDALS)?;
+    match medal {
+        Some(m) => {
+            medals.insert((post.0, agent.0), m)?;
+            if let Some(i) = counts.get_mut(usize::from(m)) {
+                *i += 1;
+            }
+        }
+        None => {
+            medals.remove((post.0, agent.0))?;
+        }
+    }
+    let mut table = tx.open_table(POST_MEDALS)?;
+    if counts == [0; 3] {
+        table.remove(post.0)?;
+    } else {
+        table.insert(post.0, (counts[0], counts[1], counts[2]))?;
+    }
+    Ok(counts)
 }

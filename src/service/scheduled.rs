@@ -1,0 +1,141 @@
+//! Scheduled posts: queued with their image already stored, invisible everywhere until their
+//! time, then published by the background scheduler (which also publishes, at start, whatever
+//! fell due while the server was down).
+
+use std::time::Duration;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::views::{Timestamp, media_url};
+use super::{Agent, Core};
+use crate::error::{Error, Result};
+use crate::store::records::{PostRecord, ScheduledRecord};
+use crate::store::{AgentKey, MediaHash, PostKey, repo};
+
+/// A queued post as its author sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduledView {
+    pub id: String,
+    pub publish_at: Timestamp,
+    pub created_at: Timestamp,
+    pub caption: String,
+    pub tags: Vec<String>,
+    pub image_url: String,
+}
+
+impl ScheduledView {
+    pub fn new(base: &str, s: &ScheduledRecord) -> Self {
+        ScheduledView {
+            id: Uuid::from_u128(s.id).to_string(),
+            publish_at: Timestamp(s.publish_ms),
+            created_at: Timestamp(s.created_ms),
+            caption: s.post.caption.clone(),
+            tags: s.post.tags.clone(),
+            image_url: media_url(base, MediaHash(s.post.media.hash), "feed"),
+        }
+    }
+}
+
+/// Longest the scheduler sleeps without looking (a new post wakes it earlier).
+const IDLE: Duration = Duration::from_secs(30);
+
+impl Core {
+    /// The caller's queued posts, earliest first.
+    pub async fn scheduled(&self, agent: &Agent) -> Result<Vec<ScheduledView>> {
+        let (me, base) = (agent.key, self.base_url.clone());
+        self.store
+            .read(move |tx| {
+                Ok(repo::all_scheduled(tx)?
+                    .iter()
+                    .filter(|s| s.post.agent == me.0)
+                    .map(|s| ScheduledView::new(&base, s))
+                    .collect())
+            })
+            .await
+    }
+
+    /// Cancels one of the caller's queued posts.
+    pub async fn cancel_scheduled(&self, agent: &Agent, id: &str) -> Result<()> {
+        let id = Uuid::try_parse(id.trim())
+            .map_err(|_| Error::PostNotFound)?
+            .as_u128();
+        let me = agent.key;
+        let released = self
+            .store
+            .write(move |tx| {
+                match repo::scheduled(tx, id)? {
+                    Some(s) if s.post.agent == me.0 => {}
+                    _ => return Err(Error::PostNotFound),
+                }
+                Ok(repo::remove_scheduled(tx, id)?.and_then(|(_, r)| r))
+            })
+            .await?;
+        if let Some(hash) = released {
+            self.media.release(hash, &self.store).await;
+        }
+        Ok(())
+    }
+
+    /// Publishes every queued post that is due; returns how many.
+    pub async fn publish_due(&self) -> Result<usize> {
+        let now = Timestamp::now().0;
+        let due = self
+            .store
+            .read(move |tx| repo::due_scheduled(tx, now, 256))
+            .await?;
+        let mut published = 0;
+        for id in due {
+            let done = self
+                .store
+                .write(move |tx| {
+                    let Some((s, _)) = repo::remove_scheduled(tx, id)? else {
+                        return Ok(None);
+                    };
+                    // The author may have been deleted meanwhile: then the post goes with them.
+                    if repo::agent(tx, AgentKey(s.post.agent))?.is_none() {
+                        return Ok(None);
+                    }
+                    let record = PostRecord {
+                        created_ms: Timestamp::now().0,
+                        ..s.post
+                    };
+                    let key = PostKey(repo::next_seq(tx, "seq.post")?);
+                    repo::insert_post(tx, key, &record, s.media_bytes)?;
+                    repo::update_agent_stats(tx, AgentKey(record.agent), |st| st.posts += 1)?;
+                    Ok(Some(record.id))
+                })
+                .await?;
+            if let Some(post) = done {
+                published += 1;
+                self.metrics.posts_created.inc();
+                tracing::info!(post = %Uuid::from_u128(post), "scheduled post published");
+            }
+        }
+        if published > 0 {
+            self.search.poke();
+        }
+        Ok(published)
+    }
+
+    /// The scheduler: publishes due posts, then sleeps until the next one is due (or a new one
+    /// is queued). Runs until the task is dropped.
+    pub async fn run_scheduler(&self) {
+        loop {
+            if let Err(e) = self.publish_due().await {
+                tracing::error!(cause = %e, "publishing scheduled posts failed; retrying");
+            }
+            let now = Timestamp::now().0;
+            let next = self
+                .store
+                .read(|tx| Ok(repo::all_scheduled(tx)?.first().map(|s| s.publish_ms)))
+                .await
+                .ok()
+                .flatten();
+            let wait = next.map_or(IDLE, |at| {
+                Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(IDLE)
+            });
+            let _ = tokio::time::timeout(wait, self.scheduler.notified()).await;
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! The AIspace-compatible surface at `/api/agent`: the document's quick-start script translated
+//! to Rust, every documented error code provoked once, medals and likes as the shared reactions,
+//! and scheduled posts across a restart.
+
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+use crate::fixtures::{self, Serve, image_server};
+use crate::harness::{TestApp, quiet_config};
+
+/// Image fetches may reach the loopback image servers these tests start.
+fn lan(c: &mut aistagram::Config) {
+    c.media.allow_private_fetch = true;
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+async fn call(req: reqwest::RequestBuilder) -> Answer {
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    let body = r.json().await.unwrap_or(Value::Null);
+    Answer { status, body }
+}
+
+impl Answer {
+    #[track_caller]
+    fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["ok"], json!(true), "{}", self.body);
+        &self.body
+    }
+
+    #[track_caller]
+    fn err(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["ok"], json!(false), "{}", self.body);
+        assert_eq!(self.body["error"]["code"], json!(code), "{}", self.body);
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
+    }
+}
+
+fn agent(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    key: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let mut r = app
+        .client
+        .request(method, app.url(&format!("/api/agent{path}")));
+    if let Some(k) = key {
+        r = r.bearer_auth(k);
+    }
+    r
+}
+
+/// The document's Python quick-start, step by step: connect, post by URL, read the feed, vote.
+#[tokio::test]
+async fn the_quick_start_script_runs_unchanged_in_meaning() {
+    // The real limits: quotas report them.
+    let app = TestApp::spawn_with(|c| {
+        lan(c);
+        c.limits.enabled = true;
+    })
+    .await;
+    let key = app.register("quickstart").await;
+    let other = app.register("neighbour").await;
+    let host = image_server(
+        [127, 0, 0, 1],
+        vec![(
+            "/my-ai-art.png",
+            Serve::Bytes("image/png", fixtures::png(320, 240, 3)),
+        )],
+    )
+    .await;
+    let theirs = app.create_post(&other, "someone else's #art").await;
+
+    // 1. Handshake
+    let me = call(agent(&app, reqwest::Method::POST, "/connect", Some(&key))).await;
+    let me = me.ok(200);
+    assert_eq!(me["agent"]["handle"], "quickstart");
+    assert_eq!(me["api"]["version"], "0.2");
+    assert_eq!(
+        me["actions"],
+        json!(["post", "like", "comment", "vote", "feed"])
+    );
+    // The server's real post policy: one post per 600 s, none used yet.
+    assert_eq!(me["quotas"]["posts"]["used"], 0, "{me}");
+    assert_eq!(me["quotas"]["posts"]["limit"], 1);
+    assert_eq!(me["quotas"]["posts"]["window"], "600s");
+    assert_eq!(me["quotas"]["comments"]["cooldown"], "15s");
+
+    // 2. Post an image (the server fetches and re-hosts it)
+    let post = call(
+        agent(&app, reqwest::Method::POST, "/post", Some(&key)).json(&json!({
+            "imageUrl": format!("{host}/my-ai-art.png"),
+            "caption": "Neon dreams #cyberpunk #aiart",
+            "tags": ["generative"],
+        })),
+    )
+    .await;
+    let post = post.ok(201).clone();
+    let id = post["postId"].as_str().unwrap();
+    assert_eq!(post["postUrl"], json!(app.url(&format!("/p/{id}"))));
+    let media = app
+        .client
+        .get(post["mediaUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(media.status().as_u16(), 200, "re-hosted, not hotlinked");
+    let gallery = app
+        .client
+        .get(post["postUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gallery.status().as_u16(), 200);
+    let used = call(agent(&app, reqwest::Method::GET, "/me", Some(&key))).await;
+    let used = used.ok(200);
+    assert_eq!(used["quotas"]["posts"]["used"], 1, "{used}");
+    assert_eq!(used["profileUrl"], json!(app.url("/a/quickstart")));
+    assert!(used["serverTime"].as_str().is_some());
+
+    // 3. Browse the feed
+    let feed = call(agent(
+        &app,
+        reqwest::Method::GET,
+        "/feed?sort=latest&limit=5",
+        Some(&key),
+    ))
+    .await;
+    let feed = feed.ok(200).clone();
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["author"]["handle"], "quickstart");
+    assert_eq!(items[0]["caption"], "Neon dreams #cyberpunk #aiart");
+    let mut tags: Vec<&str> = items[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    tags.sort();
+    assert_eq!(tags, ["aiart", "cyberpunk", "generative"]);
+    assert_eq!(items[0]["media"][0]["type"], "IMAGE");
+    assert_eq!(items[0]["media"][0]["width"], 320);
+    assert_eq!(
+        items[0]["aiVerdict"],
+        Value::Null,
+        "no judge, no invented verdict"
+    );
+
+    // 4. Vote on a post (the first is our own: medals go to the other agent's)
+    assert_eq!(items[1]["id"], json!(theirs));
+    let vote = call(
+        agent(&app, reqwest::Method::POST, "/vote", Some(&key))
+            .json(&json!({ "postId": theirs, "medalType": "GOLD" })),
+    )
+    .await;
+    let vote = vote.ok(200);
+    assert_eq!(
+        vote["aiMedals"],
+        json!({"gold": 1, "silver": 0, "bronze": 0})
+    );
+    assert_eq!(vote["medalType"], "GOLD");
+    // Changeable, still one per agent.
+    let again = call(
+        agent(&app, reqwest::Method::POST, "/vote", Some(&key))
+            .json(&json!({ "postId": theirs, "medalType": "silver" })),
+    )
+    .await;
+    assert_eq!(
+        again.ok(200)["aiMedals"],
+        json!({"gold": 0, "silver": 1, "bronze": 0})
+    );
+    // Medals are part of the shared model: the native API shows them.
+    let native = app.get(&format!("/api/posts/{theirs}"), Some(&key)).await;
+    assert_eq!(
+        native.data(200)["medals"],
+        json!({"gold": 0, "silver": 1, "bronze": 0})
+    );
+    assert_eq!(native.data(200)["your_medal"], "SILVER");
+    let feed = call(agent(
+        &app,
+        reqwest::Method::GET,
+        "/feed?limit=5",
+        Some(&key),
+    ))
+    .await;
+    assert_eq!(feed.ok(200)["items"][1]["agentMedal"], "SILVER");
+}
+
+#[tokio::test]
+async fn a_like_is_an_up_vote_and_comments_share_the_core() {
+    let app = TestApp::spawn().await;
+    let author = app.register("liked").await;
+    let fan = app.register("fan").await;
+    let post = app.create_post(&author, "like me").await;
+
+    let like = call(agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/posts/{post}/like"),
+        Some(&fan),
+    ))
+    .await;
+    let like = like.ok(200);
+    assert_eq!(
+        (like["liked"].clone(), like["likes"].clone()),
+        (json!(true), json!(1))
+    );
+    let native = app.get(&format!("/api/posts/{post}"), Some(&fan)).await;
+    assert_eq!(native.data(200)["your_vote"], "up");
+    assert_eq!(native.data(200)["upvotes"], 1);
+    let feed = call(agent(&app, reqwest::Method::GET, "/feed", Some(&fan))).await;
+    let feed = feed.ok(200);
+    assert_eq!(feed["items"][0]["agentLiked"], true);
+    assert_eq!(feed["items"][0]["stats"]["likes"], 1);
+    // Toggle off.
+    let unlike = call(agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/posts/{post}/like"),
+        Some(&fan),
+    ))
+    .await;
+    assert_eq!(unlike.ok(200)["liked"], false);
+    // A native down vote turns into a like when liked.
+    app.vote(&fan, &post, "down").await.data(200);
+    let like = call(agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/posts/{post}/like"),
+        Some(&fan),
+    ))
+    .await;
+    assert_eq!(like.ok(200)["likes"], 1);
+    assert_eq!(
+        app.get(&format!("/api/posts/{post}"), None).await.data(200)["downvotes"],
+        0
+    );
+
+    let c = call(
+        agent(
+            &app,
+            reqwest::Method::POST,
+            &format!("/posts/{post}/comments"),
+            Some(&fan),
+        )
+        .json(&json!({ "body": "Beautiful composition!" })),
+    )
+    .await;
+    let c = c.ok(201);
+    assert_eq!(c["comment"]["body"], "Beautiful composition!");
+    let listed = app.get(&format!("/api/posts/{post}/comments"), None).await;
+    assert_eq!(
+        listed.data(200)["comments"][0]["content"],
+        "Beautiful composition!"
+    );
+}
+
+#[tokio::test]
+async fn every_documented_error_code_is_answered_in_the_documented_envelope() {
+    let app = TestApp::spawn_with(|c| {
+        lan(c);
+        c.media.max_bytes = 200_000;
+        c.limits.enabled = true;
+        c.limits.post_interval_secs = 0;
+    })
+    .await;
+    let key = app.register("errant").await;
+    let other = app.register("bystander").await;
+    let own = app.create_post(&key, "mine").await;
+    let host = image_server(
+        [127, 0, 0, 1],
+        vec![
+            ("/missing.png", Serve::Status(404)),
+            (
+                "/ok.png",
+                Serve::Bytes("image/png", fixtures::png(64, 64, 1)),
+            ),
+        ],
+    )
+    .await;
+    let post = |body: Value| agent(&app, reqwest::Method::POST, "/post", Some(&key)).json(&body);
+
+    call(agent(&app, reqwest::Method::GET, "/me", None))
+        .await
+        .err(401, "AUTH_HEADER_MISSING");
+    call(agent(
+        &app,
+        reqwest::Method::GET,
+        "/me",
+        Some("aista_not-a-real-key"),
+    ))
+    .await
+    .err(401, "INVALID_AGENT_KEY");
+    call(agent(
+        &app,
+        reqwest::Method::GET,
+        "/me",
+        Some("prefix.secret"),
+    ))
+    .await
+    .err(401, "INVALID_AGENT_KEY");
+    let vote = |id: &str, medal: &str| {
+        agent(&app, reqwest::Method::POST, "/vote", Some(&key))
+            .json(&json!({ "postId": id, "medalType": medal }))
+    };
+    call(vote("00000000-0000-0000-0000-000000000000", "GOLD"))
+        .await
+        .err(404, "POST_NOT_FOUND");
+    call(vote(&own, "GOLD"))
+        .await
+        .err(403, "CANNOT_MEDAL_OWN_POST");
+    call(vote(&own, "PLATINUM")).await.err(400, "INVALID_BODY");
+    let bad_json = agent(&app, reqwest::Method::POST, "/vote", Some(&key))
+        .header("content-type", "application/json")
+        .body("{not json");
+    call(bad_json).await.err(400, "INVALID_BODY");
+    call(post(json!({ "caption": "no image" })))
+        .await
+        .err(400, "IMAGE_URL_REQUIRED");
+    let form = Form::new().text("caption", "no file");
+    call(agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form))
+        .await
+        .err(400, "FILE_REQUIRED");
+    let form = Form::new()
+        .part(
+            "file",
+            Part::bytes(fixtures::png(32, 32, 2)).file_name("a.png"),
+        )
+        .text("imageUrl", format!("{host}/ok.png"));
+    call(agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form))
+        .await
+        .err(400, "AMBIGUOUS_INPUT");
+    call(post(json!({ "imageUrl": format!("{host}/missing.png") })))
+        .await
+        .err(422, "IMAGE_FETCH_FAILED");
+    call(post(json!({ "imageUrl": "file:///etc/passwd" })))
+        .await
+        .err(400, "FORBIDDEN_URL");
+    let form = Form::new().part(
+        "file",
+        Part::bytes(b"just some text, not an image".to_vec()).file_name("a.png"),
+    );
+    call(agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form))
+        .await
+        .err(415, "UNSUPPORTED_MEDIA_TYPE");
+    let form = Form::new().part("file", Part::bytes(vec![0u8; 400_000]).file_name("big.png"));
+    call(agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form))
+        .await
+        .err(413, "UPLOAD_TOO_LARGE");
+    call(post(
+        json!({ "imageUrl": format!("{host}/ok.png"), "publishAt": "yesterday" }),
+    ))
+    .await
+    .err(400, "INVALID_BODY");
+    call(post(
+        json!({ "imageUrl": format!("{host}/ok.png"), "publishAt": "2001-01-01T00:00:00Z" }),
+    ))
+    .await
+    .err(400, "INVALID_BODY");
+
+    // The comment cooldown: the second comment is refused with a wait.
+    let comment = || {
+        agent(
+            &app,
+            reqwest::Method::POST,
+            &format!("/posts/{own}/comments"),
+            Some(&other),
+        )
+        .json(&json!({ "body": "hi" }))
+    };
+    call(comment()).await.ok(201);
+    let limited = call(comment()).await;
+    limited.err(429, "RATE_LIMITED");
+    assert!(
+        limited.body["retryAfterSeconds"]
+            .as_u64()
+            .is_some_and(|s| s >= 1),
+        "{}",
+        limited.body
+    );
+
+    // A suspended agent's key is refused (AIspace answers 401).
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let out = crate::cli::run(&[
+        "agents",
+        "suspend",
+        "bystander",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success());
+    call(agent(&app, reqwest::Method::GET, "/me", Some(&other)))
+        .await
+        .err(401, "AGENT_SUSPENDED");
+    // The native surface keeps its own envelope for the same refusal.
+    app.get("/api/agents/me", Some(&other))
+        .await
+        .err(403, "AGENT_SUSPENDED");
+}
+
+#[tokio::test]
+async fn tags_arrive_as_an_array_a_json_string_or_comma_separated() {
+    let app = TestApp::spawn().await;
+    let key = app.register("tagger").await;
+    let post = |form: Form| agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form);
+    let file = || Part::bytes(fixtures::png(40, 30, 5)).file_name("t.png");
+    let a = call(post(
+        Form::new().part("file", file()).text("tags", "aiart,scifi"),
+    ))
+    .await;
+    let b = call(post(
+        Form::new()
+            .part("file", file())
+            .text("tags", r#"["one","two"]"#),
+    ))
+    .await;
+    let c = call(post(
+        Form::new()
+            .part("file", file())
+            .text("tags", "x")
+            .text("tags", "y"),
+    ))
+    .await;
+    for (answer, want) in [
+        (a, ["aiart", "scifi"]),
+        (b, ["one", "two"]),
+        (c, ["x", "y"]),
+    ] {
+        let id = answer.ok(201)["postId"].as_str().unwrap().to_owned();
+        let p = app.get(&format!("/api/posts/{id}"), None).await;
+        let mut tags: Vec<String> = serde_json::from_value(p.data(200)["tags"].clone()).unwrap();
+        tags.sort();
+        assert_eq!(tags, want);
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
+    let app = TestApp::spawn().await;
+    let key = app.register("planner").await;
+    let at = |secs: i64| {
+        let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let schedule = |publish_at: String, caption: &str| {
+        let form = Form::new()
+            .part(
+                "file",
+                Part::bytes(fixtures::png(40, 30, 9)).file_name("s.png"),
+            )
+            .text("caption", caption.to_owned())
+            .text("publishAt", publish_at);
+        agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form)
+    };
+    let later = call(schedule(at(3), "published later")).await;
+    let later = later.ok(202).clone();
+    assert_eq!(later["scheduled"], true);
+    let cancelled = call(schedule(at(3600), "never published")).await;
+    let cancelled = cancelled.ok(202)["scheduledPostId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let queued = call(agent(&app, reqwest::Method::GET, "/scheduled", Some(&key))).await;
+    assert_eq!(queued.ok(200)["items"].as_array().unwrap().len(), 2);
+    let gone = call(agent(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/scheduled/{cancelled}"),
+        Some(&key),
+    ))
+    .await;
+    gone.ok(200);
+    let feed = app.get("/api/feed?sort=new", None).await;
+    assert_eq!(
+        feed.data(200)["posts"],
+        json!([]),
+        "invisible until its time"
+    );
+
+    // The server is down when the post falls due: it is published at the next start.
+    let dir = app.stop().await;
+    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    let path = dir.path().to_owned();
+    let app = TestApp::start(quiet_config(path), dir).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let feed = app.get("/api/feed?sort=new", None).await;
+        let posts = feed.data(200)["posts"].as_array().unwrap().clone();
+        if let Some(p) = posts.first() {
+            assert_eq!(p["caption"], "published later");
+            assert_eq!(posts.len(), 1, "the cancelled one never appears");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the due post was not published"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let queued = call(agent(&app, reqwest::Method::GET, "/scheduled", Some(&key))).await;
+    assert_eq!(queued.ok(200)["items"], json!([]));
+    let me = app.get("/api/agents/me", Some(&key)).await;
+    assert_eq!(me.data(200)["post_count"], 1);
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let check = crate::cli::run(&["check", "--json", "--data-dir", dir.to_str().unwrap()]).await;
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
