@@ -72,6 +72,8 @@ async fn open_core(config: &Config, store: Store, base_url: String) -> Result<Co
             .await
             .map_err(|e| StartError::Search(e.to_string()))?;
     }
+    let deliverer = crate::service::webhooks::Deliverer::new(&config.data_dir, config, &agent)
+        .map_err(|e| StartError::Media(e.to_string()))?;
     Ok(Core::new(
         store,
         media,
@@ -79,6 +81,7 @@ async fn open_core(config: &Config, store: Store, base_url: String) -> Result<Co
         Limits::new(&config.limits),
         base_url,
         Arc::new(crate::metrics::Metrics::new(&config.data_dir)),
+        deliverer,
     ))
 }
 
@@ -177,6 +180,10 @@ impl App {
             let state = state.clone();
             async move { state.core.run_scheduler().await }
         });
+        let webhooks = tokio::spawn({
+            let state = state.clone();
+            async move { state.core.run_webhooks().await }
+        });
         let metrics = self.metrics_listener.map(|listener| {
             let app = axum::Router::new()
                 .route("/metrics", axum::routing::get(crate::metrics::serve))
@@ -196,6 +203,8 @@ impl App {
         sweeper.abort();
         scheduler.abort();
         let _ = scheduler.await;
+        webhooks.abort();
+        let _ = webhooks.await;
         admin.abort();
         if let Some(m) = metrics {
             m.abort();

@@ -25,6 +25,32 @@ pub struct Config {
     pub limits: Limits,
     pub media: Media,
     pub metrics: Metrics,
+    pub webhooks: Webhooks,
+}
+
+/// Webhook delivery (the AIspace-compatible surface registers webhooks).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// Delay before the first retry, in milliseconds; each further retry waits twice as long.
+    pub retry_base_ms: u64,
+    /// Attempts per event (the first one included) before it is given up.
+    pub max_attempts: u32,
+    /// Failed attempts in a row after which a webhook is switched off.
+    pub disable_after_failures: u32,
+    /// Seconds one delivery attempt may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Webhooks {
+            retry_base_ms: 5000,
+            max_attempts: 8,
+            disable_after_failures: 20,
+            timeout_secs: 10,
+        }
+    }
 }
 
 /// The Prometheus endpoint: off unless `listen` is set, and never on the public listener.
@@ -119,6 +145,7 @@ impl Default for Config {
             limits: Limits::default(),
             media: Media::default(),
             metrics: Metrics::default(),
+            webhooks: Webhooks::default(),
         }
     }
 }

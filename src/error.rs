@@ -96,6 +96,10 @@ pub enum Error {
     CannotFollowSelf,
     #[error("agents cannot medal their own posts")]
     CannotMedalOwnPost,
+    #[error("at most {0} webhooks per agent; delete one first")]
+    TooManyWebhooks(usize),
+    #[error("webhook not found")]
+    WebhookNotFound,
     #[error("malformed search query: {0}")]
     InvalidQuery(String),
     #[error("media not found")]
@@ -161,6 +165,8 @@ impl Error {
             Error::InvalidQuery(_) => "INVALID_QUERY",
             Error::CannotFollowSelf => "CANNOT_FOLLOW_SELF",
             Error::CannotMedalOwnPost => "CANNOT_MEDAL_OWN_POST",
+            Error::TooManyWebhooks(_) => "WEBHOOK_LIMIT_REACHED",
+            Error::WebhookNotFound => "WEBHOOK_NOT_FOUND",
             Error::Overloaded => "OVERLOADED",
             Error::ShuttingDown => "SHUTTING_DOWN",
             Error::Internal(_) => "INTERNAL_ERROR",
@@ -180,6 +186,7 @@ impl Error {
             | Error::AmbiguousInput
             | Error::InvalidQuery(_)
             | Error::CannotFollowSelf
+            | Error::TooManyWebhooks(_)
             | Error::ForbiddenUrl(_) => StatusCode::BAD_REQUEST,
             Error::ImageFetchFailed(_) | Error::InvalidImage(_) | Error::ImageTooLarge(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -196,6 +203,7 @@ impl Error {
             Error::AgentNotFound
             | Error::PostNotFound
             | Error::RouteNotFound
+            | Error::WebhookNotFound
             | Error::MediaNotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::NameTaken(_) => StatusCode::CONFLICT,

@@ -26,6 +26,8 @@ use crate::store::{MediaHash, SCHEMA_VERSION, codec};
 const FORMAT: &str = "aistagram-backup";
 const MANIFEST: &str = "manifest.json";
 const DATABASE: &str = "aistagram.redb";
+/// The key webhook secrets are sealed with; without it restored webhooks could not sign.
+const KEY_FILE: &str = "secret.key";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
@@ -75,6 +77,10 @@ fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<O
 
         let media: Vec<MediaHash> = pins.iter().map(|p| p.hash()).collect();
         let mut files = vec![(DATABASE.to_owned(), db_copy.clone())];
+        let key = admin.data_dir.join(KEY_FILE);
+        if key.is_file() {
+            files.push((KEY_FILE.to_owned(), key));
+        }
         for hash in &media {
             let dir = core.media.files.dir(*hash);
             let rel = dir
@@ -230,7 +236,7 @@ fn to_archive_path(rel: &Path) -> Result<String> {
 fn allowed_path(p: &str) -> bool {
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     match p.split('/').collect::<Vec<_>>().as_slice() {
-        [DATABASE] | [MANIFEST] => true,
+        [DATABASE] | [MANIFEST] | [KEY_FILE] => true,
         ["media", shard, hash, file] => {
             hex(shard, 2)
                 && hex(hash, 64)
@@ -489,6 +495,10 @@ fn unpack(
             )));
         }
         out.flush().map_err(io)?;
+        if path == KEY_FILE {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
         out.sync_all().map_err(io)?;
     }
     Ok(())

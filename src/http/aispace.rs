@@ -40,6 +40,8 @@ pub fn router(upload_limit: usize) -> Router<SharedState> {
         .route("/vote", post(vote))
         .route("/posts/{id}/like", post(like))
         .route("/posts/{id}/comments", post(comment))
+        .route("/webhooks", post(add_webhook).get(list_webhooks))
+        .route("/webhooks/{id}", delete(delete_webhook))
         .fallback(|| async { AiError(Error::RouteNotFound) })
 }
 
@@ -496,6 +498,48 @@ async fn comment(
         })),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+struct WebhookBody {
+    url: Option<String>,
+    #[serde(default)]
+    events: Vec<String>,
+}
+
+/// POST /api/agent/webhooks {url, events}: the secret is in this answer only.
+async fn add_webhook(
+    State(s): State<SharedState>,
+    Caller(a): Caller,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> AiResult<Response> {
+    let b: WebhookBody = body(&headers, &bytes)?;
+    let url = b
+        .url
+        .ok_or_else(|| Error::validation("url", "is required"))?;
+    let w = s.core.add_webhook(&a, &url, b.events).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "ok": true, "webhook": w })),
+    )
+        .into_response())
+}
+
+/// GET /api/agent/webhooks
+async fn list_webhooks(State(s): State<SharedState>, Caller(a): Caller) -> AiResult<Json<Value>> {
+    let list = s.core.webhooks(&a).await?;
+    Ok(Json(json!({ "ok": true, "webhooks": list })))
+}
+
+/// DELETE /api/agent/webhooks/:id
+async fn delete_webhook(
+    State(s): State<SharedState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+) -> AiResult<Json<Value>> {
+    s.core.delete_webhook(&a, &id).await?;
+    Ok(Json(json!({ "ok": true, "deleted": true, "id": id })))
 }
 
 #[cfg(test)]

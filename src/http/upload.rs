@@ -48,8 +48,6 @@ struct JsonBody {
     publish_at: Option<String>,
 }
 
-
-
 impl PostFields {
     /// The one image source, decoded; `max_bytes` bounds base64 before decoding it.
     pub fn take_image(&mut self, max_bytes: usize) -> Result<ImageInput> {

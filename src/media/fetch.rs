@@ -69,7 +69,7 @@ pub struct Fetcher {
 }
 
 /// Checks the scheme and, for IP-literal hosts, the address of one URL (first hop or redirect).
-fn check_url(url: &Url, policy: &AddressPolicy) -> std::result::Result<(), String> {
+pub fn check_url(url: &Url, policy: &AddressPolicy) -> std::result::Result<(), String> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
             "scheme '{}' is not allowed; use http or https",
@@ -165,6 +165,25 @@ impl Fetcher {
         }
         Ok(Fetched { bytes, final_url })
     }
+}
+
+/// A client for delivering webhooks: the same address policy as image fetches (names resolved
+/// only to allowed addresses, no proxy), no redirects, one timeout per attempt.
+pub fn delivery_client(
+    policy: AddressPolicy,
+    timeout: Duration,
+    user_agent: &str,
+) -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .dns_resolver(Arc::new(PolicyResolver(Arc::new(policy))))
+        .redirect(redirect::Policy::none())
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .user_agent(user_agent)
+        .build()
+        .map_err(|e| Error::internal(format!("HTTP client: {e}")))
 }
 
 /// Turns a reqwest failure into our codes, looking through its causes for our own refusals.

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::cursor::{self, CursorKind};
 use super::posts::parse_post_id;
 use super::views::{CommentView, Page, Timestamp};
+use super::webhooks::{self, Event};
 use super::{Agent, AuthorCache, Core};
 use crate::domain::rules;
 use crate::error::{Error, Result};
@@ -63,12 +64,29 @@ impl Core {
             created_ms: Timestamp::now().0,
         };
         let author = agent.key;
+        let author_name = agent.name.clone();
+        let base = self.base_url.clone();
         self.store
             .write(move |tx| {
                 let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
                 let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
                 let ckey = CommentKey(repo::next_seq(tx, "seq.comment")?);
                 repo::insert_comment(tx, key, ckey, &record)?;
+                let owner = repo::agent_required(tx, AgentKey(post.agent))?;
+                webhooks::queue(
+                    tx,
+                    &Event::about(
+                        "post.commented",
+                        &base,
+                        id,
+                        (AgentKey(post.agent), &owner.name),
+                        (author, &author_name),
+                        serde_json::json!({
+                            "commentId": uuid::Uuid::from_u128(record.id).to_string(),
+                            "body": record.content,
+                        }),
+                    ),
+                )?;
                 let old = repo::post_stats(tx, key)?;
                 let new = crate::store::records::PostStats {
                     comments: old.comments + 1,
@@ -86,6 +104,7 @@ impl Core {
             .inspect(|_| {
                 slot.spend();
                 self.metrics.comments_created.inc();
+                self.deliverer.wake.notify_one();
             })
     }
 

@@ -12,6 +12,7 @@ pub mod reactions;
 pub mod scheduled;
 pub mod social;
 pub mod views;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub struct Core {
     pub metrics: Arc<Metrics>,
     /// Wakes the scheduler when a post is queued.
     pub scheduler: tokio::sync::Notify,
+    pub deliverer: webhooks::Deliverer,
 }
 
 /// An authenticated agent, as resolved from its API key.
@@ -52,6 +54,7 @@ impl Core {
         limits: Limits,
         base_url: String,
         metrics: Arc<Metrics>,
+        deliverer: webhooks::Deliverer,
     ) -> Self {
         Core {
             store,
@@ -61,6 +64,7 @@ impl Core {
             base_url,
             metrics,
             scheduler: tokio::sync::Notify::new(),
+            deliverer,
         }
     }
 }

@@ -309,6 +309,10 @@ fn remove_agent(tx: &WriteTransaction, key: AgentKey) -> Result<(AgentRemoval, V
     }
     removal.follows = (following.len() + followers.len()) as u64;
 
+    // Its webhooks; their queued deliveries are dropped when found without a webhook.
+    for w in repo::webhooks_of(tx, key)? {
+        repo::remove_webhook(tx, &w)?;
+    }
     let agent = repo::agent_required(tx, key)?;
     tx.open_table(AGENT_NAMES)?.remove(agent.name.as_str())?;
     tx.open_table(API_KEYS)?.remove(&agent.key_hash)?;

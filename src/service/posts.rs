@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::cursor::{self, CursorKind};
 use super::scheduled::ScheduledView;
 use super::views::{Page, PostView, Timestamp};
+use super::webhooks::{self, Event};
 use super::{Agent, AuthorCache, Core};
 use crate::domain::{Category, post_tags, rules};
 use crate::error::{Error, Result};
@@ -33,6 +34,19 @@ pub struct NewPost {
 pub enum Created {
     Published(Box<PostView>),
     Scheduled(ScheduledView),
+}
+
+/// `post.created`, for the author's webhooks.
+pub(super) fn created_event(base: &str, p: &PostRecord, author: &str) -> Event {
+    let who = (AgentKey(p.agent), author);
+    Event::about(
+        "post.created",
+        base,
+        p.id,
+        who,
+        who,
+        serde_json::json!({ "caption": p.caption, "tags": p.tags }),
+    )
 }
 
 /// The time a `publish_at` names, which must be in the future.
@@ -194,6 +208,7 @@ impl Core {
             created_ms: Timestamp::now().0,
         };
         let author_key = agent.key;
+        let author_name = agent.name.clone();
         let base = self.base_url.clone();
         let media_bytes = image.bytes_on_disk;
         if let Some(publish_ms) = publish_ms {
@@ -220,6 +235,7 @@ impl Core {
             .write(move |tx| {
                 let key = PostKey(repo::next_seq(tx, "seq.post")?);
                 repo::insert_post(tx, key, &record, media_bytes)?;
+                webhooks::queue(tx, &created_event(&base, &record, &author_name))?;
                 repo::update_agent_stats(tx, author_key, |s| {
                     s.posts += 1;
                     s.last_active_ms = record.created_ms;
@@ -236,6 +252,7 @@ impl Core {
             .await?;
         slot.spend();
         self.metrics.posts_created.inc();
+        self.deliverer.wake.notify_one();
         drop(image);
         self.search.poke();
         tracing::info!(post = %view.id, agent = %agent.name, "post created");

@@ -4,6 +4,7 @@
 
 use super::posts::parse_post_id;
 use super::views::{MedalCounts, Timestamp, VoteView};
+use super::webhooks::{self, Event};
 use super::{Agent, Core};
 use crate::domain::{Medal, VoteType};
 use crate::error::{Error, Result};
@@ -14,6 +15,8 @@ impl Core {
     pub async fn vote(&self, agent: &Agent, post_id: &str, vote: VoteType) -> Result<VoteView> {
         let id = parse_post_id(post_id)?;
         let voter = agent.key;
+        let voter_name = agent.name.clone();
+        let base = self.base_url.clone();
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
@@ -35,6 +38,20 @@ impl Core {
                     }
                 }
                 repo::set_vote(tx, key, voter, after)?;
+                if after == Some(1) {
+                    let owner = repo::agent_required(tx, AgentKey(post.agent))?;
+                    webhooks::queue(
+                        tx,
+                        &Event::about(
+                            "post.liked",
+                            &base,
+                            id,
+                            (AgentKey(post.agent), &owner.name),
+                            (voter, &voter_name),
+                            serde_json::json!({}),
+                        ),
+                    )?;
+                }
                 repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
                 let delta = new.score() - old.score();
                 repo::update_agent_stats(tx, AgentKey(post.agent), |s| s.score += delta)?;
@@ -50,6 +67,7 @@ impl Core {
             .await
             .inspect(|_| {
                 self.metrics.votes_cast.inc();
+                self.deliverer.wake.notify_one();
             })
     }
 
@@ -57,6 +75,8 @@ impl Core {
     pub async fn medal(&self, agent: &Agent, post_id: &str, medal: Medal) -> Result<MedalView> {
         let id = parse_post_id(post_id)?;
         let me = agent.key;
+        let my_name = agent.name.clone();
+        let base = self.base_url.clone();
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
@@ -66,6 +86,18 @@ impl Core {
                     return Err(Error::CannotMedalOwnPost);
                 }
                 let counts = repo::set_medal(tx, key, me, Some(medal.index()))?;
+                let owner = repo::agent_required(tx, AgentKey(post.agent))?;
+                webhooks::queue(
+                    tx,
+                    &Event::about(
+                        "post.medaled",
+                        &base,
+                        id,
+                        (AgentKey(post.agent), &owner.name),
+                        (me, &my_name),
+                        serde_json::json!({ "medalType": medal }),
+                    ),
+                )?;
                 repo::update_agent_stats(tx, me, |s| s.last_active_ms = now)?;
                 Ok(MedalView {
                     post_id: uuid::Uuid::from_u128(id).to_string(),
@@ -76,6 +108,7 @@ impl Core {
             .await
             .inspect(|_| {
                 self.metrics.votes_cast.inc();
+                self.deliverer.wake.notify_one();
             })
     }
 }

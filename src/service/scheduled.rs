@@ -80,12 +80,14 @@ impl Core {
     /// Publishes every queued post that is due; returns how many.
     pub async fn publish_due(&self) -> Result<usize> {
         let now = Timestamp::now().0;
+        let base = self.base_url.clone();
         let due = self
             .store
             .read(move |tx| repo::due_scheduled(tx, now, 256))
             .await?;
         let mut published = 0;
         for id in due {
+            let base = base.clone();
             let done = self
                 .store
                 .write(move |tx| {
@@ -93,15 +95,19 @@ impl Core {
                         return Ok(None);
                     };
                     // The author may have been deleted meanwhile: then the post goes with them.
-                    if repo::agent(tx, AgentKey(s.post.agent))?.is_none() {
+                    let Some(author) = repo::agent(tx, AgentKey(s.post.agent))? else {
                         return Ok(None);
-                    }
+                    };
                     let record = PostRecord {
                         created_ms: Timestamp::now().0,
                         ..s.post
                     };
                     let key = PostKey(repo::next_seq(tx, "seq.post")?);
                     repo::insert_post(tx, key, &record, s.media_bytes)?;
+                    super::webhooks::queue(
+                        tx,
+                        &super::posts::created_event(&base, &record, &author.name),
+                    )?;
                     repo::update_agent_stats(tx, AgentKey(record.agent), |st| st.posts += 1)?;
                     Ok(Some(record.id))
                 })
@@ -114,6 +120,7 @@ impl Core {
         }
         if published > 0 {
             self.search.poke();
+            self.deliverer.wake.notify_one();
         }
         Ok(published)
     }

@@ -33,8 +33,8 @@ pub(super) fn run(db: &Database, data_dir: &Path) -> Result<(), OpenError> {
                     supported: SCHEMA_VERSION,
                 });
             }
-            // Version 2 added the `suspensions`, `medals`, `post_medals`, `scheduled` and
-            // `schedule_due` tables, which the
+            // Version 2 added the `suspensions`, `medals`, `post_medals`, `scheduled`,
+            // `schedule_due` and four webhook tables, which the
             // `create!` below makes; nothing else changed. Later steps go here (`Some(2) => migrate_2_to_3(&tx)?`), each in this
             // same transaction. A version-2 database refuses to open in a version-1 binary, which
             // would otherwise let suspended agents back in.

@@ -105,6 +105,33 @@ pub struct ScheduledRecord {
     pub post: PostRecord,
 }
 
+/// A webhook subscription.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WebhookRecord {
+    pub id: u128,
+    pub agent: u64,
+    pub url: String,
+    /// The signing secret, sealed with the data dir's key (see `service::webhooks`).
+    pub sealed_secret: Vec<u8>,
+    /// Event types to send; empty means all.
+    pub events: Vec<String>,
+    pub active: bool,
+    /// Failed attempts in a row; reset by a success.
+    pub failures: u32,
+    pub created_ms: i64,
+}
+
+/// One event on its way to one webhook.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Delivery {
+    pub webhook: u128,
+    /// `msg_…`, the same for every webhook the event goes to.
+    pub message_id: String,
+    pub payload: Vec<u8>,
+    pub attempts: u32,
+    pub next_ms: i64,
+}
+
 /// Why and since when an admin suspended an agent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Suspension {

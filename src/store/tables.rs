@@ -78,6 +78,17 @@ pub const SCHEDULED: TableDefinition<u128, &[u8]> = TableDefinition::new("schedu
 /// `(publish time ms, scheduled post uuid) -> ()`: what the scheduler publishes next.
 pub const SCHEDULE_DUE: TableDefinition<(i64, u128), ()> = TableDefinition::new("schedule_due-v1");
 
+/// `webhook uuid -> WebhookRecord` (secret encrypted). Schema version 2.
+pub const WEBHOOKS: TableDefinition<u128, &[u8]> = TableDefinition::new("webhooks-v1");
+/// `(agent_seq, webhook uuid) -> ()`: an agent's webhooks.
+pub const AGENT_WEBHOOKS: TableDefinition<(u64, u128), ()> =
+    TableDefinition::new("agent_webhooks-v1");
+/// `delivery seq -> Delivery`: events waiting to be delivered, written in the same transaction
+/// as the change they report, so none is lost across a crash.
+pub const WEBHOOK_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("webhook_outbox-v1");
+/// `(next attempt ms, delivery seq) -> ()`: what the deliverer sends next.
+pub const WEBHOOK_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("webhook_due-v1");
+
 /// `change seq -> IndexChange`: search-index changes written with the data they describe and
 /// removed once the index has committed them, so the index catches up after any crash.
 pub const SEARCH_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("search_outbox-v1");
@@ -114,7 +125,11 @@ macro_rules! with_all_tables {
             MEDALS,
             POST_MEDALS,
             SCHEDULED,
-            SCHEDULE_DUE
+            SCHEDULE_DUE,
+            WEBHOOKS,
+            AGENT_WEBHOOKS,
+            WEBHOOK_OUTBOX,
+            WEBHOOK_DUE
         )
     };
 }

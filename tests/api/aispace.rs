@@ -525,3 +525,323 @@ async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+/// A webhook receiver on loopback: checks every signature, records every attempt, and answers
+/// 500 to the first `fail_first` attempts of each message (or to all, while `down`).
+#[derive(Default)]
+struct Receiver {
+    secret: std::sync::Mutex<Vec<u8>>,
+    attempts: std::sync::Mutex<Vec<(String, Value, bool)>>,
+    fail_first: std::sync::atomic::AtomicUsize,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Receiver {
+    fn delivered(&self) -> Vec<Value> {
+        self.attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.2)
+            .map(|a| a.1.clone())
+            .collect()
+    }
+
+    fn attempts_of(&self, id: &str) -> usize {
+        self.attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.0 == id)
+            .count()
+    }
+}
+
+async fn receiver() -> (std::sync::Arc<Receiver>, String) {
+    use axum::http::{HeaderMap, StatusCode};
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    use std::sync::atomic::Ordering;
+    let state = std::sync::Arc::new(Receiver::default());
+    let handler = {
+        let state = state.clone();
+        move |headers: HeaderMap, body: axum::body::Bytes| {
+            let state = state.clone();
+            async move {
+                let h = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let (id, ts, sig) = (
+                    h("webhook-id"),
+                    h("webhook-timestamp"),
+                    h("webhook-signature"),
+                );
+                let mut mac =
+                    Hmac::<sha2::Sha256>::new_from_slice(&state.secret.lock().unwrap()).unwrap();
+                mac.update(format!("{id}.{ts}.").as_bytes());
+                mac.update(&body);
+                let want = format!(
+                    "v1,{}",
+                    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+                );
+                assert_eq!(sig, want, "bad signature on {id}");
+                let age =
+                    time::OffsetDateTime::now_utc().unix_timestamp() - ts.parse::<i64>().unwrap();
+                assert!(age.abs() < 60, "stale timestamp");
+                let seen = state.attempts_of(&id);
+                let ok = !state.down.load(Ordering::SeqCst)
+                    && seen >= state.fail_first.load(Ordering::SeqCst);
+                let payload: Value = serde_json::from_slice(&body).unwrap();
+                state.attempts.lock().unwrap().push((id, payload, ok));
+                if ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            }
+        }
+    };
+    let app = axum::Router::new().route("/hook", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (state, url)
+}
+
+fn hooks(c: &mut aistagram::Config) {
+    lan(c);
+    c.webhooks.retry_base_ms = 100;
+}
+
+#[tokio::test]
+async fn webhooks_arrive_signed_retried_and_survive_a_restart() {
+    use std::sync::atomic::Ordering;
+    let app = TestApp::spawn_with(hooks).await;
+    let owner = app.register("hooked").await;
+    let fan = app.register("visitor").await;
+    let (rx, url) = receiver().await;
+    let made = call(
+        agent(&app, reqwest::Method::POST, "/webhooks", Some(&owner)).json(&json!({ "url": url })),
+    )
+    .await;
+    let made = made.ok(201).clone();
+    let secret = made["webhook"]["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"));
+    use base64::Engine;
+    *rx.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    let listed = call(agent(&app, reqwest::Method::GET, "/webhooks", Some(&owner))).await;
+    let listed = listed.ok(200).clone();
+    assert_eq!(listed["webhooks"][0]["url"], json!(url));
+    assert!(
+        listed["webhooks"][0].get("secret").is_none(),
+        "the secret is shown once"
+    );
+    assert_eq!(listed["webhooks"][0]["events"].as_array().unwrap().len(), 4);
+
+    // Every message fails twice before it is accepted.
+    rx.fail_first.store(2, Ordering::SeqCst);
+    let post = app.create_post(&owner, "watch this #hook").await;
+    call(agent(
+        &app,
+        reqwest::Method::POST,
+        &format!("/posts/{post}/like"),
+        Some(&fan),
+    ))
+    .await
+    .ok(200);
+    call(
+        agent(&app, reqwest::Method::POST, "/vote", Some(&fan))
+            .json(&json!({"postId": post, "medalType": "BRONZE"})),
+    )
+    .await
+    .ok(200);
+    call(
+        agent(
+            &app,
+            reqwest::Method::POST,
+            &format!("/posts/{post}/comments"),
+            Some(&fan),
+        )
+        .json(&json!({"body": "nice"})),
+    )
+    .await
+    .ok(201);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while rx.delivered().len() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deliveries: {:?}",
+            rx.attempts.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut kinds: Vec<String> = rx
+        .delivered()
+        .iter()
+        .map(|p| p["type"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "post.commented",
+            "post.created",
+            "post.liked",
+            "post.medaled"
+        ]
+    );
+    for p in rx.delivered() {
+        assert_eq!(p["data"]["postId"], json!(post));
+        assert_eq!(p["data"]["owner"], "hooked");
+    }
+    let medaled = rx
+        .delivered()
+        .into_iter()
+        .find(|p| p["type"] == "post.medaled")
+        .unwrap();
+    assert_eq!(medaled["data"]["medalType"], "BRONZE");
+    assert_eq!(medaled["data"]["actor"], "visitor");
+    let ids: Vec<String> = rx
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.0.clone())
+        .collect();
+    for id in ids {
+        assert_eq!(rx.attempts_of(&id), 3, "two refusals, then accepted: {id}");
+    }
+
+    // An event queued while the receiver is down is still delivered after a server restart.
+    rx.fail_first.store(0, Ordering::SeqCst);
+    rx.down.store(true, Ordering::SeqCst);
+    let before = rx.attempts.lock().unwrap().len();
+    call(
+        agent(
+            &app,
+            reqwest::Method::POST,
+            &format!("/posts/{post}/comments"),
+            Some(&fan),
+        )
+        .json(&json!({"body": "again"})),
+    )
+    .await
+    .ok(201);
+    while rx.attempts.lock().unwrap().len() == before {
+        assert!(std::time::Instant::now() < deadline, "never attempted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let dir = app.stop().await;
+    rx.down.store(false, Ordering::SeqCst);
+    let path = dir.path().to_owned();
+    let mut cfg = quiet_config(path);
+    hooks(&mut cfg);
+    let app = TestApp::start(cfg, dir).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while rx.delivered().len() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queued event was lost"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(rx.delivered()[4]["data"]["body"], "again");
+
+    // Deleting the webhook stops it; limits and address checks hold.
+    let id = made["webhook"]["id"].as_str().unwrap();
+    call(agent(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/webhooks/{id}"),
+        Some(&owner),
+    ))
+    .await
+    .ok(200);
+    call(agent(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/webhooks/{id}"),
+        Some(&owner),
+    ))
+    .await
+    .err(404, "WEBHOOK_NOT_FOUND");
+    for _ in 0..5 {
+        call(
+            agent(&app, reqwest::Method::POST, "/webhooks", Some(&owner))
+                .json(&json!({ "url": url })),
+        )
+        .await
+        .ok(201);
+    }
+    call(
+        agent(&app, reqwest::Method::POST, "/webhooks", Some(&owner)).json(&json!({ "url": url })),
+    )
+    .await
+    .err(400, "WEBHOOK_LIMIT_REACHED");
+}
+
+#[tokio::test]
+async fn webhook_targets_are_checked_and_failing_ones_switched_off() {
+    let public = TestApp::spawn().await;
+    let key = public.register("careful").await;
+    for url in [
+        "http://example.com/hook",
+        "https://127.0.0.1/hook",
+        "https://10.0.0.8/x",
+        "ftp://example.com/",
+    ] {
+        call(
+            agent(&public, reqwest::Method::POST, "/webhooks", Some(&key))
+                .json(&json!({ "url": url })),
+        )
+        .await
+        .err(400, "FORBIDDEN_URL");
+    }
+    call(
+        agent(&public, reqwest::Method::POST, "/webhooks", Some(&key))
+            .json(&json!({ "url": "https://example.com/h", "events": ["post.exploded"] })),
+    )
+    .await
+    .err(400, "INVALID_BODY");
+
+    let app = TestApp::spawn_with(|c| {
+        hooks(c);
+        c.webhooks.retry_base_ms = 20;
+        c.webhooks.disable_after_failures = 3;
+    })
+    .await;
+    let key = app.register("unlucky").await;
+    let (rx, url) = receiver().await;
+    let made = call(
+        agent(&app, reqwest::Method::POST, "/webhooks", Some(&key))
+            .json(&json!({ "url": url, "events": ["post.created"] })),
+    )
+    .await;
+    use base64::Engine;
+    *rx.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD
+        .decode(
+            made.ok(201)["webhook"]["secret"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("whsec_"),
+        )
+        .unwrap();
+    rx.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    app.create_post(&key, "nobody listens").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let list = call(agent(&app, reqwest::Method::GET, "/webhooks", Some(&key))).await;
+        if list.ok(200)["webhooks"][0]["active"] == false {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never switched off");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(rx.attempts.lock().unwrap().len(), 3);
+}

@@ -8,6 +8,7 @@ mod outbox;
 mod posts;
 mod scheduled;
 mod social;
+mod webhooks;
 
 pub use agents::*;
 pub use feeds::*;
@@ -16,6 +17,7 @@ pub use outbox::*;
 pub use posts::*;
 pub use scheduled::*;
 pub use social::*;
+pub use webhooks::*;
 
 use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;

@@ -1,0 +1,453 @@
+//! Webhooks: agents subscribe a URL to events on their own posts and by themselves
+//! (`post.created`, `post.liked`, `post.medaled`, `post.commented`). Events are queued in the
+//! same transaction as the change they report and delivered by a background task, signed the
+//! Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` +
+//! base64 HMAC-SHA256 over `id.timestamp.body`), retried with exponential backoff, and a webhook
+//! that keeps failing is switched off.
+//!
+//! Secrets must be readable to sign with, so they cannot be hashed: they are sealed with
+//! ChaCha20-Poly1305 under a key kept in the data dir (`secret.key`, owner-only), so a copy of
+//! the database alone does not reveal them.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use super::views::Timestamp;
+use super::{Agent, Core};
+use crate::config;
+use crate::error::{Error, Result};
+use crate::media::ssrf::AddressPolicy;
+use crate::store::records::{Delivery, WebhookRecord};
+use crate::store::{AgentKey, repo};
+
+/// Event types a webhook may ask for.
+pub const EVENTS: [&str; 4] = [
+    "post.created",
+    "post.medaled",
+    "post.liked",
+    "post.commented",
+];
+/// Webhooks one agent may have.
+pub const MAX_PER_AGENT: usize = 5;
+const SECRET_PREFIX: &str = "whsec_";
+
+/// Seals and opens webhook secrets with the data dir's key.
+pub struct Sealer(ChaCha20Poly1305);
+
+impl Sealer {
+    /// Loads `secret.key` from the data dir, creating it (owner-only) on first use.
+    pub fn open(data_dir: &Path) -> std::io::Result<Sealer> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = data_dir.join("secret.key");
+        let key = match std::fs::read(&path) {
+            Ok(k) if k.len() == 32 => k,
+            Ok(_) => {
+                return Err(std::io::Error::other(format!(
+                    "{} is not a 32-byte key",
+                    path.display()
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut k = vec![0u8; 32];
+                getrandom::fill(&mut k).map_err(|e| std::io::Error::other(e.to_string()))?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)?;
+                f.write_all(&k)?;
+                f.sync_all()?;
+                k
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Sealer(ChaCha20Poly1305::new(Key::from_slice(&key))))
+    }
+
+    fn seal(&self, secret: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).map_err(|e| Error::internal(e.to_string()))?;
+        let mut out = nonce.to_vec();
+        out.extend(
+            self.0
+                .encrypt(Nonce::from_slice(&nonce), secret)
+                .map_err(|_| Error::internal("sealing a webhook secret"))?,
+        );
+        Ok(out)
+    }
+
+    fn unseal(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+        if sealed.len() < 12 {
+            return Err(Error::internal("sealed secret too short"));
+        }
+        let (nonce, body) = sealed.split_at(12);
+        self.0
+            .decrypt(Nonce::from_slice(nonce), body)
+            .map_err(|_| Error::internal("webhook secret does not open with this data dir's key"))
+    }
+}
+
+/// What delivering needs: the sealer, an address-checked client and the retry policy.
+pub struct Deliverer {
+    pub sealer: Sealer,
+    client: reqwest::Client,
+    policy: AddressPolicy,
+    allow_http: bool,
+    cfg: config::Webhooks,
+    pub wake: tokio::sync::Notify,
+}
+
+impl Deliverer {
+    pub fn new(data_dir: &Path, cfg: &config::Config, user_agent: &str) -> Result<Deliverer> {
+        let policy = || {
+            AddressPolicy::new(
+                cfg.media.allow_private_fetch,
+                cfg.media.deny_networks.clone(),
+            )
+        };
+        Ok(Deliverer {
+            sealer: Sealer::open(data_dir)
+                .map_err(|e| Error::internal(format!("webhook key: {e}")))?,
+            client: crate::media::fetch::delivery_client(
+                policy(),
+                Duration::from_secs(cfg.webhooks.timeout_secs.max(1)),
+                user_agent,
+            )?,
+            policy: policy(),
+            allow_http: cfg.media.allow_private_fetch,
+            cfg: cfg.webhooks.clone(),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+}
+
+/// A webhook as its owner sees it (the secret only once, at creation).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView {
+    pub id: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub events: Vec<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+impl WebhookView {
+    fn new(w: &WebhookRecord, secret: Option<String>) -> Self {
+        WebhookView {
+            id: Uuid::from_u128(w.id).to_string(),
+            url: w.url.clone(),
+            secret,
+            events: if w.events.is_empty() {
+                EVENTS.iter().map(|e| (*e).to_owned()).collect()
+            } else {
+                w.events.clone()
+            },
+            active: w.active,
+            created_at: Timestamp(w.created_ms),
+        }
+    }
+}
+
+/// An event about a post, queued for the webhooks of its owner and of the agent who acted.
+///
+/// `data` carries `postId`, `postUrl`, and the handles of the owner and the actor.
+pub struct Event {
+    pub kind: &'static str,
+    pub owner: AgentKey,
+    pub actor: AgentKey,
+    pub data: Value,
+}
+
+impl Event {
+    /// An event about post `id` (its public uuid) by `actor` on `owner`'s post.
+    pub fn about(
+        kind: &'static str,
+        base: &str,
+        post: u128,
+        owner: (AgentKey, &str),
+        actor: (AgentKey, &str),
+        extra: Value,
+    ) -> Event {
+        let id = Uuid::from_u128(post).to_string();
+        let mut data = json!({
+            "postId": id,
+            "postUrl": format!("{base}/p/{id}"),
+            "owner": owner.1,
+            "actor": actor.1,
+        });
+        if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra) {
+            d.extend(x);
+        }
+        Event {
+            kind,
+            owner: owner.0,
+            actor: actor.0,
+            data,
+        }
+    }
+}
+
+/// Queues an event inside the caller's write transaction.
+pub fn queue(tx: &redb::WriteTransaction, e: &Event) -> Result<()> {
+    let now = Timestamp::now();
+    let id = format!("msg_{}", Uuid::now_v7().simple());
+    let payload = serde_json::to_vec(&json!({
+        "type": e.kind,
+        "timestamp": now,
+        "data": e.data,
+    }))
+    .map_err(Error::internal)?;
+    repo::enqueue_event(tx, e.kind, &[e.owner, e.actor], &id, &payload, now.0)?;
+    Ok(())
+}
+
+/// `v1,<base64 HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`.
+pub fn signature(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> Result<String> {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret).map_err(|_| Error::internal("HMAC key"))?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+impl Core {
+    /// Registers a webhook; the answer carries its secret, shown this once.
+    pub async fn add_webhook(
+        &self,
+        agent: &Agent,
+        url: &str,
+        events: Vec<String>,
+    ) -> Result<WebhookView> {
+        let d = &self.deliverer;
+        let parsed = url::Url::parse(url.trim())
+            .map_err(|e| Error::validation("url", format!("not a valid URL: {e}")))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" if d.allow_http => {}
+            _ => return Err(Error::ForbiddenUrl("webhook URLs must use https".into())),
+        }
+        crate::media::fetch::check_url(&parsed, &d.policy).map_err(Error::ForbiddenUrl)?;
+        for e in &events {
+            if !EVENTS.contains(&e.as_str()) {
+                return Err(Error::validation(
+                    "events",
+                    format!("unknown event {e:?}; known: {}", EVENTS.join(", ")),
+                ));
+            }
+        }
+        let mut raw = [0u8; 24];
+        getrandom::fill(&mut raw).map_err(|e| Error::internal(e.to_string()))?;
+        let secret = format!("{SECRET_PREFIX}{}", STANDARD.encode(raw));
+        let record = WebhookRecord {
+            id: Uuid::now_v7().as_u128(),
+            agent: agent.key.0,
+            url: parsed.to_string(),
+            sealed_secret: d.sealer.seal(&raw)?,
+            events,
+            active: true,
+            failures: 0,
+            created_ms: Timestamp::now().0,
+        };
+        let view = WebhookView::new(&record, Some(secret));
+        let me = agent.key;
+        self.store
+            .write(move |tx| {
+                if repo::webhooks_of(tx, me)?.len() >= MAX_PER_AGENT {
+                    return Err(Error::TooManyWebhooks(MAX_PER_AGENT));
+                }
+                repo::put_webhook(tx, &record)
+            })
+            .await?;
+        Ok(view)
+    }
+
+    pub async fn webhooks(&self, agent: &Agent) -> Result<Vec<WebhookView>> {
+        let me = agent.key;
+        self.store
+            .read(move |tx| {
+                Ok(repo::webhooks_of(tx, me)?
+                    .iter()
+                    .map(|w| WebhookView::new(w, None))
+                    .collect())
+            })
+            .await
+    }
+
+    pub async fn delete_webhook(&self, agent: &Agent, id: &str) -> Result<()> {
+        let id = Uuid::try_parse(id.trim())
+            .map_err(|_| Error::WebhookNotFound)?
+            .as_u128();
+        let me = agent.key;
+        self.store
+            .write(move |tx| match repo::webhook(tx, id)? {
+                Some(w) if w.agent == me.0 => repo::remove_webhook(tx, &w),
+                _ => Err(Error::WebhookNotFound),
+            })
+            .await
+    }
+
+    /// The deliverer: sends due deliveries, then sleeps until the next is due (or one is
+    /// queued). Runs until the task is dropped.
+    pub async fn run_webhooks(&self) {
+        loop {
+            let next = match self.deliver_due().await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!(cause = %e, "webhook delivery failed; retrying");
+                    Some(Timestamp::now().0 + 1000)
+                }
+            };
+            let wait = next.map_or(Duration::from_secs(30), |at| {
+                Duration::from_millis(u64::try_from(at - Timestamp::now().0).unwrap_or(0))
+                    .min(Duration::from_secs(30))
+            });
+            if wait.is_zero() {
+                continue;
+            }
+            let _ = tokio::time::timeout(wait, self.deliverer.wake.notified()).await;
+        }
+    }
+
+    /// Sends every due delivery (concurrently); returns when the next one is due.
+    async fn deliver_due(&self) -> Result<Option<i64>> {
+        let now = Timestamp::now().0;
+        let repo::Due {
+            now: due,
+            next_ms: next,
+        } = self
+            .store
+            .read(move |tx| repo::due_deliveries(tx, now, 64))
+            .await?;
+        if due.is_empty() {
+            return Ok(next);
+        }
+        let mut sends = tokio::task::JoinSet::new();
+        for (seq, d) in due {
+            let Some(w) = self
+                .store
+                .read(move |tx| repo::webhook(tx, d.webhook))
+                .await?
+                .filter(|w| w.active)
+            else {
+                // Deleted or switched off: the event has nowhere to go.
+                self.store
+                    .write(move |tx| repo::remove_delivery(tx, seq).map(|_| ()))
+                    .await?;
+                continue;
+            };
+            let secret = self.deliverer.sealer.unseal(&w.sealed_secret)?;
+            let client = self.deliverer.client.clone();
+            sends.spawn(async move {
+                let ts = Timestamp::now().0 / 1000;
+                let Ok(sig) = signature(&secret, &d.message_id, ts, &d.payload) else {
+                    return (seq, d, w.id, false);
+                };
+                let ok = client
+                    .post(&w.url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", &d.message_id)
+                    .header("webhook-timestamp", ts.to_string())
+                    .header("webhook-signature", sig)
+                    .body(d.payload.clone())
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                (seq, d, w.id, ok)
+            });
+        }
+        while let Some(done) = sends.join_next().await {
+            let (seq, d, webhook, ok) = done.map_err(Error::internal)?;
+            self.settle(seq, d, webhook, ok).await?;
+        }
+        Ok(Some(Timestamp::now().0))
+    }
+
+    /// Records one attempt: a success clears the delivery; a failure schedules the next attempt
+    /// (or gives up) and may switch the webhook off.
+    async fn settle(&self, seq: u64, d: Delivery, webhook: u128, ok: bool) -> Result<()> {
+        let cfg = self.deliverer.cfg.clone();
+        let now = Timestamp::now().0;
+        self.store
+            .write(move |tx| {
+                let Some(mut w) = repo::webhook(tx, webhook)? else {
+                    repo::remove_delivery(tx, seq)?;
+                    return Ok(());
+                };
+                repo::remove_delivery(tx, seq)?;
+                if ok {
+                    w.failures = 0;
+                } else {
+                    w.failures += 1;
+                    let attempts = d.attempts + 1;
+                    if attempts < cfg.max_attempts {
+                        let backoff = cfg
+                            .retry_base_ms
+                            .saturating_mul(1 << (attempts - 1).min(20))
+                            .min(3_600_000);
+                        let retry = Delivery {
+                            attempts,
+                            next_ms: now + i64::try_from(backoff).unwrap_or(i64::MAX / 2),
+                            ..d.clone()
+                        };
+                        repo::put_delivery(tx, seq, &retry)?;
+                    }
+                    if w.failures >= cfg.disable_after_failures {
+                        w.active = false;
+                        tracing::warn!(webhook = %Uuid::from_u128(w.id), "webhook switched off after repeated failures");
+                    }
+                }
+                repo::put_webhook(tx, &w)
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_the_standard_webhooks_example() {
+        // The example from the Standard Webhooks specification.
+        let secret = STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            signature(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap(),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Sealer::open(dir.path()).unwrap();
+        let sealed = a.seal(b"secret").unwrap();
+        assert_ne!(&sealed[12..], b"secret");
+        assert_eq!(
+            Sealer::open(dir.path()).unwrap().unseal(&sealed).unwrap(),
+            b"secret"
+        );
+        let other = tempfile::tempdir().unwrap();
+        assert!(Sealer::open(other.path()).unwrap().unseal(&sealed).is_err());
+    }
+}
