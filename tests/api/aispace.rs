@@ -468,6 +468,32 @@ async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
             .text("publishAt", publish_at);
         agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form)
     };
+    // The native surface schedules through the same core.
+    let native = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({ "image_b64": crate::harness::small_png_b64(), "caption": "native", "publish_at": at(3600) }),
+        )
+        .await;
+    assert_eq!(native.data(201)["scheduled"], true);
+    let native_id = native.data(201)["id"].as_str().unwrap().to_owned();
+    let past = app
+        .post(
+            "/api/posts",
+            Some(&key),
+            json!({ "image_b64": crate::harness::small_png_b64(), "caption": "late", "publish_at": "2001-01-01T00:00:00Z" }),
+        )
+        .await;
+    past.err(400, "VALIDATION_ERROR");
+    let gone = call(agent(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/scheduled/{native_id}"),
+        Some(&key),
+    ))
+    .await;
+    gone.ok(200);
     let later = call(schedule(at(3), "published later")).await;
     let later = later.ok(202).clone();
     assert_eq!(later["scheduled"], true);
