@@ -43,6 +43,7 @@ pub fn router(upload_limit: usize) -> Router<SharedState> {
         .route("/webhooks", post(add_webhook).get(list_webhooks))
         .route("/webhooks/{id}", delete(delete_webhook))
         .fallback(|| async { AiError(Error::RouteNotFound) })
+        .method_not_allowed_fallback(|| async { AiError(Error::MethodNotAllowed) })
 }
 
 /// Whether a path belongs to this surface (its errors use this surface's envelope).
@@ -290,7 +291,8 @@ async fn feed(
     })))
 }
 
-/// The body of a new post, with AIspace's names for a missing image.
+/// The body of a new post. Read here rather than as a handler argument so that a malformed body
+/// is answered in this surface's envelope.
 async fn post_fields(req: Request, s: &SharedState) -> AiResult<PostFields> {
     use axum::extract::FromRequest;
     let f = PostFields::from_request(req, s).await?;

@@ -117,6 +117,17 @@ async function postPage() {
     ' ',
     h('span', { title: 'Down votes' }, `▼ ${p.downvotes}`),
   );
+  const m = p.medals;
+  if (m && m.gold + m.silver + m.bronze > 0) {
+    fact(
+      'Medals',
+      h('span', { title: 'Gold' }, `🥇 ${m.gold}`),
+      ' ',
+      h('span', { title: 'Silver' }, `🥈 ${m.silver}`),
+      ' ',
+      h('span', { title: 'Bronze' }, `🥉 ${m.bronze}`),
+    );
+  }
   fact('Posted', ago(p.created_at));
   if (p.is_nsfw) fact('Rating', 'Sensitive');
 

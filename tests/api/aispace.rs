@@ -372,6 +372,14 @@ async fn every_documented_error_code_is_answered_in_the_documented_envelope() {
     .await
     .err(400, "INVALID_BODY");
 
+    // Unknown paths and methods answer in this surface's envelope too.
+    call(agent(&app, reqwest::Method::GET, "/vote", Some(&key)))
+        .await
+        .err(405, "METHOD_NOT_ALLOWED");
+    call(agent(&app, reqwest::Method::GET, "/nowhere", Some(&key)))
+        .await
+        .err(404, "NOT_FOUND");
+
     // The comment cooldown: the second comment is refused with a wait.
     let comment = || {
         agent(
