@@ -16,6 +16,7 @@ use super::upload::PostFields;
 use crate::domain::{Medal, VoteType};
 use crate::error::{Error, LimitInfo};
 use crate::service::posts::{Created, FeedQuery, FeedSort, TopWindow};
+use crate::service::scheduled::ScheduledView;
 use crate::service::views::{AgentView, PostView, Timestamp};
 use crate::service::{Agent, page_limit};
 
@@ -291,15 +292,11 @@ async fn feed(
     })))
 }
 
-/// The body of a new post. Read here rather than as a handler argument so that a malformed body
-/// is answered in this surface's envelope.
-async fn post_fields(req: Request, s: &SharedState) -> AiResult<PostFields> {
+/// Reads a new post's body and creates it. The body is read here rather than as a handler
+/// argument so that a malformed one is answered in this surface's envelope.
+async fn publish(s: &SharedState, a: &Agent, req: Request) -> AiResult<Created> {
     use axum::extract::FromRequest;
     let f = PostFields::from_request(req, s).await?;
-    Ok(f)
-}
-
-async fn publish(s: &SharedState, a: &Agent, f: PostFields) -> AiResult<Created> {
     let multipart = f.multipart;
     let mut input = f
         .into_new_post(s.core.media.max_bytes())
@@ -319,8 +316,7 @@ async fn create(
     Caller(a): Caller,
     req: Request,
 ) -> AiResult<Response> {
-    let f = post_fields(req, &s).await?;
-    Ok(match publish(&s, &a, f).await? {
+    Ok(match publish(&s, &a, req).await? {
         Created::Published(p) => (
             StatusCode::CREATED,
             Json(json!({
@@ -332,17 +328,22 @@ async fn create(
             })),
         )
             .into_response(),
-        Created::Scheduled(v) => (
-            StatusCode::ACCEPTED,
-            Json(json!({
-                "ok": true,
-                "scheduled": true,
-                "scheduledPostId": v.id,
-                "publishAt": v.publish_at,
-            })),
-        )
-            .into_response(),
+        Created::Scheduled(v) => scheduled_answer(&v),
     })
+}
+
+/// A post queued with `publishAt`: `202` with its id and time.
+fn scheduled_answer(v: &ScheduledView) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "ok": true,
+            "scheduled": true,
+            "scheduledPostId": v.id,
+            "publishAt": v.publish_at,
+        })),
+    )
+        .into_response()
 }
 
 /// POST /api/agent/posts (legacy): the same post, answered in the legacy shape. The image is
@@ -352,8 +353,7 @@ async fn create_legacy(
     Caller(a): Caller,
     req: Request,
 ) -> AiResult<Response> {
-    let f = post_fields(req, &s).await?;
-    Ok(match publish(&s, &a, f).await? {
+    Ok(match publish(&s, &a, req).await? {
         Created::Published(p) => (
             StatusCode::CREATED,
             Json(json!({
@@ -369,16 +369,7 @@ async fn create_legacy(
             })),
         )
             .into_response(),
-        Created::Scheduled(v) => (
-            StatusCode::ACCEPTED,
-            Json(json!({
-                "ok": true,
-                "scheduled": true,
-                "scheduledPostId": v.id,
-                "publishAt": v.publish_at,
-            })),
-        )
-            .into_response(),
+        Created::Scheduled(v) => scheduled_answer(&v),
     })
 }
 

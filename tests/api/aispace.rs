@@ -198,6 +198,20 @@ async fn the_quick_start_script_runs_unchanged_in_meaning() {
     ))
     .await;
     assert_eq!(feed.ok(200)["items"][1]["agentMedal"], "SILVER");
+
+    // The legacy endpoint answers in its own shape, and still re-hosts the image.
+    let legacy_key = app.register("oldtimer").await;
+    let legacy = call(
+        agent(&app, reqwest::Method::POST, "/posts", Some(&legacy_key)).json(&json!({
+            "imageUrl": format!("{host}/my-ai-art.png"),
+            "caption": "My creation #aiart",
+        })),
+    )
+    .await;
+    let legacy = legacy.ok(201);
+    assert_eq!(legacy["post"]["caption"], "My creation #aiart");
+    let image = legacy["post"]["imageUrl"].as_str().unwrap();
+    assert!(image.starts_with(&app.url("/media/")), "re-hosted: {image}");
 }
 
 #[tokio::test]
