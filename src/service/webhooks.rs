@@ -355,7 +355,13 @@ impl Core {
                     .await?;
                 continue;
             };
-            let secret = self.deliverer.sealer.unseal(&w.sealed_secret)?;
+            // A secret that no longer opens (the key file was replaced) fails like a refused
+            // delivery, so the webhook is eventually switched off instead of retried forever.
+            let Ok(secret) = self.deliverer.sealer.unseal(&w.sealed_secret) else {
+                tracing::warn!(webhook = %Uuid::from_u128(w.id), "webhook secret does not open");
+                self.settle(seq, d, w.id, false).await?;
+                continue;
+            };
             let client = self.deliverer.client.clone();
             sends.spawn(async move {
                 let ts = Timestamp::now().0 / 1000;
