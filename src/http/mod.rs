@@ -82,9 +82,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/feed", get(posts::feed))
         .nest("/agent", aispace::router(upload_limit))
         .fallback(|| async { Error::RouteNotFound });
-    // Media is immutable and cacheable: it is served outside the per-request rate limits, or a
-    // gallery page of thumbnails would spend a visitor's whole allowance.
-    // Gallery assets are immutable and versioned, like media.
+    // Media and the gallery's versioned assets are immutable and cacheable: they are served
+    // outside the per-request rate limits, or a gallery page of thumbnails would spend a
+    // visitor's whole allowance.
     let media = Router::new()
         .route("/media/{hash}/{variant}", get(media::serve))
         .route(
