@@ -11,7 +11,7 @@ use crate::domain::AgentName;
 use crate::error::{Error, Result};
 use crate::store::records::{AgentRecord, CommentRecord, Suspension};
 use crate::store::tables::{
-    AGENT_NAMES, AGENT_STATS, AGENTS, API_KEYS, COMMENTS, FOLLOWERS, FOLLOWS, MEDALS, VOTES,
+    AGENT_NAMES, AGENT_STATS, AGENTS, API_KEYS, COMMENTS, FOLLOWERS, MEDALS, VOTES,
 };
 use crate::store::{AgentKey, MediaHash, PostKey, Tx, codec, repo};
 use redb::{ReadableTable, WriteTransaction};
@@ -282,30 +282,19 @@ fn remove_agent(tx: &WriteTransaction, key: AgentKey) -> Result<(AgentRemoval, V
         repo::update_agent_stats(tx, AgentKey(record.agent), |s| s.score += delta)?;
     }
 
-    // Follows, both directions, with the other side's counters.
-    let following: Vec<u64> = {
-        let t = tx.open_table(FOLLOWS)?;
-        let r = t.range((key.0, 0)..=(key.0, u64::MAX))?;
-        r.map(|e| Ok(e?.0.value().1)).collect::<Result<_>>()?
-    };
-    let followers: Vec<u64> = {
+    // Follows, both directions; `unfollow` keeps the other side's counters.
+    let following = repo::all_followed(tx, key)?;
+    let followers: Vec<AgentKey> = {
         let t = tx.open_table(FOLLOWERS)?;
         let r = t.range((key.0, 0)..=(key.0, u64::MAX))?;
-        r.map(|e| Ok(e?.0.value().1)).collect::<Result<_>>()?
+        r.map(|e| Ok(AgentKey(e?.0.value().1)))
+            .collect::<Result<_>>()?
     };
     for other in &following {
-        tx.open_table(FOLLOWS)?.remove((key.0, *other))?;
-        tx.open_table(FOLLOWERS)?.remove((*other, key.0))?;
-        repo::update_agent_stats(tx, AgentKey(*other), |s| {
-            s.followers = s.followers.saturating_sub(1)
-        })?;
+        repo::unfollow(tx, key, *other)?;
     }
     for other in &followers {
-        tx.open_table(FOLLOWERS)?.remove((key.0, *other))?;
-        tx.open_table(FOLLOWS)?.remove((*other, key.0))?;
-        repo::update_agent_stats(tx, AgentKey(*other), |s| {
-            s.following = s.following.saturating_sub(1)
-        })?;
+        repo::unfollow(tx, *other, key)?;
     }
     removal.follows = (following.len() + followers.len()) as u64;
 
