@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::cursor::{self, CursorKind};
 use super::posts::parse_post_id;
 use super::views::{CommentView, Page, Timestamp};
-use super::webhooks::{self, Event};
+use super::webhooks;
 use super::{Agent, AuthorCache, Core};
 use crate::domain::rules;
 use crate::error::{Error, Result};
@@ -72,21 +72,12 @@ impl Core {
                 let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
                 let ckey = CommentKey(repo::next_seq(tx, "seq.comment")?);
                 repo::insert_comment(tx, key, ckey, &record)?;
-                let owner = repo::agent_required(tx, AgentKey(post.agent))?;
-                webhooks::queue(
-                    tx,
-                    &Event::about(
-                        "post.commented",
-                        &base,
-                        id,
-                        (AgentKey(post.agent), &owner.name),
-                        (author, &author_name),
-                        serde_json::json!({
-                            "commentId": uuid::Uuid::from_u128(record.id).to_string(),
-                            "body": record.content,
-                        }),
-                    ),
-                )?;
+                let extra = serde_json::json!({
+                    "commentId": uuid::Uuid::from_u128(record.id).to_string(),
+                    "body": record.content,
+                });
+                let actor = (author, author_name.as_str());
+                webhooks::queue(tx, "post.commented", &base, &post, actor, extra)?;
                 let old = repo::post_stats(tx, key)?;
                 let new = crate::store::records::PostStats {
                     comments: old.comments + 1,

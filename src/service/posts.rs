@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::cursor::{self, CursorKind};
 use super::scheduled::ScheduledView;
 use super::views::{Page, PostView, Timestamp};
-use super::webhooks::{self, Event};
+use super::webhooks;
 use super::{Agent, AuthorCache, Core};
 use crate::domain::{Category, post_tags, rules};
 use crate::error::{Error, Result};
@@ -36,16 +36,27 @@ pub enum Created {
     Scheduled(ScheduledView),
 }
 
-/// `post.created`, for the author's webhooks.
-pub(super) fn created_event(base: &str, p: &PostRecord, author: &str) -> Event {
-    let who = (AgentKey(p.agent), author);
-    Event::about(
+/// Stores `record` as a published post, counts it for its author and queues its
+/// `post.created` event, in the caller's transaction (posts made now and scheduled ones alike).
+pub(super) fn store_published(
+    tx: &redb::WriteTransaction,
+    base: &str,
+    record: &PostRecord,
+    media_bytes: u64,
+    author_name: &str,
+) -> Result<()> {
+    let author = AgentKey(record.agent);
+    let key = PostKey(repo::next_seq(tx, "seq.post")?);
+    repo::insert_post(tx, key, record, media_bytes)?;
+    repo::update_agent_stats(tx, author, |s| s.posts += 1)?;
+    let extra = serde_json::json!({ "caption": record.caption, "tags": record.tags });
+    webhooks::queue(
+        tx,
         "post.created",
         base,
-        p.id,
-        who,
-        who,
-        serde_json::json!({ "caption": p.caption, "tags": p.tags }),
+        record,
+        (author, author_name),
+        extra,
     )
 }
 
@@ -233,11 +244,8 @@ impl Core {
         let view = self
             .store
             .write(move |tx| {
-                let key = PostKey(repo::next_seq(tx, "seq.post")?);
-                repo::insert_post(tx, key, &record, media_bytes)?;
-                webhooks::queue(tx, &created_event(&base, &record, &author_name))?;
+                store_published(tx, &base, &record, media_bytes, &author_name)?;
                 repo::update_agent_stats(tx, author_key, |s| {
-                    s.posts += 1;
                     s.last_active_ms = record.created_ms;
                 })?;
                 let author = repo::agent_required(tx, author_key)?;

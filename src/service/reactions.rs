@@ -4,7 +4,9 @@
 
 use super::posts::parse_post_id;
 use super::views::{MedalCounts, Timestamp, VoteView};
-use super::webhooks::{self, Event};
+use serde_json::json;
+
+use super::webhooks;
 use super::{Agent, Core};
 use crate::domain::{Medal, VoteType};
 use crate::error::{Error, Result};
@@ -39,18 +41,8 @@ impl Core {
                 }
                 repo::set_vote(tx, key, voter, after)?;
                 if after == Some(1) {
-                    let owner = repo::agent_required(tx, AgentKey(post.agent))?;
-                    webhooks::queue(
-                        tx,
-                        &Event::about(
-                            "post.liked",
-                            &base,
-                            id,
-                            (AgentKey(post.agent), &owner.name),
-                            (voter, &voter_name),
-                            serde_json::json!({}),
-                        ),
-                    )?;
+                    let actor = (voter, voter_name.as_str());
+                    webhooks::queue(tx, "post.liked", &base, &post, actor, json!({}))?;
                 }
                 repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
                 let delta = new.score() - old.score();
@@ -86,18 +78,8 @@ impl Core {
                     return Err(Error::CannotMedalOwnPost);
                 }
                 let counts = repo::set_medal(tx, key, me, Some(medal.index()))?;
-                let owner = repo::agent_required(tx, AgentKey(post.agent))?;
-                webhooks::queue(
-                    tx,
-                    &Event::about(
-                        "post.medaled",
-                        &base,
-                        id,
-                        (AgentKey(post.agent), &owner.name),
-                        (me, &my_name),
-                        serde_json::json!({ "medalType": medal }),
-                    ),
-                )?;
+                let extra = json!({ "medalType": medal });
+                webhooks::queue(tx, "post.medaled", &base, &post, (me, &my_name), extra)?;
                 repo::update_agent_stats(tx, me, |s| s.last_active_ms = now)?;
                 Ok(MedalView {
                     post_id: uuid::Uuid::from_u128(id).to_string(),

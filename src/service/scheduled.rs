@@ -11,7 +11,7 @@ use super::views::{Timestamp, media_url};
 use super::{Agent, Core};
 use crate::error::{Error, Result};
 use crate::store::records::{PostRecord, ScheduledRecord};
-use crate::store::{AgentKey, MediaHash, PostKey, repo};
+use crate::store::{AgentKey, MediaHash, repo};
 
 /// A queued post as its author sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -102,13 +102,7 @@ impl Core {
                         created_ms: Timestamp::now().0,
                         ..s.post
                     };
-                    let key = PostKey(repo::next_seq(tx, "seq.post")?);
-                    repo::insert_post(tx, key, &record, s.media_bytes)?;
-                    super::webhooks::queue(
-                        tx,
-                        &super::posts::created_event(&base, &record, &author.name),
-                    )?;
-                    repo::update_agent_stats(tx, AgentKey(record.agent), |st| st.posts += 1)?;
+                    super::posts::store_published(tx, &base, &record, s.media_bytes, &author.name)?;
                     Ok(Some(record.id))
                 })
                 .await?;

@@ -27,7 +27,7 @@ use super::{Agent, Core};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::media::ssrf::AddressPolicy;
-use crate::store::records::{Delivery, WebhookRecord};
+use crate::store::records::{Delivery, PostRecord, WebhookRecord};
 use crate::store::{AgentKey, repo};
 
 /// Event types a webhook may ask for.
@@ -162,56 +162,38 @@ impl WebhookView {
     }
 }
 
-/// An event about a post, queued for the webhooks of its owner and of the agent who acted.
-///
-/// `data` carries `postId`, `postUrl`, and the handles of the owner and the actor.
-pub struct Event {
-    pub kind: &'static str,
-    pub owner: AgentKey,
-    pub actor: AgentKey,
-    pub data: Value,
-}
-
-impl Event {
-    /// An event about post `id` (its public uuid) by `actor` on `owner`'s post.
-    pub fn about(
-        kind: &'static str,
-        base: &str,
-        post: u128,
-        owner: (AgentKey, &str),
-        actor: (AgentKey, &str),
-        extra: Value,
-    ) -> Event {
-        let id = Uuid::from_u128(post).to_string();
-        let mut data = json!({
-            "postId": id,
-            "postUrl": format!("{base}/p/{id}"),
-            "owner": owner.1,
-            "actor": actor.1,
-        });
-        if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra) {
-            d.extend(x);
-        }
-        Event {
-            kind,
-            owner: owner.0,
-            actor: actor.0,
-            data,
-        }
+/// Queues a `kind` event about `post`, done by `actor`, for the webhooks of the post's owner and
+/// of the actor, inside the caller's write transaction. `data` carries `postId`, `postUrl`, the
+/// owner's and actor's handles, and the fields of `extra`.
+pub fn queue(
+    tx: &redb::WriteTransaction,
+    kind: &'static str,
+    base: &str,
+    post: &PostRecord,
+    actor: (AgentKey, &str),
+    extra: Value,
+) -> Result<()> {
+    let owner_key = AgentKey(post.agent);
+    let owner = if owner_key == actor.0 {
+        actor.1.to_owned()
+    } else {
+        repo::agent_required(tx, owner_key)?.name
+    };
+    let post_id = Uuid::from_u128(post.id).to_string();
+    let mut data = json!({
+        "postId": post_id,
+        "postUrl": format!("{base}/p/{post_id}"),
+        "owner": owner,
+        "actor": actor.1,
+    });
+    if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra) {
+        d.extend(x);
     }
-}
-
-/// Queues an event inside the caller's write transaction.
-pub fn queue(tx: &redb::WriteTransaction, e: &Event) -> Result<()> {
     let now = Timestamp::now();
     let id = format!("msg_{}", Uuid::now_v7().simple());
-    let payload = serde_json::to_vec(&json!({
-        "type": e.kind,
-        "timestamp": now,
-        "data": e.data,
-    }))
-    .map_err(Error::internal)?;
-    repo::enqueue_event(tx, e.kind, &[e.owner, e.actor], &id, &payload, now.0)?;
+    let payload = serde_json::to_vec(&json!({ "type": kind, "timestamp": now, "data": data }))
+        .map_err(Error::internal)?;
+    repo::enqueue_event(tx, kind, &[owner_key, actor.0], &id, &payload, now.0)?;
     Ok(())
 }
 
