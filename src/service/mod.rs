@@ -100,6 +100,19 @@ impl AuthorCache {
     }
 }
 
+/// Sleeps until `next_ms` (Unix milliseconds) or until `wake` is notified, and at most 30 s
+/// (the background tasks' idle check). Returns at once when `next_ms` has passed.
+async fn sleep_until(next_ms: Option<i64>, wake: &tokio::sync::Notify) {
+    const IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+    let wait = next_ms.map_or(IDLE, |at| {
+        let left = u64::try_from(at - views::Timestamp::now().0).unwrap_or(0);
+        std::time::Duration::from_millis(left).min(IDLE)
+    });
+    if !wait.is_zero() {
+        let _ = tokio::time::timeout(wait, wake.notified()).await;
+    }
+}
+
 /// Clamps a requested page size to 1..=max, with a default when absent.
 pub fn page_limit(requested: Option<u32>, default: u32, max: u32) -> Result<usize> {
     match requested {

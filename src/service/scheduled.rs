@@ -2,8 +2,6 @@
 //! time, then published by the background scheduler (which also publishes, at start, whatever
 //! fell due while the server was down).
 
-use std::time::Duration;
-
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -36,9 +34,6 @@ impl ScheduledView {
         }
     }
 }
-
-/// Longest the scheduler sleeps without looking (a new post wakes it earlier).
-const IDLE: Duration = Duration::from_secs(30);
 
 impl Core {
     /// The caller's queued posts, earliest first.
@@ -126,17 +121,13 @@ impl Core {
             if let Err(e) = self.publish_due().await {
                 tracing::error!(cause = %e, "publishing scheduled posts failed; retrying");
             }
-            let now = Timestamp::now().0;
             let next = self
                 .store
-                .read(|tx| Ok(repo::all_scheduled(tx)?.first().map(|s| s.publish_ms)))
+                .read(repo::next_scheduled_ms)
                 .await
                 .ok()
                 .flatten();
-            let wait = next.map_or(IDLE, |at| {
-                Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(IDLE)
-            });
-            let _ = tokio::time::timeout(wait, self.scheduler.notified()).await;
+            super::sleep_until(next, &self.scheduler).await;
         }
     }
 }

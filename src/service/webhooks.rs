@@ -299,14 +299,7 @@ impl Core {
                     Some(Timestamp::now().0 + 1000)
                 }
             };
-            let wait = next.map_or(Duration::from_secs(30), |at| {
-                Duration::from_millis(u64::try_from(at - Timestamp::now().0).unwrap_or(0))
-                    .min(Duration::from_secs(30))
-            });
-            if wait.is_zero() {
-                continue;
-            }
-            let _ = tokio::time::timeout(wait, self.deliverer.wake.notified()).await;
+            super::sleep_until(next, &self.deliverer.wake).await;
         }
     }
 

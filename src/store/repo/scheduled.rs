@@ -41,6 +41,11 @@ pub fn due_scheduled<T: Tx>(tx: &T, now_ms: i64, limit: usize) -> Result<Vec<u12
     range.take(limit).map(|e| Ok(e?.0.value().1)).collect()
 }
 
+/// When the earliest queued post is due.
+pub fn next_scheduled_ms<T: Tx>(tx: &T) -> Result<Option<i64>> {
+    Ok(tx.table(SCHEDULE_DUE)?.first()?.map(|(k, _)| k.value().0))
+}
+
 /// Every scheduled post (for listing per agent and for checks), earliest first.
 pub fn all_scheduled<T: Tx>(tx: &T) -> Result<Vec<ScheduledRecord>> {
     let mut out: Vec<ScheduledRecord> = Vec::new();
