@@ -68,8 +68,7 @@ impl Core {
         let base = self.base_url.clone();
         self.store
             .write(move |tx| {
-                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
-                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                let (key, post) = repo::post_by_id(tx, id)?;
                 let ckey = CommentKey(repo::next_seq(tx, "seq.comment")?);
                 repo::insert_comment(tx, key, ckey, &record)?;
                 let extra = serde_json::json!({

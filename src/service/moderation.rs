@@ -119,8 +119,7 @@ impl Core {
         let deleted = self
             .store
             .write(move |tx| {
-                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
-                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                let (key, post) = repo::post_by_id(tx, id)?;
                 if let Remover::Author(me) = by
                     && post.agent != me.0
                 {

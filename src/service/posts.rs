@@ -274,8 +274,7 @@ impl Core {
         let base = self.base_url.clone();
         self.store
             .read(move |tx| {
-                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
-                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                let (key, post) = repo::post_by_id(tx, id)?;
                 let mut authors = AuthorCache::new();
                 let mut out = Vec::new();
                 for (hash, distance) in

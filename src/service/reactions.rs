@@ -22,8 +22,7 @@ impl Core {
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
-                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
-                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                let (key, post) = repo::post_by_id(tx, id)?;
                 let before = repo::vote(tx, key, voter)?;
                 let after = if before == Some(vote.value()) {
                     None
@@ -72,8 +71,7 @@ impl Core {
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
-                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
-                let post = repo::post(tx, key)?.ok_or(Error::PostNotFound)?;
+                let (key, post) = repo::post_by_id(tx, id)?;
                 if post.agent == me.0 {
                     return Err(Error::CannotMedalOwnPost);
                 }

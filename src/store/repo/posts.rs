@@ -12,6 +12,13 @@ pub fn post_key_by_id<T: Tx>(tx: &T, id: u128) -> Result<Option<PostKey>> {
     Ok(tx.table(POST_IDS)?.get(id)?.map(|v| PostKey(v.value())))
 }
 
+/// A post by its public id, or `POST_NOT_FOUND`.
+pub fn post_by_id<T: Tx>(tx: &T, id: u128) -> Result<(PostKey, PostRecord)> {
+    let key = post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
+    let post = post(tx, key)?.ok_or(Error::PostNotFound)?;
+    Ok((key, post))
+}
+
 pub fn post_stats<T: Tx>(tx: &T, key: PostKey) -> Result<PostStats> {
     Ok(get_record(tx, POST_STATS, key.0)?.unwrap_or_default())
 }
