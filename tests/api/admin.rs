@@ -238,6 +238,19 @@ async fn suspension_key_rotation_and_deletion_work_end_to_end() {
         json_of(&admin(&dir, &["stats", "--json"]).await)["agents"],
         1
     );
+
+    // A restore never writes over a data dir a server is running on, even with --force.
+    let scratch = tempfile::tempdir().unwrap();
+    let archive = scratch.path().join("b.tar.gz");
+    json_of(&admin(&dir, &["backup", archive.to_str().unwrap(), "--json"]).await);
+    let out = admin(&dir, &["restore", archive.to_str().unwrap(), "--force"]).await;
+    assert!(!out.status.success());
+    assert!(
+        text_of(&out).contains("server is running"),
+        "{}",
+        text_of(&out)
+    );
+    app.get("/api/agents/artist", None).await.data(200);
 }
 
 #[tokio::test]

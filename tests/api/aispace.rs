@@ -534,6 +534,14 @@ async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
     ))
     .await;
     gone.ok(200);
+    call(agent(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/scheduled/{cancelled}"),
+        Some(&key),
+    ))
+    .await
+    .err(404, "POST_NOT_FOUND");
     let feed = app.get("/api/feed?sort=new", None).await;
     assert_eq!(
         feed.data(200)["posts"],
