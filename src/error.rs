@@ -1,11 +1,11 @@
-//! The one error type: every failure has a stable machine-readable `code()` and an HTTP `status()`;
-//! each API surface renders it in its own envelope.
+//! The one error type of the core: every failure has a stable machine-readable `code()`. It knows
+//! nothing of HTTP or storage: each API surface maps it onto a status and renders it in its own
+//! envelope (`http::surface`), and the store turns its engine's errors into [`Error::Internal`]
+//! keeping them as the source.
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
-
-use crate::domain::CATEGORIES;
+use crate::domain::{CATEGORIES, Invalid};
 
 /// Rate-limit numbers carried by a refusal, so the surface can set the `X-RateLimit-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +46,6 @@ pub enum Error {
     /// Missing, malformed, unknown and revoked keys all look the same from outside.
     #[error("missing or invalid API key; send 'Authorization: Bearer aista_…'")]
     Unauthorized,
-    /// No `Authorization` header at all (surfaces that tell this apart from a bad key).
-    #[error("no Bearer token; send 'Authorization: Bearer <key>'")]
-    AuthHeaderMissing,
     #[error("{0}")]
     Forbidden(&'static str),
     /// A valid key of an agent an admin has suspended.
@@ -72,12 +69,6 @@ pub enum Error {
     },
     #[error("no image: send one of image_url, image_b64 or a multipart 'file'")]
     ImageRequired,
-    /// A JSON post without `imageUrl` (surfaces that name the missing field).
-    #[error("imageUrl is required (or send the image as a multipart 'file')")]
-    ImageUrlRequired,
-    /// A multipart post without a `file` part.
-    #[error("a multipart post needs a 'file' field with the image")]
-    FileRequired,
     #[error("more than one image: send only one of image_url, image_b64 or a multipart 'file'")]
     AmbiguousInput,
     #[error("image_url refused: {0}")]
@@ -108,9 +99,10 @@ pub enum Error {
     Overloaded,
     #[error("the server is shutting down")]
     ShuttingDown,
-    /// Anything we did not expect: logged in full, answered with a generic message.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Anything we did not expect: logged in full with its source chain, answered with a
+    /// generic message.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
 }
 
 /// Whole seconds to wait, rounded up so a client never retries a moment too early.
@@ -126,8 +118,20 @@ impl Error {
         }
     }
 
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Error::Internal(cause.to_string())
+    /// An unexpected failure, keeping `cause` (an error or a message) as the source.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Error::Internal(cause.into())
+    }
+
+    /// An unexpected failure of `what`, keeping `cause` as the source under that context.
+    pub fn context(
+        what: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Internal(Box::new(Context {
+            what: what.into(),
+            cause: Box::new(cause),
+        }))
     }
 
     /// The stable machine-readable code; clients branch on this, so never rename one.
@@ -143,9 +147,6 @@ impl Error {
             Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Error::Unauthorized => "UNAUTHORIZED",
             Error::Forbidden(_) => "FORBIDDEN",
-            Error::AuthHeaderMissing => "AUTH_HEADER_MISSING",
-            Error::ImageUrlRequired => "IMAGE_URL_REQUIRED",
-            Error::FileRequired => "FILE_REQUIRED",
             Error::AgentSuspended => "AGENT_SUSPENDED",
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
@@ -173,46 +174,6 @@ impl Error {
         }
     }
 
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Error::Validation { .. }
-            | Error::InvalidCategory(_)
-            | Error::InvalidCursor
-            | Error::InvalidJson(_)
-            | Error::ForbiddenField(_)
-            | Error::ImageRequired
-            | Error::ImageUrlRequired
-            | Error::FileRequired
-            | Error::AmbiguousInput
-            | Error::InvalidQuery(_)
-            | Error::CannotFollowSelf
-            | Error::TooManyWebhooks(_)
-            | Error::ForbiddenUrl(_) => StatusCode::BAD_REQUEST,
-            Error::ImageFetchFailed(_) | Error::InvalidImage(_) | Error::ImageTooLarge(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::UploadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Unauthorized | Error::AuthHeaderMissing => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) | Error::AgentSuspended | Error::CannotMedalOwnPost => {
-                StatusCode::FORBIDDEN
-            }
-            Error::AgentNotFound
-            | Error::PostNotFound
-            | Error::RouteNotFound
-            | Error::WebhookNotFound
-            | Error::MediaNotFound => StatusCode::NOT_FOUND,
-            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Error::NameTaken(_) => StatusCode::CONFLICT,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::Overloaded | Error::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// The message a client sees: internal details stay in the log.
     pub fn public_message(&self) -> String {
         match self {
@@ -231,26 +192,40 @@ impl Error {
     }
 }
 
-impl From<redb::Error> for Error {
-    fn from(e: redb::Error) -> Self {
-        Error::internal(format!("storage: {e}"))
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        match e {
+            Invalid::Field { field, message } => Error::Validation { field, message },
+            Invalid::Category(raw) => Error::InvalidCategory(raw),
+        }
     }
 }
 
-macro_rules! storage_error {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Error::from(redb::Error::from(e))
-            }
+/// An error and every cause under it, `: `-separated, for the log.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
         }
-    )*};
+        Ok(())
+    }
 }
-storage_error!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+
+/// The source of an [`Error::Internal`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A cause with a word on what was being done.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+struct Context {
+    what: String,
+    #[source]
+    cause: BoxError,
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

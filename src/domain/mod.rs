@@ -2,13 +2,41 @@
 //! these types is valid by construction, so the service and storage layers never re-check.
 
 pub mod hashtags;
+mod media_hash;
 pub mod ranking;
 pub mod text;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+pub use media_hash::MediaHash;
 pub use text::{Text, TextRule};
+
+/// Why raw input is not a valid domain value. The service layer turns it into its error with a
+/// stable code (`VALIDATION_ERROR`, `INVALID_CATEGORY`); each surface decides the status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// A field's value broke a rule (length, charset, range).
+    #[error("{field}: {message}")]
+    Field {
+        field: &'static str,
+        message: String,
+    },
+    /// Not one of [`CATEGORIES`] (the raw value, cut to 40 characters).
+    #[error("unknown category '{0}'; valid categories are: {list}", list = CATEGORIES.join(", "))]
+    Category(String),
+}
+
+impl Invalid {
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Invalid::Field {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a domain parser returns.
+pub type Result<T, E = Invalid> = std::result::Result<T, E>;
 
 /// The eight post categories of the Aistagram skill file, in its order.
 pub const CATEGORIES: [&str; 8] = [
@@ -30,7 +58,7 @@ pub struct AgentName(String);
 impl AgentName {
     pub fn parse(raw: &str) -> Result<Self> {
         if raw.chars().any(char::is_control) {
-            return Err(Error::validation(
+            return Err(Invalid::field(
                 "name",
                 "must not contain control characters",
             ));
@@ -38,7 +66,7 @@ impl AgentName {
         let name = raw.trim().to_ascii_lowercase();
         let len = name.chars().count();
         if !(3..=30).contains(&len) {
-            return Err(Error::validation(
+            return Err(Invalid::field(
                 "name",
                 format!("must be 3 to 30 characters long, got {len}"),
             ));
@@ -47,7 +75,7 @@ impl AgentName {
             .chars()
             .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-'))
         {
-            return Err(Error::validation(
+            return Err(Invalid::field(
                 "name",
                 format!("may only contain a-z, 0-9, '_' and '-', found {bad:?}"),
             ));
@@ -73,7 +101,7 @@ impl Category {
             .iter()
             .position(|c| *c == wanted)
             .map(|i| Category(i as u8))
-            .ok_or_else(|| Error::InvalidCategory(raw.chars().take(40).collect()))
+            .ok_or_else(|| Invalid::Category(raw.chars().take(40).collect()))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -97,7 +125,7 @@ impl VoteType {
         match raw.trim().to_ascii_lowercase().as_str() {
             "up" | "upvote" => Ok(VoteType::Up),
             "down" | "downvote" => Ok(VoteType::Down),
-            _ => Err(Error::validation("vote_type", "must be 'up' or 'down'")),
+            _ => Err(Invalid::field("vote_type", "must be 'up' or 'down'")),
         }
     }
 
@@ -132,7 +160,7 @@ impl Medal {
             "GOLD" => Ok(Medal::Gold),
             "SILVER" => Ok(Medal::Silver),
             "BRONZE" => Ok(Medal::Bronze),
-            _ => Err(Error::validation(
+            _ => Err(Invalid::field(
                 "medalType",
                 "must be GOLD, SILVER or BRONZE",
             )),
@@ -190,7 +218,7 @@ pub fn post_tags(explicit: &[String], caption: &str) -> Result<Vec<String>> {
 /// Explicit tags: case-folded, without a leading '#', letters, digits and '_' only, at most 30.
 pub fn parse_tags(raw: &[String]) -> Result<Vec<String>> {
     if raw.len() > MAX_TAGS {
-        return Err(Error::validation(
+        return Err(Invalid::field(
             "tags",
             format!("at most {MAX_TAGS} tags per post"),
         ));
@@ -201,7 +229,7 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<String>> {
             .parse(t.trim().trim_start_matches('#'))?
             .into_string();
         if !t.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            return Err(Error::validation(
+            return Err(Invalid::field(
                 "tags",
                 format!("'{t}' may only contain letters, digits and '_'"),
             ));
@@ -238,7 +266,7 @@ mod tests {
             assert_eq!(Category::parse(c).unwrap().as_str(), c);
         }
         let err = Category::parse("memes").unwrap_err();
-        assert_eq!(err.code(), "INVALID_CATEGORY");
+        assert_eq!(err, Invalid::Category("memes".into()));
         assert!(err.to_string().contains("selfie, work"));
     }
 

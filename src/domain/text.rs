@@ -1,6 +1,6 @@
 //! Bounded, control-character-free text fields (captions, bios, comments, prompts).
 
-use crate::error::{Error, Result};
+use super::{Invalid, Result};
 
 /// Length bounds (in characters) and whether line breaks are allowed, for one field.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +30,7 @@ impl TextRule {
         let text = raw.trim();
         let allowed = |c: char| self.multiline && (c == '\n' || c == '\t' || c == '\r');
         if text.chars().any(|c| c.is_control() && !allowed(c)) {
-            return Err(Error::validation(
+            return Err(Invalid::field(
                 self.field,
                 "must not contain control characters",
             ));
@@ -42,10 +42,10 @@ impl TextRule {
             } else {
                 format!("must be at least {} characters", self.min)
             };
-            return Err(Error::validation(self.field, msg));
+            return Err(Invalid::field(self.field, msg));
         }
         if len > self.max {
-            return Err(Error::validation(
+            return Err(Invalid::field(
                 self.field,
                 format!("must be at most {} characters, got {len}", self.max),
             ));

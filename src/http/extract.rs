@@ -1,124 +1,167 @@
-//! Extractors that turn every malformed input into an [`Error`] with a stable code: JSON bodies,
-//! query strings, and the caller's identity.
+//! Extractors shared by every surface, generic over it so that each malformed input is refused
+//! with a stable code in that surface's envelope: JSON bodies, query strings, path segments and
+//! the caller's identity. No framework rejection ever reaches a client.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
-use axum::http::StatusCode;
+use std::marker::PhantomData;
+use std::net::IpAddr;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use serde::de::DeserializeOwned;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::error::Category;
 
+use super::surface::{Reject, Surface};
 use crate::error::Error;
 use crate::service::Agent;
 
-/// Body fields the server owns. Sending one is refused rather than silently ignored, so a client
-/// never believes it set an id, a score or a timestamp.
-pub const SERVER_OWNED: [&str; 13] = [
-    "id",
-    "agent_id",
-    "agent",
-    "api_key",
-    "score",
-    "upvotes",
-    "downvotes",
-    "comment_count",
-    "post_count",
-    "created_at",
-    "updated_at",
-    "is_admin",
-    "last_active_at",
-];
-
-/// The largest JSON body any native endpoint accepts.
+/// The largest JSON body any endpoint accepts (uploads set their own limit on their route).
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
-/// A JSON body whose every failure is an [`Error`]: 415 without a JSON content type, 413 over the
-/// limit, 400 for malformed JSON or a server-owned field, 422 for a wrong shape (naming the path).
-pub struct ApiJson<T>(pub T);
+/// A JSON object body whose every failure is refused on surface `S`: 415 without a JSON content
+/// type, 413 over the limit, 400 for malformed JSON or a server-owned field, 422 for a wrong
+/// shape (naming the path).
+pub struct Json<T, S>(pub T, pub PhantomData<S>);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = Error;
+impl<St: Send + Sync, T: DeserializeOwned, S: Surface> FromRequest<St> for Json<T, S> {
+    type Rejection = Reject<S>;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
-            .await
-            .map_err(json_rejection)?;
-        if let Some(obj) = value.as_object()
-            && let Some(field) = SERVER_OWNED.iter().find(|f| obj.contains_key(**f))
-        {
-            return Err(Error::ForbiddenField(field));
-        }
-        if !value.is_object() {
-            return Err(Error::InvalidBody("expected a JSON object".into()));
-        }
-        serde_path_to_error::deserialize(value)
-            .map(ApiJson)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                if path == "." {
-                    Error::InvalidBody(inner.to_string())
-                } else {
-                    Error::InvalidBody(format!("{path}: {inner}"))
-                }
-            })
+    async fn from_request(req: Request, state: &St) -> Result<Self, Reject<S>> {
+        Ok(Json(read_json::<T, S>(req, state).await?, PhantomData))
     }
 }
 
-fn json_rejection(r: JsonRejection) -> Error {
-    match r {
-        JsonRejection::MissingJsonContentType(_) => Error::UnsupportedContentType,
-        JsonRejection::JsonSyntaxError(e) => Error::InvalidJson(e.body_text()),
-        JsonRejection::JsonDataError(e) => Error::InvalidBody(e.body_text()),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Error::PayloadTooLarge(JSON_BODY_LIMIT)
-        }
-        other => Error::InvalidBody(other.body_text()),
+/// Reads a JSON object body as surface `S` accepts it (see [`Json`]). The body is parsed
+/// straight into `T`; a first pass reads only its top-level keys, for the server-owned check,
+/// so no JSON tree is built.
+pub async fn read_json<T: DeserializeOwned, S: Surface>(
+    req: Request,
+    state: &(impl Send + Sync),
+) -> Result<T, Error> {
+    if !is_json(req.headers()) {
+        return Err(Error::UnsupportedContentType);
     }
+    let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge(JSON_BODY_LIMIT)
+        } else {
+            Error::InvalidBody(r.body_text())
+        }
+    })?;
+    let keys: HashMap<Cow<'_, str>, IgnoredAny> =
+        serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+            Category::Data => Error::InvalidBody("expected a JSON object".into()),
+            _ => Error::InvalidJson(e.to_string()),
+        })?;
+    if let Some(field) = S::SERVER_OWNED.iter().find(|f| keys.contains_key(**f)) {
+        return Err(Error::ForbiddenField(field));
+    }
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            Error::InvalidBody(inner.to_string())
+        } else {
+            Error::InvalidBody(format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// `application/json`, or any `application/…+json`, with or without parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// A query string; a bad one is a 400 naming the parameter.
-pub struct ApiQuery<T>(pub T);
+pub struct Query<T, S>(pub T, pub PhantomData<S>);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = Error;
+impl<St: Send + Sync, T: DeserializeOwned, S: Surface> FromRequestParts<St> for Query<T, S> {
+    type Rejection = Reject<S>;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        Query::<T>::from_request_parts(parts, state)
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Reject<S>> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
-            .map(|Query(q)| ApiQuery(q))
+            .map(|axum::extract::Query(q)| Query(q, PhantomData))
             .map_err(|e: QueryRejection| {
                 let text = e.body_text();
                 let detail = text
                     .strip_prefix("Failed to deserialize query string: ")
                     .unwrap_or(&text);
-                Error::validation("query", detail.to_owned())
+                Error::validation("query", detail.to_owned()).into()
             })
     }
 }
 
-/// The authenticated agent; a 401 when the request carried no valid key.
-pub struct Authed(pub Agent);
+/// Path parameters; a segment that does not decode (invalid UTF-8 after percent-decoding) is a
+/// 400 naming the path.
+pub struct Path<T, S>(pub T, pub PhantomData<S>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Authed {
-    type Rejection = Error;
+impl<St: Send + Sync, T: DeserializeOwned + Send, S: Surface> FromRequestParts<St> for Path<T, S> {
+    type Rejection = Reject<S>;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        parts
-            .extensions
-            .get::<Agent>()
-            .cloned()
-            .map(Authed)
-            .ok_or(Error::Unauthorized)
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Reject<S>> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(p)| Path(p, PhantomData))
+            .map_err(|e| Error::validation("path", e.body_text()).into())
     }
 }
 
-/// The authenticated agent when there is one; public reads use it to show the caller's own votes.
-pub struct MaybeAuthed(pub Option<Agent>);
+/// The authenticated agent; the surface's 401 when the request carried no valid key.
+pub struct Auth<S>(pub Agent, pub PhantomData<S>);
 
-impl<S: Send + Sync> FromRequestParts<S> for MaybeAuthed {
-    type Rejection = Error;
+impl<St: Send + Sync, S: Surface> FromRequestParts<St> for Auth<S> {
+    type Rejection = Reject<S>;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        Ok(MaybeAuthed(parts.extensions.get::<Agent>().cloned()))
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Reject<S>> {
+        match parts.extensions.get::<Agent>() {
+            Some(a) => Ok(Auth(a.clone(), PhantomData)),
+            None => Err(Reject::new(S::unauthenticated(
+                parts.headers.contains_key(header::AUTHORIZATION),
+            ))),
+        }
+    }
+}
+
+/// The authenticated agent when there is one; public reads use it to show the caller's own
+/// reactions.
+pub struct Viewer(pub Option<Agent>);
+
+impl<St: Send + Sync> FromRequestParts<St> for Viewer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        Ok(Viewer(parts.extensions.get::<Agent>().cloned()))
+    }
+}
+
+/// The client address a request is counted against (set by the identity middleware).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<St: Send + Sync> FromRequestParts<St> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or(ClientIp(IpAddr::from([127, 0, 0, 1]))))
     }
 }

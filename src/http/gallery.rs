@@ -6,6 +6,7 @@
 use std::sync::LazyLock;
 
 use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -192,12 +193,13 @@ fn not_found(base: &str, path: &str) -> Response {
 
 /// A page whose data could not be read: the error's own status, a generic message.
 fn failed(base: &str, path: &str, e: Error) -> Response {
-    if e.status().is_server_error() {
-        tracing::error!(code = e.code(), cause = %e, "gallery page failed");
+    let status = super::surface::status(&e);
+    if status.is_server_error() {
+        tracing::error!(code = e.code(), cause = %crate::error::Chain(&e), "gallery page failed");
     }
     render(
         base,
-        e.status(),
+        status,
         Head::plain("error", "Something went wrong", path),
     )
 }
@@ -226,8 +228,12 @@ pub struct SearchParams {
 }
 
 /// GET /search?q=
-pub async fn search(State(s): State<SharedState>, Query(p): Query<SearchParams>) -> Response {
-    let q = p.q.unwrap_or_default();
+pub async fn search(
+    State(s): State<SharedState>,
+    p: Result<Query<SearchParams>, QueryRejection>,
+) -> Response {
+    // An undecodable query is no query: the page shows an empty search.
+    let q = p.ok().and_then(|Query(p)| p.q).unwrap_or_default();
     let title = match q.trim() {
         "" => "Search".to_owned(),
         q => format!("Search: {}", clip(q, 60)),
@@ -240,8 +246,14 @@ pub async fn search(State(s): State<SharedState>, Query(p): Query<SearchParams>)
 }
 
 /// GET /t/{tag}: any well-formed tag has a page (perhaps empty); a malformed one is 404.
-pub async fn tag(State(s): State<SharedState>, Path(raw): Path<String>) -> Response {
+pub async fn tag(
+    State(s): State<SharedState>,
+    raw: Result<Path<String>, PathRejection>,
+) -> Response {
     let base = &s.core.base_url;
+    let Ok(Path(raw)) = raw else {
+        return not_found(base, "/t/");
+    };
     match crate::service::discovery::parse_tag(&raw) {
         Ok(tag) => {
             let path = format!(
@@ -257,8 +269,15 @@ pub async fn tag(State(s): State<SharedState>, Path(raw): Path<String>) -> Respo
 }
 
 /// GET /p/{id}: the post's own preview (its feed image, unless it is marked sensitive).
-pub async fn post(State(s): State<SharedState>, Path(id): Path<String>) -> Response {
+pub async fn post(
+    State(s): State<SharedState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
     let base = &s.core.base_url;
+    // A path segment that does not even decode names no post.
+    let Ok(Path(id)) = id else {
+        return not_found(base, "/p/");
+    };
     let path = format!("/p/{id}");
     match s.core.post(&id, None).await {
         Ok(p) => render(base, StatusCode::OK, post_head(p)),
@@ -296,8 +315,14 @@ fn post_head(p: PostView) -> Head {
 }
 
 /// GET /a/{name}: the agent's profile, previewed with their newest shareable image.
-pub async fn agent(State(s): State<SharedState>, Path(name): Path<String>) -> Response {
+pub async fn agent(
+    State(s): State<SharedState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Response {
     let base = &s.core.base_url;
+    let Ok(Path(name)) = name else {
+        return not_found(base, "/a/");
+    };
     let path = format!("/a/{name}");
     let profile = match s.core.profile(&name).await {
         Ok(a) => a,
@@ -358,16 +383,21 @@ pub struct AssetParams {
 /// GET /assets/{file}: an embedded file with a strong ETag; immutable when asked for by the
 /// version the shell names, revalidated otherwise (e.g. a module imported without `?v=`).
 pub async fn asset(
-    Path(file): Path<String>,
-    Query(p): Query<AssetParams>,
+    file: Result<Path<String>, PathRejection>,
+    p: Result<Query<AssetParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(f) = Assets::get(&file) else {
+    let wanted = p.ok().and_then(|Query(p)| p.v);
+    let Some(f) = file
+        .ok()
+        .and_then(|Path(file)| Assets::get(&file).map(|f| (file, f)))
+    else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
+    let (file, f) = f;
     let v = version(&f.metadata.sha256_hash());
     let etag = format!("\"{v}\"");
-    let cache = if p.v.as_deref() == Some(v.as_str()) {
+    let cache = if wanted.as_deref() == Some(v.as_str()) {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"

@@ -1,52 +1,43 @@
 //! GET/HEAD /media/{hash}/{variant}: content-addressed image files with immutable caching.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use super::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use tokio_util::io::ReaderStream;
 
 use super::SharedState;
-use crate::error::{Error, Result};
+use super::native::{Answer, Native};
+use crate::domain::MediaHash;
+use crate::error::Error;
 use crate::media::files::VariantName;
-use crate::store::{MediaHash, repo};
 
 /// GET /media/{hash}/{variant} (`thumb`, `feed`, `full`, `original`); HEAD too.
 pub async fn serve(
     State(s): State<SharedState>,
-    Path((hash, variant)): Path<(String, String)>,
+    Path((hash, variant), _): Path<(String, String), Native>,
     headers: HeaderMap,
-) -> Result<Response> {
+) -> Answer {
     let hash = MediaHash::parse_hex(&hash).ok_or(Error::MediaNotFound)?;
     let variant = VariantName::parse(&variant).ok_or(Error::MediaNotFound)?;
-    let record = s
-        .core
-        .store
-        .read(move |tx| repo::media(tx, hash))
-        .await?
-        .filter(|m| m.refs > 0)
-        .ok_or(Error::MediaNotFound)?;
-    let (file_variant, content_type) = match variant {
-        VariantName::Original => (variant, record.info.content_type.as_str()),
-        // Small images have no separate full-size file: the feed variant is the full one.
-        VariantName::Full if !record.info.has_full => (VariantName::Feed, "image/webp"),
-        _ => (variant, "image/webp"),
-    };
+    let file = s.core.media_file(hash, variant).await?;
     let etag = format!("\"{hash}-{}\"", variant.as_str());
     let mut res = if if_none_match(&headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let path = s.core.media.files.path(hash, file_variant);
-        let file = tokio::fs::File::open(&path)
+        let path = &file.path;
+        let opened = tokio::fs::File::open(path)
             .await
-            .map_err(|e| Error::internal(format!("media file {} missing: {e}", path.display())))?;
-        let len = file.metadata().await.map_err(Error::internal)?.len();
-        let mut res = Body::from_stream(ReaderStream::new(file)).into_response();
+            .map_err(|e| Error::context(format!("media file {} missing", path.display()), e))?;
+        let len = opened.metadata().await.map_err(Error::internal)?.len();
+        let mut res = Body::from_stream(ReaderStream::new(opened)).into_response();
         let h = res.headers_mut();
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         h.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_str(content_type).map_err(Error::internal)?,
+            HeaderValue::from_str(&file.content_type).map_err(Error::internal)?,
         );
         res
     };

@@ -4,8 +4,11 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
+use serde::Serialize;
+
 use super::SharedState;
-use super::envelope::Data;
+use super::native::Answer;
+use super::native::views::Data;
 
 /// The skill file template; `{{BASE_URL}}` becomes this server's public base URL.
 const SKILL_TEMPLATE: &str = include_str!("../../static/skill.md");
@@ -22,10 +25,18 @@ pub async fn skill_md(State(s): State<SharedState>) -> impl IntoResponse {
     )
 }
 
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
 /// GET /healthz: answers only when the database can be read.
-pub async fn healthz(State(s): State<SharedState>) -> crate::error::Result<impl IntoResponse> {
-    s.core.store.read(|_| Ok(())).await?;
-    Ok(Data(
-        serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
-    ))
+pub async fn healthz(State(s): State<SharedState>) -> Answer {
+    s.core.healthy().await?;
+    let health = Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    Ok(Data(health).into_response())
 }

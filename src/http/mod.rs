@@ -1,17 +1,17 @@
-//! The HTTP surfaces: the route table, and the middleware every request passes (identity, rate
-//! limits, body limit, tracing). Handlers are thin: extract, call one service, shape the answer.
+//! The HTTP side: one router per API surface (`native` at `/api`, `aispace` at `/api/agent`),
+//! each carrying its own envelope, plus media, the gallery and the server's own documents; and the
+//! middleware every request passes (identity, rate limits, body limit, metrics, tracing).
+//! Handlers are thin: extract, call one service, shape the answer.
 
-mod agents;
 mod aispace;
-pub mod envelope;
 pub mod extract;
 mod gallery;
 mod media;
 mod meta;
 pub use meta::render_skill;
-mod posts;
-mod social;
-mod upload;
+mod native;
+pub mod post_body;
+pub mod surface;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -29,8 +29,9 @@ use tracing::Level;
 
 use crate::error::Error;
 use crate::service::{Caller, Core};
-use envelope::set_limit_headers;
-use extract::JSON_BODY_LIMIT;
+use extract::{ClientIp, JSON_BODY_LIMIT};
+use native::Native;
+use surface::{Reject, Surface, set_limit_headers};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -42,46 +43,8 @@ pub struct AppState {
 
 pub type SharedState = Arc<AppState>;
 
-/// The client address a request is counted against.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
 pub fn router(state: SharedState) -> Router {
     let upload_limit = state.core.media.body_limit();
-    let api = Router::new()
-        .route("/agents/register", post(agents::register))
-        .route("/agents/me", get(agents::me))
-        .route("/agents/{name}", get(agents::profile))
-        .route(
-            "/agents/{name}/follow",
-            post(social::follow).delete(social::unfollow),
-        )
-        .route("/agents/{name}/posts", get(social::agent_posts))
-        .route("/agents/{name}/followers", get(social::followers))
-        .route("/agents/{name}/following", get(social::following))
-        .route("/feed/home", get(social::home))
-        .route("/explore", get(social::explore))
-        .route("/discover", get(social::discover))
-        .route("/hashtags/trending", get(social::trending_tags))
-        .route("/hashtags/{tag}", get(social::hashtag))
-        .route("/search", get(social::search))
-        .route(
-            "/posts",
-            post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/posts/{id}",
-            get(posts::get_one).delete(social::delete_post),
-        )
-        .route("/posts/{id}/duplicates", get(posts::duplicates))
-        .route("/posts/{id}/vote", post(posts::vote))
-        .route(
-            "/posts/{id}/comments",
-            post(posts::comment).get(posts::comments),
-        )
-        .route("/feed", get(posts::feed))
-        .nest("/agent", aispace::router(upload_limit))
-        .fallback(|| async { Error::RouteNotFound });
     // Media and the gallery's versioned assets are immutable and cacheable: they are served
     // outside the per-request rate limits, or a gallery page of thumbnails would spend a
     // visitor's whole allowance.
@@ -91,6 +54,8 @@ pub fn router(state: SharedState) -> Router {
             "/assets/{file}",
             get(gallery::asset).layer(CompressionLayer::new()),
         );
+    // The gallery's pages and the server's own documents are counted like `/api` reads, and
+    // refused in the native envelope.
     let pages = Router::new()
         .route("/", get(gallery::feed))
         .route("/explore", get(gallery::explore))
@@ -100,23 +65,26 @@ pub fn router(state: SharedState) -> Router {
         .route("/a/{name}", get(gallery::agent))
         .fallback(gallery::fallback)
         .layer(middleware::map_response(page_headers))
-        .layer(CompressionLayer::new());
-    let limited = Router::new()
-        .nest("/api", api)
-        .route("/skill.md", get(meta::skill_md))
-        .route("/healthz", get(meta::healthz))
-        .merge(pages)
-        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
-        .layer(middleware::from_fn_with_state(state.clone(), identify));
+        .layer(CompressionLayer::new())
+        .merge(
+            Router::new()
+                .route("/skill.md", get(meta::skill_md))
+                .route("/healthz", get(meta::healthz)),
+        )
+        .method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) });
+    // Each surface is its own router with its own envelope; `/api/agent` is matched before the
+    // rest of `/api`, as its routes are the more specific.
     media
-        .merge(limited)
+        .nest("/api/agent", aispace::router(&state, upload_limit))
+        .nest("/api", native::router(&state, upload_limit))
+        .merge(surface_router::<Native>(pages, &state))
         .layer(middleware::from_fn_with_state(
             state.core.metrics.clone(),
             crate::metrics::track,
         ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {
-            Error::internal("handler panicked").into_response()
+            Reject::<Native>::from(Error::internal("handler panicked")).into_response()
         }))
         .layer(
             TraceLayer::new_for_http()
@@ -124,6 +92,19 @@ pub fn router(state: SharedState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The layers every surface router carries: identity and rate limits, and panics answered as a
+/// 500, both in the surface's envelope.
+fn surface_router<S: Surface>(
+    routes: Router<SharedState>,
+    state: &SharedState,
+) -> Router<SharedState> {
+    routes
+        .layer(middleware::from_fn_with_state(state.clone(), identify::<S>))
+        .layer(CatchPanicLayer::custom(|_| {
+            Reject::<S>::from(Error::internal("handler panicked")).into_response()
+        }))
 }
 
 /// The gallery's security headers (see [`gallery::PAGE_HEADERS`]).
@@ -136,8 +117,12 @@ async fn page_headers(mut res: Response) -> Response {
 }
 
 /// Resolves the caller (API key or client address), counts the request against its limit, and
-/// stamps the `X-RateLimit-*` headers on the answer.
-async fn identify(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+/// stamps the `X-RateLimit-*` headers on the answer. Refusals are in surface `S`'s envelope.
+async fn identify<S: Surface>(
+    State(state): State<SharedState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -145,16 +130,10 @@ async fn identify(State(state): State<SharedState>, mut req: Request, next: Next
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let ip = client_ip(peer, req.headers(), &state.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
-    // Each surface answers in its own envelope, from the first check on.
-    let render = if aispace::owns(req.uri().path()) {
-        aispace::error_response
-    } else {
-        |e: Error| e.into_response()
-    };
     let agent = match bearer(req.headers()) {
         Some(token) => match state.core.authenticate(token).await {
             Ok(a) => a,
-            Err(e) => return render(e),
+            Err(e) => return Reject::<S>::from(e).into_response(),
         },
         None => None,
     };
@@ -167,7 +146,7 @@ async fn identify(State(state): State<SharedState>, mut req: Request, next: Next
     }
     let info = match state.core.limits.request(caller) {
         Ok(info) => info,
-        Err(e) => return render(e),
+        Err(e) => return Reject::<S>::from(e).into_response(),
     };
     if let Some(info) = &info {
         // Surfaces that report quotas read the caller's standing from here.
@@ -175,7 +154,7 @@ async fn identify(State(state): State<SharedState>, mut req: Request, next: Next
     }
     let mut res = next.run(req).await;
     if let Some(info) = info
-        && !res.headers().contains_key(envelope::LIMIT)
+        && !res.headers().contains_key(surface::LIMIT)
     {
         set_limit_headers(res.headers_mut(), &info);
     }

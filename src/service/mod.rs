@@ -6,6 +6,7 @@ pub mod comments;
 pub mod cursor;
 pub mod discovery;
 pub mod limits;
+pub mod media;
 pub mod moderation;
 pub mod posts;
 pub mod reactions;

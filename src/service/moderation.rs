@@ -162,7 +162,7 @@ impl Core {
 }
 
 fn parsed(name: &str) -> Result<String> {
-    AgentName::parse(name).map(|n| n.as_str().to_owned())
+    Ok(AgentName::parse(name).map(|n| n.as_str().to_owned())?)
 }
 
 /// The key of a named agent; a malformed name is simply not found.

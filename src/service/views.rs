@@ -120,6 +120,8 @@ impl AuthorView {
 pub struct PostView {
     pub id: String,
     pub agent: AuthorView,
+    /// The image's content hash (what its media URLs are made of).
+    pub media: MediaHash,
     /// The `feed` variant (at most 1080 px), absolute.
     pub image_url: String,
     /// The 150×150 `thumb` variant.
@@ -195,6 +197,7 @@ impl PostView {
         PostView {
             id: uuid(p.id),
             agent: AuthorView::new(author),
+            media: hash,
             image_url: media_url(base, hash, "feed"),
             thumbnail_url: media_url(base, hash, "thumb"),
             full_image_url: media_url(base, hash, "full"),

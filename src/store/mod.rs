@@ -129,6 +129,25 @@ impl Store {
     }
 }
 
+/// Storage failures are unexpected: they become [`Error::Internal`] with the engine's error kept
+/// as the source, so the log shows the whole chain.
+macro_rules! storage_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::context("storage", e)
+            }
+        }
+    )*};
+}
+storage_error!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
 /// Opening tables the same way in read and write transactions, so accessors are written once.
 pub trait Tx {
     type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static>: ReadableTable<K, V>

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use redb::{Database, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::{Error, Result};
+use crate::error::{Chain, Error, Result};
 
 /// Upper bound of operations in one transaction, so one commit never grows without end.
 const MAX_BATCH: usize = 1024;
@@ -197,6 +197,9 @@ fn begin(db: &Database) -> Result<WriteTransaction> {
 fn fail_all(batch: Vec<Box<dyn BatchOp>>, cause: &Error) {
     tracing::error!(%cause, ops = batch.len(), "write batch failed");
     for op in batch {
-        op.finish(Err(Error::internal(cause)));
+        op.finish(Err(Error::internal(format!(
+            "write batch failed: {}",
+            Chain(cause)
+        ))));
     }
 }

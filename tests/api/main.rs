@@ -18,4 +18,5 @@ mod media;
 mod persistence;
 mod posts;
 mod social;
+mod surfaces;
 mod votes;

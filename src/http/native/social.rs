@@ -1,15 +1,15 @@
 //! Native endpoints of the social graph and discovery: follows, home, explore, discover,
 //! hashtags, search, deletion.
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::SharedState;
-use super::envelope::{Data, paged};
-use super::extract::{ApiQuery, Authed, MaybeAuthed};
-use crate::error::Result;
+use super::views::{Agent, Data, Deleted, Follow, Post, Tag, paged};
+use super::{Answer, Auth, Native, Path, Query};
+use crate::error::{Error, Result};
+use crate::http::SharedState;
+use crate::http::extract::Viewer;
 use crate::search::SearchKind;
 use crate::service::discovery::SearchPage;
 use crate::service::page_limit;
@@ -32,122 +32,171 @@ impl PageParams {
 /// POST /api/agents/:name/follow
 pub async fn follow(
     State(s): State<SharedState>,
-    Authed(a): Authed,
-    Path(name): Path<String>,
-) -> Result<impl IntoResponse> {
-    Ok(Data(s.core.set_follow(&a, &name, true).await?))
+    Auth(a, _): Auth<Native>,
+    Path(name, _): Path<String, Native>,
+) -> Answer {
+    let f = s.core.set_follow(&a, &name, true).await?;
+    Ok(Data(Follow::from(&f)).into_response())
 }
 
 /// DELETE /api/agents/:name/follow
 pub async fn unfollow(
     State(s): State<SharedState>,
-    Authed(a): Authed,
-    Path(name): Path<String>,
-) -> Result<impl IntoResponse> {
-    Ok(Data(s.core.set_follow(&a, &name, false).await?))
+    Auth(a, _): Auth<Native>,
+    Path(name, _): Path<String, Native>,
+) -> Answer {
+    let f = s.core.set_follow(&a, &name, false).await?;
+    Ok(Data(Follow::from(&f)).into_response())
 }
 
 /// GET /api/agents/:name/followers
 pub async fn followers(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    Path(name): Path<String>,
-    ApiQuery(p): ApiQuery<PageParams>,
-) -> Result<impl IntoResponse> {
+    Path(name, _): Path<String, Native>,
+    Query(p, _): Query<PageParams, Native>,
+) -> Answer {
     let (limit, cursor) = p.parts(50)?;
     let page = s.core.follow_list(&name, true, limit, cursor).await?;
-    Ok(paged(&s.core.base_url, &uri, "agents", page))
+    Ok(paged::<_, Agent>(
+        &s.core.base_url,
+        &uri,
+        "agents",
+        &page,
+        None,
+    ))
 }
 
 /// GET /api/agents/:name/following
 pub async fn following(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    Path(name): Path<String>,
-    ApiQuery(p): ApiQuery<PageParams>,
-) -> Result<impl IntoResponse> {
+    Path(name, _): Path<String, Native>,
+    Query(p, _): Query<PageParams, Native>,
+) -> Answer {
     let (limit, cursor) = p.parts(50)?;
     let page = s.core.follow_list(&name, false, limit, cursor).await?;
-    Ok(paged(&s.core.base_url, &uri, "agents", page))
+    Ok(paged::<_, Agent>(
+        &s.core.base_url,
+        &uri,
+        "agents",
+        &page,
+        None,
+    ))
 }
 
 /// GET /api/agents/:name/posts
 pub async fn agent_posts(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    MaybeAuthed(v): MaybeAuthed,
-    Path(name): Path<String>,
-    ApiQuery(p): ApiQuery<PageParams>,
-) -> Result<impl IntoResponse> {
+    Viewer(v): Viewer,
+    Path(name, _): Path<String, Native>,
+    Query(p, _): Query<PageParams, Native>,
+) -> Answer {
     let (limit, cursor) = p.parts(20)?;
     let page = s
         .core
         .agent_posts(&name, v.map(|v| v.key), limit, cursor)
         .await?;
-    Ok(paged(&s.core.base_url, &uri, "posts", page))
+    Ok(paged::<_, Post>(
+        &s.core.base_url,
+        &uri,
+        "posts",
+        &page,
+        None,
+    ))
 }
 
 /// GET /api/feed/home
 pub async fn home(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    Authed(a): Authed,
-    ApiQuery(p): ApiQuery<PageParams>,
-) -> Result<impl IntoResponse> {
+    Auth(a, _): Auth<Native>,
+    Query(p, _): Query<PageParams, Native>,
+) -> Answer {
     let (limit, cursor) = p.parts(20)?;
     let page = s.core.home(&a, limit, cursor).await?;
-    Ok(paged(&s.core.base_url, &uri, "posts", page))
+    Ok(paged::<_, Post>(
+        &s.core.base_url,
+        &uri,
+        "posts",
+        &page,
+        None,
+    ))
 }
 
 /// GET /api/explore
 pub async fn explore(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    MaybeAuthed(v): MaybeAuthed,
-    ApiQuery(p): ApiQuery<PageParams>,
-) -> Result<impl IntoResponse> {
+    Viewer(v): Viewer,
+    Query(p, _): Query<PageParams, Native>,
+) -> Answer {
     let (limit, cursor) = p.parts(20)?;
     let page = s.core.explore(v.map(|v| v.key), limit, cursor).await?;
-    Ok(paged(&s.core.base_url, &uri, "posts", page))
+    Ok(paged::<_, Post>(
+        &s.core.base_url,
+        &uri,
+        "posts",
+        &page,
+        None,
+    ))
 }
 
 /// GET /api/discover
 pub async fn discover(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    MaybeAuthed(v): MaybeAuthed,
-    ApiQuery(p): ApiQuery<PageParams>,
-) -> Result<impl IntoResponse> {
+    Viewer(v): Viewer,
+    Query(p, _): Query<PageParams, Native>,
+) -> Answer {
     let (limit, cursor) = p.parts(20)?;
     let page = s.core.discover(v.map(|v| v.key), limit, cursor).await?;
-    Ok(paged(&s.core.base_url, &uri, "agents", page))
+    Ok(paged::<_, Agent>(
+        &s.core.base_url,
+        &uri,
+        "agents",
+        &page,
+        None,
+    ))
+}
+
+#[derive(Serialize)]
+struct Trending<'a> {
+    hashtags: Vec<Tag<'a>>,
 }
 
 /// GET /api/hashtags/trending
 pub async fn trending_tags(
     State(s): State<SharedState>,
-    ApiQuery(p): ApiQuery<PageParams>,
-) -> Result<impl IntoResponse> {
+    Query(p, _): Query<PageParams, Native>,
+) -> Answer {
     let (limit, _) = p.parts(20)?;
-    Ok(Data(
-        json!({ "hashtags": s.core.trending_tags(limit).await? }),
-    ))
+    let tags = s.core.trending_tags(limit).await?;
+    let hashtags = tags.iter().map(Tag::from).collect();
+    Ok(Data(Trending { hashtags }).into_response())
 }
 
 /// GET /api/hashtags/:tag
 pub async fn hashtag(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    MaybeAuthed(v): MaybeAuthed,
-    Path(tag): Path<String>,
-    ApiQuery(p): ApiQuery<PageParams>,
-) -> Result<impl IntoResponse> {
+    Viewer(v): Viewer,
+    Path(tag, _): Path<String, Native>,
+    Query(p, _): Query<PageParams, Native>,
+) -> Answer {
     let (limit, cursor) = p.parts(20)?;
     let page = s
         .core
         .hashtag(&tag, v.map(|v| v.key), limit, cursor)
         .await?;
-    Ok(paged(&s.core.base_url, &uri, "posts", page))
+    Ok(paged::<_, Post>(
+        &s.core.base_url,
+        &uri,
+        "posts",
+        &page,
+        None,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -163,27 +212,26 @@ pub struct SearchParams {
 pub async fn search(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    MaybeAuthed(v): MaybeAuthed,
-    ApiQuery(p): ApiQuery<SearchParams>,
-) -> Result<axum::response::Response> {
+    Viewer(v): Viewer,
+    Query(p, _): Query<SearchParams, Native>,
+) -> Answer {
     let kind = match p.kind.as_deref() {
         None | Some("posts") => SearchKind::Posts,
         Some("agents") => SearchKind::Agents,
-        Some(_) => return Err(crate::Error::validation("type", "must be posts or agents")),
+        Some(_) => return Err(Error::validation("type", "must be posts or agents").into()),
     };
     let limit = page_limit(p.limit, 20, 100)?;
     let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
     let q = p.q.unwrap_or_default();
+    let base = &s.core.base_url;
     Ok(
         match s
             .core
             .search(&q, kind, v.map(|v| v.key), limit, cursor)
             .await?
         {
-            SearchPage::Posts(page) => paged(&s.core.base_url, &uri, "posts", page).into_response(),
-            SearchPage::Agents(page) => {
-                paged(&s.core.base_url, &uri, "agents", page).into_response()
-            }
+            SearchPage::Posts(page) => paged::<_, Post>(base, &uri, "posts", &page, None),
+            SearchPage::Agents(page) => paged::<_, Agent>(base, &uri, "agents", &page, None),
         },
     )
 }
@@ -191,9 +239,13 @@ pub async fn search(
 /// DELETE /api/posts/:id
 pub async fn delete_post(
     State(s): State<SharedState>,
-    Authed(a): Authed,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse> {
+    Auth(a, _): Auth<Native>,
+    Path(id, _): Path<String, Native>,
+) -> Answer {
     s.core.delete_post(&a, &id).await?;
-    Ok(Data(json!({ "deleted": true, "id": id })))
+    Ok(Data(Deleted {
+        deleted: true,
+        id: &id,
+    })
+    .into_response())
 }

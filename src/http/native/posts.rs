@@ -1,16 +1,14 @@
 //! Native post endpoints: create, read, feed, vote, comments.
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::SharedState;
-use super::envelope::{Created, Data, paged, paged_with};
-use super::extract::{ApiJson, ApiQuery, Authed, MaybeAuthed};
-use super::upload::PostFields;
+use super::views::{self, Created, Data, DuplicateOf, Post, Scheduled, paged};
+use super::{Answer, Auth, Json, Native, Path, PostBody, Query};
 use crate::domain::VoteType;
-use crate::error::Result;
+use crate::http::SharedState;
+use crate::http::extract::Viewer;
 use crate::service::comments::CommentSort;
 use crate::service::page_limit;
 use crate::service::posts::{self, FeedQuery, FeedSort, TopWindow};
@@ -18,38 +16,41 @@ use crate::service::posts::{self, FeedQuery, FeedSort, TopWindow};
 /// POST /api/posts (JSON with `image_url` or `image_b64`, or multipart with `file`)
 pub async fn create(
     State(s): State<SharedState>,
-    Authed(a): Authed,
-    f: PostFields,
-) -> Result<impl IntoResponse> {
+    Auth(a, _): Auth<Native>,
+    PostBody(f, _): PostBody<Native>,
+) -> Answer {
     let input = f.into_new_post(s.core.media.max_bytes())?;
     Ok(match s.core.create_post(&a, input).await? {
-        posts::Created::Published(view) => Created(Data(json!(view))),
+        posts::Created::Published(view) => Created(Post::from(&*view)).into_response(),
         // Queued: the answer says so, and where and when it will appear.
-        posts::Created::Scheduled(view) => {
-            let mut v = json!(view);
-            v["scheduled"] = json!(true);
-            Created(Data(v))
-        }
+        posts::Created::Scheduled(view) => Created(Scheduled::from(&view)).into_response(),
     })
+}
+
+#[derive(Serialize)]
+struct Duplicates<'a> {
+    duplicates: Vec<DuplicateOf<'a>>,
 }
 
 /// GET /api/posts/:id/duplicates
 pub async fn duplicates(
     State(s): State<SharedState>,
-    MaybeAuthed(viewer): MaybeAuthed,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse> {
+    Viewer(viewer): Viewer,
+    Path(id, _): Path<String, Native>,
+) -> Answer {
     let found = s.core.duplicates(&id, viewer.map(|v| v.key)).await?;
-    Ok(Data(json!({ "duplicates": found })))
+    let duplicates = found.iter().map(DuplicateOf::from).collect();
+    Ok(Data(Duplicates { duplicates }).into_response())
 }
 
 /// GET /api/posts/:id
 pub async fn get_one(
     State(s): State<SharedState>,
-    MaybeAuthed(viewer): MaybeAuthed,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse> {
-    Ok(Data(s.core.post(&id, viewer.map(|v| v.key)).await?))
+    Viewer(viewer): Viewer,
+    Path(id, _): Path<String, Native>,
+) -> Answer {
+    let post = s.core.post(&id, viewer.map(|v| v.key)).await?;
+    Ok(Data(Post::from(&post)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -60,28 +61,27 @@ pub struct FeedParams {
     cursor: Option<String>,
 }
 
-/// GET /api/feed?sort=hot|new|top|discussed&t=day|week|month|all&limit=&cursor=
+/// GET /api/feed?sort=hot|new|top|discussed|rising&t=day|week|month|all&limit=&cursor=
 pub async fn feed(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    MaybeAuthed(viewer): MaybeAuthed,
-    ApiQuery(p): ApiQuery<FeedParams>,
-) -> Result<impl IntoResponse> {
-    let sort = FeedSort::parse(p.sort.as_deref())?;
+    Viewer(viewer): Viewer,
+    Query(p, _): Query<FeedParams, Native>,
+) -> Answer {
     let q = FeedQuery {
-        sort,
+        sort: FeedSort::parse(p.sort.as_deref())?,
         window: TopWindow::parse(p.t.as_deref())?,
         limit: page_limit(p.limit, 20, 100)?,
         cursor: p.cursor.filter(|c| !c.is_empty()),
     };
     let page = s.core.feed(q, viewer.map(|v| v.key)).await?;
     let sort = p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase();
-    Ok(paged_with(
+    Ok(paged::<_, Post>(
         &s.core.base_url,
         &uri,
         "posts",
-        page,
-        vec![("sort", json!(sort))],
+        &page,
+        Some(&sort),
     ))
 }
 
@@ -93,12 +93,13 @@ pub struct VoteBody {
 /// POST /api/posts/:id/vote
 pub async fn vote(
     State(s): State<SharedState>,
-    Authed(a): Authed,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<VoteBody>,
-) -> Result<impl IntoResponse> {
-    let v = VoteType::parse(&b.vote_type)?;
-    Ok(Data(s.core.vote(&a, &id, v).await?))
+    Auth(a, _): Auth<Native>,
+    Path(id, _): Path<String, Native>,
+    Json(b, _): Json<VoteBody, Native>,
+) -> Answer {
+    let v = VoteType::parse(&b.vote_type).map_err(crate::Error::from)?;
+    let vote = s.core.vote(&a, &id, v).await?;
+    Ok(Data(views::Vote::from(&vote)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -109,11 +110,12 @@ pub struct CommentBody {
 /// POST /api/posts/:id/comments
 pub async fn comment(
     State(s): State<SharedState>,
-    Authed(a): Authed,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<CommentBody>,
-) -> Result<impl IntoResponse> {
-    Ok(Created(Data(s.core.comment(&a, &id, &b.content).await?)))
+    Auth(a, _): Auth<Native>,
+    Path(id, _): Path<String, Native>,
+    Json(b, _): Json<CommentBody, Native>,
+) -> Answer {
+    let c = s.core.comment(&a, &id, &b.content).await?;
+    Ok(Created(views::Comment::from(&c)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -127,12 +129,18 @@ pub struct CommentParams {
 pub async fn comments(
     State(s): State<SharedState>,
     OriginalUri(uri): OriginalUri,
-    Path(id): Path<String>,
-    ApiQuery(p): ApiQuery<CommentParams>,
-) -> Result<impl IntoResponse> {
+    Path(id, _): Path<String, Native>,
+    Query(p, _): Query<CommentParams, Native>,
+) -> Answer {
     let sort = CommentSort::parse(p.sort.as_deref())?;
     let limit = page_limit(p.limit, 50, 100)?;
     let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
     let page = s.core.comments(&id, sort, limit, cursor).await?;
-    Ok(paged(&s.core.base_url, &uri, "comments", page))
+    Ok(paged::<_, views::Comment>(
+        &s.core.base_url,
+        &uri,
+        "comments",
+        &page,
+        None,
+    ))
 }

@@ -1,17 +1,21 @@
-//! The body of a new post, in any of its spellings: JSON with `image_url` or `image_b64` (plain
-//! base64 or a `data:` URL), or `multipart/form-data` with a `file` part and the other fields as
-//! form fields. Exactly one image source; every malformed body is an [`Error`] with a stable code.
+//! The body of a new post, in any of its spellings: JSON (each surface names its own fields) or
+//! `multipart/form-data` with a `file` part and the other fields as form fields. Exactly one image
+//! source; every malformed body is refused with a stable code in the surface's envelope.
+
+use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::CONTENT_TYPE;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::SharedState;
-use super::extract::{ApiJson, SERVER_OWNED};
+use super::extract::read_json;
+use super::surface::{Reject, Surface};
 use crate::error::{Error, Result};
 use crate::media::ImageInput;
+use crate::service::posts::NewPost;
 
 /// The fields of a new post before the service parses them.
 #[derive(Debug, Default)]
@@ -31,21 +35,28 @@ pub struct PostFields {
     pub multipart: bool,
 }
 
-#[derive(Deserialize)]
-struct JsonBody {
-    #[serde(alias = "imageUrl")]
-    image_url: Option<String>,
-    image_b64: Option<String>,
-    caption: Option<String>,
-    prompt: Option<String>,
-    category: Option<String>,
-    model: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default, alias = "isNsfw")]
-    is_nsfw: bool,
-    #[serde(alias = "publishAt")]
-    publish_at: Option<String>,
+/// Which post field a multipart form field fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormField {
+    File,
+    ImageUrl,
+    ImageB64,
+    Caption,
+    Prompt,
+    Category,
+    Model,
+    Tags,
+    IsNsfw,
+    PublishAt,
+}
+
+/// How a surface spells a new post: its JSON body, and its multipart field names.
+pub trait PostSpelling: Surface {
+    /// The JSON body in this surface's field names.
+    type JsonBody: DeserializeOwned + Into<PostFields>;
+    /// The post field a multipart field of this name fills; unknown fields are ignored, as
+    /// unknown JSON fields are.
+    fn form_field(name: &str) -> Option<FormField>;
 }
 
 impl PostFields {
@@ -62,12 +73,10 @@ impl PostFields {
             _ => Err(Error::AmbiguousInput),
         }
     }
-}
 
-impl PostFields {
     /// The post the service makes of these fields.
-    pub fn into_new_post(mut self, max_bytes: usize) -> Result<crate::service::posts::NewPost> {
-        Ok(crate::service::posts::NewPost {
+    pub fn into_new_post(mut self, max_bytes: usize) -> Result<NewPost> {
+        Ok(NewPost {
             image: self.take_image(max_bytes)?,
             caption: Some(self.caption.unwrap_or_default()),
             prompt: self.prompt,
@@ -132,81 +141,77 @@ fn truthy(v: &str) -> Result<bool> {
     }
 }
 
-impl FromRequest<SharedState> for PostFields {
-    type Rejection = Error;
+/// A new post's body as surface `S` spells it.
+pub struct PostBody<S>(pub PostFields, pub PhantomData<S>);
+
+impl<S: PostSpelling> FromRequest<SharedState> for PostBody<S> {
+    type Rejection = Reject<S>;
 
     /// Oversized bodies are refused by the route's body limit before a field is read; they are
     /// answered in image terms, with the configured image limit.
-    async fn from_request(req: Request, state: &SharedState) -> Result<Self> {
+    async fn from_request(req: Request, state: &SharedState) -> Result<Self, Reject<S>> {
         let max = state.core.media.max_bytes();
-        Self::read(req, state).await.map_err(|e| match e {
-            Error::PayloadTooLarge(_) | Error::UploadTooLarge(_) => Error::UploadTooLarge(max),
-            other => other,
-        })
+        read::<S>(req, state)
+            .await
+            .map(|f| PostBody(f, PhantomData))
+            .map_err(|e| match e {
+                Error::PayloadTooLarge(_) | Error::UploadTooLarge(_) => Error::UploadTooLarge(max),
+                other => other,
+            })
+            .map_err(Reject::from)
     }
 }
 
-impl PostFields {
-    async fn read(req: Request, state: &SharedState) -> Result<Self> {
-        let is_multipart = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
-        if !is_multipart {
-            let ApiJson(b) = ApiJson::<JsonBody>::from_request(req, state).await?;
-            return Ok(PostFields {
-                image_url: b.image_url,
-                image_b64: b.image_b64,
-                file: None,
-                caption: b.caption,
-                prompt: b.prompt,
-                category: b.category,
-                model: b.model,
-                tags: b.tags,
-                is_nsfw: b.is_nsfw,
-                publish_at: b.publish_at,
-                multipart: false,
-            });
-        }
-        let mut form = Multipart::from_request(req, state)
+async fn read<S: PostSpelling>(req: Request, state: &SharedState) -> Result<PostFields> {
+    let is_multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return read_json::<S::JsonBody, S>(req, state)
             .await
-            .map_err(|e| Error::validation("multipart", e.body_text()))?;
-        let mut f = PostFields {
-            multipart: true,
-            ..PostFields::default()
-        };
-        let mut tags = Vec::new();
-        while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-            let name = field.name().unwrap_or_default().to_owned();
-            if let Some(owned) = SERVER_OWNED.iter().find(|o| **o == name) {
-                return Err(Error::ForbiddenField(owned));
-            }
-            if name == "file" {
-                if f.file.is_some() {
-                    return Err(Error::AmbiguousInput);
-                }
-                f.file = Some(field.bytes().await.map_err(multipart_error)?.to_vec());
-                continue;
-            }
-            let text = field.text().await.map_err(multipart_error)?;
-            match name.as_str() {
-                "image_url" | "imageUrl" => f.image_url = Some(text),
-                "image_b64" => f.image_b64 = Some(text),
-                "caption" => f.caption = Some(text),
-                "prompt" => f.prompt = Some(text),
-                "category" => f.category = Some(text),
-                "model" => f.model = Some(text),
-                "tags" | "tags[]" => tags.push(text),
-                "is_nsfw" | "isNsfw" => f.is_nsfw = truthy(&text)?,
-                "publish_at" | "publishAt" => f.publish_at = Some(text),
-                // Unknown form fields are ignored, as unknown JSON fields are.
-                _ => {}
-            }
-        }
-        f.tags = split_tags(&tags);
-        Ok(f)
+            .map(Into::into);
     }
+    let mut form = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| Error::validation("multipart", e.body_text()))?;
+    let mut f = PostFields {
+        multipart: true,
+        ..PostFields::default()
+    };
+    let mut tags = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if let Some(owned) = S::SERVER_OWNED.iter().find(|o| **o == name) {
+            return Err(Error::ForbiddenField(owned));
+        }
+        let Some(which) = S::form_field(&name) else {
+            continue;
+        };
+        if which == FormField::File {
+            if f.file.is_some() {
+                return Err(Error::AmbiguousInput);
+            }
+            f.file = Some(field.bytes().await.map_err(multipart_error)?.to_vec());
+            continue;
+        }
+        let text = field.text().await.map_err(multipart_error)?;
+        match which {
+            FormField::File => {}
+            FormField::ImageUrl => f.image_url = Some(text),
+            FormField::ImageB64 => f.image_b64 = Some(text),
+            FormField::Caption => f.caption = Some(text),
+            FormField::Prompt => f.prompt = Some(text),
+            FormField::Category => f.category = Some(text),
+            FormField::Model => f.model = Some(text),
+            FormField::Tags => tags.push(text),
+            FormField::IsNsfw => f.is_nsfw = truthy(&text)?,
+            FormField::PublishAt => f.publish_at = Some(text),
+        }
+    }
+    f.tags = split_tags(&tags);
+    Ok(f)
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {

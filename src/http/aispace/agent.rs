@@ -1,0 +1,119 @@
+//! AIspace's handshake and self-introspection: `connect` and `me`, with the caller's quotas.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::views::{
+    Agent, AgentWithAgentId, AgentWithId, CommentQuota, MedalQuota, PostQuota, Quotas, ok,
+};
+use super::{Aispace, Answer, Auth};
+use crate::error::LimitInfo;
+use crate::http::SharedState;
+use crate::service::views::Timestamp;
+
+const API_VERSION: &str = "0.2";
+
+/// What an agent may do here, as `connect` lists it.
+const ACTIONS: [&str; 5] = ["post", "like", "comment", "vote", "feed"];
+
+/// The caller's standing: the same policy `/api` enforces, reported in AIspace's terms.
+fn quotas(s: &SharedState, agent: &crate::service::Agent, requests: Option<&LimitInfo>) -> Quotas {
+    let q = s.core.limits.quotas(agent.key);
+    let posts = match q.post_interval {
+        Some(interval) => PostQuota {
+            used: u32::from(q.post_wait.is_some()),
+            limit: Some(1),
+            window: Some(format!("{}s", interval.as_secs())),
+            resets_at: Some(Timestamp::now().after(q.post_wait.unwrap_or_default())),
+        },
+        None => PostQuota {
+            used: 0,
+            limit: None,
+            window: None,
+            resets_at: None,
+        },
+    };
+    // Medals count against the key's request budget (there is no separate medal bucket).
+    let medals = MedalQuota {
+        used: requests.map_or(0, |i| i.limit.saturating_sub(i.remaining)),
+        limit: requests.map(|i| i.limit),
+        window: "60s",
+    };
+    let comments = CommentQuota {
+        cooldown: q.comment_interval.map(|i| format!("{}s", i.as_secs())),
+    };
+    Quotas {
+        posts,
+        medals,
+        comments,
+    }
+}
+
+#[derive(Serialize)]
+struct Connected<'a> {
+    api: Api,
+    agent: AgentWithId<'a>,
+    quotas: Quotas,
+    actions: [&'static str; 5],
+}
+
+#[derive(Serialize)]
+struct Api {
+    version: &'static str,
+    docs: String,
+}
+
+/// POST /api/agent/connect
+pub async fn connect(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Aispace>,
+    limit: Option<Extension<LimitInfo>>,
+) -> Answer {
+    let me = s.core.me(&a).await?;
+    let body = Connected {
+        api: Api {
+            version: API_VERSION,
+            docs: format!("{}/skill.md", s.core.base_url),
+        },
+        agent: AgentWithId {
+            id: &me.id,
+            agent: Agent::from(&me),
+        },
+        quotas: quotas(&s, &a, limit.as_ref().map(|e| &e.0)),
+        actions: ACTIONS,
+    };
+    Ok(ok(StatusCode::OK, body))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Me<'a> {
+    #[serde(flatten)]
+    agent: AgentWithAgentId<'a>,
+    profile_url: String,
+    quotas: Quotas,
+    server_time: Timestamp,
+    api_version: &'static str,
+}
+
+/// GET /api/agent/me
+pub async fn me(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Aispace>,
+    limit: Option<Extension<LimitInfo>>,
+) -> Answer {
+    let me = s.core.me(&a).await?;
+    let body = Me {
+        agent: AgentWithAgentId {
+            agent_id: &me.id,
+            agent: Agent::from(&me),
+        },
+        profile_url: format!("{}/a/{}", s.core.base_url, me.name),
+        quotas: quotas(&s, &a, limit.as_ref().map(|e| &e.0)),
+        server_time: Timestamp::now(),
+        api_version: API_VERSION,
+    };
+    Ok(ok(StatusCode::OK, body))
+}

@@ -1,0 +1,245 @@
+//! The AIspace-compatible surface at `/api/agent`: AIspace's paths, camelCase fields, response
+//! shapes and error envelope (`{"ok": false, "error": {"code", "message"}}`) over the same core
+//! services as `/api`. Nothing here decides a rule; it only translates spellings.
+
+mod agent;
+mod posts;
+mod reactions;
+mod views;
+mod webhooks;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use serde::{Deserialize, Serialize};
+
+use super::SharedState;
+use super::post_body::{FormField, PostFields, PostSpelling};
+use super::surface::{self, Reject, Surface};
+use crate::error::Error;
+
+/// The AIspace surface.
+pub struct Aispace;
+
+/// What an AIspace handler answers.
+pub type Answer<T = axum::response::Response> = surface::Answer<Aispace, T>;
+pub use super::extract::{Auth, Json, Path, Query};
+pub use super::post_body::PostBody;
+
+/// Everything AIspace refuses a request with: the core's errors, and the conditions its
+/// document names that the core has no word for.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Core(#[from] Error),
+    /// No `Authorization` header at all (AIspace tells this apart from a bad key).
+    #[error("no Bearer token; send 'Authorization: Bearer <key>'")]
+    AuthHeaderMissing,
+    /// A JSON post without `imageUrl`.
+    #[error("imageUrl is required (or send the image as a multipart 'file')")]
+    ImageUrlRequired,
+    /// A multipart post without a `file` part.
+    #[error("a multipart post needs a 'file' field with the image")]
+    FileRequired,
+}
+
+impl Surface for Aispace {
+    type Failure = Failure;
+
+    const SERVER_OWNED: &'static [&'static str] = &[
+        "id",
+        "agentId",
+        "author",
+        "apiKey",
+        "stats",
+        "likes",
+        "medals",
+        "aiMedals",
+        "aiVerdict",
+        "score",
+        "createdAt",
+        "updatedAt",
+        "publishedAt",
+        "isAdmin",
+    ];
+
+    fn core(f: &Failure) -> Option<&Error> {
+        match f {
+            Failure::Core(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// AIspace's codes and statuses; core errors its document does not list keep the core's.
+    fn status_and_code(f: &Failure) -> (StatusCode, &'static str) {
+        use StatusCode as S;
+        match f {
+            Failure::AuthHeaderMissing => (S::UNAUTHORIZED, "AUTH_HEADER_MISSING"),
+            Failure::ImageUrlRequired => (S::BAD_REQUEST, "IMAGE_URL_REQUIRED"),
+            Failure::FileRequired => (S::BAD_REQUEST, "FILE_REQUIRED"),
+            Failure::Core(e) => match e {
+                Error::Unauthorized => (S::UNAUTHORIZED, "INVALID_AGENT_KEY"),
+                // AIspace answers a suspended agent with 401.
+                Error::AgentSuspended => (S::UNAUTHORIZED, "AGENT_SUSPENDED"),
+                Error::Validation { .. }
+                | Error::InvalidJson(_)
+                | Error::InvalidBody(_)
+                | Error::ForbiddenField(_)
+                | Error::InvalidCategory(_)
+                | Error::UnsupportedContentType
+                | Error::PayloadTooLarge(_) => (S::BAD_REQUEST, "INVALID_BODY"),
+                other => (surface::status(other), other.code()),
+            },
+        }
+    }
+
+    fn body(f: &Failure, code: &'static str, retry_after: Option<u64>) -> impl Serialize {
+        let message = match f {
+            Failure::Core(e) => e.public_message(),
+            other => other.to_string(),
+        };
+        ErrorBody {
+            ok: false,
+            error: ErrorDetail {
+                code,
+                message,
+                retry_after_seconds: retry_after,
+            },
+            retry_after_seconds: retry_after,
+        }
+    }
+
+    fn unauthenticated(has_auth_header: bool) -> Failure {
+        if has_auth_header {
+            Failure::Core(Error::Unauthorized)
+        } else {
+            Failure::AuthHeaderMissing
+        }
+    }
+}
+
+/// `{"ok": false, "error": {"code", "message", "retryAfterSeconds"?}, "retryAfterSeconds"?}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    ok: bool,
+    error: ErrorDetail,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_seconds: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorDetail {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_seconds: Option<u64>,
+}
+
+/// A new post as AIspace spells it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPostBody {
+    image_url: Option<String>,
+    caption: Option<String>,
+    prompt: Option<String>,
+    category: Option<String>,
+    model: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    is_nsfw: bool,
+    publish_at: Option<String>,
+}
+
+impl From<NewPostBody> for PostFields {
+    fn from(b: NewPostBody) -> Self {
+        PostFields {
+            image_url: b.image_url,
+            caption: b.caption,
+            prompt: b.prompt,
+            category: b.category,
+            model: b.model,
+            tags: b.tags,
+            is_nsfw: b.is_nsfw,
+            publish_at: b.publish_at,
+            ..PostFields::default()
+        }
+    }
+}
+
+impl PostSpelling for Aispace {
+    type JsonBody = NewPostBody;
+
+    fn form_field(name: &str) -> Option<FormField> {
+        Some(match name {
+            "file" => FormField::File,
+            "imageUrl" => FormField::ImageUrl,
+            "caption" => FormField::Caption,
+            "prompt" => FormField::Prompt,
+            "category" => FormField::Category,
+            "model" => FormField::Model,
+            "tags" | "tags[]" => FormField::Tags,
+            "isNsfw" => FormField::IsNsfw,
+            "publishAt" => FormField::PublishAt,
+            _ => return None,
+        })
+    }
+}
+
+/// The routes under `/api/agent`; `upload_limit` is the body limit of post creation.
+pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
+    let routes = Router::new()
+        .route("/connect", post(agent::connect))
+        .route("/me", get(agent::me))
+        .route("/feed", get(posts::feed))
+        .route(
+            "/post",
+            post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/posts",
+            post(posts::create_legacy).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/scheduled", get(posts::scheduled))
+        .route("/scheduled/{id}", delete(posts::cancel_scheduled))
+        .route("/vote", post(reactions::vote))
+        .route("/posts/{id}/like", post(reactions::like))
+        .route("/posts/{id}/comments", post(reactions::comment))
+        .route("/webhooks", post(webhooks::add).get(webhooks::list))
+        .route("/webhooks/{id}", delete(webhooks::remove))
+        .fallback(|| async { Reject::<Aispace>::from(Error::RouteNotFound) })
+        .method_not_allowed_fallback(|| async { Reject::<Aispace>::from(Error::MethodNotAllowed) });
+    super::surface_router::<Aispace>(routes, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_map_onto_the_documented_codes() {
+        for (f, status, want) in [
+            (Failure::AuthHeaderMissing, 401, "AUTH_HEADER_MISSING"),
+            (Error::Unauthorized.into(), 401, "INVALID_AGENT_KEY"),
+            (Error::AgentSuspended.into(), 401, "AGENT_SUSPENDED"),
+            (Error::PostNotFound.into(), 404, "POST_NOT_FOUND"),
+            (
+                Error::CannotMedalOwnPost.into(),
+                403,
+                "CANNOT_MEDAL_OWN_POST",
+            ),
+            (Error::InvalidBody("x".into()).into(), 400, "INVALID_BODY"),
+            (Error::validation("f", "bad").into(), 400, "INVALID_BODY"),
+            (Failure::ImageUrlRequired, 400, "IMAGE_URL_REQUIRED"),
+            (Failure::FileRequired, 400, "FILE_REQUIRED"),
+            (Error::AmbiguousInput.into(), 400, "AMBIGUOUS_INPUT"),
+            (Error::UploadTooLarge(1).into(), 413, "UPLOAD_TOO_LARGE"),
+        ] {
+            let (s, c) = Aispace::status_and_code(&f);
+            assert_eq!((s.as_u16(), c), (status, want), "{f:?}");
+        }
+    }
+}

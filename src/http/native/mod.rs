@@ -1,0 +1,178 @@
+//! The native surface at `/api`, as the Aistagram skill file spells it: snake_case fields, the
+//! `{"success": true, "data": …}` envelope and `{"success": false, "error", "code"}` refusals.
+//! Handlers only translate: extract, call one service, shape the answer through [`views`].
+
+mod agents;
+mod posts;
+mod social;
+pub mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use super::SharedState;
+use super::post_body::{FormField, PostFields, PostSpelling};
+use super::surface::{self, Reject, Surface};
+use crate::domain::CATEGORIES;
+use crate::error::Error;
+
+/// The native surface.
+pub struct Native;
+
+/// What a native handler answers.
+pub type Answer<T = axum::response::Response> = surface::Answer<Native, T>;
+pub use super::extract::{Auth, Json, Path, Query};
+pub use super::post_body::PostBody;
+
+impl Surface for Native {
+    type Failure = Error;
+
+    const SERVER_OWNED: &'static [&'static str] = &[
+        "id",
+        "agent_id",
+        "agent",
+        "api_key",
+        "score",
+        "upvotes",
+        "downvotes",
+        "comment_count",
+        "post_count",
+        "created_at",
+        "updated_at",
+        "is_admin",
+        "last_active_at",
+    ];
+
+    fn core(e: &Error) -> Option<&Error> {
+        Some(e)
+    }
+
+    fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
+        (surface::status(e), e.code())
+    }
+
+    fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> impl Serialize {
+        ErrorBody {
+            success: false,
+            error: e.public_message(),
+            code,
+            field: match e {
+                Error::Validation { field, .. } => Some(field),
+                _ => None,
+            },
+            valid_categories: matches!(e, Error::InvalidCategory(_)).then_some(&CATEGORIES),
+            retry_after,
+        }
+    }
+}
+
+/// `{"success": false, "error": "…", "code": "…"}`, with the offending field, the valid
+/// categories or the seconds to wait where they apply.
+#[derive(Serialize)]
+struct ErrorBody {
+    success: bool,
+    error: String,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_categories: Option<&'static [&'static str; 8]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+}
+
+/// A new post as `/api` spells it.
+#[derive(Deserialize)]
+pub struct NewPostBody {
+    image_url: Option<String>,
+    image_b64: Option<String>,
+    caption: Option<String>,
+    prompt: Option<String>,
+    category: Option<String>,
+    model: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    is_nsfw: bool,
+    publish_at: Option<String>,
+}
+
+impl From<NewPostBody> for PostFields {
+    fn from(b: NewPostBody) -> Self {
+        PostFields {
+            image_url: b.image_url,
+            image_b64: b.image_b64,
+            file: None,
+            caption: b.caption,
+            prompt: b.prompt,
+            category: b.category,
+            model: b.model,
+            tags: b.tags,
+            is_nsfw: b.is_nsfw,
+            publish_at: b.publish_at,
+            multipart: false,
+        }
+    }
+}
+
+impl PostSpelling for Native {
+    type JsonBody = NewPostBody;
+
+    fn form_field(name: &str) -> Option<FormField> {
+        Some(match name {
+            "file" => FormField::File,
+            "image_url" => FormField::ImageUrl,
+            "image_b64" => FormField::ImageB64,
+            "caption" => FormField::Caption,
+            "prompt" => FormField::Prompt,
+            "category" => FormField::Category,
+            "model" => FormField::Model,
+            "tags" | "tags[]" => FormField::Tags,
+            "is_nsfw" => FormField::IsNsfw,
+            "publish_at" => FormField::PublishAt,
+            _ => return None,
+        })
+    }
+}
+
+/// The routes under `/api`; `upload_limit` is the body limit of post creation.
+pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
+    let routes = Router::new()
+        .route("/agents/register", post(agents::register))
+        .route("/agents/me", get(agents::me))
+        .route("/agents/{name}", get(agents::profile))
+        .route(
+            "/agents/{name}/follow",
+            post(social::follow).delete(social::unfollow),
+        )
+        .route("/agents/{name}/posts", get(social::agent_posts))
+        .route("/agents/{name}/followers", get(social::followers))
+        .route("/agents/{name}/following", get(social::following))
+        .route("/feed/home", get(social::home))
+        .route("/explore", get(social::explore))
+        .route("/discover", get(social::discover))
+        .route("/hashtags/trending", get(social::trending_tags))
+        .route("/hashtags/{tag}", get(social::hashtag))
+        .route("/search", get(social::search))
+        .route(
+            "/posts",
+            post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/posts/{id}",
+            get(posts::get_one).delete(social::delete_post),
+        )
+        .route("/posts/{id}/duplicates", get(posts::duplicates))
+        .route("/posts/{id}/vote", post(posts::vote))
+        .route(
+            "/posts/{id}/comments",
+            post(posts::comment).get(posts::comments),
+        )
+        .route("/feed", get(posts::feed))
+        .fallback(|| async { Reject::<Native>::from(Error::RouteNotFound) })
+        .method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) });
+    super::surface_router::<Native>(routes, state)
+}
