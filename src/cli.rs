@@ -1,33 +1,37 @@
-//! The command line: `serve`, `config`, and the admin commands. Each arm only parses and calls
-//! the library; admin commands go to a running server's admin socket, or open the data dir
-//! directly when no server runs.
+//! The command line: `serve`, `config`, `restore`, and the admin commands. An admin command's
+//! arguments are the [`Request`] the admin socket carries, declared once in `admin::commands`;
+//! this file adds what stays in this process (`--json`, `--yes`, where the config comes from) and
+//! sends the request to a running server's admin socket, or opens the data dir directly when no
+//! server runs.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-use clap::{Args, Parser, Subcommand};
+mod bars;
 
 use std::io::IsTerminal;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use clap::builder::Resettable;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::admin::commands::backup;
 use crate::admin::socket::{self, Reply};
-use crate::admin::{Outcome, Progress, Request, Silent, Unit, backup};
+use crate::admin::{AgentsCommand, Outcome, Progress, Request, Unit};
 use crate::app::StartError;
 use crate::config::{Config, LogFormat, Overrides};
 
+// The command line as clap derives it; `Cli` adds the client-side flags to its admin commands.
+// (No doc comment: it would become help text.)
 #[derive(Parser, Debug)]
 #[command(
     name = "aistagram",
     version,
     about = "Instagram for AI agents, in one binary"
 )]
-pub struct Cli {
+struct Parsed {
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 #[derive(Subcommand, Debug)]
@@ -36,16 +40,6 @@ pub enum Command {
     Serve(ConfigArgs),
     /// Print the effective configuration as TOML (the defaults when nothing is set).
     Config(ConfigArgs),
-    /// Rebuild the search index from the database.
-    Reindex(AdminArgs),
-    /// Write a consistent backup (database, images, checksummed manifest) to FILE while the
-    /// server keeps serving.
-    Backup {
-        /// The archive to write (a gzipped tar; conventionally `.tar.gz`).
-        file: PathBuf,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
     /// Restore a backup into --data-dir, verifying every checksum before writing anything.
     Restore {
         /// The archive `aistagram backup` wrote.
@@ -56,89 +50,29 @@ pub enum Command {
         #[command(flatten)]
         admin: AdminArgs,
     },
-    /// Check that counters, indexes, references, image files and the search index agree.
-    Check {
-        /// Fix what can be fixed (recount, rebuild indexes, drop dangling rows, reindex).
-        #[arg(long)]
-        repair: bool,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-    /// Remove image files no post references, and report the bytes freed.
-    Gc {
-        /// Only report what would be removed.
-        #[arg(long)]
-        dry_run: bool,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-    /// Counts of agents, posts, comments, votes, images, and the database size.
-    Stats(AdminArgs),
-    /// List, inspect and moderate agents.
-    #[command(subcommand)]
-    Agents(AgentsCommand),
-    /// Moderate posts.
-    #[command(subcommand)]
-    Posts(PostsCommand),
+    // Every admin command, spelled as the socket carries it.
+    #[command(flatten)]
+    Admin(Request),
 }
 
-#[derive(Subcommand, Debug)]
-pub enum AgentsCommand {
-    /// Every agent with its counts and status.
-    List(AdminArgs),
-    /// One agent's profile and suspension.
-    Show {
-        name: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-    /// Refuse the agent's key (403 AGENT_SUSPENDED) and hide its profile and posts.
-    Suspend {
-        name: String,
-        /// Why (kept with the suspension).
-        #[arg(long, default_value = "")]
-        reason: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-    /// Lift a suspension.
-    Unsuspend {
-        name: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-    /// Issue a new API key (printed once); the old key stops working.
-    RotateKey {
-        name: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-    /// Delete the agent with its posts, comments, votes and follows.
-    Delete {
-        name: String,
-        /// Do not ask for confirmation.
-        #[arg(long)]
-        yes: bool,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+/// The parsed command line: the command and, for an admin command, the flags that stay in this
+/// process.
+#[derive(Debug)]
+pub struct Cli {
+    pub command: Command,
+    pub client: ClientArgs,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum PostsCommand {
-    /// Delete a post (any author's) with its votes and comments.
-    Delete {
-        id: String,
-        /// Why (written to the server's log).
-        #[arg(long)]
-        reason: Option<String>,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
+/// What an admin command takes besides its [`Request`]; none of it is sent to the server.
+#[derive(Debug, Default)]
+pub struct ClientArgs {
+    pub admin: AdminArgs,
+    /// `--yes`: a destructive command runs without asking.
+    pub yes: bool,
 }
 
 /// What every admin command takes: where the data dir is, and how to answer.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 pub struct AdminArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -148,7 +82,7 @@ pub struct AdminArgs {
 }
 
 /// Where the configuration comes from; flags win over `AISTAGRAM_*` variables and the file.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 pub struct ConfigArgs {
     /// TOML config file (see config.example.toml).
     #[arg(long, env = "AISTAGRAM_CONFIG")]
@@ -159,6 +93,109 @@ pub struct ConfigArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+}
+
+/// The flag of the commands that ask before destroying data.
+#[derive(Args, Debug)]
+struct Confirm {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Commands that destroy data ask first, unless `--yes` is given (see [`prepare`]).
+fn asks_confirmation(path: &[&str]) -> bool {
+    path == ["agents", "delete"]
+}
+
+impl CommandFactory for Cli {
+    fn command() -> clap::Command {
+        with_client_args(Parsed::command())
+    }
+
+    fn command_for_update() -> clap::Command {
+        with_client_args(Parsed::command_for_update())
+    }
+}
+
+impl FromArgMatches for Cli {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let command = Parsed::from_arg_matches(m)?.command;
+        let client = match command {
+            Command::Admin(_) => ClientArgs::from_leaf(m)?,
+            _ => ClientArgs::default(),
+        };
+        Ok(Cli { command, client })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Cli::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Parser for Cli {}
+
+/// Adds the client-side flags to every admin command, and lists `restore` beside `backup`.
+fn with_client_args(cli: clap::Command) -> clap::Command {
+    let admin: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|name| Request::has_subcommand(name))
+        .collect();
+    let cli = admin.iter().fold(cli, |cli, name| {
+        cli.mut_subcommand(name, |c| add_client_args(c, &[name.as_str()]))
+    });
+    // `restore` is no admin command (no server takes part), so it is declared apart from them;
+    // with `backup`'s display order it is listed right after it, as commands of equal order are
+    // sorted by name.
+    match cli.find_subcommand("backup").map(|b| b.get_display_order()) {
+        Some(order) => cli.mut_subcommand("restore", |r| r.display_order(order)),
+        None => cli,
+    }
+}
+
+/// Adds [`AdminArgs`] (and [`Confirm`] where it applies) to the leaf commands under `cmd`, after
+/// their own arguments, which is where `--help` lists them.
+fn add_client_args(cmd: clap::Command, path: &[&str]) -> clap::Command {
+    if cmd.has_subcommands() {
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        return names.iter().fold(cmd, |cmd, name| {
+            let path = [path, &[name.as_str()]].concat();
+            cmd.mut_subcommand(name, |c| add_client_args(c, &path))
+        });
+    }
+    // An `Args` struct's doc comment becomes the about text of the command it is added to; the
+    // command keeps its own.
+    let about = Resettable::from(cmd.get_about().cloned());
+    let long_about = Resettable::from(cmd.get_long_about().cloned());
+    let cmd = if asks_confirmation(path) {
+        Confirm::augment_args(cmd)
+    } else {
+        cmd
+    };
+    AdminArgs::augment_args(cmd)
+        .about(about)
+        .long_about(long_about)
+}
+
+impl ClientArgs {
+    /// Reads the flags from the innermost subcommand, where [`add_client_args`] put them.
+    fn from_leaf(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let (mut leaf, mut path) = (m, Vec::new());
+        while let Some((name, sub)) = leaf.subcommand() {
+            path.push(name);
+            leaf = sub;
+        }
+        let yes = asks_confirmation(&path) && Confirm::from_arg_matches(leaf)?.yes;
+        Ok(ClientArgs {
+            admin: AdminArgs::from_arg_matches(leaf)?,
+            yes,
+        })
+    }
 }
 
 impl ConfigArgs {
@@ -180,56 +217,12 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Err(e) => fail(&e),
         },
-        Command::Reindex(a) => admin(a, Request::Reindex),
-        Command::Backup { file, admin: a } => {
-            // The server resolves paths against its own working directory: send an absolute one.
-            match std::path::absolute(&file) {
-                Ok(file) => admin(a, Request::Backup { file }),
-                Err(e) => fail(&format!("{}: {e}", file.display())),
-            }
-        }
         Command::Restore {
             file,
             force,
             admin: a,
         } => restore(&file, force, &a),
-        Command::Check { repair, admin: a } => admin(a, Request::Check { repair }),
-        Command::Gc { dry_run, admin: a } => admin(a, Request::Gc { dry_run }),
-        Command::Stats(a) => admin(a, Request::Stats),
-        Command::Agents(c) => match c {
-            AgentsCommand::List(a) => admin(a, Request::AgentsList),
-            AgentsCommand::Show { name, admin: a } => admin(a, Request::AgentsShow { name }),
-            AgentsCommand::Suspend {
-                name,
-                reason,
-                admin: a,
-            } => admin(a, Request::AgentsSuspend { name, reason }),
-            AgentsCommand::Unsuspend { name, admin: a } => {
-                admin(a, Request::AgentsUnsuspend { name })
-            }
-            AgentsCommand::RotateKey { name, admin: a } => {
-                admin(a, Request::AgentsRotateKey { name })
-            }
-            AgentsCommand::Delete {
-                name,
-                yes,
-                admin: a,
-            } => {
-                if !yes
-                    && !confirm(&format!(
-                        "Delete agent {name} with all its posts, comments and votes?"
-                    ))
-                {
-                    return fail("not confirmed (pass --yes to skip the question)");
-                }
-                admin(a, Request::AgentsDelete { name })
-            }
-        },
-        Command::Posts(PostsCommand::Delete {
-            id,
-            reason,
-            admin: a,
-        }) => admin(a, Request::PostsDelete { id, reason }),
+        Command::Admin(req) => admin(req, cli.client),
         Command::Serve(args) => {
             let cfg = match args.load() {
                 Ok(cfg) => cfg,
@@ -258,7 +251,12 @@ async fn serve(cfg: Config) -> ExitCode {
 
 /// Runs one admin command: through the running server's admin socket when there is one,
 /// otherwise directly on the data dir. The answer is the same either way.
-fn admin(args: AdminArgs, req: Request) -> ExitCode {
+fn admin(req: Request, client: ClientArgs) -> ExitCode {
+    let req = match prepare(req, client.yes) {
+        Ok(req) => req,
+        Err(e) => return fail(&e),
+    };
+    let args = client.admin;
     let cfg = match args.config.load() {
         Ok(cfg) => cfg,
         Err(e) => return fail(&e),
@@ -267,11 +265,7 @@ fn admin(args: AdminArgs, req: Request) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    let progress: Arc<dyn Progress> = if !args.json && std::io::stderr().is_terminal() {
-        Arc::new(Bars::default())
-    } else {
-        Arc::new(Silent)
-    };
+    let progress = bars::for_output(args.json);
     let result = rt.block_on(async {
         match socket::call(&cfg.data_dir, &req, &*progress).await {
             Ok(Some(Reply::Done(o))) => Ok(o),
@@ -285,6 +279,29 @@ fn admin(args: AdminArgs, req: Request) -> ExitCode {
         Ok(o) => print_outcome(&o, args.json),
         Err(e) => fail(&e),
     }
+}
+
+/// What happens in this process before a request leaves it: a destructive command is confirmed
+/// on the terminal, and a backup's path is made absolute, because the server resolves paths
+/// against its own working directory.
+fn prepare(mut req: Request, yes: bool) -> Result<Request, String> {
+    match &mut req {
+        Request::Agents(AgentsCommand::Delete(d)) if !yes => {
+            let question = format!(
+                "Delete agent {} with all its posts, comments and votes?",
+                d.name
+            );
+            if !confirm(&question) {
+                return Err("not confirmed (pass --yes to skip the question)".into());
+            }
+        }
+        Request::Backup(b) => {
+            b.file =
+                std::path::absolute(&b.file).map_err(|e| format!("{}: {e}", b.file.display()))?;
+        }
+        _ => {}
+    }
+    Ok(req)
 }
 
 /// The direct path: no server runs, so this process opens the data dir itself.
@@ -322,11 +339,7 @@ fn restore(file: &Path, force: bool, args: &AdminArgs) -> ExitCode {
         Ok(cfg) => cfg,
         Err(e) => return fail(&e),
     };
-    let progress: Box<dyn Progress> = if !args.json && std::io::stderr().is_terminal() {
-        Box::new(Bars::default())
-    } else {
-        Box::new(Silent)
-    };
+    let progress = bars::for_output(args.json);
     let result = backup::restore(file, &cfg.data_dir, force, &*progress);
     progress.phase("", 0, Unit::Items);
     match result {
@@ -359,45 +372,6 @@ fn confirm(question: &str) -> bool {
     eprint!("{question} [y/N] ");
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
-}
-
-/// Progress bars on the terminal: one per phase, with rate and ETA.
-#[derive(Default)]
-struct Bars(Mutex<Option<ProgressBar>>);
-
-impl Progress for Bars {
-    fn phase(&self, name: &str, total: u64, unit: Unit) {
-        let Ok(mut bar) = self.0.lock() else { return };
-        if let Some(old) = bar.take() {
-            old.finish_and_clear();
-        }
-        if name.is_empty() {
-            return;
-        }
-        let pb = if total == 0 {
-            let pb = ProgressBar::new_spinner();
-            pb.enable_steady_tick(std::time::Duration::from_millis(120));
-            pb
-        } else {
-            let counts = match unit {
-                Unit::Bytes => "{bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
-                Unit::Items => "{human_pos}/{human_len} ({per_sec}, ETA {eta})",
-            };
-            let style = ProgressStyle::with_template(&format!("{{msg}} [{{bar:30}}] {counts}"))
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
-            ProgressBar::new(total).with_style(style.progress_chars("=> "))
-        };
-        pb.set_message(name.to_owned());
-        *bar = Some(pb);
-    }
-
-    fn at(&self, done: u64) {
-        if let Ok(bar) = self.0.lock()
-            && let Some(pb) = bar.as_ref()
-        {
-            pb.set_position(done);
-        }
-    }
 }
 
 fn fail(msg: &str) -> ExitCode {
@@ -439,4 +413,84 @@ async fn shutdown_signal() {
         () = term => {}
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("aistagram").chain(args.iter().copied()))
+    }
+
+    fn wire(cli: &Cli) -> serde_json::Value {
+        match &cli.command {
+            Command::Admin(req) => serde_json::to_value(req).expect("serialises"),
+            other => panic!("not an admin command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn client_flags_are_read_but_never_sent() {
+        let cli = parse(&[
+            "agents",
+            "suspend",
+            "bot",
+            "--reason",
+            "spam",
+            "--json",
+            "--data-dir",
+            "/d",
+        ])
+        .expect("parses");
+        assert_eq!(
+            wire(&cli),
+            serde_json::json!({"cmd": "agents-suspend", "name": "bot", "reason": "spam"})
+        );
+        assert!(cli.client.admin.json);
+        assert_eq!(cli.client.admin.config.data_dir, Some(PathBuf::from("/d")));
+        assert!(!cli.client.yes);
+
+        let cli = parse(&["agents", "delete", "bot", "--yes"]).expect("parses");
+        assert_eq!(
+            wire(&cli),
+            serde_json::json!({"cmd": "agents-delete", "name": "bot"})
+        );
+        assert!(cli.client.yes);
+        assert!(
+            parse(&["stats", "--yes"]).is_err(),
+            "--yes is only where it is asked"
+        );
+    }
+
+    #[test]
+    fn every_admin_command_takes_the_client_flags_and_keeps_its_own_help() {
+        fn leaves(cmd: &clap::Command, out: &mut Vec<clap::Command>) {
+            if cmd.has_subcommands() {
+                cmd.get_subcommands().for_each(|c| leaves(c, out));
+            } else {
+                out.push(cmd.clone());
+            }
+        }
+        let cli = Cli::command();
+        let mut admin = Vec::new();
+        cli.get_subcommands()
+            .filter(|c| Request::has_subcommand(c.get_name()))
+            .for_each(|c| leaves(c, &mut admin));
+        assert_eq!(admin.len(), 12);
+        let mut abouts = std::collections::BTreeSet::new();
+        for c in &admin {
+            let longs: Vec<&str> = c.get_arguments().filter_map(|a| a.get_long()).collect();
+            for flag in ["config", "data-dir", "listen", "json"] {
+                assert!(longs.contains(&flag), "{} lacks --{flag}", c.get_name());
+            }
+            let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(abouts.insert(about.clone()), "{}: {about}", c.get_name());
+        }
+    }
 }

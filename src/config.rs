@@ -1,5 +1,8 @@
 //! Configuration: embedded defaults < TOML file < `AISTAGRAM_*` environment < command-line flags.
-//! Unknown keys and bad values fail at start with a message that names the key.
+//! Unknown keys and bad values fail at start with a message that names the key. Secrets and URL
+//! passwords are typed ([`Secret`], [`ConfigUrl`]) so that printing the config never shows them.
+
+mod secret;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -7,6 +10,8 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+pub use secret::{ConfigUrl, REDACTED, Secret, redact_url};
 
 /// The effective configuration of one server.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -17,7 +22,7 @@ pub struct Config {
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
     /// Base of every absolute URL the server emits; empty means `http://<listen>`.
-    pub public_url: String,
+    pub public_url: ConfigUrl,
     /// Peers whose `X-Forwarded-For` header is believed (a reverse proxy on the same host).
     pub trusted_proxies: Vec<IpAddr>,
     /// `pretty` for people, `json` for log collectors.
@@ -139,7 +144,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./aistagram-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: String::new(),
+            public_url: ConfigUrl::default(),
             trusted_proxies: Vec::new(),
             log_format: LogFormat::Pretty,
             limits: Limits::default(),
@@ -209,7 +214,12 @@ impl Config {
     }
 
     fn validate(&mut self) -> Result<(), ConfigError> {
-        let url = self.public_url.trim().trim_end_matches('/').to_owned();
+        let url = self
+            .public_url
+            .expose()
+            .trim()
+            .trim_end_matches('/')
+            .to_owned();
         if !url.is_empty() {
             let rest = url
                 .strip_prefix("https://")
@@ -217,6 +227,7 @@ impl Config {
             match rest {
                 Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => {}
                 _ => {
+                    // Display hides a password the URL may carry.
                     return Err(ConfigError(format!(
                         "public_url: '{}' must be an http:// or https:// URL without query or fragment",
                         self.public_url
@@ -224,7 +235,7 @@ impl Config {
                 }
             }
         }
-        self.public_url = url;
+        self.public_url = ConfigUrl::new(url);
         let l = &self.limits;
         for (key, v) in [
             (
@@ -280,14 +291,21 @@ impl Config {
         if self.public_url.is_empty() {
             format!("http://{bound}")
         } else {
-            self.public_url.clone()
+            self.public_url.expose().to_owned()
         }
     }
 
-    /// The configuration as TOML, as `aistagram config` prints it.
+    /// The configuration as TOML, as `aistagram config` prints it: secrets and URL passwords
+    /// are shown as `[redacted]`.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+        printable_toml(self)
     }
+}
+
+/// `value` as TOML for people to read, with what must not be printed hidden.
+fn printable_toml<T: Serialize>(value: &T) -> String {
+    secret::printing(|| toml::to_string(value))
+        .unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
 }
 
 #[cfg(test)]
@@ -343,6 +361,62 @@ mod tests {
         };
         let cfg = Config::load(Some(&path), &o).expect("loads");
         assert_eq!(cfg.listen.port(), 9001);
-        assert_eq!(cfg.public_url, "https://x.example");
+        assert_eq!(cfg.public_url.expose(), "https://x.example");
+    }
+
+    #[test]
+    fn a_url_password_is_never_printed_but_loads_intact() {
+        let cfg =
+            load_toml("public_url = \"https://user:hunter2@agents.example/\"\n").expect("loads");
+        assert_eq!(
+            cfg.public_url.expose(),
+            "https://user:hunter2@agents.example"
+        );
+        assert_eq!(
+            cfg.base_url(cfg.listen),
+            "https://user:hunter2@agents.example"
+        );
+        for shown in [format!("{cfg:?}"), cfg.to_toml()] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(
+                shown.contains("https://user:[redacted]@agents.example"),
+                "{shown}"
+            );
+        }
+        let err = load_toml("public_url = \"ftp://user:hunter2@agents.example\"\n").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    /// A config section with secrets, as SMTP or S3 settings will have (no key holds a
+    /// [`Secret`] yet).
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Mail {
+        url: ConfigUrl,
+        password: Secret,
+    }
+
+    #[test]
+    fn a_secret_is_never_printed_but_loads_intact() {
+        // Loading serialises the defaults (figment), so a secret must survive serialisation.
+        let defaults = Mail {
+            password: Secret::new("default-hunter2"),
+            ..Mail::default()
+        };
+        let fig = Figment::from(Serialized::defaults(&defaults));
+        let loaded: Mail = fig.clone().extract().expect("defaults load");
+        assert_eq!(loaded.password.expose(), "default-hunter2");
+        let loaded: Mail = fig
+            .merge(Toml::string(
+                "url = \"smtp://mail:hunter2@smtp.example\"\npassword = \"hunter2\"\n",
+            ))
+            .extract()
+            .expect("file loads");
+        assert_eq!(loaded.password.expose(), "hunter2");
+        assert_eq!(loaded.url.expose(), "smtp://mail:hunter2@smtp.example");
+        for shown in [format!("{loaded:?}"), printable_toml(&loaded)] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains(REDACTED), "{shown}");
+        }
     }
 }

@@ -57,6 +57,29 @@ fn config_prints_the_defaults_and_env_and_flags_override_them() {
 }
 
 #[test]
+fn config_never_prints_a_url_password() {
+    let out = aistagram(&["config"])
+        .env(
+            "AISTAGRAM_PUBLIC_URL",
+            "https://user:hunter2@agents.example",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!all.contains("hunter2"), "{all}");
+    assert!(
+        all.contains("public_url = \"https://user:[redacted]@agents.example\""),
+        "{all}"
+    );
+}
+
+#[test]
 fn bad_configuration_fails_at_start_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");

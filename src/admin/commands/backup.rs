@@ -13,11 +13,13 @@ use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use clap::Args;
 use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Admin, Outcome, Progress, Unit, human_bytes};
+use super::AdminCommand;
+use crate::admin::{Admin, Outcome, Progress, Unit, human_bytes};
 use crate::error::{Error, Result};
 use crate::service::views::Timestamp;
 use crate::store::tables::*;
@@ -50,13 +52,24 @@ fn io_err(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> Error {
     move |e| Error::internal(format!("{what}: {e}"))
 }
 
-/// `aistagram backup FILE`, run by the server (or by the CLI on a stopped data dir).
-pub async fn backup(admin: &Admin, file: &Path, progress: Arc<dyn Progress>) -> Result<Outcome> {
-    let admin = admin.clone();
-    let file = file.to_owned();
-    tokio::task::spawn_blocking(move || write_backup(&admin, &file, &*progress))
-        .await
-        .map_err(Error::internal)?
+/// Write a consistent backup (database, images, checksummed manifest) to FILE while the
+/// server keeps serving.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct Backup {
+    /// The archive to write (a gzipped tar; conventionally `.tar.gz`).
+    // The server resolves a relative path against its own working directory, so the CLI makes
+    // it absolute before sending it.
+    pub file: PathBuf,
+}
+
+impl AdminCommand for Backup {
+    async fn run(self, admin: &Admin, progress: Arc<dyn Progress>) -> Result<Outcome> {
+        let admin = admin.clone();
+        // Copying the database and archiving every image is blocking file I/O from start to end.
+        tokio::task::spawn_blocking(move || write_backup(&admin, &self.file, &*progress))
+            .await
+            .map_err(Error::internal)?
+    }
 }
 
 fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<Outcome> {
@@ -316,7 +329,7 @@ pub fn restore(
     if non_empty && !force {
         return Err(RestoreError::NotEmpty(data_dir.to_owned()));
     }
-    if std::os::unix::net::UnixStream::connect(super::socket::path(data_dir)).is_ok() {
+    if std::os::unix::net::UnixStream::connect(crate::admin::socket::path(data_dir)).is_ok() {
         return Err(RestoreError::InUse(data_dir.to_owned()));
     }
     let size = fs::metadata(archive)

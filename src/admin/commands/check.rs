@@ -9,12 +9,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use clap::Args;
 use redb::{
     ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Admin, Outcome, Progress, Unit};
+use super::AdminCommand;
+use crate::admin::{Admin, Outcome, Progress, Unit};
 use crate::domain::ranking;
 use crate::error::{Error, Result};
 use crate::media::files::VariantName;
@@ -300,11 +303,62 @@ fn media_problems(admin: &Admin, hashes: &[MediaHash], progress: &dyn Progress) 
     out
 }
 
-pub async fn run(admin: &Admin, repair: bool, progress: Arc<dyn Progress>) -> Result<Outcome> {
+/// Check that counters, indexes, references, image files and the search index agree.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct Check {
+    /// Fix what can be fixed (recount, rebuild indexes, drop dangling rows, reindex).
+    #[arg(long)]
+    pub repair: bool,
+}
+
+impl AdminCommand for Check {
+    async fn run(self, admin: &Admin, progress: Arc<dyn Progress>) -> Result<Outcome> {
+        let found = scan(admin, progress.clone()).await?;
+        let mut all = found.problems.clone();
+        all.extend(found.media.iter().cloned());
+        if found.search_off {
+            all.push("the search index is out of step with the database".into());
+        }
+        let (fixed, unfixed) = if self.repair {
+            let fixed = repair(admin, &found, &*progress).await?;
+            let mut left = found.media.clone();
+            left.extend(
+                found
+                    .problems
+                    .iter()
+                    .filter(|p| p.contains("not repairable"))
+                    .cloned(),
+            );
+            (fixed, left)
+        } else {
+            (Vec::new(), all.clone())
+        };
+        let text = report(&all, &fixed, &unfixed, self.repair);
+        Ok(Outcome {
+            text: text.trim_end().to_owned(),
+            data: json!({ "ok": all.is_empty(), "problems": all, "repaired": fixed, "remaining": unfixed }),
+            failed: !unfixed.is_empty(),
+        })
+    }
+}
+
+/// What the check found, before any repair.
+struct Findings {
+    /// Database problems, the unrepairable ones included.
+    problems: Vec<String>,
+    /// Whether rewriting the derived tables would fix some of `problems`.
+    repairable: bool,
+    /// Image files missing or damaged: nothing here can bring them back.
+    media: Vec<String>,
+    search_off: bool,
+}
+
+/// Compares the stored derived tables with ones recomputed from the same snapshot, then checks
+/// the image files and the search index.
+async fn scan(admin: &Admin, progress: Arc<dyn Progress>) -> Result<Findings> {
     let a = admin.clone();
-    let p = progress.clone();
-    let (problems, repairable, media, search_off) = tokio::task::spawn_blocking(move || {
-        p.phase("checking the database", 0, Unit::Items);
+    tokio::task::spawn_blocking(move || {
+        progress.phase("checking the database", 0, Unit::Items);
         let tx = a.core.store.begin_read()?;
         let (want, bad) = derive(&tx)?;
         let have = stored(&tx)?;
@@ -329,7 +383,7 @@ pub async fn run(admin: &Admin, repair: bool, progress: Arc<dyn Progress>) -> Re
         }
         let hashes: Vec<MediaHash> = want.media_refs.keys().copied().collect();
         drop(tx);
-        let media = media_problems(&a, &hashes, &*p);
+        let media = media_problems(&a, &hashes, &*progress);
         let rows = a
             .core
             .store
@@ -338,68 +392,59 @@ pub async fn run(admin: &Admin, repair: bool, progress: Arc<dyn Progress>) -> Re
             .core
             .store
             .read_blocking(|tx| Ok(repo::pending_index_changes(tx, 1)?.len()))?;
+        // While the indexer still has changes queued, a count that differs is only late.
         let search_off = pending == 0 && a.core.search.doc_count() != rows;
-        Ok::<_, Error>((problems, repairable, media, search_off))
+        Ok(Findings {
+            problems,
+            repairable,
+            media,
+            search_off,
+        })
     })
     .await
-    .map_err(Error::internal)??;
+    .map_err(Error::internal)?
+}
 
-    let mut all = problems.clone();
-    all.extend(media.iter().cloned());
-    if search_off {
-        all.push("the search index is out of step with the database".into());
-    }
+/// Rewrites the derived tables and rebuilds the search index as far as `found` calls for it;
+/// returns what was done.
+async fn repair(admin: &Admin, found: &Findings, progress: &dyn Progress) -> Result<Vec<String>> {
     let mut fixed = Vec::new();
-    if repair {
-        if repairable {
-            progress.phase("repairing the database", 0, Unit::Items);
-            admin.core.store.write(rewrite).await?;
-            fixed.push("rewrote derived tables and dropped dangling rows".to_owned());
-        }
-        if repairable || search_off {
-            progress.phase("rebuilding the search index", 0, Unit::Items);
-            admin.core.search.rebuild(&admin.core.store).await?;
-            fixed.push("rebuilt the search index".to_owned());
-        }
+    if found.repairable {
+        progress.phase("repairing the database", 0, Unit::Items);
+        admin.core.store.write(rewrite).await?;
+        fixed.push("rewrote derived tables and dropped dangling rows".to_owned());
     }
-    let unfixed: Vec<String> = if repair {
-        let mut left = media.clone();
-        left.extend(
-            problems
-                .iter()
-                .filter(|p| p.contains("not repairable"))
-                .cloned(),
-        );
-        left
-    } else {
-        all.clone()
-    };
-    let text = if all.is_empty() {
-        "check passed: every counter, index, reference, image and the search index agree".to_owned()
-    } else {
-        let mut t = format!("{} problems found:\n", all.len());
-        for p in &all {
-            t.push_str(&format!("  - {p}\n"));
+    if found.repairable || found.search_off {
+        progress.phase("rebuilding the search index", 0, Unit::Items);
+        admin.core.search.rebuild(&admin.core.store).await?;
+        fixed.push("rebuilt the search index".to_owned());
+    }
+    Ok(fixed)
+}
+
+/// The answer for people: every problem, then what was repaired and what is left.
+fn report(all: &[String], fixed: &[String], unfixed: &[String], repair: bool) -> String {
+    if all.is_empty() {
+        return "check passed: every counter, index, reference, image and the search index agree"
+            .to_owned();
+    }
+    let mut t = format!("{} problems found:\n", all.len());
+    for p in all {
+        t.push_str(&format!("  - {p}\n"));
+    }
+    if repair {
+        for f in fixed {
+            t.push_str(&format!("repaired: {f}\n"));
         }
-        if repair {
-            for f in &fixed {
-                t.push_str(&format!("repaired: {f}\n"));
-            }
-            if unfixed.is_empty() {
-                t.push_str("everything was repaired");
-            } else {
-                t.push_str(&format!("{} problems remain (see above)", unfixed.len()));
-            }
+        if unfixed.is_empty() {
+            t.push_str("everything was repaired");
         } else {
-            t.push_str("run with --repair to fix what can be fixed");
+            t.push_str(&format!("{} problems remain (see above)", unfixed.len()));
         }
-        t
-    };
-    Ok(Outcome {
-        text: text.trim_end().to_owned(),
-        data: json!({ "ok": all.is_empty(), "problems": all, "repaired": fixed, "remaining": unfixed }),
-        failed: !unfixed.is_empty(),
-    })
+    } else {
+        t.push_str("run with --repair to fix what can be fixed");
+    }
+    t
 }
 
 /// Drops dangling rows and rewrites every derived table from the primary ones.

@@ -1,0 +1,49 @@
+//! `aistagram gc [--dry-run]`: image files stay on disk until no post refers to them any more;
+//! this removes the ones left over.
+
+use std::sync::Arc;
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::AdminCommand;
+use crate::admin::{Admin, Outcome, Progress, Unit, human_bytes};
+use crate::error::{Error, Result};
+
+/// Remove image files no post references, and report the bytes freed.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct Gc {
+    /// Only report what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl AdminCommand for Gc {
+    async fn run(self, admin: &Admin, progress: Arc<dyn Progress>) -> Result<Outcome> {
+        let Gc { dry_run } = self;
+        let core = admin.core.clone();
+        progress.phase("scanning media", 0, Unit::Items);
+        // It walks every image folder and reads the store with blocking calls: off the runtime.
+        let g = tokio::task::spawn_blocking(move || {
+            core.media
+                .collect_garbage(&core.store, dry_run, |done, total| {
+                    if done == 1 {
+                        progress.phase("scanning media", total, Unit::Items);
+                    }
+                    progress.at(done);
+                })
+        })
+        .await
+        .map_err(Error::internal)??;
+        let verb = if dry_run { "would remove" } else { "removed" };
+        Ok(Outcome::new(
+            format!(
+                "{verb} {} unreferenced images, {} freed",
+                g.images,
+                human_bytes(g.bytes)
+            ),
+            json!({ "dry_run": dry_run, "images": g.images, "bytes": g.bytes }),
+        ))
+    }
+}

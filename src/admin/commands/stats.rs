@@ -1,0 +1,71 @@
+//! `aistagram stats`: how much the data dir holds, counted from one read snapshot.
+
+use std::sync::Arc;
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::AdminCommand;
+use crate::admin::{Admin, Outcome, Progress, human_bytes};
+use crate::error::Result;
+use crate::store::tables::*;
+
+/// Counts of agents, posts, comments, votes, images, and the database size.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct Stats {}
+
+impl AdminCommand for Stats {
+    async fn run(self, admin: &Admin, _: Arc<dyn Progress>) -> Result<Outcome> {
+        let db_bytes = std::fs::metadata(admin.data_dir.join("aistagram.redb"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let docs = admin.core.search.doc_count();
+        let data = admin
+            .core
+            .store
+            .read(move |tx| {
+                use redb::{ReadableTable, ReadableTableMetadata};
+                let mut media_bytes = 0u64;
+                for e in tx.open_table(MEDIA)?.iter()? {
+                    let m: crate::store::records::MediaRecord =
+                        crate::store::codec::decode(e?.1.value())?;
+                    media_bytes += m.bytes;
+                }
+                Ok(json!({
+                    "agents": tx.open_table(AGENTS)?.len()?,
+                    "suspended_agents": tx.open_table(SUSPENSIONS)?.len()?,
+                    "posts": tx.open_table(POSTS)?.len()?,
+                    "comments": tx.open_table(COMMENTS)?.len()?,
+                    "votes": tx.open_table(VOTES)?.len()?,
+                    "follows": tx.open_table(FOLLOWS)?.len()?,
+                    "images": tx.open_table(MEDIA)?.len()?,
+                    "media_bytes": media_bytes,
+                    "database_bytes": db_bytes,
+                    "search_documents": docs,
+                }))
+            })
+            .await?;
+        let text = text(&data);
+        Ok(Outcome::new(text, data))
+    }
+}
+
+/// The counts as an aligned table for people.
+fn text(data: &serde_json::Value) -> String {
+    let n = |k: &str| data[k].as_u64().unwrap_or(0);
+    format!(
+        "agents      {} ({} suspended)\nposts       {}\ncomments    {}\nvotes       {}\n\
+         follows     {}\nimages      {} ({})\ndatabase    {}\nsearch docs {}",
+        n("agents"),
+        n("suspended_agents"),
+        n("posts"),
+        n("comments"),
+        n("votes"),
+        n("follows"),
+        n("images"),
+        human_bytes(n("media_bytes")),
+        human_bytes(n("database_bytes")),
+        n("search_documents"),
+    )
+}
