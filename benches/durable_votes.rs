@@ -49,7 +49,7 @@ fn main() {
     cfg.limits.enabled = false;
     let app = server_rt.block_on(App::build(cfg)).expect("server starts");
     let base = format!("http://{}", app.addr());
-    let state = app.core().store.clone();
+    let state = app.services();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = server_rt.spawn(app.run_until(async {
         let _ = stopped.await;

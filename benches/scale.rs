@@ -84,7 +84,7 @@ fn main() {
     cfg.limits.enabled = false;
     let app = rt.block_on(App::build(cfg)).expect("server");
     let base = format!("http://{}", app.addr());
-    let core = app.core_handle();
+    let core = app.services();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = rt.spawn(app.run_until(async {
         let _ = stopped.await;
@@ -119,7 +119,7 @@ fn main() {
                 .await
                 .expect("json");
             if r["data"]["posts"].as_array().is_some_and(|a| !a.is_empty())
-                && core.search.doc_count() as usize >= AGENTS + POSTS
+                && core.search.documents() as usize >= AGENTS + POSTS
             {
                 break;
             }
@@ -211,12 +211,13 @@ fn main() {
     let _ = rt.block_on(server);
 }
 
-async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
+async fn generate_data(core: std::sync::Arc<aistagram::service::Services>) -> Vec<String> {
     let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
     let mut keys = Vec::with_capacity(AGENTS);
     let mut agents = Vec::with_capacity(AGENTS);
     for i in 0..AGENTS {
         let r = core
+            .agents
             .register(
                 NewAgent {
                     name: format!("agent{i:04}"),
@@ -233,6 +234,7 @@ async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
             .await
             .expect("register");
         let agent: Agent = core
+            .agents
             .authenticate(&r.api_key)
             .await
             .expect("auth")
@@ -272,7 +274,7 @@ async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
                     is_nsfw: false,
                     publish_at: None,
                 };
-                core.create_post(a, post).await.expect("post");
+                core.posts.create(a, post).await.expect("post");
             }
         }));
     }
@@ -295,7 +297,8 @@ async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
                         .collect()
                 };
                 for t in targets {
-                    core.set_follow(&agents[i], &format!("agent{t:04}"), true)
+                    core.social
+                        .set_follow(&agents[i], &format!("agent{t:04}"), true)
                         .await
                         .expect("follow");
                 }
@@ -308,6 +311,7 @@ async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
     // Votes on skewed posts, so explore has something to rank.
     let posts: Vec<String> = {
         let page = core
+            .feeds
             .feed(
                 aistagram::service::posts::FeedQuery {
                     sort: aistagram::service::posts::FeedSort::New,
@@ -330,7 +334,8 @@ async fn generate_data(core: aistagram::app::CoreHandle) -> Vec<String> {
             for _ in (w..VOTES).step_by(64) {
                 let a = &agents[rng.below(AGENTS)];
                 let p = &posts[rng.skewed(posts.len())];
-                core.vote(a, p, aistagram::domain::VoteType::Up)
+                core.reactions
+                    .vote(a, p, aistagram::domain::VoteType::Up)
                     .await
                     .expect("vote");
             }

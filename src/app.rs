@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::media::Media;
 use crate::search::Search;
-use crate::service::{Core, Limits};
+use crate::service::{Limits, Parts, Services};
 use crate::store::{OpenError, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,33 +36,48 @@ pub enum StartError {
     },
 }
 
-/// A reference to a running server's services.
-#[derive(Clone)]
-pub struct CoreHandle(Arc<AppState>);
-
-impl std::ops::Deref for CoreHandle {
-    type Target = Core;
-    fn deref(&self) -> &Core {
-        &self.0.core
-    }
-}
-
 /// A built server, bound and ready to run.
 pub struct App {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
     admin_socket: tokio::net::UnixListener,
     addr: SocketAddr,
-    data_dir: std::path::PathBuf,
+    opened: Opened,
     state: Arc<AppState>,
 }
 
+/// A data dir opened: its services, and the handles the background tasks and the admin
+/// commands work with.
+#[derive(Clone)]
+pub struct Opened {
+    pub services: Arc<Services>,
+    pub store: Store,
+    pub media: Arc<Media>,
+    pub search: Arc<Search>,
+    pub data_dir: std::path::PathBuf,
+}
+
+impl Opened {
+    /// The admin side of this data dir.
+    pub fn admin(&self) -> Admin {
+        Admin {
+            services: self.services.clone(),
+            store: self.store.clone(),
+            media: self.media.clone(),
+            search: self.search.clone(),
+            data_dir: self.data_dir.clone(),
+        }
+    }
+}
+
 /// Opens a data dir's store, media and search index (rebuilding the index when it is missing)
-/// as one core; `base_url` is what absolute URLs start with.
-async fn open_core(config: &Config, store: Store, base_url: String) -> Result<Core, StartError> {
+/// and builds the services over them; `base_url` is what absolute URLs start with.
+async fn open(config: &Config, store: Store, base_url: String) -> Result<Opened, StartError> {
     let agent = format!("aistagram/{} (+{base_url})", env!("CARGO_PKG_VERSION"));
-    let media = Media::new(&config.data_dir, &config.media, &agent)
-        .map_err(|e| StartError::Media(e.to_string()))?;
+    let media = Arc::new(
+        Media::new(&config.data_dir, &config.media, &agent)
+            .map_err(|e| StartError::Media(e.to_string()))?,
+    );
     let (search, rebuild) =
         Search::open(&config.data_dir).map_err(|e| StartError::Search(e.to_string()))?;
     if rebuild {
@@ -74,22 +89,29 @@ async fn open_core(config: &Config, store: Store, base_url: String) -> Result<Co
     }
     let deliverer = crate::service::webhooks::Deliverer::new(&config.data_dir, config, &agent)
         .map_err(|e| StartError::Media(e.to_string()))?;
-    Ok(Core::new(
+    let services = Services::new(Parts {
+        store: store.clone(),
+        media: media.clone(),
+        search: search.clone(),
+        limits: Limits::new(&config.limits),
+        base_url,
+        metrics: Arc::new(crate::metrics::Metrics::new(&config.data_dir)),
+        deliverer,
+    });
+    Ok(Opened {
+        services: Arc::new(services),
         store,
         media,
         search,
-        Limits::new(&config.limits),
-        base_url,
-        Arc::new(crate::metrics::Metrics::new(&config.data_dir)),
-        deliverer,
-    ))
+        data_dir: config.data_dir.clone(),
+    })
 }
 
 /// The admin side of a data dir no server is running on (the CLI's direct path).
 pub async fn open_admin(config: &Config) -> Result<Admin, StartError> {
     let store = Store::open(&config.data_dir)?;
-    let core = open_core(config, store, config.base_url(config.listen)).await?;
-    Ok(Admin::new(Arc::new(core), config.data_dir.clone()))
+    let opened = open(config, store, config.base_url(config.listen)).await?;
+    Ok(opened.admin())
 }
 
 impl App {
@@ -115,7 +137,7 @@ impl App {
             None => None,
         };
         let base_url = config.base_url(addr);
-        let core = open_core(&config, store, base_url.clone()).await?;
+        let opened = open(&config, store, base_url.clone()).await?;
         let admin_socket =
             socket::bind(&config.data_dir).map_err(|cause| StartError::AdminSocket {
                 path: socket::path(&config.data_dir),
@@ -123,7 +145,7 @@ impl App {
             })?;
         let state = Arc::new(AppState {
             skill_md: http::render_skill(&base_url),
-            core: Arc::new(core),
+            services: opened.services.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
         });
         Ok(App {
@@ -131,19 +153,15 @@ impl App {
             metrics_listener,
             admin_socket,
             addr,
-            data_dir: config.data_dir.clone(),
+            opened,
             state,
         })
     }
 
-    /// The shared services (for benchmarks and embedding).
-    pub fn core(&self) -> &Core {
-        &self.state.core
-    }
-
-    /// The shared services, to keep using after [`App::run_until`] takes the app.
-    pub fn core_handle(&self) -> CoreHandle {
-        CoreHandle(self.state.clone())
+    /// The services (for benchmarks and embedding), to keep using after [`App::run_until`]
+    /// takes the app.
+    pub fn services(&self) -> Arc<Services> {
+        self.opened.services.clone()
     }
 
     /// The address actually bound (useful with port 0).
@@ -164,39 +182,38 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let state = self.state.clone();
+        let opened = self.opened.clone();
+        let services = opened.services.clone();
         let sweeper = tokio::spawn({
-            let state = state.clone();
+            let services = services.clone();
             async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(60));
                 loop {
                     tick.tick().await;
-                    state.core.limits.sweep();
+                    services.limits.sweep();
                 }
             }
         });
-        let indexer = tokio::spawn(state.core.search.clone().run(state.core.store.clone()));
+        let indexer = tokio::spawn(opened.search.clone().run(opened.store.clone()));
         let scheduler = tokio::spawn({
-            let state = state.clone();
-            async move { state.core.run_scheduler().await }
+            let services = services.clone();
+            async move { services.scheduled.run().await }
         });
         let webhooks = tokio::spawn({
-            let state = state.clone();
-            async move { state.core.run_webhooks().await }
+            let services = services.clone();
+            async move { services.webhooks.run().await }
         });
         let metrics = self.metrics_listener.map(|listener| {
             let app = axum::Router::new()
                 .route("/metrics", axum::routing::get(crate::metrics::serve))
-                .with_state(state.core.metrics.clone());
+                .with_state(services.metrics.clone());
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics serving");
             tokio::spawn(async move { axum::serve(listener, app).await })
         });
-        let admin = tokio::spawn(socket::serve(
-            self.admin_socket,
-            Admin::new(state.core.clone(), self.data_dir.clone()),
-        ));
-        tracing::info!(addr = %self.addr, base_url = %state.core.base_url, "aistagram serving");
-        let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let admin = tokio::spawn(socket::serve(self.admin_socket, opened.admin()));
+        tracing::info!(addr = %self.addr, base_url = %services.base_url, "aistagram serving");
+        let app =
+            http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -210,14 +227,14 @@ impl App {
             m.abort();
         }
         let _ = admin.await;
-        let _ = std::fs::remove_file(socket::path(&self.data_dir));
+        let _ = std::fs::remove_file(socket::path(&opened.data_dir));
         // The indexer finishes the batch it is applying (its blocking work cannot be cancelled)
         // and exits; awaiting both tasks drops what they hold, the store among it, so the
         // database is closed, and its lock released, when this returns.
-        state.core.search.stop();
+        opened.search.stop();
         let _ = sweeper.await;
         let _ = indexer.await;
-        state.core.store.close().await;
+        opened.store.close().await;
         tracing::info!("aistagram stopped; database closed");
         served
     }

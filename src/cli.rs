@@ -325,12 +325,12 @@ async fn direct(
         .await
         .map_err(|e| e.to_string());
     // Changes this command queued for the search index are applied before the store closes.
-    while let Ok(n) = admin.core.search.apply_pending(&admin.core.store).await {
+    while let Ok(n) = admin.search.apply_pending(&admin.store).await {
         if n == 0 {
             break;
         }
     }
-    admin.core.store.close().await;
+    admin.store.close().await;
     result
 }
 

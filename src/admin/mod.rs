@@ -15,7 +15,10 @@ use serde_json::Value;
 pub use commands::{AdminCommand, AgentsCommand, PostsCommand, Request};
 
 use crate::error::Result;
-use crate::service::Core;
+use crate::media::Media;
+use crate::search::Search;
+use crate::service::Services;
+use crate::store::Store;
 
 /// A command's answer: a line or table for people and the same facts as JSON for scripts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,18 +64,18 @@ impl Progress for Silent {
     fn at(&self, _: u64) {}
 }
 
-/// The admin side of one data dir: the core plus where its files are.
+/// The admin side of one data dir: its services, and the store, media and search index that
+/// whole-database commands (backup, check, gc, reindex) work on.
 #[derive(Clone)]
 pub struct Admin {
-    pub core: Arc<Core>,
+    pub services: Arc<Services>,
+    pub store: Store,
+    pub media: Arc<Media>,
+    pub search: Arc<Search>,
     pub data_dir: PathBuf,
 }
 
 impl Admin {
-    pub fn new(core: Arc<Core>, data_dir: PathBuf) -> Self {
-        Admin { core, data_dir }
-    }
-
     /// Runs one command; the socket and the CLI's direct path both come here.
     pub async fn execute(&self, req: Request, progress: Arc<dyn Progress>) -> Result<Outcome> {
         match req {

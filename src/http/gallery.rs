@@ -207,7 +207,7 @@ fn failed(base: &str, path: &str, e: Error) -> Response {
 /// GET /
 pub async fn feed(State(s): State<SharedState>, OriginalUri(uri): OriginalUri) -> Response {
     render(
-        &s.core.base_url,
+        &s.services.base_url,
         StatusCode::OK,
         Head::plain("feed", "", uri.path()),
     )
@@ -216,7 +216,7 @@ pub async fn feed(State(s): State<SharedState>, OriginalUri(uri): OriginalUri) -
 /// GET /explore
 pub async fn explore(State(s): State<SharedState>) -> Response {
     render(
-        &s.core.base_url,
+        &s.services.base_url,
         StatusCode::OK,
         Head::plain("explore", "Explore", "/explore"),
     )
@@ -239,7 +239,7 @@ pub async fn search(
         q => format!("Search: {}", clip(q, 60)),
     };
     render(
-        &s.core.base_url,
+        &s.services.base_url,
         StatusCode::OK,
         Head::plain("search", title, "/search"),
     )
@@ -250,7 +250,7 @@ pub async fn tag(
     State(s): State<SharedState>,
     raw: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let base = &s.core.base_url;
+    let base = &s.services.base_url;
     let Ok(Path(raw)) = raw else {
         return not_found(base, "/t/");
     };
@@ -273,13 +273,13 @@ pub async fn post(
     State(s): State<SharedState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let base = &s.core.base_url;
+    let base = &s.services.base_url;
     // A path segment that does not even decode names no post.
     let Ok(Path(id)) = id else {
         return not_found(base, "/p/");
     };
     let path = format!("/p/{id}");
-    match s.core.post(&id, None).await {
+    match s.services.posts.get(&id, None).await {
         Ok(p) => render(base, StatusCode::OK, post_head(p)),
         Err(Error::PostNotFound) => not_found(base, &path),
         Err(e) => failed(base, &path, e),
@@ -319,17 +319,22 @@ pub async fn agent(
     State(s): State<SharedState>,
     name: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let base = &s.core.base_url;
+    let base = &s.services.base_url;
     let Ok(Path(name)) = name else {
         return not_found(base, "/a/");
     };
     let path = format!("/a/{name}");
-    let profile = match s.core.profile(&name).await {
+    let profile = match s.services.agents.profile(&name).await {
         Ok(a) => a,
         Err(Error::AgentNotFound) => return not_found(base, &path),
         Err(e) => return failed(base, &path, e),
     };
-    let image = match s.core.agent_posts(&profile.name, None, 10, None).await {
+    let image = match s
+        .services
+        .feeds
+        .agent_posts(&profile.name, None, 10, None)
+        .await
+    {
         Ok(page) => page
             .items
             .into_iter()
@@ -372,7 +377,7 @@ fn agent_head(a: AgentView, image: Option<(String, String)>) -> Head {
 
 /// Any other path that is not part of an API: the gallery's 404 page.
 pub async fn fallback(State(s): State<SharedState>, OriginalUri(uri): OriginalUri) -> Response {
-    not_found(&s.core.base_url, uri.path())
+    not_found(&s.services.base_url, uri.path())
 }
 
 #[derive(Deserialize)]

@@ -22,7 +22,7 @@ pub async fn serve(
 ) -> Answer {
     let hash = MediaHash::parse_hex(&hash).ok_or(Error::MediaNotFound)?;
     let variant = VariantName::parse(&variant).ok_or(Error::MediaNotFound)?;
-    let file = s.core.media_file(hash, variant).await?;
+    let file = s.services.media.file(hash, variant).await?;
     let etag = format!("\"{hash}-{}\"", variant.as_str());
     let mut res = if if_none_match(&headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()

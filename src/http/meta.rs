@@ -33,7 +33,7 @@ struct Health {
 
 /// GET /healthz: answers only when the database can be read.
 pub async fn healthz(State(s): State<SharedState>) -> Answer {
-    s.core.healthy().await?;
+    s.services.healthy().await?;
     let health = Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),

@@ -28,14 +28,14 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::Error;
-use crate::service::{Caller, Core};
+use crate::service::{Caller, Services};
 use extract::{ClientIp, JSON_BODY_LIMIT};
 use native::Native;
 use surface::{Reject, Surface, set_limit_headers};
 
 /// What every handler can reach.
 pub struct AppState {
-    pub core: Arc<Core>,
+    pub services: Arc<Services>,
     pub trusted_proxies: Vec<IpAddr>,
     /// The served skill file, rendered once with this server's base URL.
     pub skill_md: String,
@@ -44,7 +44,7 @@ pub struct AppState {
 pub type SharedState = Arc<AppState>;
 
 pub fn router(state: SharedState) -> Router {
-    let upload_limit = state.core.media.body_limit();
+    let upload_limit = state.services.media.body_limit();
     // Media and the gallery's versioned assets are immutable and cacheable: they are served
     // outside the per-request rate limits, or a gallery page of thumbnails would spend a
     // visitor's whole allowance.
@@ -79,7 +79,7 @@ pub fn router(state: SharedState) -> Router {
         .nest("/api", native::router(&state, upload_limit))
         .merge(surface_router::<Native>(pages, &state))
         .layer(middleware::from_fn_with_state(
-            state.core.metrics.clone(),
+            state.services.metrics.clone(),
             crate::metrics::track,
         ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
@@ -131,7 +131,7 @@ async fn identify<S: Surface>(
     let ip = client_ip(peer, req.headers(), &state.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
     let agent = match bearer(req.headers()) {
-        Some(token) => match state.core.authenticate(token).await {
+        Some(token) => match state.services.agents.authenticate(token).await {
             Ok(a) => a,
             Err(e) => return Reject::<S>::from(e).into_response(),
         },
@@ -144,7 +144,7 @@ async fn identify<S: Surface>(
     if let Some(a) = agent {
         req.extensions_mut().insert(a);
     }
-    let info = match state.core.limits.request(caller) {
+    let info = match state.services.limits.request(caller) {
         Ok(info) => info,
         Err(e) => return Reject::<S>::from(e).into_response(),
     };

@@ -150,7 +150,7 @@ impl<S: PostSpelling> FromRequest<SharedState> for PostBody<S> {
     /// Oversized bodies are refused by the route's body limit before a field is read; they are
     /// answered in image terms, with the configured image limit.
     async fn from_request(req: Request, state: &SharedState) -> Result<Self, Reject<S>> {
-        let max = state.core.media.max_bytes();
+        let max = state.services.media.max_bytes();
         read::<S>(req, state)
             .await
             .map(|f| PostBody(f, PhantomData))

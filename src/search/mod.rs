@@ -1,5 +1,5 @@
 //! Full-text search over posts (caption, hashtags, prompt, model, author) and agents (name, bio),
-//! with tantivy. The index is derived data: changes reach it through a durable outbox in redb
+//! with tantivy. The index is derived data: changes reach it through a durable outbox in the store
 //! (written in the same transaction as the data), one background task applies them in batches,
 //! and a missing or unreadable index is rebuilt from the database at start.
 

@@ -6,12 +6,15 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use super::views::{AgentView, Timestamp};
-use super::{Agent, Core};
+use super::{Agent, Limits};
 use crate::domain::{AgentName, rules};
 use crate::error::{Error, Result};
+use crate::search::Search;
 use crate::store::records::AgentRecord;
-use crate::store::{AgentKey, repo};
+use crate::store::{AgentKey, Store, repo};
 
 /// Every key this server issues starts with this.
 pub const KEY_PREFIX: &str = "aista_";
@@ -57,7 +60,22 @@ fn well_formed(token: &str) -> bool {
     })
 }
 
-impl Core {
+/// Registration, keys and profiles.
+pub struct Agents {
+    store: Store,
+    search: Arc<Search>,
+    limits: Arc<Limits>,
+}
+
+impl Agents {
+    pub fn new(store: Store, search: Arc<Search>, limits: Arc<Limits>) -> Self {
+        Agents {
+            store,
+            search,
+            limits,
+        }
+    }
+
     /// POST /api/agents/register
     pub async fn register(&self, input: NewAgent, from: IpAddr) -> Result<Registered> {
         let name = AgentName::parse(&input.name)?;

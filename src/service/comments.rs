@@ -3,14 +3,17 @@
 use uuid::Uuid;
 
 use super::cursor::{self, CursorKind};
-use super::posts::parse_post_id;
+use super::parse_post_id;
 use super::views::{CommentView, Page, Timestamp};
+use std::sync::Arc;
+
 use super::webhooks;
-use super::{Agent, AuthorCache, Core};
+use super::{Agent, AuthorCache, Limits, Wakes};
 use crate::domain::rules;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::store::records::CommentRecord;
-use crate::store::{AgentKey, CommentKey, repo};
+use crate::store::{AgentKey, CommentKey, Store, repo};
 
 /// The orders of `GET /api/posts/:id/comments?sort=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,14 +44,34 @@ impl CommentSort {
     }
 }
 
-impl Core {
+/// Comments on posts.
+pub struct Comments {
+    store: Store,
+    base: Arc<str>,
+    limits: Arc<Limits>,
+    metrics: Arc<Metrics>,
+    wakes: Wakes,
+}
+
+impl Comments {
+    pub fn new(
+        store: Store,
+        base: Arc<str>,
+        limits: Arc<Limits>,
+        metrics: Arc<Metrics>,
+        wakes: Wakes,
+    ) -> Self {
+        Comments {
+            store,
+            base,
+            limits,
+            metrics,
+            wakes,
+        }
+    }
+
     /// POST /api/posts/:id/comments
-    pub async fn comment(
-        &self,
-        agent: &Agent,
-        post_id: &str,
-        content: &str,
-    ) -> Result<CommentView> {
+    pub async fn create(&self, agent: &Agent, post_id: &str, content: &str) -> Result<CommentView> {
         let id = parse_post_id(post_id)?;
         let content = rules::COMMENT.parse(content)?.into_string();
         // A comment on a missing post must not spend the cooldown.
@@ -65,7 +88,7 @@ impl Core {
         };
         let author = agent.key;
         let author_name = agent.name.clone();
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         self.store
             .write(move |tx| {
                 let (key, post) = repo::post_by_id(tx, id)?;
@@ -94,12 +117,12 @@ impl Core {
             .inspect(|_| {
                 slot.spend();
                 self.metrics.comments_created.inc();
-                self.deliverer.wake.notify_one();
+                self.wakes.deliverer.notify_one();
             })
     }
 
     /// GET /api/posts/:id/comments
-    pub async fn comments(
+    pub async fn list(
         &self,
         post_id: &str,
         sort: CommentSort,

@@ -8,18 +8,18 @@
 //! (fan-out-on-write would cost one row per follower per post, 10,000 rows for a popular agent,
 //! and would have to be repaired on every unfollow and deletion).
 
-use redb::ReadTransaction;
-
 use super::cursor::{self, CursorKind};
-use super::posts::post_view;
+use std::sync::Arc;
+
+use super::posts::{FeedQuery, FeedSort, post_view};
 use super::views::{AgentView, Page, PostView, Timestamp};
-use super::{Agent, AuthorCache, Core};
+use super::{Agent, AuthorCache};
 
 use crate::domain::{AgentName, ranking};
 use crate::error::{Error, Result};
-use crate::search::{MAX_RESULTS, SearchKind};
+use crate::search::{MAX_RESULTS, Search, SearchKind};
 use crate::store::repo::{self, FeedOrder};
-use crate::store::{AgentKey, PostKey, Tx};
+use crate::store::{AgentKey, PostKey, ReadTx, Store, Tx};
 
 /// Explore shows posts from this many recent days.
 const EXPLORE_DAYS: i64 = 7;
@@ -68,7 +68,50 @@ pub fn parse_tag(raw: &str) -> Result<String> {
     Ok(tag)
 }
 
-impl Core {
+/// Every list of posts: the public feed in its sorts, home, an agent's posts, explore, rising,
+/// hashtags and trending tags.
+pub struct Feeds {
+    store: Store,
+    base: Arc<str>,
+}
+
+impl Feeds {
+    pub fn new(store: Store, base: Arc<str>) -> Self {
+        Feeds { store, base }
+    }
+
+    /// GET /api/feed
+    pub async fn feed(&self, q: FeedQuery, viewer: Option<AgentKey>) -> Result<Page<PostView>> {
+        if q.sort == FeedSort::Rising {
+            return self.rising(viewer, q.limit, q.cursor.as_deref()).await;
+        }
+        let (order, kind) = q.sort.order();
+        let after = q
+            .cursor
+            .as_deref()
+            .map(|c| cursor::decode(c, kind))
+            .transpose()?;
+        let since = if q.sort == FeedSort::Top {
+            q.window.since_ms(Timestamp::now())
+        } else {
+            i64::MIN
+        };
+        let base = self.base.clone();
+        self.store
+            .read(move |tx| {
+                let mut authors = AuthorCache::new();
+                // One extra item tells whether another page exists.
+                let rows = repo::walk_feed(tx, order, after, q.limit + 1, |key| {
+                    let Some(view) = post_view(tx, &base, key, viewer, &mut authors)? else {
+                        return Ok(None);
+                    };
+                    Ok((view.created_at.0 >= since).then_some(view))
+                })?;
+                Ok(Page::cut(rows, q.limit, |p| cursor::encode(kind, p.0, p.1)))
+            })
+            .await
+    }
+
     /// A newest-first page of a post list keyed by post seq; `keys(tx, before, n)` returns up to
     /// `n` keys of posts older than `before`.
     async fn newest_first<F>(
@@ -80,13 +123,13 @@ impl Core {
         keys: F,
     ) -> Result<Page<PostView>>
     where
-        F: FnOnce(&ReadTransaction, u64, usize) -> Result<Vec<PostKey>> + Send + 'static,
+        F: FnOnce(&ReadTx, u64, usize) -> Result<Vec<PostKey>> + Send + 'static,
     {
         let before = cursor
             .map(|c| cursor::decode(c, kind))
             .transpose()?
             .map_or(u64::MAX, |(_, s)| s);
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let keys = keys(tx, before, limit + 1)?;
@@ -152,7 +195,7 @@ impl Core {
             .map(|c| cursor::decode(c, CursorKind::Explore))
             .transpose()?;
         let since = Timestamp::now().0 - EXPLORE_DAYS * 86_400_000;
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let mut authors = AuthorCache::new();
@@ -179,7 +222,7 @@ impl Core {
             .map(|c| cursor::decode_at(c, CursorKind::FeedRising))
             .transpose()?;
         let at = after.map_or(Timestamp::now().0, |a| a.2);
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let since = at - RISING_HOURS * 3_600_000;
@@ -243,9 +286,27 @@ impl Core {
             })
             .await
     }
+}
+
+/// Full-text search over posts and agents.
+pub struct Searching {
+    store: Store,
+    index: Arc<Search>,
+    base: Arc<str>,
+}
+
+impl Searching {
+    pub fn new(store: Store, index: Arc<Search>, base: Arc<str>) -> Self {
+        Searching { store, index, base }
+    }
+
+    /// Documents in the search index (posts and agents).
+    pub fn documents(&self) -> u64 {
+        self.index.doc_count()
+    }
 
     /// GET /api/search?type=posts|agents: relevance blended with recency (see `Search::query`).
-    pub async fn search(
+    pub async fn query(
         &self,
         q: &str,
         kind: SearchKind,
@@ -261,7 +322,7 @@ impl Core {
             .map(|c| cursor::decode_at(c, CursorKind::Search))
             .transpose()?;
         let at = after.map_or(Timestamp::now().0, |a| a.2);
-        let (search, q) = (self.search.clone(), q.to_owned());
+        let (search, q) = (self.index.clone(), q.to_owned());
         // A first page needs only its own rows; later pages look up to the deepest result.
         let depth = if after.is_none() {
             limit + 1
@@ -282,7 +343,7 @@ impl Core {
             .filter(|p| after.is_none_or(|a| *p < (a.0, a.1)))
             .take(limit + 1)
             .collect();
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         let next = move |p: (i64, u64)| cursor::encode_at(CursorKind::Search, p.0, p.1, at);
         self.store
             .read(move |tx| match kind {

@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
-use super::Core;
+use std::sync::Arc;
+
 use crate::domain::MediaHash;
 use crate::error::{Error, Result};
+use crate::media::Media;
 use crate::media::files::VariantName;
-use crate::store::repo;
+use crate::store::{Store, repo};
 
 /// The file that answers one media URL.
 #[derive(Debug, Clone)]
@@ -15,10 +17,30 @@ pub struct MediaFile {
     pub content_type: String,
 }
 
-impl Core {
+/// Stored images as the media URLs serve them.
+pub struct Images {
+    store: Store,
+    media: Arc<Media>,
+}
+
+impl Images {
+    pub fn new(store: Store, media: Arc<Media>) -> Self {
+        Images { store, media }
+    }
+
+    /// The largest image accepted, in bytes.
+    pub fn max_bytes(&self) -> usize {
+        self.media.max_bytes()
+    }
+
+    /// The largest request body that can carry an image (base64 and form overhead included).
+    pub fn body_limit(&self) -> usize {
+        self.media.body_limit()
+    }
+
     /// GET /media/{hash}/{variant}: the file of a variant of an image some post (or scheduled
     /// post) still uses; `MEDIA_NOT_FOUND` otherwise, also for an image whose last user is gone.
-    pub async fn media_file(&self, hash: MediaHash, variant: VariantName) -> Result<MediaFile> {
+    pub async fn file(&self, hash: MediaHash, variant: VariantName) -> Result<MediaFile> {
         let record = self
             .store
             .read(move |tx| repo::media(tx, hash))
@@ -35,10 +57,5 @@ impl Core {
             path: self.media.files.path(hash, file_variant),
             content_type,
         })
-    }
-
-    /// Whether the database answers reads (the health check).
-    pub async fn healthy(&self) -> Result<()> {
-        self.store.read(|_| Ok(())).await
     }
 }

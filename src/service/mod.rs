@@ -1,5 +1,6 @@
-//! The core every API surface shares: agents, posts, votes, comments, feeds and limits. Surfaces
-//! translate their own spellings onto these functions; every rule lives here, once.
+//! The services every API surface shares: agents, posts, feeds, reactions, comments, the social
+//! graph, search, media, webhooks, scheduled posts, moderation and limits. Surfaces translate
+//! their own spellings onto these methods; every rule lives here, once.
 
 pub mod agents;
 pub mod comments;
@@ -9,6 +10,7 @@ pub mod limits;
 pub mod media;
 pub mod moderation;
 pub mod posts;
+mod publish;
 pub mod reactions;
 pub mod scheduled;
 pub mod social;
@@ -18,6 +20,8 @@ pub mod webhooks;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use crate::error::Result;
 use crate::media::Media;
 use crate::metrics::Metrics;
@@ -26,18 +30,107 @@ use crate::store::records::AgentRecord;
 use crate::store::{AgentKey, Store, Tx, repo};
 pub use limits::{Caller, Limits};
 
-/// The shared services. One per server, behind an `Arc`.
-pub struct Core {
+/// Every service of one server. Each owns what it needs (a store handle, the media pipeline, the
+/// search index, the limits…) in private fields; surfaces and admin commands call their methods.
+pub struct Services {
+    pub agents: agents::Agents,
+    pub posts: posts::Posts,
+    pub feeds: discovery::Feeds,
+    pub reactions: reactions::Reactions,
+    pub comments: comments::Comments,
+    pub social: social::Social,
+    pub search: discovery::Searching,
+    pub media: media::Images,
+    pub webhooks: webhooks::Webhooks,
+    pub scheduled: scheduled::Scheduled,
+    pub moderation: moderation::Moderation,
+    pub limits: Arc<Limits>,
+    /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
+    pub base_url: Arc<str>,
+    pub metrics: Arc<Metrics>,
+    store: Store,
+}
+
+/// What the services are built from.
+pub struct Parts {
     pub store: Store,
-    pub media: Media,
+    pub media: Arc<Media>,
     pub search: Arc<Search>,
     pub limits: Limits,
-    /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
     pub base_url: String,
     pub metrics: Arc<Metrics>,
-    /// Wakes the scheduler when a post is queued.
-    pub scheduler: tokio::sync::Notify,
     pub deliverer: webhooks::Deliverer,
+}
+
+/// Wakes the background tasks when there is new work for them.
+#[derive(Clone, Default)]
+pub struct Wakes {
+    /// A post was queued for later.
+    pub scheduler: Arc<Notify>,
+    /// A webhook event was queued.
+    pub deliverer: Arc<Notify>,
+}
+
+impl Services {
+    pub fn new(p: Parts) -> Self {
+        let wakes = Wakes::default();
+        let limits = Arc::new(p.limits);
+        let base: Arc<str> = p.base_url.into();
+        let store = p.store;
+        Services {
+            agents: agents::Agents::new(store.clone(), p.search.clone(), limits.clone()),
+            posts: posts::Posts::new(posts::PostsParts {
+                store: store.clone(),
+                media: p.media.clone(),
+                search: p.search.clone(),
+                limits: limits.clone(),
+                metrics: p.metrics.clone(),
+                base: base.clone(),
+                wakes: wakes.clone(),
+            }),
+            feeds: discovery::Feeds::new(store.clone(), base.clone()),
+            reactions: reactions::Reactions::new(
+                store.clone(),
+                base.clone(),
+                p.metrics.clone(),
+                wakes.clone(),
+            ),
+            comments: comments::Comments::new(
+                store.clone(),
+                base.clone(),
+                limits.clone(),
+                p.metrics.clone(),
+                wakes.clone(),
+            ),
+            social: social::Social::new(store.clone()),
+            search: discovery::Searching::new(store.clone(), p.search.clone(), base.clone()),
+            media: media::Images::new(store.clone(), p.media.clone()),
+            webhooks: webhooks::Webhooks::new(store.clone(), p.deliverer, wakes.clone()),
+            scheduled: scheduled::Scheduled::new(scheduled::ScheduledParts {
+                store: store.clone(),
+                media: p.media.clone(),
+                search: p.search.clone(),
+                metrics: p.metrics.clone(),
+                base: base.clone(),
+                wakes,
+            }),
+            moderation: moderation::Moderation::new(store.clone(), p.media, p.search),
+            limits,
+            base_url: base,
+            metrics: p.metrics,
+            store,
+        }
+    }
+
+    /// Durable commits and the writes they acknowledged (their ratio is the mean group size).
+    pub fn writer_stats(&self) -> &crate::store::WriterStats {
+        self.store.writer_stats()
+    }
+
+    /// Whether the database answers reads (the health check).
+    pub async fn healthy(&self) -> Result<()> {
+        self.store.read(|_| Ok(())).await
+    }
 }
 
 /// An authenticated agent, as resolved from its API key.
@@ -45,29 +138,6 @@ pub struct Core {
 pub struct Agent {
     pub key: AgentKey,
     pub name: String,
-}
-
-impl Core {
-    pub fn new(
-        store: Store,
-        media: Media,
-        search: Arc<Search>,
-        limits: Limits,
-        base_url: String,
-        metrics: Arc<Metrics>,
-        deliverer: webhooks::Deliverer,
-    ) -> Self {
-        Core {
-            store,
-            media,
-            search,
-            limits,
-            base_url,
-            metrics,
-            scheduler: tokio::sync::Notify::new(),
-            deliverer,
-        }
-    }
 }
 
 /// Authors looked up once per page, however many of their posts or comments it holds.
@@ -103,7 +173,7 @@ impl AuthorCache {
 
 /// Sleeps until `next_ms` (Unix milliseconds) or until `wake` is notified, and at most 30 s
 /// (the background tasks' idle check). Returns at once when `next_ms` has passed.
-async fn sleep_until(next_ms: Option<i64>, wake: &tokio::sync::Notify) {
+async fn sleep_until(next_ms: Option<i64>, wake: &Notify) {
     const IDLE: std::time::Duration = std::time::Duration::from_secs(30);
     let wait = next_ms.map_or(IDLE, |at| {
         let left = u64::try_from(at - views::Timestamp::now().0).unwrap_or(0);
@@ -112,6 +182,13 @@ async fn sleep_until(next_ms: Option<i64>, wake: &tokio::sync::Notify) {
     if !wait.is_zero() {
         let _ = tokio::time::timeout(wait, wake.notified()).await;
     }
+}
+
+/// Parses a public post id; anything that is not a UUID cannot name a post.
+pub fn parse_post_id(raw: &str) -> Result<u128> {
+    uuid::Uuid::try_parse(raw.trim())
+        .map(|u| u.as_u128())
+        .map_err(|_| crate::error::Error::PostNotFound)
 }
 
 /// Clamps a requested page size to 1..=max, with a default when absent.

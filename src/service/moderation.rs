@@ -2,19 +2,18 @@
 //! agent. Each change is one transaction, so a crash leaves it wholly done or not at all.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::agents::new_api_key;
-use super::posts::parse_post_id;
+use super::parse_post_id;
 use super::views::{AgentView, Timestamp};
-use super::{Agent, Core};
+
 use crate::domain::AgentName;
 use crate::error::{Error, Result};
-use crate::store::records::{AgentRecord, CommentRecord, Suspension};
-use crate::store::tables::{
-    AGENT_NAMES, AGENT_STATS, AGENTS, API_KEYS, COMMENTS, FOLLOWERS, MEDALS, VOTES,
-};
-use crate::store::{AgentKey, MediaHash, PostKey, Tx, codec, repo};
-use redb::{ReadableTable, WriteTransaction};
+use crate::media::Media;
+use crate::search::Search;
+use crate::store::records::{AgentRecord, PostStats, Suspension};
+use crate::store::{AgentKey, MediaHash, PostKey, ReadTx, Store, Tx, WriteTx, repo};
 
 /// Who removes a post: its author (through the API) or an admin (any post).
 #[derive(Debug, Clone, Copy)]
@@ -46,9 +45,24 @@ pub struct AgentRemoval {
     pub follows: u64,
 }
 
-impl Core {
+/// What admins do to agents and posts.
+pub struct Moderation {
+    store: Store,
+    media: Arc<Media>,
+    search: Arc<Search>,
+}
+
+impl Moderation {
+    pub fn new(store: Store, media: Arc<Media>, search: Arc<Search>) -> Self {
+        Moderation {
+            store,
+            media,
+            search,
+        }
+    }
+
     /// Every agent, suspended ones included, in creation order.
-    pub async fn admin_agents(&self) -> Result<Vec<AdminAgentView>> {
+    pub async fn agents(&self) -> Result<Vec<AdminAgentView>> {
         self.store
             .read(|tx| {
                 repo::all_agent_keys(tx)?
@@ -59,7 +73,7 @@ impl Core {
             .await
     }
 
-    pub async fn admin_agent(&self, name: &str) -> Result<AdminAgentView> {
+    pub async fn agent(&self, name: &str) -> Result<AdminAgentView> {
         let name = parsed(name);
         self.store
             .read(move |tx| admin_view(tx, key_of(tx, &name)?))
@@ -113,33 +127,9 @@ impl Core {
         Ok(key)
     }
 
-    /// Removes a post and everything hanging off it; an author may remove only their own.
-    pub async fn remove_post(&self, id: &str, by: Remover) -> Result<()> {
-        let id = parse_post_id(id)?;
-        let deleted = self
-            .store
-            .write(move |tx| {
-                let (key, post) = repo::post_by_id(tx, id)?;
-                if let Remover::Author(me) = by
-                    && post.agent != me.0
-                {
-                    return Err(Error::Forbidden("only the author can delete a post"));
-                }
-                repo::delete_post(tx, key)
-            })
-            .await?;
-        self.search.poke();
-        if let Some(hash) = deleted.released_media {
-            self.media.release(hash, &self.store).await;
-        }
-        Ok(())
-    }
-
-    /// DELETE /api/posts/:id, by its author.
-    pub async fn delete_post(&self, me: &Agent, id: &str) -> Result<()> {
-        self.remove_post(id, Remover::Author(me.key)).await?;
-        tracing::info!(post = %id, agent = %me.name, "post deleted");
-        Ok(())
+    /// Removes any post (an admin's deletion).
+    pub async fn remove_post(&self, id: &str) -> Result<()> {
+        remove_post(&self.store, &self.search, &self.media, id, Remover::Admin).await
     }
 
     /// Deletes an agent and all it made: posts (with their votes and comments), its comments and
@@ -161,6 +151,33 @@ impl Core {
     }
 }
 
+/// Removes a post and everything hanging off it; an author may remove only their own.
+pub(super) async fn remove_post(
+    store: &Store,
+    search: &Search,
+    media: &Media,
+    id: &str,
+    by: Remover,
+) -> Result<()> {
+    let id = parse_post_id(id)?;
+    let deleted = store
+        .write(move |tx| {
+            let (key, post) = repo::post_by_id(tx, id)?;
+            if let Remover::Author(me) = by
+                && post.agent != me.0
+            {
+                return Err(Error::Forbidden("only the author can delete a post"));
+            }
+            repo::delete_post(tx, key)
+        })
+        .await?;
+    search.poke();
+    if let Some(hash) = deleted.released_media {
+        media.release(hash, store).await;
+    }
+    Ok(())
+}
+
 fn parsed(name: &str) -> Result<String> {
     Ok(AgentName::parse(name).map(|n| n.as_str().to_owned())?)
 }
@@ -171,7 +188,7 @@ fn key_of<T: Tx>(tx: &T, name: &Result<String>) -> Result<AgentKey> {
     repo::agent_key_by_name(tx, name)?.ok_or(Error::AgentNotFound)
 }
 
-fn admin_view(tx: &redb::ReadTransaction, key: AgentKey) -> Result<AdminAgentView> {
+fn admin_view(tx: &ReadTx, key: AgentKey) -> Result<AdminAgentView> {
     let a: AgentRecord = repo::agent_required(tx, key)?;
     Ok(AdminAgentView {
         agent: AgentView::new(&a, &repo::agent_stats(tx, key)?),
@@ -182,17 +199,10 @@ fn admin_view(tx: &redb::ReadTransaction, key: AgentKey) -> Result<AdminAgentVie
     })
 }
 
-fn remove_agent(tx: &WriteTransaction, key: AgentKey) -> Result<(AgentRemoval, Vec<MediaHash>)> {
+fn remove_agent(tx: &WriteTx, key: AgentKey) -> Result<(AgentRemoval, Vec<MediaHash>)> {
     let mut removal = AgentRemoval::default();
     let mut released = Vec::new();
-    let own_posts: Vec<PostKey> = {
-        let table = tx.open_table(crate::store::tables::AGENT_POSTS)?;
-        let range = table.range((key.0, 0)..=(key.0, u64::MAX))?;
-        range
-            .map(|e| Ok(PostKey(e?.0.value().1)))
-            .collect::<Result<_>>()?
-    };
-    for post in own_posts {
+    for post in repo::all_agent_posts(tx, key)? {
         released.extend(repo::delete_post(tx, post)?.released_media);
         removal.posts += 1;
     }
@@ -203,92 +213,32 @@ fn remove_agent(tx: &WriteTransaction, key: AgentKey) -> Result<(AgentRemoval, V
             released.extend(r);
         }
     }
-
-    // Its comments and votes on other agents' posts: no index by author, so one scan each.
-    let mut comment_counts: HashMap<u64, u64> = HashMap::new();
-    {
-        let mut comments = tx.open_table(COMMENTS)?;
-        let mut mine = Vec::new();
-        for e in comments.iter()? {
-            let (k, v) = e?;
-            let c: CommentRecord = codec::decode(v.value())?;
-            if c.agent == key.0 {
-                mine.push(k.value());
-            }
-        }
-        for (post, comment) in mine {
-            comments.remove((post, comment))?;
-            *comment_counts.entry(post).or_default() += 1;
-        }
+    // What it did to other agents' posts: comments, votes and medals, with their counters.
+    let mut touched: HashMap<PostKey, Undo> = HashMap::new();
+    for (post, comment) in repo::comments_by(tx, key)? {
+        repo::remove_comment(tx, post, comment)?;
+        touched.entry(post).or_default().comments += 1;
+        removal.comments += 1;
     }
-    let mut votes_by_post = Vec::new();
-    {
-        let mut votes = tx.open_table(VOTES)?;
-        let mut mine = Vec::new();
-        for e in votes.iter()? {
-            let (k, v) = e?;
-            let (post, agent) = k.value();
-            if agent == key.0 {
-                mine.push((post, v.value()));
-            }
-        }
-        for (post, v) in mine {
-            votes.remove((post, key.0))?;
-            votes_by_post.push((post, v));
-        }
-    }
-    // Its medals on other posts.
-    let medals: Vec<u64> = {
-        let t = tx.open_table(MEDALS)?;
-        let mut mine = Vec::new();
-        for e in t.iter()? {
-            let (post, agent) = e?.0.value();
-            if agent == key.0 {
-                mine.push(post);
-            }
-        }
-        mine
-    };
-    for post in medals {
-        repo::set_medal(tx, PostKey(post), key, None)?;
-    }
-    let mut touched: HashMap<u64, (i64, i64, u64)> = HashMap::new();
-    for (post, n) in comment_counts {
-        touched.entry(post).or_default().2 += n;
-        removal.comments += n;
-    }
-    for (post, v) in votes_by_post {
+    for (post, v) in repo::votes_by(tx, key)? {
+        repo::set_vote(tx, post, key, None)?;
         let t = touched.entry(post).or_default();
         if v > 0 {
-            t.0 += 1
+            t.up += 1;
         } else {
-            t.1 += 1
+            t.down += 1;
         }
         removal.votes += 1;
     }
-    for (post, (up, down, comments)) in touched {
-        let post = PostKey(post);
-        let Some(record) = repo::post(tx, post)? else {
-            continue;
-        };
-        let old = repo::post_stats(tx, post)?;
-        let mut new = old;
-        new.up = new.up.saturating_sub(up as u64);
-        new.down = new.down.saturating_sub(down as u64);
-        new.comments = new.comments.saturating_sub(comments);
-        repo::set_post_stats(tx, post, record.created_ms, &old, &new)?;
-        let delta = new.score() - old.score();
-        repo::update_agent_stats(tx, AgentKey(record.agent), |s| s.score += delta)?;
+    for post in repo::medals_by(tx, key)? {
+        repo::set_medal(tx, post, key, None)?;
     }
-
+    for (post, undo) in touched {
+        undo.apply(tx, post)?;
+    }
     // Follows, both directions; `unfollow` keeps the other side's counters.
     let following = repo::all_followed(tx, key)?;
-    let followers: Vec<AgentKey> = {
-        let t = tx.open_table(FOLLOWERS)?;
-        let r = t.range((key.0, 0)..=(key.0, u64::MAX))?;
-        r.map(|e| Ok(AgentKey(e?.0.value().1)))
-            .collect::<Result<_>>()?
-    };
+    let followers = repo::all_followers(tx, key)?;
     for other in &following {
         repo::unfollow(tx, key, *other)?;
     }
@@ -296,18 +246,36 @@ fn remove_agent(tx: &WriteTransaction, key: AgentKey) -> Result<(AgentRemoval, V
         repo::unfollow(tx, *other, key)?;
     }
     removal.follows = (following.len() + followers.len()) as u64;
-
     // Its webhooks; their queued deliveries are dropped when found without a webhook.
     for w in repo::webhooks_of(tx, key)? {
         repo::remove_webhook(tx, &w)?;
     }
-    let agent = repo::agent_required(tx, key)?;
-    tx.open_table(AGENT_NAMES)?.remove(agent.name.as_str())?;
-    tx.open_table(API_KEYS)?.remove(&agent.key_hash)?;
-    tx.open_table(AGENT_STATS)?.remove(key.0)?;
-    tx.open_table(AGENTS)?.remove(key.0)?;
-    repo::set_suspension(tx, key, None)?;
-    // The indexer drops the document of an agent that no longer exists.
-    repo::enqueue_index(tx, &crate::store::records::IndexChange::Agent(key.0))?;
+    repo::remove_agent_rows(tx, key)?;
     Ok((removal, released))
+}
+
+/// What a deleted agent's reactions added to one post, to take back off its counters.
+#[derive(Default)]
+struct Undo {
+    up: u64,
+    down: u64,
+    comments: u64,
+}
+
+impl Undo {
+    fn apply(self, tx: &WriteTx, post: PostKey) -> Result<()> {
+        let Some(record) = repo::post(tx, post)? else {
+            return Ok(());
+        };
+        let old = repo::post_stats(tx, post)?;
+        let new = PostStats {
+            up: old.up.saturating_sub(self.up),
+            down: old.down.saturating_sub(self.down),
+            comments: old.comments.saturating_sub(self.comments),
+        };
+        repo::set_post_stats(tx, post, record.created_ms, &old, &new)?;
+        let delta = new.score() - old.score();
+        repo::update_agent_stats(tx, AgentKey(record.agent), |s| s.score += delta)?;
+        Ok(())
+    }
 }

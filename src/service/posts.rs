@@ -2,17 +2,23 @@
 
 use uuid::Uuid;
 
-use super::cursor::{self, CursorKind};
+use super::cursor::CursorKind;
 use super::scheduled::ScheduledView;
-use super::views::{Page, PostView, Timestamp};
-use super::webhooks;
-use super::{Agent, AuthorCache, Core};
+use super::views::{PostView, Timestamp};
+use std::sync::Arc;
+
+use super::moderation::Remover;
+use super::parse_post_id;
+use super::{Agent, AuthorCache, Limits, Wakes};
 use crate::domain::{Category, post_tags, rules};
 use crate::error::{Error, Result};
-use crate::media::ImageInput;
+use crate::media::{ImageInput, Media};
+use crate::metrics::Metrics;
+use crate::search::Search;
 use crate::store::records::{PostRecord, ScheduledRecord};
 use crate::store::repo::{self, FeedOrder};
-use crate::store::{AgentKey, PostKey, Tx};
+
+use crate::store::{AgentKey, PostKey, Store, Tx};
 
 /// What a new post carries, as the surfaces extracted it.
 #[derive(Debug)]
@@ -34,30 +40,6 @@ pub struct NewPost {
 pub enum Created {
     Published(Box<PostView>),
     Scheduled(ScheduledView),
-}
-
-/// Stores `record` as a published post, counts it for its author and queues its
-/// `post.created` event, in the caller's transaction (posts made now and scheduled ones alike).
-pub(super) fn store_published(
-    tx: &redb::WriteTransaction,
-    base: &str,
-    record: &PostRecord,
-    media_bytes: u64,
-    author_name: &str,
-) -> Result<()> {
-    let author = AgentKey(record.agent);
-    let key = PostKey(repo::next_seq(tx, "seq.post")?);
-    repo::insert_post(tx, key, record, media_bytes)?;
-    repo::update_agent_stats(tx, author, |s| s.posts += 1)?;
-    let extra = serde_json::json!({ "caption": record.caption, "tags": record.tags });
-    webhooks::queue(
-        tx,
-        "post.created",
-        base,
-        record,
-        (author, author_name),
-        extra,
-    )
 }
 
 /// The time a `publish_at` names, which must be in the future.
@@ -102,13 +84,13 @@ impl FeedSort {
         }
     }
 
-    fn order(self) -> (FeedOrder, CursorKind) {
+    pub(super) fn order(self) -> (FeedOrder, CursorKind) {
         match self {
             FeedSort::Hot => (FeedOrder::Hot, CursorKind::FeedHot),
             FeedSort::New => (FeedOrder::New, CursorKind::FeedNew),
             FeedSort::Top => (FeedOrder::Top, CursorKind::FeedTop),
             FeedSort::Discussed => (FeedOrder::Discussed, CursorKind::FeedDiscussed),
-            // Served by `Core::rising`; this arm is never used for it.
+            // Served by `Feeds::rising`; this arm is never used for it.
             FeedSort::Rising => (FeedOrder::New, CursorKind::FeedRising),
         }
     }
@@ -138,7 +120,7 @@ impl TopWindow {
     }
 
     /// The oldest creation time inside the window.
-    fn since_ms(self, now: Timestamp) -> i64 {
+    pub(super) fn since_ms(self, now: Timestamp) -> i64 {
         const DAY_MS: i64 = 86_400_000;
         match self {
             TopWindow::Day => now.0 - DAY_MS,
@@ -169,19 +151,46 @@ pub struct Duplicate {
     pub post: PostView,
 }
 
-/// Parses a public post id; anything that is not a UUID cannot name a post.
-pub fn parse_post_id(raw: &str) -> Result<u128> {
-    Uuid::try_parse(raw.trim())
-        .map(|u| u.as_u128())
-        .map_err(|_| Error::PostNotFound)
+/// Creating, reading and deleting posts.
+pub struct Posts {
+    store: Store,
+    media: Arc<Media>,
+    search: Arc<Search>,
+    limits: Arc<Limits>,
+    metrics: Arc<Metrics>,
+    base: Arc<str>,
+    wakes: Wakes,
 }
 
-impl Core {
+/// What [`Posts`] is built from.
+pub struct PostsParts {
+    pub store: Store,
+    pub media: Arc<Media>,
+    pub search: Arc<Search>,
+    pub limits: Arc<Limits>,
+    pub metrics: Arc<Metrics>,
+    pub base: Arc<str>,
+    pub wakes: Wakes,
+}
+
+impl Posts {
+    pub fn new(p: PostsParts) -> Self {
+        Posts {
+            store: p.store,
+            media: p.media,
+            search: p.search,
+            limits: p.limits,
+            metrics: p.metrics,
+            base: p.base,
+            wakes: p.wakes,
+        }
+    }
+
     /// POST /api/posts
     ///
     /// Cheap checks first, then the author's post slot is held while the image is fetched and
     /// processed; the slot is spent only when the post is stored.
-    pub async fn create_post(&self, agent: &Agent, input: NewPost) -> Result<Created> {
+    pub async fn create(&self, agent: &Agent, input: NewPost) -> Result<Created> {
         let now = Timestamp::now().0;
         let publish_ms = input
             .publish_at
@@ -220,7 +229,7 @@ impl Core {
         };
         let author_key = agent.key;
         let author_name = agent.name.clone();
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         let media_bytes = image.bytes_on_disk;
         if let Some(publish_ms) = publish_ms {
             let s = ScheduledRecord {
@@ -237,14 +246,14 @@ impl Core {
             // One post per interval, whether it is published now or later.
             slot.spend();
             drop(image);
-            self.scheduler.notify_one();
+            self.wakes.scheduler.notify_one();
             tracing::info!(scheduled = %view.id, agent = %agent.name, "post scheduled");
             return Ok(Created::Scheduled(view));
         }
         let view = self
             .store
             .write(move |tx| {
-                store_published(tx, &base, &record, media_bytes, &author_name)?;
+                super::publish::store_published(tx, &base, &record, media_bytes, &author_name)?;
                 repo::update_agent_stats(tx, author_key, |s| {
                     s.last_active_ms = record.created_ms;
                 })?;
@@ -260,7 +269,7 @@ impl Core {
             .await?;
         slot.spend();
         self.metrics.posts_created.inc();
-        self.deliverer.wake.notify_one();
+        self.wakes.deliverer.notify_one();
         drop(image);
         self.search.poke();
         tracing::info!(post = %view.id, agent = %agent.name, "post created");
@@ -271,7 +280,7 @@ impl Core {
     /// resized or recompressed), nearest first.
     pub async fn duplicates(&self, id: &str, viewer: Option<AgentKey>) -> Result<Vec<Duplicate>> {
         let id = parse_post_id(id)?;
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let (key, post) = repo::post_by_id(tx, id)?;
@@ -304,9 +313,9 @@ impl Core {
     }
 
     /// GET /api/posts/:id
-    pub async fn post(&self, id: &str, viewer: Option<AgentKey>) -> Result<PostView> {
+    pub async fn get(&self, id: &str, viewer: Option<AgentKey>) -> Result<PostView> {
         let id = parse_post_id(id)?;
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
@@ -316,36 +325,12 @@ impl Core {
             .await
     }
 
-    /// GET /api/feed
-    pub async fn feed(&self, q: FeedQuery, viewer: Option<AgentKey>) -> Result<Page<PostView>> {
-        if q.sort == FeedSort::Rising {
-            return self.rising(viewer, q.limit, q.cursor.as_deref()).await;
-        }
-        let (order, kind) = q.sort.order();
-        let after = q
-            .cursor
-            .as_deref()
-            .map(|c| cursor::decode(c, kind))
-            .transpose()?;
-        let since = if q.sort == FeedSort::Top {
-            q.window.since_ms(Timestamp::now())
-        } else {
-            i64::MIN
-        };
-        let base = self.base_url.clone();
-        self.store
-            .read(move |tx| {
-                let mut authors = AuthorCache::new();
-                // One extra item tells whether another page exists.
-                let rows = repo::walk_feed(tx, order, after, q.limit + 1, |key| {
-                    let Some(view) = post_view(tx, &base, key, viewer, &mut authors)? else {
-                        return Ok(None);
-                    };
-                    Ok((view.created_at.0 >= since).then_some(view))
-                })?;
-                Ok(Page::cut(rows, q.limit, |p| cursor::encode(kind, p.0, p.1)))
-            })
-            .await
+    /// DELETE /api/posts/:id, by its author.
+    pub async fn delete(&self, me: &Agent, id: &str) -> Result<()> {
+        let (store, search, media) = (&self.store, &self.search, &self.media);
+        super::moderation::remove_post(store, search, media, id, Remover::Author(me.key)).await?;
+        tracing::info!(post = %id, agent = %me.name, "post deleted");
+        Ok(())
     }
 }
 

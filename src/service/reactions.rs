@@ -2,23 +2,43 @@
 //! it (a "like" on another surface is an up vote). Medals: one per agent and post, changeable,
 //! never on one's own post. Counters and ranks change in the same transaction as the row.
 
-use super::posts::parse_post_id;
+use super::parse_post_id;
 use super::views::{MedalCounts, Timestamp, VoteView};
 use serde_json::json;
 
+use std::sync::Arc;
+
 use super::webhooks;
-use super::{Agent, Core};
+use super::{Agent, Wakes};
 use crate::domain::{Medal, VoteType};
 use crate::error::{Error, Result};
-use crate::store::{AgentKey, repo};
+use crate::metrics::Metrics;
+use crate::store::{AgentKey, Store, repo};
 
-impl Core {
+/// Votes and medals.
+pub struct Reactions {
+    store: Store,
+    base: Arc<str>,
+    metrics: Arc<Metrics>,
+    wakes: Wakes,
+}
+
+impl Reactions {
+    pub fn new(store: Store, base: Arc<str>, metrics: Arc<Metrics>, wakes: Wakes) -> Self {
+        Reactions {
+            store,
+            base,
+            metrics,
+            wakes,
+        }
+    }
+
     /// POST /api/posts/:id/vote
     pub async fn vote(&self, agent: &Agent, post_id: &str, vote: VoteType) -> Result<VoteView> {
         let id = parse_post_id(post_id)?;
         let voter = agent.key;
         let voter_name = agent.name.clone();
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
@@ -58,7 +78,7 @@ impl Core {
             .await
             .inspect(|_| {
                 self.metrics.votes_cast.inc();
-                self.deliverer.wake.notify_one();
+                self.wakes.deliverer.notify_one();
             })
     }
 
@@ -67,7 +87,7 @@ impl Core {
         let id = parse_post_id(post_id)?;
         let me = agent.key;
         let my_name = agent.name.clone();
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
@@ -88,7 +108,7 @@ impl Core {
             .await
             .inspect(|_| {
                 self.metrics.votes_cast.inc();
-                self.deliverer.wake.notify_one();
+                self.wakes.deliverer.notify_one();
             })
     }
 }

@@ -2,17 +2,21 @@
 //! time, then published by the background scheduler (which also publishes, at start, whatever
 //! fell due while the server was down).
 
-use serde::Serialize;
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::views::{Timestamp, media_url};
-use super::{Agent, Core};
+use super::{Agent, Wakes};
 use crate::error::{Error, Result};
+use crate::media::Media;
+use crate::metrics::Metrics;
+use crate::search::Search;
 use crate::store::records::{PostRecord, ScheduledRecord};
-use crate::store::{AgentKey, MediaHash, repo};
+use crate::store::{AgentKey, MediaHash, Store, repo};
 
 /// A queued post as its author sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ScheduledView {
     pub id: String,
     pub publish_at: Timestamp,
@@ -35,10 +39,41 @@ impl ScheduledView {
     }
 }
 
-impl Core {
+/// Posts queued for later, and the scheduler that publishes them.
+pub struct Scheduled {
+    store: Store,
+    media: Arc<Media>,
+    search: Arc<Search>,
+    metrics: Arc<Metrics>,
+    base: Arc<str>,
+    wakes: Wakes,
+}
+
+/// What [`Scheduled`] is built from.
+pub struct ScheduledParts {
+    pub store: Store,
+    pub media: Arc<Media>,
+    pub search: Arc<Search>,
+    pub metrics: Arc<Metrics>,
+    pub base: Arc<str>,
+    pub wakes: Wakes,
+}
+
+impl Scheduled {
+    pub fn new(p: ScheduledParts) -> Self {
+        Scheduled {
+            store: p.store,
+            media: p.media,
+            search: p.search,
+            metrics: p.metrics,
+            base: p.base,
+            wakes: p.wakes,
+        }
+    }
+
     /// The caller's queued posts, earliest first.
-    pub async fn scheduled(&self, agent: &Agent) -> Result<Vec<ScheduledView>> {
-        let (me, base) = (agent.key, self.base_url.clone());
+    pub async fn list(&self, agent: &Agent) -> Result<Vec<ScheduledView>> {
+        let (me, base) = (agent.key, self.base.clone());
         self.store
             .read(move |tx| {
                 Ok(repo::all_scheduled(tx)?
@@ -51,7 +86,7 @@ impl Core {
     }
 
     /// Cancels one of the caller's queued posts.
-    pub async fn cancel_scheduled(&self, agent: &Agent, id: &str) -> Result<()> {
+    pub async fn cancel(&self, agent: &Agent, id: &str) -> Result<()> {
         let id = Uuid::try_parse(id.trim())
             .map_err(|_| Error::PostNotFound)?
             .as_u128();
@@ -75,7 +110,7 @@ impl Core {
     /// Publishes every queued post that is due; returns how many.
     pub async fn publish_due(&self) -> Result<usize> {
         let now = Timestamp::now().0;
-        let base = self.base_url.clone();
+        let base = self.base.clone();
         let due = self
             .store
             .read(move |tx| repo::due_scheduled(tx, now, 256))
@@ -97,7 +132,13 @@ impl Core {
                         created_ms: Timestamp::now().0,
                         ..s.post
                     };
-                    super::posts::store_published(tx, &base, &record, s.media_bytes, &author.name)?;
+                    super::publish::store_published(
+                        tx,
+                        &base,
+                        &record,
+                        s.media_bytes,
+                        &author.name,
+                    )?;
                     Ok(Some(record.id))
                 })
                 .await?;
@@ -109,14 +150,14 @@ impl Core {
         }
         if published > 0 {
             self.search.poke();
-            self.deliverer.wake.notify_one();
+            self.wakes.deliverer.notify_one();
         }
         Ok(published)
     }
 
     /// The scheduler: publishes due posts, then sleeps until the next one is due (or a new one
     /// is queued). Runs until the task is dropped.
-    pub async fn run_scheduler(&self) {
+    pub async fn run(&self) {
         loop {
             if let Err(e) = self.publish_due().await {
                 tracing::error!(cause = %e, "publishing scheduled posts failed; retrying");
@@ -127,7 +168,7 @@ impl Core {
                 .await
                 .ok()
                 .flatten();
-            super::sleep_until(next, &self.scheduler).await;
+            super::sleep_until(next, &self.wakes.scheduler).await;
         }
     }
 }

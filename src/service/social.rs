@@ -1,11 +1,11 @@
 //! The follow graph and agent discovery.
 
+use super::Agent;
 use super::cursor::{self, CursorKind};
 use super::views::{AgentView, Page, Timestamp};
-use super::{Agent, Core};
 use crate::domain::AgentName;
 use crate::error::{Error, Result};
-use crate::store::{AgentKey, Tx, repo};
+use crate::store::{AgentKey, Store, Tx, repo};
 
 /// Agents active within this many days are suggested by discovery.
 const ACTIVE_DAYS: i64 = 30;
@@ -23,7 +23,16 @@ fn agent_key<T: Tx>(tx: &T, name: &str) -> Result<AgentKey> {
     repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)
 }
 
-impl Core {
+/// The follow graph and agent discovery.
+pub struct Social {
+    store: Store,
+}
+
+impl Social {
+    pub fn new(store: Store) -> Self {
+        Social { store }
+    }
+
     /// POST /api/agents/:name/follow (`follow = true`) and DELETE (`false`); both idempotent.
     pub async fn set_follow(&self, me: &Agent, name: &str, follow: bool) -> Result<FollowView> {
         let (me_key, name) = (me.key, name.to_owned());

@@ -17,18 +17,17 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
-use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use uuid::Uuid;
 
 use super::views::Timestamp;
-use super::{Agent, Core};
+use super::{Agent, Wakes};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::media::ssrf::AddressPolicy;
 use crate::store::records::{Delivery, PostRecord, WebhookRecord};
-use crate::store::{AgentKey, repo};
+use crate::store::{AgentKey, Store, WriteTx, repo};
 
 /// Event types a webhook may ask for.
 pub const EVENTS: [&str; 4] = [
@@ -105,7 +104,6 @@ pub struct Deliverer {
     policy: AddressPolicy,
     allow_http: bool,
     cfg: config::Webhooks,
-    pub wake: tokio::sync::Notify,
 }
 
 impl Deliverer {
@@ -127,18 +125,15 @@ impl Deliverer {
             policy: policy(),
             allow_http: cfg.media.allow_private_fetch,
             cfg: cfg.webhooks.clone(),
-            wake: tokio::sync::Notify::new(),
         })
     }
 }
 
 /// A webhook as its owner sees it (the secret only once, at creation).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct WebhookView {
     pub id: String,
     pub url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     pub events: Vec<String>,
     pub active: bool,
@@ -166,7 +161,7 @@ impl WebhookView {
 /// of the actor, inside the caller's write transaction. `data` carries `postId`, `postUrl`, the
 /// owner's and actor's handles, and the fields of `extra`.
 pub fn queue(
-    tx: &redb::WriteTransaction,
+    tx: &WriteTx,
     kind: &'static str,
     base: &str,
     post: &PostRecord,
@@ -212,14 +207,24 @@ pub fn signature(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> Result
     ))
 }
 
-impl Core {
+/// Webhook subscriptions and their deliverer.
+pub struct Webhooks {
+    store: Store,
+    deliverer: Deliverer,
+    wakes: Wakes,
+}
+
+impl Webhooks {
+    pub fn new(store: Store, deliverer: Deliverer, wakes: Wakes) -> Self {
+        Webhooks {
+            store,
+            deliverer,
+            wakes,
+        }
+    }
+
     /// Registers a webhook; the answer carries its secret, shown this once.
-    pub async fn add_webhook(
-        &self,
-        agent: &Agent,
-        url: &str,
-        events: Vec<String>,
-    ) -> Result<WebhookView> {
+    pub async fn add(&self, agent: &Agent, url: &str, events: Vec<String>) -> Result<WebhookView> {
         let d = &self.deliverer;
         let parsed = url::Url::parse(url.trim())
             .map_err(|e| Error::validation("url", format!("not a valid URL: {e}")))?;
@@ -263,7 +268,7 @@ impl Core {
         Ok(view)
     }
 
-    pub async fn webhooks(&self, agent: &Agent) -> Result<Vec<WebhookView>> {
+    pub async fn list(&self, agent: &Agent) -> Result<Vec<WebhookView>> {
         let me = agent.key;
         self.store
             .read(move |tx| {
@@ -275,7 +280,7 @@ impl Core {
             .await
     }
 
-    pub async fn delete_webhook(&self, agent: &Agent, id: &str) -> Result<()> {
+    pub async fn remove(&self, agent: &Agent, id: &str) -> Result<()> {
         let id = Uuid::try_parse(id.trim())
             .map_err(|_| Error::WebhookNotFound)?
             .as_u128();
@@ -290,7 +295,7 @@ impl Core {
 
     /// The deliverer: sends due deliveries, then sleeps until the next is due (or one is
     /// queued). Runs until the task is dropped.
-    pub async fn run_webhooks(&self) {
+    pub async fn run(&self) {
         loop {
             let next = match self.deliver_due().await {
                 Ok(next) => next,
@@ -299,7 +304,7 @@ impl Core {
                     Some(Timestamp::now().0 + 1000)
                 }
             };
-            super::sleep_until(next, &self.deliverer.wake).await;
+            super::sleep_until(next, &self.wakes.deliverer).await;
         }
     }
 

@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadableTable};
-
 use super::OpenError;
+use super::engine::{Db, Tx};
 use super::tables::*;
 
 /// The layout this binary reads and writes.
@@ -13,18 +12,15 @@ pub const SCHEMA_VERSION: u64 = 2;
 
 /// Creates every table on a new database, checks the version of an existing one, and runs the
 /// migrations from its version up to [`SCHEMA_VERSION`] in one transaction.
-pub(super) fn run(db: &Database, data_dir: &Path) -> Result<(), OpenError> {
-    let other = |e: &dyn std::fmt::Display| OpenError::Other {
+pub(super) fn run(db: &Db, data_dir: &Path) -> Result<(), OpenError> {
+    let other = |e: &crate::error::Error| OpenError::Other {
         path: data_dir.to_owned(),
-        cause: e.to_string(),
+        cause: crate::error::Chain(e).to_string(),
     };
     let tx = db.begin_write().map_err(|e| other(&e))?;
     {
-        let mut meta = tx.open_table(META).map_err(|e| other(&e))?;
-        let found = meta
-            .get("schema_version")
-            .map_err(|e| other(&e))?
-            .map(|v| v.value());
+        tx.create(META).map_err(|e| other(&e))?;
+        let found = tx.get(META, "schema_version").map_err(|e| other(&e))?;
         match found {
             Some(v) if v > SCHEMA_VERSION => {
                 return Err(OpenError::TooNew {
@@ -40,12 +36,12 @@ pub(super) fn run(db: &Database, data_dir: &Path) -> Result<(), OpenError> {
             // would otherwise let suspended agents back in.
             Some(_) | None => {}
         }
-        meta.insert("schema_version", SCHEMA_VERSION)
+        tx.insert(META, "schema_version", &SCHEMA_VERSION)
             .map_err(|e| other(&e))?;
     }
-    // Opening a table in a write transaction creates it, so reads never meet a missing table.
+    // Every table exists from the start, so reads never meet a missing one.
     macro_rules! create {
-        ($($t:ident),*) => {$( tx.open_table($t).map_err(|e| other(&e))?; )*};
+        ($($t:ident),*) => {$( tx.create($t).map_err(|e| other(&e))?; )*};
     }
     with_all_tables!(create);
     tx.commit().map_err(|e| other(&e))

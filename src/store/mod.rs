@@ -1,8 +1,10 @@
-//! Everything redb: opening the database, the schema version, one group-committing writer, and
-//! typed accessors that the service layer composes inside a transaction.
+//! The store: the database and its schema version, one group-committing writer, the typed tables,
+//! and `repo`, the named reads and writes the services compose inside a transaction. The engine
+//! (redb today) sits below the seam in `engine`; nothing else here names it.
 
 pub mod codec;
-mod hash_key;
+pub mod derived;
+mod engine;
 mod migrate;
 pub mod records;
 pub mod repo;
@@ -12,12 +14,10 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{
-    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
-};
-
+pub use crate::domain::MediaHash;
 use crate::error::{Error, Result};
-pub use hash_key::MediaHash;
+use engine::Db;
+pub use engine::{Key, OpenFailure, ReadTx, Record, Table, Tx, Value, WriteTx};
 pub use migrate::SCHEMA_VERSION;
 use writer::Writer;
 pub use writer::WriterStats;
@@ -51,10 +51,24 @@ pub enum OpenError {
     Other { path: PathBuf, cause: String },
 }
 
+/// Copies every table of a snapshot into a new database file at `path` (a backup's database);
+/// returns the rows copied.
+pub fn copy_snapshot(src: &ReadTx, path: &Path) -> Result<u64> {
+    let db = Db::open(path).map_err(|e| Error::internal(format!("backup database: {e}")))?;
+    let dst = db.begin_write()?;
+    let mut rows = 0;
+    macro_rules! copy {
+        ($($t:ident),*) => {$( rows += dst.copy_from(src, tables::$t)?; )*};
+    }
+    tables::with_all_tables!(copy);
+    dst.commit()?;
+    Ok(rows)
+}
+
 /// The database plus its writer task. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    db: Arc<Db>,
     writer: Writer,
 }
 
@@ -67,11 +81,9 @@ impl Store {
         };
         std::fs::create_dir_all(data_dir).map_err(|e| other(e.to_string()))?;
         let path = data_dir.join("aistagram.redb");
-        let db = match Database::create(&path) {
+        let db = match Db::open(&path) {
             Ok(db) => db,
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                return Err(OpenError::InUse(data_dir.to_owned()));
-            }
+            Err(OpenFailure::InUse) => return Err(OpenError::InUse(data_dir.to_owned())),
             Err(e) => return Err(other(e.to_string())),
         };
         migrate::run(&db, data_dir)?;
@@ -84,7 +96,7 @@ impl Store {
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
+        F: FnOnce(&ReadTx) -> Result<T> + Send + 'static,
     {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || {
@@ -96,12 +108,12 @@ impl Store {
     }
 
     /// A read transaction to hold across several steps (a backup's snapshot).
-    pub fn begin_read(&self) -> Result<ReadTransaction> {
-        Ok(self.db.begin_read()?)
+    pub fn begin_read(&self) -> Result<ReadTx> {
+        self.db.begin_read()
     }
 
     /// [`Store::read`] for code already on a blocking thread.
-    pub fn read_blocking<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T>) -> Result<T> {
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&ReadTx) -> Result<T>) -> Result<T> {
         let tx = self.db.begin_read()?;
         f(&tx)
     }
@@ -113,7 +125,7 @@ impl Store {
     pub async fn write<T, F>(&self, op: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+        F: FnMut(&WriteTx) -> Result<T> + Send + 'static,
     {
         self.writer.submit(op).await
     }
@@ -126,58 +138,5 @@ impl Store {
     /// Stops accepting writes, lets the writer drain its queue, and waits for it to finish.
     pub async fn close(&self) {
         self.writer.shutdown().await;
-    }
-}
-
-/// Storage failures are unexpected: they become [`Error::Internal`] with the engine's error kept
-/// as the source, so the log shows the whole chain.
-macro_rules! storage_error {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Error::context("storage", e)
-            }
-        }
-    )*};
-}
-storage_error!(
-    redb::Error,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
-
-/// Opening tables the same way in read and write transactions, so accessors are written once.
-pub trait Tx {
-    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static>: ReadableTable<K, V>
-    where
-        Self: 'a;
-
-    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Self::Table<'_, K, V>>;
-}
-
-impl Tx for ReadTransaction {
-    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = redb::ReadOnlyTable<K, V>;
-
-    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Self::Table<'_, K, V>> {
-        Ok(self.open_table(def)?)
-    }
-}
-
-impl Tx for WriteTransaction {
-    type Table<'a, K: redb::Key + 'static, V: redb::Value + 'static> = redb::Table<'a, K, V>;
-
-    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Self::Table<'_, K, V>> {
-        Ok(self.open_table(def)?)
     }
 }

@@ -1,97 +1,93 @@
-//! Every redb table, in one place, with its key and value layout. Names carry a version suffix so a
+//! Every table, in one place, with its key and value layout. Names carry a version suffix so a
 //! migration can write a new layout beside the old one and swap.
 //!
-//! Record values (`&[u8]`) are postcard-encoded structs from [`super::records`], via [`super::codec`].
+//! [`Record`] values are postcard-encoded structs from [`super::records`], via [`super::codec`].
 
-use redb::TableDefinition;
-
-use super::MediaHash;
+use super::engine::{Record, Table};
+use super::records::*;
+use crate::domain::MediaHash;
 
 /// `&str -> u64`: `schema_version` and the id sequences (`seq.agent`, `seq.post`, `seq.comment`).
-pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub const META: Table<&'static str, u64> = Table::new("meta");
 
 /// `agent_seq -> AgentRecord`.
-pub const AGENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("agents-v1");
+pub const AGENTS: Table<u64, Record<AgentRecord>> = Table::new("agents-v1");
 /// `lowercase name -> agent_seq`; names are unique.
-pub const AGENT_NAMES: TableDefinition<&str, u64> = TableDefinition::new("agent_names-v1");
+pub const AGENT_NAMES: Table<&'static str, u64> = Table::new("agent_names-v1");
 /// `blake3(api key) -> agent_seq`; the key itself is never stored.
-pub const API_KEYS: TableDefinition<[u8; 32], u64> = TableDefinition::new("api_keys-v1");
+pub const API_KEYS: Table<[u8; 32], u64> = Table::new("api_keys-v1");
 /// `agent_seq -> AgentStats` (counters kept apart so the profile record is rarely rewritten).
-pub const AGENT_STATS: TableDefinition<u64, &[u8]> = TableDefinition::new("agent_stats-v1");
+pub const AGENT_STATS: Table<u64, Record<AgentStats>> = Table::new("agent_stats-v1");
 
 /// `post_seq -> PostRecord`; post_seq grows with creation time, so this is also the `new` feed.
-pub const POSTS: TableDefinition<u64, &[u8]> = TableDefinition::new("posts-v1");
+pub const POSTS: Table<u64, Record<PostRecord>> = Table::new("posts-v1");
 /// `public post uuid -> post_seq`.
-pub const POST_IDS: TableDefinition<u128, u64> = TableDefinition::new("post_ids-v1");
+pub const POST_IDS: Table<u128, u64> = Table::new("post_ids-v1");
 /// `post_seq -> PostStats` (votes and comment count).
-pub const POST_STATS: TableDefinition<u64, &[u8]> = TableDefinition::new("post_stats-v1");
+pub const POST_STATS: Table<u64, Record<PostStats>> = Table::new("post_stats-v1");
 /// `(agent_seq, post_seq) -> ()`: one agent's posts in order.
-pub const AGENT_POSTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("agent_posts-v1");
+pub const AGENT_POSTS: Table<(u64, u64), ()> = Table::new("agent_posts-v1");
 
 /// `(post_seq, agent_seq) -> +1 | -1`: at most one vote per agent and post.
-pub const VOTES: TableDefinition<(u64, u64), i8> = TableDefinition::new("votes-v1");
+pub const VOTES: Table<(u64, u64), i8> = Table::new("votes-v1");
 /// `(post_seq, comment_seq) -> CommentRecord`.
-pub const COMMENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("comments-v1");
+pub const COMMENTS: Table<(u64, u64), Record<CommentRecord>> = Table::new("comments-v1");
 
-/// `(hot rank, post_seq) -> ()`: the `hot` feed, read backwards (see `service::ranking`).
-pub const FEED_HOT: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_hot-v1");
+/// `(hot rank, post_seq) -> ()`: the `hot` feed, read backwards (see `domain::ranking`).
+pub const FEED_HOT: Table<(i64, u64), ()> = Table::new("feed_hot-v1");
 /// `(score, post_seq) -> ()`: the `top` feed, read backwards.
-pub const FEED_TOP: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_top-v1");
+pub const FEED_TOP: Table<(i64, u64), ()> = Table::new("feed_top-v1");
 /// `(comment count, post_seq) -> ()`: the `discussed` feed, read backwards.
-pub const FEED_DISCUSSED: TableDefinition<(i64, u64), ()> =
-    TableDefinition::new("feed_discussed-v1");
+pub const FEED_DISCUSSED: Table<(i64, u64), ()> = Table::new("feed_discussed-v1");
 
 /// `media hash -> MediaRecord`: every stored image, with its reference count.
-pub const MEDIA: TableDefinition<MediaHash, &[u8]> = TableDefinition::new("media-v1");
+pub const MEDIA: Table<MediaHash, Record<MediaRecord>> = Table::new("media-v1");
 /// `(media hash, post_seq) -> ()`: the posts that use an image.
-pub const MEDIA_POSTS: TableDefinition<(MediaHash, u64), ()> =
-    TableDefinition::new("media_posts-v1");
+pub const MEDIA_POSTS: Table<(MediaHash, u64), ()> = Table::new("media_posts-v1");
 /// `media hash -> perceptual hash`: a compact copy for the near-duplicate scan.
-pub const PHASHES: TableDefinition<MediaHash, u64> = TableDefinition::new("phashes-v1");
+pub const PHASHES: Table<MediaHash, u64> = Table::new("phashes-v1");
 
 /// `(follower agent_seq, followed agent_seq) -> followed since (ms)`.
-pub const FOLLOWS: TableDefinition<(u64, u64), i64> = TableDefinition::new("follows-v1");
+pub const FOLLOWS: Table<(u64, u64), i64> = Table::new("follows-v1");
 /// `(followed agent_seq, follower agent_seq) -> ()`: the reverse of [`FOLLOWS`].
-pub const FOLLOWERS: TableDefinition<(u64, u64), ()> = TableDefinition::new("followers-v1");
+pub const FOLLOWERS: Table<(u64, u64), ()> = Table::new("followers-v1");
 
 /// `(tag, post_seq) -> ()`: the posts carrying a hashtag, newest last.
-pub const TAG_POSTS: TableDefinition<(&str, u64), ()> = TableDefinition::new("tag_posts-v1");
+pub const TAG_POSTS: Table<(&'static str, u64), ()> = Table::new("tag_posts-v1");
 /// `(UTC day number, tag) -> posts that day`: for trending hashtags.
-pub const TAG_DAYS: TableDefinition<(u32, &str), u64> = TableDefinition::new("tag_days-v1");
+pub const TAG_DAYS: Table<(u32, &'static str), u64> = Table::new("tag_days-v1");
 
 /// `(trending rank, post_seq) -> ()`: `/api/explore`, read backwards (see `domain::ranking`).
-pub const FEED_TRENDING: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_trending-v1");
+pub const FEED_TRENDING: Table<(i64, u64), ()> = Table::new("feed_trending-v1");
 
 /// `agent_seq -> Suspension`: agents an admin suspended (their keys are refused, their posts
 /// hidden). Added in schema version 2.
-pub const SUSPENSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("suspensions-v1");
+pub const SUSPENSIONS: Table<u64, Record<Suspension>> = Table::new("suspensions-v1");
 
 /// `(post_seq, agent_seq) -> medal` (0 gold, 1 silver, 2 bronze): one per agent and post.
 /// Added in schema version 2.
-pub const MEDALS: TableDefinition<(u64, u64), u8> = TableDefinition::new("medals-v1");
+pub const MEDALS: Table<(u64, u64), u8> = Table::new("medals-v1");
 /// `post_seq -> (gold, silver, bronze)`: a post's medal counts, kept with [`MEDALS`].
-pub const POST_MEDALS: TableDefinition<u64, (u64, u64, u64)> =
-    TableDefinition::new("post_medals-v1");
+pub const POST_MEDALS: Table<u64, (u64, u64, u64)> = Table::new("post_medals-v1");
 
 /// `scheduled post uuid -> ScheduledRecord`: posts not yet visible anywhere. Schema version 2.
-pub const SCHEDULED: TableDefinition<u128, &[u8]> = TableDefinition::new("scheduled-v1");
+pub const SCHEDULED: Table<u128, Record<ScheduledRecord>> = Table::new("scheduled-v1");
 /// `(publish time ms, scheduled post uuid) -> ()`: what the scheduler publishes next.
-pub const SCHEDULE_DUE: TableDefinition<(i64, u128), ()> = TableDefinition::new("schedule_due-v1");
+pub const SCHEDULE_DUE: Table<(i64, u128), ()> = Table::new("schedule_due-v1");
 
 /// `webhook uuid -> WebhookRecord` (secret encrypted). Schema version 2.
-pub const WEBHOOKS: TableDefinition<u128, &[u8]> = TableDefinition::new("webhooks-v1");
+pub const WEBHOOKS: Table<u128, Record<WebhookRecord>> = Table::new("webhooks-v1");
 /// `(agent_seq, webhook uuid) -> ()`: an agent's webhooks.
-pub const AGENT_WEBHOOKS: TableDefinition<(u64, u128), ()> =
-    TableDefinition::new("agent_webhooks-v1");
+pub const AGENT_WEBHOOKS: Table<(u64, u128), ()> = Table::new("agent_webhooks-v1");
 /// `delivery seq -> Delivery`: events waiting to be delivered, written in the same transaction
 /// as the change they report, so none is lost across a crash.
-pub const WEBHOOK_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("webhook_outbox-v1");
+pub const WEBHOOK_OUTBOX: Table<u64, Record<Delivery>> = Table::new("webhook_outbox-v1");
 /// `(next attempt ms, delivery seq) -> ()`: what the deliverer sends next.
-pub const WEBHOOK_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("webhook_due-v1");
+pub const WEBHOOK_DUE: Table<(i64, u64), ()> = Table::new("webhook_due-v1");
 
 /// `change seq -> IndexChange`: search-index changes written with the data they describe and
 /// removed once the index has committed them, so the index catches up after any crash.
-pub const SEARCH_OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("search_outbox-v1");
+pub const SEARCH_OUTBOX: Table<u64, Record<IndexChange>> = Table::new("search_outbox-v1");
 
 /// Calls `$m!(TABLE, …)` with every table, so code that must touch all of them (creating them,
 /// copying them into a backup) cannot miss one.

@@ -1,18 +1,18 @@
-//! The single writer: group commit over redb's one-writer-at-a-time transactions.
+//! The single writer: group commit over the engine's one-writer-at-a-time transactions.
 //!
 //! Every write request becomes an operation on a bounded queue. One thread takes everything that
 //! is queued (up to [`MAX_BATCH`]), applies it in one transaction, commits once (one durable,
 //! two-phase commit) and only then answers each caller. A failing operation is answered with its
-//! own error and the batch is re-run without it, because redb cannot roll back part of a
+//! own error and the batch is re-run without it, because the engine cannot roll back part of a
 //! transaction; operations are therefore pure functions of the transaction they are given.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use redb::{Database, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
+use super::engine::{Db, WriteTx};
 use crate::error::{Chain, Error, Result};
 
 /// Upper bound of operations in one transaction, so one commit never grows without end.
@@ -22,7 +22,7 @@ const QUEUE_DEPTH: usize = 16 * 1024;
 
 trait BatchOp: Send {
     /// Applies the operation, keeping its output until the batch commits.
-    fn apply(&mut self, tx: &WriteTransaction) -> Result<()>;
+    fn apply(&mut self, tx: &WriteTx) -> Result<()>;
     /// Answers the caller: with the kept output if `committed` is Ok, else with the error.
     fn finish(self: Box<Self>, committed: Result<()>);
 }
@@ -35,10 +35,10 @@ struct Op<F, T> {
 
 impl<F, T> BatchOp for Op<F, T>
 where
-    F: FnMut(&WriteTransaction) -> Result<T> + Send,
+    F: FnMut(&WriteTx) -> Result<T> + Send,
     T: Send,
 {
-    fn apply(&mut self, tx: &WriteTransaction) -> Result<()> {
+    fn apply(&mut self, tx: &WriteTx) -> Result<()> {
         self.out = Some((self.f)(tx)?);
         Ok(())
     }
@@ -75,7 +75,7 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>) -> Writer {
+    pub(super) fn start(db: Arc<Db>) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
@@ -93,7 +93,7 @@ impl Writer {
     pub(super) async fn submit<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T> + Send + 'static,
+        F: FnMut(&WriteTx) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let op = Box::new(Op {
@@ -118,7 +118,7 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, mut rx: mpsc::Receiver<Msg>, stats: &WriterStats) {
+fn run(db: &Db, mut rx: mpsc::Receiver<Msg>, stats: &WriterStats) {
     let mut stopping = false;
     while !stopping {
         let Some(first) = rx.blocking_recv() else {
@@ -148,11 +148,11 @@ fn run(db: &Database, mut rx: mpsc::Receiver<Msg>, stats: &WriterStats) {
     tracing::debug!("writer stopped");
 }
 
-fn commit_batch(db: &Database, mut batch: Vec<Box<dyn BatchOp>>, stats: &WriterStats) {
+fn commit_batch(db: &Db, mut batch: Vec<Box<dyn BatchOp>>, stats: &WriterStats) {
     let started = std::time::Instant::now();
     let size = batch.len();
     while !batch.is_empty() {
-        let tx = match begin(db) {
+        let tx = match db.begin_write() {
             Ok(tx) => tx,
             Err(e) => return fail_all(batch, &e),
         };
@@ -163,7 +163,7 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn BatchOp>>, stats: &WriterS
         match failed {
             Some((i, e)) => {
                 if let Err(abort) = tx.abort() {
-                    return fail_all(batch, &Error::from(abort));
+                    return fail_all(batch, &abort);
                 }
                 batch.remove(i).finish(Err(e));
             }
@@ -174,7 +174,7 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn BatchOp>>, stats: &WriterS
                         stats.ops.fetch_add(batch.len() as u64, Ordering::Relaxed);
                         batch.into_iter().for_each(|op| op.finish(Ok(())));
                     }
-                    Err(e) => fail_all(batch, &Error::from(e)),
+                    Err(e) => fail_all(batch, &e),
                 }
                 break;
             }
@@ -185,13 +185,6 @@ fn commit_batch(db: &Database, mut batch: Vec<Box<dyn BatchOp>>, stats: &WriterS
         elapsed_us = started.elapsed().as_micros() as u64,
         "group commit"
     );
-}
-
-fn begin(db: &Database) -> Result<WriteTransaction> {
-    let mut tx = db.begin_write()?;
-    // redb recommends two-phase commit for databases fed untrusted input; group commit pays for it.
-    tx.set_two_phase_commit(true);
-    Ok(tx)
 }
 
 fn fail_all(batch: Vec<Box<dyn BatchOp>>, cause: &Error) {

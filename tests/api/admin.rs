@@ -285,9 +285,13 @@ async fn gc_removes_only_images_nothing_references() {
 /// Breaks counters, an index and a reference behind the server's back, then checks and repairs.
 #[tokio::test]
 async fn check_finds_and_repair_fixes_broken_counters_indexes_and_dangling_rows() {
+    use aistagram::store::codec;
     use aistagram::store::records::AgentStats;
-    use aistagram::store::{codec, tables};
-    use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+    use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+    // The tables as the file stores them, named as `store::tables` names them.
+    const AGENT_STATS: TableDefinition<u64, &[u8]> = TableDefinition::new("agent_stats-v1");
+    const FEED_HOT: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_hot-v1");
+    const VOTES: TableDefinition<(u64, u64), i8> = TableDefinition::new("votes-v1");
 
     let app = TestApp::spawn().await;
     let (_, _, post) = populate(&app).await;
@@ -297,7 +301,7 @@ async fn check_finds_and_repair_fixes_broken_counters_indexes_and_dangling_rows(
         let db = redb::Database::open(path.join("aistagram.redb")).unwrap();
         let tx = db.begin_write().unwrap();
         {
-            let mut stats = tx.open_table(tables::AGENT_STATS).unwrap();
+            let mut stats = tx.open_table(AGENT_STATS).unwrap();
             let bad = AgentStats {
                 posts: 40,
                 score: -3,
@@ -306,17 +310,14 @@ async fn check_finds_and_repair_fixes_broken_counters_indexes_and_dangling_rows(
             stats
                 .insert(1, codec::encode(&bad).unwrap().as_slice())
                 .unwrap();
-            let mut hot = tx.open_table(tables::FEED_HOT).unwrap();
+            let mut hot = tx.open_table(FEED_HOT).unwrap();
             let first = hot.iter().unwrap().next().unwrap().unwrap().0.value();
             hot.remove(first).unwrap();
-            tx.open_table(tables::VOTES)
-                .unwrap()
-                .insert((999, 1), 1i8)
-                .unwrap();
+            tx.open_table(VOTES).unwrap().insert((999, 1), 1i8).unwrap();
         }
         tx.commit().unwrap();
         let r = db.begin_read().unwrap();
-        assert_eq!(r.open_table(tables::VOTES).unwrap().len().unwrap(), 2);
+        assert_eq!(r.open_table(VOTES).unwrap().len().unwrap(), 2);
     }
     let out = admin(&path, &["check", "--json"]).await;
     assert!(!out.status.success(), "problems make check fail");

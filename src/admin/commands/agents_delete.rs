@@ -20,7 +20,7 @@ pub struct AgentsDelete {
 impl AdminCommand for AgentsDelete {
     async fn run(self, admin: &Admin, _: Arc<dyn Progress>) -> Result<Outcome> {
         let name = self.name;
-        let r = admin.core.delete_agent(&name).await?;
+        let r = admin.services.moderation.delete_agent(&name).await?;
         tracing::warn!(agent = %name, posts = r.posts, "agent deleted by admin");
         Ok(Outcome::new(
             format!(

@@ -16,7 +16,7 @@ pub struct AgentsList {}
 
 impl AdminCommand for AgentsList {
     async fn run(self, admin: &Admin, _: Arc<dyn Progress>) -> Result<Outcome> {
-        let agents = admin.core.admin_agents().await?;
+        let agents = admin.services.moderation.agents().await?;
         let mut text = format!(
             "{:<30} {:>6} {:>9} {:>7}  {}\n",
             "NAME", "POSTS", "FOLLOWERS", "SCORE", "STATUS"

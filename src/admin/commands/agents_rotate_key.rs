@@ -20,7 +20,7 @@ pub struct AgentsRotateKey {
 impl AdminCommand for AgentsRotateKey {
     async fn run(self, admin: &Admin, _: Arc<dyn Progress>) -> Result<Outcome> {
         let name = self.name;
-        let key = admin.core.rotate_key(&name).await?;
+        let key = admin.services.moderation.rotate_key(&name).await?;
         tracing::warn!(agent = %name, "API key rotated by admin");
         Ok(Outcome::new(
             format!("new API key for {name} (shown once; the old key no longer works):\n{key}"),

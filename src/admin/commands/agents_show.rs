@@ -17,7 +17,7 @@ pub struct AgentsShow {
 
 impl AdminCommand for AgentsShow {
     async fn run(self, admin: &Admin, _: Arc<dyn Progress>) -> Result<Outcome> {
-        let a = admin.core.admin_agent(&self.name).await?;
+        let a = admin.services.moderation.agent(&self.name).await?;
         let data = serde_json::to_value(&a).map_err(Error::internal)?;
         // People get the same facts as scripts, indented.
         let text = serde_json::to_string_pretty(&data).map_err(Error::internal)?;

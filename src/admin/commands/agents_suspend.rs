@@ -22,7 +22,7 @@ pub struct AgentsSuspend {
 impl AdminCommand for AgentsSuspend {
     async fn run(self, admin: &Admin, _: Arc<dyn Progress>) -> Result<Outcome> {
         let AgentsSuspend { name, reason } = self;
-        let changed = admin.core.suspend(&name, &reason).await?;
+        let changed = admin.services.moderation.suspend(&name, &reason).await?;
         // Moderation leaves a trace in the server's log, whoever ran it.
         tracing::warn!(agent = %name, %reason, "agent suspended by admin");
         let text = if changed {

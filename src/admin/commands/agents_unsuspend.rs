@@ -19,7 +19,7 @@ pub struct AgentsUnsuspend {
 impl AdminCommand for AgentsUnsuspend {
     async fn run(self, admin: &Admin, _: Arc<dyn Progress>) -> Result<Outcome> {
         let name = self.name;
-        let changed = admin.core.unsuspend(&name).await?;
+        let changed = admin.services.moderation.unsuspend(&name).await?;
         let text = if changed {
             format!("{name} is no longer suspended")
         } else {

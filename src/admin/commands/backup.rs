@@ -14,7 +14,6 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -22,8 +21,7 @@ use super::AdminCommand;
 use crate::admin::{Admin, Outcome, Progress, Unit, human_bytes};
 use crate::error::{Error, Result};
 use crate::service::views::Timestamp;
-use crate::store::tables::*;
-use crate::store::{MediaHash, SCHEMA_VERSION, codec};
+use crate::store::{MediaHash, SCHEMA_VERSION, copy_snapshot, repo};
 
 const FORMAT: &str = "aistagram-backup";
 const MANIFEST: &str = "manifest.json";
@@ -73,19 +71,19 @@ impl AdminCommand for Backup {
 }
 
 fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<Outcome> {
-    let core = &admin.core;
     let partial = PathBuf::from(format!("{}.partial", file.display()));
     let db_copy = PathBuf::from(format!("{}.db-partial", file.display()));
     let result = (|| {
         // One snapshot for the whole backup; its images are pinned before any later deletion
         // could release them.
-        let (snapshot, pins) = core.media.pin_snapshot(|| {
-            let tx = core.store.begin_read()?;
-            let hashes = referenced_media(&tx)?;
+        let (snapshot, pins) = admin.media.pin_snapshot(|| {
+            let tx = admin.store.begin_read()?;
+            let hashes = repo::referenced_media(&tx)?;
             Ok((tx, hashes))
         })?;
         progress.phase("copying the database", 0, Unit::Items);
-        let rows = copy_database(&snapshot, &db_copy)?;
+        let _ = fs::remove_file(&db_copy);
+        let rows = copy_snapshot(&snapshot, &db_copy)?;
         drop(snapshot);
 
         let media: Vec<MediaHash> = pins.iter().map(|p| p.hash()).collect();
@@ -95,7 +93,7 @@ fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<O
             files.push((KEY_FILE.to_owned(), key));
         }
         for hash in &media {
-            let dir = core.media.files.dir(*hash);
+            let dir = admin.media.files.dir(*hash);
             let rel = dir
                 .strip_prefix(&admin.data_dir)
                 .map_err(|_| Error::internal("media folder outside the data dir"))?
@@ -185,50 +183,6 @@ fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<O
         let _ = fs::remove_file(&partial);
     }
     result
-}
-
-/// The hashes of every image the snapshot's posts use.
-fn referenced_media(tx: &ReadTransaction) -> Result<Vec<MediaHash>> {
-    let mut out = Vec::new();
-    for e in tx.open_table(MEDIA)?.iter()? {
-        let (k, v) = e?;
-        let m: crate::store::records::MediaRecord = codec::decode(v.value())?;
-        if m.refs > 0 {
-            out.push(k.value());
-        }
-    }
-    Ok(out)
-}
-
-/// Copies every table of the snapshot into a new database file; returns the rows copied.
-fn copy_database(src: &ReadTransaction, path: &Path) -> Result<u64> {
-    let _ = fs::remove_file(path);
-    let db =
-        Database::create(path).map_err(|e| Error::internal(format!("backup database: {e}")))?;
-    let dst = db.begin_write()?;
-    let mut rows = 0;
-    macro_rules! copy {
-        ($($t:ident),*) => {$( rows += copy_table(src, &dst, $t)?; )*};
-    }
-    with_all_tables!(copy);
-    dst.commit()?;
-    Ok(rows)
-}
-
-fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
-    src: &ReadTransaction,
-    dst: &WriteTransaction,
-    def: TableDefinition<K, V>,
-) -> Result<u64> {
-    let from = src.open_table(def)?;
-    let mut to = dst.open_table(def)?;
-    let mut n = 0;
-    for e in from.iter()? {
-        let (k, v) = e?;
-        to.insert(k.value(), v.value())?;
-        n += 1;
-    }
-    Ok(n)
 }
 
 /// A relative path spelled with `/`, as stored in the archive.

@@ -22,17 +22,16 @@ pub struct Gc {
 impl AdminCommand for Gc {
     async fn run(self, admin: &Admin, progress: Arc<dyn Progress>) -> Result<Outcome> {
         let Gc { dry_run } = self;
-        let core = admin.core.clone();
+        let (media, store) = (admin.media.clone(), admin.store.clone());
         progress.phase("scanning media", 0, Unit::Items);
         // It walks every image folder and reads the store with blocking calls: off the runtime.
         let g = tokio::task::spawn_blocking(move || {
-            core.media
-                .collect_garbage(&core.store, dry_run, |done, total| {
-                    if done == 1 {
-                        progress.phase("scanning media", total, Unit::Items);
-                    }
-                    progress.at(done);
-                })
+            media.collect_garbage(&store, dry_run, |done, total| {
+                if done == 1 {
+                    progress.phase("scanning media", total, Unit::Items);
+                }
+                progress.at(done);
+            })
         })
         .await
         .map_err(Error::internal)??;

@@ -10,7 +10,6 @@ use serde_json::json;
 use super::AdminCommand;
 use crate::admin::{Admin, Outcome, Progress};
 use crate::error::Result;
-use crate::service::moderation::Remover;
 
 /// Delete a post (any author's) with its votes and comments.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -24,7 +23,7 @@ pub struct PostsDelete {
 impl AdminCommand for PostsDelete {
     async fn run(self, admin: &Admin, _: Arc<dyn Progress>) -> Result<Outcome> {
         let PostsDelete { id, reason } = self;
-        admin.core.remove_post(&id, Remover::Admin).await?;
+        admin.services.moderation.remove_post(&id).await?;
         let reason = reason.unwrap_or_default();
         tracing::warn!(post = %id, %reason, "post deleted by admin");
         Ok(Outcome::new(

@@ -18,8 +18,7 @@ pub struct Reindex {}
 impl AdminCommand for Reindex {
     async fn run(self, admin: &Admin, progress: Arc<dyn Progress>) -> Result<Outcome> {
         progress.phase("reindexing", 0, Unit::Items);
-        let core = &admin.core;
-        let n = core.search.rebuild(&core.store).await?;
+        let n = admin.search.rebuild(&admin.store).await?;
         Ok(Outcome::new(
             format!("search index rebuilt: {n} documents"),
             json!({ "documents": n }),

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::AdminCommand;
 use crate::admin::{Admin, Outcome, Progress, human_bytes};
 use crate::error::Result;
-use crate::store::tables::*;
+use crate::store::repo;
 
 /// Counts of agents, posts, comments, votes, images, and the database size.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -20,32 +20,20 @@ impl AdminCommand for Stats {
         let db_bytes = std::fs::metadata(admin.data_dir.join("aistagram.redb"))
             .map(|m| m.len())
             .unwrap_or(0);
-        let docs = admin.core.search.doc_count();
-        let data = admin
-            .core
-            .store
-            .read(move |tx| {
-                use redb::{ReadableTable, ReadableTableMetadata};
-                let mut media_bytes = 0u64;
-                for e in tx.open_table(MEDIA)?.iter()? {
-                    let m: crate::store::records::MediaRecord =
-                        crate::store::codec::decode(e?.1.value())?;
-                    media_bytes += m.bytes;
-                }
-                Ok(json!({
-                    "agents": tx.open_table(AGENTS)?.len()?,
-                    "suspended_agents": tx.open_table(SUSPENSIONS)?.len()?,
-                    "posts": tx.open_table(POSTS)?.len()?,
-                    "comments": tx.open_table(COMMENTS)?.len()?,
-                    "votes": tx.open_table(VOTES)?.len()?,
-                    "follows": tx.open_table(FOLLOWS)?.len()?,
-                    "images": tx.open_table(MEDIA)?.len()?,
-                    "media_bytes": media_bytes,
-                    "database_bytes": db_bytes,
-                    "search_documents": docs,
-                }))
-            })
-            .await?;
+        let docs = admin.search.doc_count();
+        let c = admin.store.read(repo::counts).await?;
+        let data = json!({
+            "agents": c.agents,
+            "suspended_agents": c.suspended_agents,
+            "posts": c.posts,
+            "comments": c.comments,
+            "votes": c.votes,
+            "follows": c.follows,
+            "images": c.images,
+            "media_bytes": c.media_bytes,
+            "database_bytes": db_bytes,
+            "search_documents": docs,
+        });
         let text = text(&data);
         Ok(Outcome::new(text, data))
     }

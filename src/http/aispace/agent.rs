@@ -20,7 +20,7 @@ const ACTIONS: [&str; 5] = ["post", "like", "comment", "vote", "feed"];
 
 /// The caller's standing: the same policy `/api` enforces, reported in AIspace's terms.
 fn quotas(s: &SharedState, agent: &crate::service::Agent, requests: Option<&LimitInfo>) -> Quotas {
-    let q = s.core.limits.quotas(agent.key);
+    let q = s.services.limits.quotas(agent.key);
     let posts = match q.post_interval {
         Some(interval) => PostQuota {
             used: u32::from(q.post_wait.is_some()),
@@ -71,11 +71,11 @@ pub async fn connect(
     Auth(a, _): Auth<Aispace>,
     limit: Option<Extension<LimitInfo>>,
 ) -> Answer {
-    let me = s.core.me(&a).await?;
+    let me = s.services.agents.me(&a).await?;
     let body = Connected {
         api: Api {
             version: API_VERSION,
-            docs: format!("{}/skill.md", s.core.base_url),
+            docs: format!("{}/skill.md", s.services.base_url),
         },
         agent: AgentWithId {
             id: &me.id,
@@ -104,13 +104,13 @@ pub async fn me(
     Auth(a, _): Auth<Aispace>,
     limit: Option<Extension<LimitInfo>>,
 ) -> Answer {
-    let me = s.core.me(&a).await?;
+    let me = s.services.agents.me(&a).await?;
     let body = Me {
         agent: AgentWithAgentId {
             agent_id: &me.id,
             agent: Agent::from(&me),
         },
-        profile_url: format!("{}/a/{}", s.core.base_url, me.name),
+        profile_url: format!("{}/a/{}", s.services.base_url, me.name),
         quotas: quotas(&s, &a, limit.as_ref().map(|e| &e.0)),
         server_time: Timestamp::now(),
         api_version: API_VERSION,

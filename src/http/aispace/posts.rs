@@ -47,7 +47,7 @@ pub async fn feed(
         limit: page_limit(p.limit, 20, 50)?,
         cursor: p.cursor.filter(|c| !c.is_empty()),
     };
-    let page = s.core.feed(q, Some(a.key)).await?;
+    let page = s.services.feeds.feed(q, Some(a.key)).await?;
     let body = Feed {
         items: page.items.iter().map(Item::from).collect(),
         next_cursor: page.next_cursor.as_deref(),
@@ -63,7 +63,7 @@ async fn publish(
     fields: crate::http::post_body::PostFields,
 ) -> Answer<Created> {
     let multipart = fields.multipart;
-    let mut input = match fields.into_new_post(s.core.media.max_bytes()) {
+    let mut input = match fields.into_new_post(s.services.media.max_bytes()) {
         Ok(input) => input,
         Err(Error::ImageRequired) if multipart => return Err(Reject::new(Failure::FileRequired)),
         Err(Error::ImageRequired) => return Err(Reject::new(Failure::ImageUrlRequired)),
@@ -71,7 +71,7 @@ async fn publish(
     };
     // AIspace's caption is optional.
     input.caption = input.caption.filter(|c| !c.is_empty());
-    Ok(s.core.create_post(a, input).await?)
+    Ok(s.services.posts.create(a, input).await?)
 }
 
 #[derive(Serialize)]
@@ -104,7 +104,7 @@ pub async fn create(
 }
 
 fn post_url(s: &SharedState, p: &PostView) -> String {
-    format!("{}/p/{}", s.core.base_url, p.id)
+    format!("{}/p/{}", s.services.base_url, p.id)
 }
 
 #[derive(Serialize)]
@@ -182,7 +182,7 @@ struct ScheduledItem<'a> {
 
 /// GET /api/agent/scheduled
 pub async fn scheduled(State(s): State<SharedState>, Auth(a, _): Auth<Aispace>) -> Answer {
-    let list = s.core.scheduled(&a).await?;
+    let list = s.services.scheduled.list(&a).await?;
     let items = list
         .iter()
         .map(|v| ScheduledItem {
@@ -210,7 +210,7 @@ pub async fn cancel_scheduled(
     Auth(a, _): Auth<Aispace>,
     Path(id, _): Path<String, Aispace>,
 ) -> Answer {
-    s.core.cancel_scheduled(&a, &id).await?;
+    s.services.scheduled.cancel(&a, &id).await?;
     let body = Cancelled {
         deleted: true,
         scheduled_post_id: &id,

@@ -36,7 +36,7 @@ pub async fn vote(
         .post_id
         .ok_or_else(|| Error::validation("postId", "is required"))?;
     let medal = Medal::parse(b.medal_type.as_deref().unwrap_or_default()).map_err(Error::from)?;
-    let v = s.core.medal(&a, &post_id, medal).await?;
+    let v = s.services.reactions.medal(&a, &post_id, medal).await?;
     let body = Medalled {
         post_id: &v.post_id,
         medal_type: v.medal,
@@ -59,7 +59,7 @@ pub async fn like(
     Auth(a, _): Auth<Aispace>,
     Path(id, _): Path<String, Aispace>,
 ) -> Answer {
-    let v = s.core.vote(&a, &id, VoteType::Up).await?;
+    let v = s.services.reactions.vote(&a, &id, VoteType::Up).await?;
     let body = Liked {
         post_id: &v.post_id,
         liked: v.your_vote == Some(VoteType::Up),
@@ -98,7 +98,7 @@ pub async fn comment(
     let text = b
         .body
         .ok_or_else(|| Error::validation("body", "is required"))?;
-    let c = s.core.comment(&a, &id, &text).await?;
+    let c = s.services.comments.create(&a, &id, &text).await?;
     let comment = Comment {
         id: &c.id,
         post_id: &c.post_id,

@@ -58,7 +58,7 @@ pub async fn add(
     let url = b
         .url
         .ok_or_else(|| Error::validation("url", "is required"))?;
-    let w = s.core.add_webhook(&a, &url, b.events).await?;
+    let w = s.services.webhooks.add(&a, &url, b.events).await?;
     let webhook = Webhook::from(&w);
     Ok(ok(StatusCode::CREATED, Added { webhook }))
 }
@@ -70,7 +70,7 @@ struct Listed<'a> {
 
 /// GET /api/agent/webhooks
 pub async fn list(State(s): State<SharedState>, Auth(a, _): Auth<Aispace>) -> Answer {
-    let list = s.core.webhooks(&a).await?;
+    let list = s.services.webhooks.list(&a).await?;
     let webhooks = list.iter().map(Webhook::from).collect();
     Ok(ok(StatusCode::OK, Listed { webhooks }))
 }
@@ -87,7 +87,7 @@ pub async fn remove(
     Auth(a, _): Auth<Aispace>,
     Path(id, _): Path<String, Aispace>,
 ) -> Answer {
-    s.core.delete_webhook(&a, &id).await?;
+    s.services.webhooks.remove(&a, &id).await?;
     Ok(ok(
         StatusCode::OK,
         Removed {

@@ -49,7 +49,7 @@ pub async fn register(
         model: b.model,
         bio: b.bio,
     };
-    let r = s.core.register(input, ip).await?;
+    let r = s.services.agents.register(input, ip).await?;
     let agent = NewAgent {
         agent: Agent::from(&r.agent),
         api_key: &r.api_key,
@@ -65,10 +65,10 @@ pub async fn register(
 
 /// GET /api/agents/me
 pub async fn me(State(s): State<SharedState>, Auth(a, _): Auth<Native>) -> Answer {
-    Ok(Data(Agent::from(&s.core.me(&a).await?)).into_response())
+    Ok(Data(Agent::from(&s.services.agents.me(&a).await?)).into_response())
 }
 
 /// GET /api/agents/:name
 pub async fn profile(State(s): State<SharedState>, Path(name, _): Path<String, Native>) -> Answer {
-    Ok(Data(Agent::from(&s.core.profile(&name).await?)).into_response())
+    Ok(Data(Agent::from(&s.services.agents.profile(&name).await?)).into_response())
 }

@@ -19,8 +19,8 @@ pub async fn create(
     Auth(a, _): Auth<Native>,
     PostBody(f, _): PostBody<Native>,
 ) -> Answer {
-    let input = f.into_new_post(s.core.media.max_bytes())?;
-    Ok(match s.core.create_post(&a, input).await? {
+    let input = f.into_new_post(s.services.media.max_bytes())?;
+    Ok(match s.services.posts.create(&a, input).await? {
         posts::Created::Published(view) => Created(Post::from(&*view)).into_response(),
         // Queued: the answer says so, and where and when it will appear.
         posts::Created::Scheduled(view) => Created(Scheduled::from(&view)).into_response(),
@@ -38,7 +38,11 @@ pub async fn duplicates(
     Viewer(viewer): Viewer,
     Path(id, _): Path<String, Native>,
 ) -> Answer {
-    let found = s.core.duplicates(&id, viewer.map(|v| v.key)).await?;
+    let found = s
+        .services
+        .posts
+        .duplicates(&id, viewer.map(|v| v.key))
+        .await?;
     let duplicates = found.iter().map(DuplicateOf::from).collect();
     Ok(Data(Duplicates { duplicates }).into_response())
 }
@@ -49,7 +53,7 @@ pub async fn get_one(
     Viewer(viewer): Viewer,
     Path(id, _): Path<String, Native>,
 ) -> Answer {
-    let post = s.core.post(&id, viewer.map(|v| v.key)).await?;
+    let post = s.services.posts.get(&id, viewer.map(|v| v.key)).await?;
     Ok(Data(Post::from(&post)).into_response())
 }
 
@@ -74,10 +78,10 @@ pub async fn feed(
         limit: page_limit(p.limit, 20, 100)?,
         cursor: p.cursor.filter(|c| !c.is_empty()),
     };
-    let page = s.core.feed(q, viewer.map(|v| v.key)).await?;
+    let page = s.services.feeds.feed(q, viewer.map(|v| v.key)).await?;
     let sort = p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase();
     Ok(paged::<_, Post>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "posts",
         &page,
@@ -98,7 +102,7 @@ pub async fn vote(
     Json(b, _): Json<VoteBody, Native>,
 ) -> Answer {
     let v = VoteType::parse(&b.vote_type).map_err(crate::Error::from)?;
-    let vote = s.core.vote(&a, &id, v).await?;
+    let vote = s.services.reactions.vote(&a, &id, v).await?;
     Ok(Data(views::Vote::from(&vote)).into_response())
 }
 
@@ -114,7 +118,7 @@ pub async fn comment(
     Path(id, _): Path<String, Native>,
     Json(b, _): Json<CommentBody, Native>,
 ) -> Answer {
-    let c = s.core.comment(&a, &id, &b.content).await?;
+    let c = s.services.comments.create(&a, &id, &b.content).await?;
     Ok(Created(views::Comment::from(&c)).into_response())
 }
 
@@ -135,9 +139,9 @@ pub async fn comments(
     let sort = CommentSort::parse(p.sort.as_deref())?;
     let limit = page_limit(p.limit, 50, 100)?;
     let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
-    let page = s.core.comments(&id, sort, limit, cursor).await?;
+    let page = s.services.comments.list(&id, sort, limit, cursor).await?;
     Ok(paged::<_, views::Comment>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "comments",
         &page,

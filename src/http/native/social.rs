@@ -35,7 +35,7 @@ pub async fn follow(
     Auth(a, _): Auth<Native>,
     Path(name, _): Path<String, Native>,
 ) -> Answer {
-    let f = s.core.set_follow(&a, &name, true).await?;
+    let f = s.services.social.set_follow(&a, &name, true).await?;
     Ok(Data(Follow::from(&f)).into_response())
 }
 
@@ -45,7 +45,7 @@ pub async fn unfollow(
     Auth(a, _): Auth<Native>,
     Path(name, _): Path<String, Native>,
 ) -> Answer {
-    let f = s.core.set_follow(&a, &name, false).await?;
+    let f = s.services.social.set_follow(&a, &name, false).await?;
     Ok(Data(Follow::from(&f)).into_response())
 }
 
@@ -57,9 +57,13 @@ pub async fn followers(
     Query(p, _): Query<PageParams, Native>,
 ) -> Answer {
     let (limit, cursor) = p.parts(50)?;
-    let page = s.core.follow_list(&name, true, limit, cursor).await?;
+    let page = s
+        .services
+        .social
+        .follow_list(&name, true, limit, cursor)
+        .await?;
     Ok(paged::<_, Agent>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "agents",
         &page,
@@ -75,9 +79,13 @@ pub async fn following(
     Query(p, _): Query<PageParams, Native>,
 ) -> Answer {
     let (limit, cursor) = p.parts(50)?;
-    let page = s.core.follow_list(&name, false, limit, cursor).await?;
+    let page = s
+        .services
+        .social
+        .follow_list(&name, false, limit, cursor)
+        .await?;
     Ok(paged::<_, Agent>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "agents",
         &page,
@@ -95,11 +103,12 @@ pub async fn agent_posts(
 ) -> Answer {
     let (limit, cursor) = p.parts(20)?;
     let page = s
-        .core
+        .services
+        .feeds
         .agent_posts(&name, v.map(|v| v.key), limit, cursor)
         .await?;
     Ok(paged::<_, Post>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "posts",
         &page,
@@ -115,9 +124,9 @@ pub async fn home(
     Query(p, _): Query<PageParams, Native>,
 ) -> Answer {
     let (limit, cursor) = p.parts(20)?;
-    let page = s.core.home(&a, limit, cursor).await?;
+    let page = s.services.feeds.home(&a, limit, cursor).await?;
     Ok(paged::<_, Post>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "posts",
         &page,
@@ -133,9 +142,13 @@ pub async fn explore(
     Query(p, _): Query<PageParams, Native>,
 ) -> Answer {
     let (limit, cursor) = p.parts(20)?;
-    let page = s.core.explore(v.map(|v| v.key), limit, cursor).await?;
+    let page = s
+        .services
+        .feeds
+        .explore(v.map(|v| v.key), limit, cursor)
+        .await?;
     Ok(paged::<_, Post>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "posts",
         &page,
@@ -151,9 +164,13 @@ pub async fn discover(
     Query(p, _): Query<PageParams, Native>,
 ) -> Answer {
     let (limit, cursor) = p.parts(20)?;
-    let page = s.core.discover(v.map(|v| v.key), limit, cursor).await?;
+    let page = s
+        .services
+        .social
+        .discover(v.map(|v| v.key), limit, cursor)
+        .await?;
     Ok(paged::<_, Agent>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "agents",
         &page,
@@ -172,7 +189,7 @@ pub async fn trending_tags(
     Query(p, _): Query<PageParams, Native>,
 ) -> Answer {
     let (limit, _) = p.parts(20)?;
-    let tags = s.core.trending_tags(limit).await?;
+    let tags = s.services.feeds.trending_tags(limit).await?;
     let hashtags = tags.iter().map(Tag::from).collect();
     Ok(Data(Trending { hashtags }).into_response())
 }
@@ -187,11 +204,12 @@ pub async fn hashtag(
 ) -> Answer {
     let (limit, cursor) = p.parts(20)?;
     let page = s
-        .core
+        .services
+        .feeds
         .hashtag(&tag, v.map(|v| v.key), limit, cursor)
         .await?;
     Ok(paged::<_, Post>(
-        &s.core.base_url,
+        &s.services.base_url,
         &uri,
         "posts",
         &page,
@@ -223,11 +241,12 @@ pub async fn search(
     let limit = page_limit(p.limit, 20, 100)?;
     let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
     let q = p.q.unwrap_or_default();
-    let base = &s.core.base_url;
+    let base = &s.services.base_url;
     Ok(
         match s
-            .core
-            .search(&q, kind, v.map(|v| v.key), limit, cursor)
+            .services
+            .search
+            .query(&q, kind, v.map(|v| v.key), limit, cursor)
             .await?
         {
             SearchPage::Posts(page) => paged::<_, Post>(base, &uri, "posts", &page, None),
@@ -242,7 +261,7 @@ pub async fn delete_post(
     Auth(a, _): Auth<Native>,
     Path(id, _): Path<String, Native>,
 ) -> Answer {
-    s.core.delete_post(&a, &id).await?;
+    s.services.posts.delete(&a, &id).await?;
     Ok(Data(Deleted {
         deleted: true,
         id: &id,

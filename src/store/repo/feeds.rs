@@ -1,7 +1,5 @@
 //! Walking the ranked feed indexes and the hashtag index.
 
-use redb::ReadableTable;
-
 use super::*;
 
 /// Which ordering of all posts to walk.
@@ -32,16 +30,10 @@ pub fn walk_feed<T: Tx, I>(
         }
         Ok(out.len() < limit)
     };
-    let def = match order {
+    let table = match order {
         FeedOrder::New => {
-            let table = tx.table(POSTS)?;
             let upper = after.map_or(u64::MAX, |(_, seq)| seq);
-            for entry in table.range(..upper)?.rev() {
-                let seq = entry?.0.value();
-                if !keep((seq as i64, seq))? {
-                    break;
-                }
-            }
+            tx.scan_keys(POSTS, ..upper, true, |seq| keep((seq as i64, seq)))?;
             return Ok(out);
         }
         FeedOrder::Hot => FEED_HOT,
@@ -49,36 +41,37 @@ pub fn walk_feed<T: Tx, I>(
         FeedOrder::Discussed => FEED_DISCUSSED,
         FeedOrder::Trending => FEED_TRENDING,
     };
-    let table = tx.table(def)?;
     let upper = after.unwrap_or((i64::MAX, u64::MAX));
-    for entry in table.range((i64::MIN, 0)..upper)?.rev() {
-        if !keep(entry?.0.value())? {
-            break;
-        }
-    }
+    tx.scan_keys(table, (i64::MIN, 0)..upper, true, keep)?;
     Ok(out)
 }
 
 /// Posts carrying `tag`, newest first, strictly older than `before`.
 pub fn tag_posts<T: Tx>(tx: &T, tag: &str, before: u64, limit: usize) -> Result<Vec<PostKey>> {
-    let table = tx.table(TAG_POSTS)?;
-    let range = table.range((tag, 0)..(tag, before))?;
-    range
-        .rev()
-        .take(limit)
-        .map(|e| Ok(PostKey(e?.0.value().1)))
-        .collect()
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    tx.scan_keys(TAG_POSTS, (tag, 0)..(tag, before), true, |(_, post)| {
+        out.push(PostKey(post));
+        Ok(out.len() < limit)
+    })?;
+    Ok(out)
 }
 
 /// Tag counts of the given UTC days, summed with a weight per day.
 pub fn tag_counts<T: Tx>(tx: &T, days: &[(u32, f64)]) -> Result<Vec<(String, f64)>> {
-    let table = tx.table(TAG_DAYS)?;
     let mut totals: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
     for &(day, weight) in days {
-        for e in table.range((day, "")..(day.saturating_add(1), ""))? {
-            let (k, v) = e?;
-            *totals.entry(k.value().1.to_owned()).or_default() += v.value() as f64 * weight;
-        }
+        tx.scan(
+            TAG_DAYS,
+            (day, "")..(day.saturating_add(1), ""),
+            false,
+            |(_, tag), n| {
+                *totals.entry(tag.to_owned()).or_default() += n as f64 * weight;
+                Ok(true)
+            },
+        )?;
     }
     Ok(totals.into_iter().collect())
 }

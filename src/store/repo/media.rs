@@ -1,13 +1,31 @@
 //! Stored images: records, users and perceptual hashes.
 
-use redb::{ReadableTable, WriteTransaction};
-
 use super::*;
 
 pub fn media<T: Tx>(tx: &T, hash: MediaHash) -> Result<Option<MediaRecord>> {
-    let table = tx.table(MEDIA)?;
-    let found = table.get(hash)?;
-    found.map(|v| codec::decode(v.value())).transpose()
+    tx.get(MEDIA, hash)
+}
+
+/// Every stored image record, in hash order.
+pub fn all_media<T: Tx>(tx: &T) -> Result<Vec<(MediaHash, MediaRecord)>> {
+    let mut out = Vec::new();
+    tx.scan_all(MEDIA, false, |k, m| {
+        out.push((k, m));
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Every image some post or scheduled post uses.
+pub fn referenced_media<T: Tx>(tx: &T) -> Result<Vec<MediaHash>> {
+    let mut out = Vec::new();
+    tx.scan_all(MEDIA, false, |k, m| {
+        if m.refs > 0 {
+            out.push(k);
+        }
+        Ok(true)
+    })?;
+    Ok(out)
 }
 
 /// Every stored image whose perceptual hash is within `max_distance` bits of `phash`.
@@ -17,31 +35,34 @@ pub fn similar_media<T: Tx>(
     max_distance: u32,
 ) -> Result<Vec<(MediaHash, u32)>> {
     let mut out = Vec::new();
-    for entry in tx.table(PHASHES)?.iter()? {
-        let (k, v) = entry?;
-        let d = (v.value() ^ phash).count_ones();
+    tx.scan_all(PHASHES, false, |k, v| {
+        let d = (v ^ phash).count_ones();
         if d <= max_distance {
-            out.push((k.value(), d));
+            out.push((k, d));
         }
-    }
+        Ok(true)
+    })?;
     Ok(out)
 }
 
 /// The posts that use an image.
 pub fn media_posts<T: Tx>(tx: &T, hash: MediaHash) -> Result<Vec<PostKey>> {
-    let table = tx.table(MEDIA_POSTS)?;
-    let range = table.range((hash, 0)..=(hash, u64::MAX))?;
-    range.map(|e| Ok(PostKey(e?.0.value().1))).collect()
+    let mut out = Vec::new();
+    tx.scan_keys(
+        MEDIA_POSTS,
+        (hash, 0)..=(hash, u64::MAX),
+        false,
+        |(_, p)| {
+            out.push(PostKey(p));
+            Ok(true)
+        },
+    )?;
+    Ok(out)
 }
 
 /// Takes one reference on an image (a post or a scheduled post uses it), creating its record on
 /// first use.
-pub fn take_media_ref(
-    tx: &WriteTransaction,
-    info: &MediaInfo,
-    bytes: u64,
-    now_ms: i64,
-) -> Result<()> {
+pub fn take_media_ref(tx: &WriteTx, info: &MediaInfo, bytes: u64, now_ms: i64) -> Result<()> {
     let hash = MediaHash(info.hash);
     let updated = match media(tx, hash)? {
         Some(m) => MediaRecord {
@@ -55,27 +76,34 @@ pub fn take_media_ref(
             created_ms: now_ms,
         },
     };
-    tx.open_table(MEDIA)?
-        .insert(hash, codec::encode(&updated)?.as_slice())?;
-    tx.open_table(PHASHES)?.insert(hash, info.phash)?;
-    Ok(())
+    put_media(tx, hash, &updated)
+}
+
+/// Writes an image record and its perceptual-hash copy.
+pub fn put_media(tx: &WriteTx, hash: MediaHash, m: &MediaRecord) -> Result<()> {
+    tx.insert(MEDIA, hash, m)?;
+    tx.insert(PHASHES, hash, &m.info.phash)
+}
+
+/// Forgets an image record and its perceptual-hash copy.
+pub fn remove_media(tx: &WriteTx, hash: MediaHash) -> Result<()> {
+    tx.remove(MEDIA, hash)?;
+    tx.remove(PHASHES, hash).map(drop)
 }
 
 /// Drops one reference; returns the hash when that was the last (its files may go).
-pub fn drop_media_ref(tx: &WriteTransaction, hash: MediaHash) -> Result<Option<MediaHash>> {
+pub fn drop_media_ref(tx: &WriteTx, hash: MediaHash) -> Result<Option<MediaHash>> {
     match media(tx, hash)? {
         Some(m) if m.refs > 1 => {
             let m = MediaRecord {
                 refs: m.refs - 1,
                 ..m
             };
-            tx.open_table(MEDIA)?
-                .insert(hash, codec::encode(&m)?.as_slice())?;
+            tx.insert(MEDIA, hash, &m)?;
             Ok(None)
         }
         _ => {
-            tx.open_table(MEDIA)?.remove(hash)?;
-            tx.open_table(PHASHES)?.remove(hash)?;
+            remove_media(tx, hash)?;
             Ok(Some(hash))
         }
     }

@@ -1,35 +1,33 @@
 //! Webhook subscriptions and their delivery outbox.
 
-use redb::{ReadableTable, WriteTransaction};
-
 use super::*;
 
 pub fn webhook<T: Tx>(tx: &T, id: u128) -> Result<Option<WebhookRecord>> {
-    let table = tx.table(WEBHOOKS)?;
-    let found = table.get(id)?;
-    found.map(|v| codec::decode(v.value())).transpose()
+    tx.get(WEBHOOKS, id)
 }
 
-pub fn put_webhook(tx: &WriteTransaction, w: &WebhookRecord) -> Result<()> {
-    tx.open_table(WEBHOOKS)?
-        .insert(w.id, codec::encode(w)?.as_slice())?;
-    tx.open_table(AGENT_WEBHOOKS)?.insert((w.agent, w.id), ())?;
-    Ok(())
+pub fn put_webhook(tx: &WriteTx, w: &WebhookRecord) -> Result<()> {
+    tx.insert(WEBHOOKS, w.id, w)?;
+    tx.insert(AGENT_WEBHOOKS, (w.agent, w.id), &())
 }
 
-pub fn remove_webhook(tx: &WriteTransaction, w: &WebhookRecord) -> Result<()> {
-    tx.open_table(WEBHOOKS)?.remove(w.id)?;
-    tx.open_table(AGENT_WEBHOOKS)?.remove((w.agent, w.id))?;
-    Ok(())
+pub fn remove_webhook(tx: &WriteTx, w: &WebhookRecord) -> Result<()> {
+    tx.remove(WEBHOOKS, w.id)?;
+    tx.remove(AGENT_WEBHOOKS, (w.agent, w.id)).map(drop)
 }
 
 /// An agent's webhooks, oldest first.
 pub fn webhooks_of<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<WebhookRecord>> {
-    let ids: Vec<u128> = {
-        let t = tx.table(AGENT_WEBHOOKS)?;
-        let r = t.range((agent.0, 0)..=(agent.0, u128::MAX))?;
-        r.map(|e| Ok(e?.0.value().1)).collect::<Result<_>>()?
-    };
+    let mut ids = Vec::new();
+    tx.scan_keys(
+        AGENT_WEBHOOKS,
+        (agent.0, 0)..=(agent.0, u128::MAX),
+        false,
+        |(_, id)| {
+            ids.push(id);
+            Ok(true)
+        },
+    )?;
     let mut out = Vec::new();
     for id in ids {
         if let Some(w) = webhook(tx, id)? {
@@ -42,7 +40,7 @@ pub fn webhooks_of<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<WebhookRecord>>
 
 /// Queues `payload` for every active webhook of `agents` that wants `kind`.
 pub fn enqueue_event(
-    tx: &WriteTransaction,
+    tx: &WriteTx,
     kind: &str,
     agents: &[AgentKey],
     message_id: &str,
@@ -75,23 +73,21 @@ pub fn enqueue_event(
     Ok(queued)
 }
 
-pub fn put_delivery(tx: &WriteTransaction, seq: u64, d: &Delivery) -> Result<()> {
-    tx.open_table(WEBHOOK_OUTBOX)?
-        .insert(seq, codec::encode(d)?.as_slice())?;
-    tx.open_table(WEBHOOK_DUE)?.insert((d.next_ms, seq), ())?;
-    Ok(())
+pub fn put_delivery(tx: &WriteTx, seq: u64, d: &Delivery) -> Result<()> {
+    tx.insert(WEBHOOK_OUTBOX, seq, d)?;
+    tx.insert(WEBHOOK_DUE, (d.next_ms, seq), &())
 }
 
 pub fn delivery<T: Tx>(tx: &T, seq: u64) -> Result<Option<Delivery>> {
-    get_record(tx, WEBHOOK_OUTBOX, seq)
+    tx.get(WEBHOOK_OUTBOX, seq)
 }
 
-pub fn remove_delivery(tx: &WriteTransaction, seq: u64) -> Result<Option<Delivery>> {
+pub fn remove_delivery(tx: &WriteTx, seq: u64) -> Result<Option<Delivery>> {
     let Some(d) = delivery(tx, seq)? else {
         return Ok(None);
     };
-    tx.open_table(WEBHOOK_OUTBOX)?.remove(seq)?;
-    tx.open_table(WEBHOOK_DUE)?.remove((d.next_ms, seq))?;
+    tx.remove(WEBHOOK_OUTBOX, seq)?;
+    tx.remove(WEBHOOK_DUE, (d.next_ms, seq))?;
     Ok(Some(d))
 }
 
@@ -103,19 +99,18 @@ pub struct Due {
 
 /// Deliveries due at `now_ms`, earliest first, with the earliest not yet due.
 pub fn due_deliveries<T: Tx>(tx: &T, now_ms: i64, limit: usize) -> Result<Due> {
-    let t = tx.table(WEBHOOK_DUE)?;
     let mut due = Vec::new();
     let mut next = None;
-    for e in t.iter()? {
-        let (at, seq) = e?.0.value();
+    tx.scan_all_keys(WEBHOOK_DUE, false, |(at, seq)| {
         if at > now_ms || due.len() >= limit {
             next = Some(at);
-            break;
+            return Ok(false);
         }
         if let Some(d) = delivery(tx, seq)? {
             due.push((seq, d));
         }
-    }
+        Ok(true)
+    })?;
     Ok(Due {
         now: due,
         next_ms: next,
