@@ -13,7 +13,7 @@ use crate::fixtures;
 use crate::harness::{TestApp, quiet_config};
 
 /// Runs an admin command on `dir` and returns its output.
-async fn admin(dir: &Path, args: &[&str]) -> Output {
+pub async fn admin(dir: &Path, args: &[&str]) -> Output {
     let mut all: Vec<&str> = args.to_vec();
     let dir = dir.to_str().expect("utf-8 path");
     all.extend(["--data-dir", dir]);
@@ -22,7 +22,7 @@ async fn admin(dir: &Path, args: &[&str]) -> Output {
 
 /// The JSON a successful `--json` command printed.
 #[track_caller]
-fn json_of(out: &Output) -> Value {
+pub fn json_of(out: &Output) -> Value {
     assert!(
         out.status.success(),
         "exit {:?}\nstdout: {}\nstderr: {}",

@@ -13,6 +13,7 @@ mod fixtures;
 mod gallery;
 mod harness;
 mod input;
+mod integrity;
 mod limits;
 mod media;
 mod persistence;
