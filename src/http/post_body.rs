@@ -8,7 +8,9 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::CONTENT_TYPE;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::SharedState;
 use super::extract::read_json;
@@ -50,13 +52,49 @@ pub enum FormField {
     PublishAt,
 }
 
-/// How a surface spells a new post: its JSON body, and its multipart field names.
+/// How a surface spells a new post: one name per field, the same in JSON bodies and in
+/// multipart forms.
 pub trait PostSpelling: Surface {
-    /// The JSON body in this surface's field names.
-    type JsonBody: DeserializeOwned + Into<PostFields>;
-    /// The post field a multipart field of this name fills; unknown fields are ignored, as
-    /// unknown JSON fields are.
-    fn form_field(name: &str) -> Option<FormField>;
+    /// The post field a JSON key or form field of this name fills; unknown names are ignored.
+    fn field(name: &str) -> Option<FormField>;
+}
+
+/// A JSON post body read with surface `S`'s field names.
+struct JsonPost<S>(PostFields, PhantomData<S>);
+
+impl<'de, S: PostSpelling> Deserialize<'de> for JsonPost<S> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_map(JsonPost(PostFields::default(), PhantomData::<S>))
+    }
+}
+
+impl<'de, S: PostSpelling> Visitor<'de> for JsonPost<S> {
+    type Value = JsonPost<S>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<Self, A::Error> {
+        let f = &mut self.0;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match S::field(&key) {
+                None | Some(FormField::File) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some(FormField::ImageUrl) => f.image_url = map.next_value()?,
+                Some(FormField::ImageB64) => f.image_b64 = map.next_value()?,
+                Some(FormField::Caption) => f.caption = map.next_value()?,
+                Some(FormField::Prompt) => f.prompt = map.next_value()?,
+                Some(FormField::Category) => f.category = map.next_value()?,
+                Some(FormField::Model) => f.model = map.next_value()?,
+                Some(FormField::Tags) => f.tags = map.next_value()?,
+                Some(FormField::IsNsfw) => f.is_nsfw = map.next_value()?,
+                Some(FormField::PublishAt) => f.publish_at = map.next_value()?,
+            }
+        }
+        Ok(self)
+    }
 }
 
 impl PostFields {
@@ -169,9 +207,9 @@ async fn read<S: PostSpelling>(req: Request, state: &SharedState) -> Result<Post
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
     if !is_multipart {
-        return read_json::<S::JsonBody, S>(req, state)
+        return read_json::<JsonPost<S>, S>(req, state)
             .await
-            .map(Into::into);
+            .map(|JsonPost(f, _)| f);
     }
     let mut form = Multipart::from_request(req, state)
         .await
@@ -186,7 +224,7 @@ async fn read<S: PostSpelling>(req: Request, state: &SharedState) -> Result<Post
         if let Some(owned) = S::SERVER_OWNED.iter().find(|o| **o == name) {
             return Err(Error::ForbiddenField(owned));
         }
-        let Some(which) = S::form_field(&name) else {
+        let Some(which) = S::field(&name) else {
             continue;
         };
         if which == FormField::File {

@@ -28,12 +28,6 @@ impl Format {
         }
     }
 
-    pub fn from_content_type(ct: &str) -> Option<Format> {
-        [Format::Jpeg, Format::Png, Format::Gif, Format::Webp]
-            .into_iter()
-            .find(|f| f.content_type() == ct)
-    }
-
     pub fn image_format(self) -> ImageFormat {
         match self {
             Format::Jpeg => ImageFormat::Jpeg,

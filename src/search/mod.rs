@@ -3,7 +3,7 @@
 //! (written in the same transaction as the data), one background task applies them in batches,
 //! and a missing or unreadable index is rebuilt from the database at start.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -132,11 +132,6 @@ impl Search {
             }),
             rebuild,
         ))
-    }
-
-    /// Where the index lives, for `aistagram reindex`.
-    pub fn dir(data_dir: &Path) -> PathBuf {
-        data_dir.join("search")
     }
 
     /// Wakes the indexer: new changes are in the outbox.

@@ -29,7 +29,7 @@ const RISING_HOURS: i64 = 24;
 const RISING_CANDIDATES: usize = 5000;
 
 /// One trending hashtag.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct TrendingTag {
     pub tag: String,
     /// Posts today plus half of yesterday's.

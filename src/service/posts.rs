@@ -145,7 +145,7 @@ pub struct FeedQuery {
 pub const DUPLICATE_DISTANCE: u32 = 10;
 
 /// A near-duplicate of a post, with how many of the 64 hash bits differ.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Duplicate {
     pub distance: u32,
     pub post: PostView,

@@ -114,7 +114,7 @@ impl Reactions {
 }
 
 /// The answer to a medal.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct MedalView {
     pub post_id: String,
     pub medal: Medal,

@@ -11,7 +11,7 @@ use crate::store::{AgentKey, Store, Tx, repo};
 const ACTIVE_DAYS: i64 = 30;
 
 /// The state of a follow after a follow or unfollow request.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct FollowView {
     pub agent: String,
     pub following: bool,

@@ -1,11 +1,11 @@
-//! What the services return: plain serializable views, shaped like the native `/api`. Other
-//! surfaces map these onto their own field names.
+//! What the services return: plain views of agents, posts, comments and votes, in no surface's
+//! shape. Each surface answers with its own structs borrowing from these (`http/<surface>/views.rs`).
 
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
+use crate::domain::MediaHash;
 use crate::domain::{Medal, VoteType};
-use crate::store::MediaHash;
 use crate::store::records::{AgentRecord, AgentStats, CommentRecord, PostRecord, PostStats};
 
 /// Milliseconds since the Unix epoch, serialized as RFC 3339 UTC (`2026-03-04T12:00:00.123Z`).
@@ -57,7 +57,8 @@ fn uuid(id: u128) -> String {
     Uuid::from_u128(id).to_string()
 }
 
-/// An agent's public profile. Never carries key material.
+/// An agent's public profile. Never carries key material. Serialized as is only by the admin
+/// commands' JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentView {
     pub id: String,
@@ -97,7 +98,7 @@ impl AgentView {
 }
 
 /// The author as shown inside a post or comment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AuthorView {
     pub id: String,
     pub name: String,
@@ -116,7 +117,7 @@ impl AuthorView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PostView {
     pub id: String,
     pub agent: AuthorView,
@@ -224,7 +225,7 @@ impl PostView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CommentView {
     pub id: String,
     pub post_id: String,
@@ -246,7 +247,7 @@ impl CommentView {
 }
 
 /// The result of a vote: the post's new numbers and the caller's vote after the toggle.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct VoteView {
     pub post_id: String,
     pub score: i64,

@@ -93,7 +93,6 @@ pub struct CommentRecord {
     pub created_ms: i64,
 }
 
-/// One change the search index must apply.
 /// A post waiting for its publication time. Its image is stored and referenced already.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ScheduledRecord {
@@ -139,6 +138,7 @@ pub struct Suspension {
     pub reason: String,
 }
 
+/// One change the search index must apply.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum IndexChange {
     /// (Re-)index a post.

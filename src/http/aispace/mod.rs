@@ -12,10 +12,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::SharedState;
-use super::post_body::{FormField, PostFields, PostSpelling};
+use super::post_body::{FormField, PostSpelling};
 use super::surface::{self, Reject, Surface};
 use crate::error::Error;
 
@@ -138,42 +138,8 @@ struct ErrorDetail {
     retry_after_seconds: Option<u64>,
 }
 
-/// A new post as AIspace spells it.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewPostBody {
-    image_url: Option<String>,
-    caption: Option<String>,
-    prompt: Option<String>,
-    category: Option<String>,
-    model: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    is_nsfw: bool,
-    publish_at: Option<String>,
-}
-
-impl From<NewPostBody> for PostFields {
-    fn from(b: NewPostBody) -> Self {
-        PostFields {
-            image_url: b.image_url,
-            caption: b.caption,
-            prompt: b.prompt,
-            category: b.category,
-            model: b.model,
-            tags: b.tags,
-            is_nsfw: b.is_nsfw,
-            publish_at: b.publish_at,
-            ..PostFields::default()
-        }
-    }
-}
-
 impl PostSpelling for Aispace {
-    type JsonBody = NewPostBody;
-
-    fn form_field(name: &str) -> Option<FormField> {
+    fn field(name: &str) -> Option<FormField> {
         Some(match name {
             "file" => FormField::File,
             "imageUrl" => FormField::ImageUrl,

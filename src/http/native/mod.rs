@@ -3,6 +3,7 @@
 //! Handlers only translate: extract, call one service, shape the answer through [`views`].
 
 mod agents;
+mod list;
 mod posts;
 mod social;
 pub mod views;
@@ -11,10 +12,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::SharedState;
-use super::post_body::{FormField, PostFields, PostSpelling};
+use super::post_body::{FormField, PostSpelling};
 use super::surface::{self, Reject, Surface};
 use crate::domain::CATEGORIES;
 use crate::error::Error;
@@ -84,44 +85,8 @@ struct ErrorBody {
     retry_after: Option<u64>,
 }
 
-/// A new post as `/api` spells it.
-#[derive(Deserialize)]
-pub struct NewPostBody {
-    image_url: Option<String>,
-    image_b64: Option<String>,
-    caption: Option<String>,
-    prompt: Option<String>,
-    category: Option<String>,
-    model: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    is_nsfw: bool,
-    publish_at: Option<String>,
-}
-
-impl From<NewPostBody> for PostFields {
-    fn from(b: NewPostBody) -> Self {
-        PostFields {
-            image_url: b.image_url,
-            image_b64: b.image_b64,
-            file: None,
-            caption: b.caption,
-            prompt: b.prompt,
-            category: b.category,
-            model: b.model,
-            tags: b.tags,
-            is_nsfw: b.is_nsfw,
-            publish_at: b.publish_at,
-            multipart: false,
-        }
-    }
-}
-
 impl PostSpelling for Native {
-    type JsonBody = NewPostBody;
-
-    fn form_field(name: &str) -> Option<FormField> {
+    fn field(name: &str) -> Option<FormField> {
         Some(match name {
             "file" => FormField::File,
             "image_url" => FormField::ImageUrl,

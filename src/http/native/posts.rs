@@ -1,16 +1,16 @@
 //! Native post endpoints: create, read, feed, vote, comments.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::views::{self, Created, Data, DuplicateOf, Post, Scheduled, paged};
+use super::list::List;
+use super::views::{self, Created, Data, DuplicateOf, Post, Scheduled};
 use super::{Answer, Auth, Json, Native, Path, PostBody, Query};
 use crate::domain::VoteType;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
 use crate::service::comments::CommentSort;
-use crate::service::page_limit;
 use crate::service::posts::{self, FeedQuery, FeedSort, TopWindow};
 
 /// POST /api/posts (JSON with `image_url` or `image_b64`, or multipart with `file`)
@@ -61,32 +61,27 @@ pub async fn get_one(
 pub struct FeedParams {
     sort: Option<String>,
     t: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
 }
 
 /// GET /api/feed?sort=hot|new|top|discussed|rising&t=day|week|month|all&limit=&cursor=
 pub async fn feed(
     State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
     Viewer(viewer): Viewer,
     Query(p, _): Query<FeedParams, Native>,
+    l: List,
 ) -> Answer {
+    let sort = FeedSort::parse(p.sort.as_deref())?;
+    let window = TopWindow::parse(p.t.as_deref())?;
+    let (limit, cursor) = l.page(20)?;
     let q = FeedQuery {
-        sort: FeedSort::parse(p.sort.as_deref())?,
-        window: TopWindow::parse(p.t.as_deref())?,
-        limit: page_limit(p.limit, 20, 100)?,
-        cursor: p.cursor.filter(|c| !c.is_empty()),
+        sort,
+        window,
+        limit,
+        cursor: cursor.map(str::to_owned),
     };
     let page = s.services.feeds.feed(q, viewer.map(|v| v.key)).await?;
     let sort = p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase();
-    Ok(paged::<_, Post>(
-        &s.services.base_url,
-        &uri,
-        "posts",
-        &page,
-        Some(&sort),
-    ))
+    Ok(l.answer::<_, Post>(&s, "posts", &page, Some(&sort)))
 }
 
 #[derive(Deserialize)]
@@ -125,26 +120,17 @@ pub async fn comment(
 #[derive(Deserialize)]
 pub struct CommentParams {
     sort: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
 }
 
 /// GET /api/posts/:id/comments?sort=new|old|top&limit=&cursor=
 pub async fn comments(
     State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
     Path(id, _): Path<String, Native>,
     Query(p, _): Query<CommentParams, Native>,
+    l: List,
 ) -> Answer {
     let sort = CommentSort::parse(p.sort.as_deref())?;
-    let limit = page_limit(p.limit, 50, 100)?;
-    let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
+    let (limit, cursor) = l.page(50)?;
     let page = s.services.comments.list(&id, sort, limit, cursor).await?;
-    Ok(paged::<_, views::Comment>(
-        &s.services.base_url,
-        &uri,
-        "comments",
-        &page,
-        None,
-    ))
+    Ok(l.answer::<_, views::Comment>(&s, "comments", &page, None))
 }

@@ -1,33 +1,18 @@
 //! Native endpoints of the social graph and discovery: follows, home, explore, discover,
 //! hashtags, search, deletion.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::views::{Agent, Data, Deleted, Follow, Post, Tag, paged};
+use super::list::List;
+use super::views::{Data, Deleted, Follow, Tag};
 use super::{Answer, Auth, Native, Path, Query};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
 use crate::search::SearchKind;
 use crate::service::discovery::SearchPage;
-use crate::service::page_limit;
-
-#[derive(Deserialize)]
-pub struct PageParams {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-impl PageParams {
-    fn parts(&self, default: u32) -> Result<(usize, Option<&str>)> {
-        Ok((
-            page_limit(self.limit, default, 100)?,
-            self.cursor.as_deref().filter(|c| !c.is_empty()),
-        ))
-    }
-}
 
 /// POST /api/agents/:name/follow
 pub async fn follow(
@@ -52,130 +37,76 @@ pub async fn unfollow(
 /// GET /api/agents/:name/followers
 pub async fn followers(
     State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
     Path(name, _): Path<String, Native>,
-    Query(p, _): Query<PageParams, Native>,
+    l: List,
 ) -> Answer {
-    let (limit, cursor) = p.parts(50)?;
+    let (limit, cursor) = l.page(50)?;
     let page = s
         .services
         .social
         .follow_list(&name, true, limit, cursor)
         .await?;
-    Ok(paged::<_, Agent>(
-        &s.services.base_url,
-        &uri,
-        "agents",
-        &page,
-        None,
-    ))
+    Ok(l.agents(&s, &page))
 }
 
 /// GET /api/agents/:name/following
 pub async fn following(
     State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
     Path(name, _): Path<String, Native>,
-    Query(p, _): Query<PageParams, Native>,
+    l: List,
 ) -> Answer {
-    let (limit, cursor) = p.parts(50)?;
+    let (limit, cursor) = l.page(50)?;
     let page = s
         .services
         .social
         .follow_list(&name, false, limit, cursor)
         .await?;
-    Ok(paged::<_, Agent>(
-        &s.services.base_url,
-        &uri,
-        "agents",
-        &page,
-        None,
-    ))
+    Ok(l.agents(&s, &page))
 }
 
 /// GET /api/agents/:name/posts
 pub async fn agent_posts(
     State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
     Viewer(v): Viewer,
     Path(name, _): Path<String, Native>,
-    Query(p, _): Query<PageParams, Native>,
+    l: List,
 ) -> Answer {
-    let (limit, cursor) = p.parts(20)?;
+    let (limit, cursor) = l.page(20)?;
     let page = s
         .services
         .feeds
         .agent_posts(&name, v.map(|v| v.key), limit, cursor)
         .await?;
-    Ok(paged::<_, Post>(
-        &s.services.base_url,
-        &uri,
-        "posts",
-        &page,
-        None,
-    ))
+    Ok(l.posts(&s, &page))
 }
 
 /// GET /api/feed/home
-pub async fn home(
-    State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
-    Auth(a, _): Auth<Native>,
-    Query(p, _): Query<PageParams, Native>,
-) -> Answer {
-    let (limit, cursor) = p.parts(20)?;
+pub async fn home(State(s): State<SharedState>, Auth(a, _): Auth<Native>, l: List) -> Answer {
+    let (limit, cursor) = l.page(20)?;
     let page = s.services.feeds.home(&a, limit, cursor).await?;
-    Ok(paged::<_, Post>(
-        &s.services.base_url,
-        &uri,
-        "posts",
-        &page,
-        None,
-    ))
+    Ok(l.posts(&s, &page))
 }
 
 /// GET /api/explore
-pub async fn explore(
-    State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
-    Viewer(v): Viewer,
-    Query(p, _): Query<PageParams, Native>,
-) -> Answer {
-    let (limit, cursor) = p.parts(20)?;
+pub async fn explore(State(s): State<SharedState>, Viewer(v): Viewer, l: List) -> Answer {
+    let (limit, cursor) = l.page(20)?;
     let page = s
         .services
         .feeds
         .explore(v.map(|v| v.key), limit, cursor)
         .await?;
-    Ok(paged::<_, Post>(
-        &s.services.base_url,
-        &uri,
-        "posts",
-        &page,
-        None,
-    ))
+    Ok(l.posts(&s, &page))
 }
 
 /// GET /api/discover
-pub async fn discover(
-    State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
-    Viewer(v): Viewer,
-    Query(p, _): Query<PageParams, Native>,
-) -> Answer {
-    let (limit, cursor) = p.parts(20)?;
+pub async fn discover(State(s): State<SharedState>, Viewer(v): Viewer, l: List) -> Answer {
+    let (limit, cursor) = l.page(20)?;
     let page = s
         .services
         .social
         .discover(v.map(|v| v.key), limit, cursor)
         .await?;
-    Ok(paged::<_, Agent>(
-        &s.services.base_url,
-        &uri,
-        "agents",
-        &page,
-        None,
-    ))
+    Ok(l.agents(&s, &page))
 }
 
 #[derive(Serialize)]
@@ -184,11 +115,8 @@ struct Trending<'a> {
 }
 
 /// GET /api/hashtags/trending
-pub async fn trending_tags(
-    State(s): State<SharedState>,
-    Query(p, _): Query<PageParams, Native>,
-) -> Answer {
-    let (limit, _) = p.parts(20)?;
+pub async fn trending_tags(State(s): State<SharedState>, l: List) -> Answer {
+    let (limit, _) = l.page(20)?;
     let tags = s.services.feeds.trending_tags(limit).await?;
     let hashtags = tags.iter().map(Tag::from).collect();
     Ok(Data(Trending { hashtags }).into_response())
@@ -197,24 +125,17 @@ pub async fn trending_tags(
 /// GET /api/hashtags/:tag
 pub async fn hashtag(
     State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
     Viewer(v): Viewer,
     Path(tag, _): Path<String, Native>,
-    Query(p, _): Query<PageParams, Native>,
+    l: List,
 ) -> Answer {
-    let (limit, cursor) = p.parts(20)?;
+    let (limit, cursor) = l.page(20)?;
     let page = s
         .services
         .feeds
         .hashtag(&tag, v.map(|v| v.key), limit, cursor)
         .await?;
-    Ok(paged::<_, Post>(
-        &s.services.base_url,
-        &uri,
-        "posts",
-        &page,
-        None,
-    ))
+    Ok(l.posts(&s, &page))
 }
 
 #[derive(Deserialize)]
@@ -222,35 +143,32 @@ pub struct SearchParams {
     q: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
 }
 
 /// GET /api/search?q=&type=posts|agents
 pub async fn search(
     State(s): State<SharedState>,
-    OriginalUri(uri): OriginalUri,
     Viewer(v): Viewer,
     Query(p, _): Query<SearchParams, Native>,
+    l: List,
 ) -> Answer {
     let kind = match p.kind.as_deref() {
         None | Some("posts") => SearchKind::Posts,
         Some("agents") => SearchKind::Agents,
         Some(_) => return Err(Error::validation("type", "must be posts or agents").into()),
     };
-    let limit = page_limit(p.limit, 20, 100)?;
-    let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
+    let (limit, cursor) = l.page(20)?;
     let q = p.q.unwrap_or_default();
-    let base = &s.services.base_url;
+    let viewer = v.map(|v| v.key);
     Ok(
         match s
             .services
             .search
-            .query(&q, kind, v.map(|v| v.key), limit, cursor)
+            .query(&q, kind, viewer, limit, cursor)
             .await?
         {
-            SearchPage::Posts(page) => paged::<_, Post>(base, &uri, "posts", &page, None),
-            SearchPage::Agents(page) => paged::<_, Agent>(base, &uri, "agents", &page, None),
+            SearchPage::Posts(page) => l.posts(&s, &page),
+            SearchPage::Agents(page) => l.agents(&s, &page),
         },
     )
 }

@@ -1,0 +1,81 @@
+//! A list request on `/api`: its page parameters (`limit`, `cursor`) and the URI its `Link`
+//! header is made from, and the page answered in the native shape.
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::Uri;
+use axum::http::request::Parts;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::Native;
+use super::views::{Agent, Post, paged};
+use crate::error::Result;
+use crate::http::SharedState;
+use crate::http::extract::Query;
+use crate::http::surface::Reject;
+use crate::service::page_limit;
+use crate::service::views::{AgentView, Page, PostView};
+
+#[derive(Deserialize)]
+struct PageParams {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `?limit=&cursor=` of a list, with the request's URI.
+pub struct List {
+    uri: Uri,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+impl FromRequestParts<SharedState> for List {
+    type Rejection = Reject<Native>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        s: &SharedState,
+    ) -> Result<Self, Reject<Native>> {
+        let Query(p, _) = Query::<PageParams, Native>::from_request_parts(parts, s).await?;
+        let uri = match parts.extensions.get::<OriginalUri>() {
+            Some(OriginalUri(u)) => u.clone(),
+            None => parts.uri.clone(),
+        };
+        Ok(List {
+            uri,
+            limit: p.limit,
+            cursor: p.cursor.filter(|c| !c.is_empty()),
+        })
+    }
+}
+
+impl List {
+    /// The page size (`default` when absent, at most 100) and the cursor.
+    pub fn page(&self, default: u32) -> Result<(usize, Option<&str>)> {
+        Ok((
+            page_limit(self.limit, default, 100)?,
+            self.cursor.as_deref(),
+        ))
+    }
+
+    /// A page of posts under `posts`.
+    pub fn posts(&self, s: &SharedState, page: &Page<PostView>) -> Response {
+        self.answer::<_, Post>(s, "posts", page, None)
+    }
+
+    /// A page of agents under `agents`.
+    pub fn agents(&self, s: &SharedState, page: &Page<AgentView>) -> Response {
+        self.answer::<_, Agent>(s, "agents", page, None)
+    }
+
+    /// A page of items shown as `J` under `key`, with the sort it was made in.
+    pub fn answer<'a, T, J: serde::Serialize + From<&'a T>>(
+        &self,
+        s: &SharedState,
+        key: &'static str,
+        page: &'a Page<T>,
+        sort: Option<&str>,
+    ) -> Response {
+        paged::<T, J>(&s.services.base_url, &self.uri, key, page, sort)
+    }
+}
