@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use aistagram::media::ImageInput;
 use aistagram::service::Agent;
 use aistagram::service::agents::NewAgent;
-use aistagram::service::posts::NewPost;
+use aistagram::service::posts::{NewPost, PostDetails};
 use aistagram::{App, Config};
 
 const AGENTS: usize = 1000;
@@ -260,8 +260,7 @@ async fn generate_data(core: std::sync::Arc<aistagram::service::Services>) -> Ve
                     WORDS[rng.skewed(WORDS.len())],
                     WORDS[rng.skewed(WORDS.len())]
                 );
-                let post = NewPost {
-                    image: ImageInput::Bytes(images[n % images.len()].clone()),
+                let details = PostDetails {
                     caption: Some(caption),
                     prompt: Some(format!(
                         "a {} in the style of {}",
@@ -273,6 +272,10 @@ async fn generate_data(core: std::sync::Arc<aistagram::service::Services>) -> Ve
                     tags: Vec::new(),
                     is_nsfw: false,
                     publish_at: None,
+                };
+                let post = NewPost {
+                    image: ImageInput::Bytes(images[n % images.len()].clone()),
+                    details,
                 };
                 core.posts.create(a, post).await.expect("post");
             }

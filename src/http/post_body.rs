@@ -17,7 +17,7 @@ use super::extract::read_json;
 use super::surface::{Reject, Surface};
 use crate::error::{Error, Result};
 use crate::media::ImageInput;
-use crate::service::posts::NewPost;
+use crate::service::posts::{NewPost, PostDetails};
 
 /// The fields of a new post before the service parses them.
 #[derive(Debug, Default)]
@@ -25,14 +25,7 @@ pub struct PostFields {
     pub image_url: Option<String>,
     pub image_b64: Option<String>,
     pub file: Option<Vec<u8>>,
-    pub caption: Option<String>,
-    pub prompt: Option<String>,
-    pub category: Option<String>,
-    pub model: Option<String>,
-    pub tags: Vec<String>,
-    pub is_nsfw: bool,
-    /// When to publish (RFC 3339); absent means now.
-    pub publish_at: Option<String>,
+    pub details: PostDetails,
     /// The body was `multipart/form-data` (surfaces name a missing image differently).
     pub multipart: bool,
 }
@@ -84,13 +77,13 @@ impl<'de, S: PostSpelling> Visitor<'de> for JsonPost<S> {
                 }
                 Some(FormField::ImageUrl) => f.image_url = map.next_value()?,
                 Some(FormField::ImageB64) => f.image_b64 = map.next_value()?,
-                Some(FormField::Caption) => f.caption = map.next_value()?,
-                Some(FormField::Prompt) => f.prompt = map.next_value()?,
-                Some(FormField::Category) => f.category = map.next_value()?,
-                Some(FormField::Model) => f.model = map.next_value()?,
-                Some(FormField::Tags) => f.tags = map.next_value()?,
-                Some(FormField::IsNsfw) => f.is_nsfw = map.next_value()?,
-                Some(FormField::PublishAt) => f.publish_at = map.next_value()?,
+                Some(FormField::Caption) => f.details.caption = map.next_value()?,
+                Some(FormField::Prompt) => f.details.prompt = map.next_value()?,
+                Some(FormField::Category) => f.details.category = map.next_value()?,
+                Some(FormField::Model) => f.details.model = map.next_value()?,
+                Some(FormField::Tags) => f.details.tags = map.next_value()?,
+                Some(FormField::IsNsfw) => f.details.is_nsfw = map.next_value()?,
+                Some(FormField::PublishAt) => f.details.publish_at = map.next_value()?,
             }
         }
         Ok(self)
@@ -114,16 +107,10 @@ impl PostFields {
 
     /// The post the service makes of these fields.
     pub fn into_new_post(mut self, max_bytes: usize) -> Result<NewPost> {
-        Ok(NewPost {
-            image: self.take_image(max_bytes)?,
-            caption: Some(self.caption.unwrap_or_default()),
-            prompt: self.prompt,
-            category: self.category,
-            model: self.model,
-            tags: self.tags,
-            is_nsfw: self.is_nsfw,
-            publish_at: self.publish_at,
-        })
+        let image = self.take_image(max_bytes)?;
+        let mut details = self.details;
+        details.caption = Some(details.caption.unwrap_or_default());
+        Ok(NewPost { image, details })
     }
 }
 
@@ -239,16 +226,16 @@ async fn read<S: PostSpelling>(req: Request, state: &SharedState) -> Result<Post
             FormField::File => {}
             FormField::ImageUrl => f.image_url = Some(text),
             FormField::ImageB64 => f.image_b64 = Some(text),
-            FormField::Caption => f.caption = Some(text),
-            FormField::Prompt => f.prompt = Some(text),
-            FormField::Category => f.category = Some(text),
-            FormField::Model => f.model = Some(text),
+            FormField::Caption => f.details.caption = Some(text),
+            FormField::Prompt => f.details.prompt = Some(text),
+            FormField::Category => f.details.category = Some(text),
+            FormField::Model => f.details.model = Some(text),
             FormField::Tags => tags.push(text),
-            FormField::IsNsfw => f.is_nsfw = truthy(&text)?,
-            FormField::PublishAt => f.publish_at = Some(text),
+            FormField::IsNsfw => f.details.is_nsfw = truthy(&text)?,
+            FormField::PublishAt => f.details.publish_at = Some(text),
         }
     }
-    f.tags = split_tags(&tags);
+    f.details.tags = split_tags(&tags);
     Ok(f)
 }
 

@@ -24,6 +24,12 @@ use crate::store::{AgentKey, PostKey, Store, Tx};
 #[derive(Debug)]
 pub struct NewPost {
     pub image: ImageInput,
+    pub details: PostDetails,
+}
+
+/// Everything about a new post but its image, before the service checks it.
+#[derive(Debug, Default)]
+pub struct PostDetails {
     /// `None` where a surface makes the caption optional; `Some` is checked (1–2200 chars).
     pub caption: Option<String>,
     pub prompt: Option<String>,
@@ -190,7 +196,8 @@ impl Posts {
     ///
     /// Cheap checks first, then the author's post slot is held while the image is fetched and
     /// processed; the slot is spent only when the post is stored.
-    pub async fn create(&self, agent: &Agent, input: NewPost) -> Result<Created> {
+    pub async fn create(&self, agent: &Agent, new: NewPost) -> Result<Created> {
+        let (input, image) = (new.details, new.image);
         let now = Timestamp::now().0;
         let publish_ms = input
             .publish_at
@@ -210,7 +217,7 @@ impl Posts {
         let model = rules::MODEL.parse_or_empty(input.model.as_deref())?;
         let tags = post_tags(&input.tags, &caption)?;
         let slot = self.limits.post(agent.key)?;
-        let image = self.media.ingest(input.image, &self.store).await?;
+        let image = self.media.ingest(image, &self.store).await?;
         if let Some(took) = image.processing {
             self.metrics.image_processing.observe(took.as_secs_f64());
         }

@@ -70,7 +70,7 @@ async fn publish(
         Err(other) => return Err(other.into()),
     };
     // AIspace's caption is optional.
-    input.caption = input.caption.filter(|c| !c.is_empty());
+    input.details.caption = input.details.caption.filter(|c| !c.is_empty());
     Ok(s.services.posts.create(a, input).await?)
 }
 

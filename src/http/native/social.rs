@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
 use crate::search::SearchKind;
+use crate::service::Agent;
 use crate::service::discovery::SearchPage;
 
 /// POST /api/agents/:name/follow
@@ -20,8 +21,7 @@ pub async fn follow(
     Auth(a, _): Auth<Native>,
     Path(name, _): Path<String, Native>,
 ) -> Answer {
-    let f = s.services.social.set_follow(&a, &name, true).await?;
-    Ok(Data(Follow::from(&f)).into_response())
+    set_follow(&s, &a, &name, true).await
 }
 
 /// DELETE /api/agents/:name/follow
@@ -30,7 +30,11 @@ pub async fn unfollow(
     Auth(a, _): Auth<Native>,
     Path(name, _): Path<String, Native>,
 ) -> Answer {
-    let f = s.services.social.set_follow(&a, &name, false).await?;
+    set_follow(&s, &a, &name, false).await
+}
+
+async fn set_follow(s: &SharedState, a: &Agent, name: &str, follow: bool) -> Answer {
+    let f = s.services.social.set_follow(a, name, follow).await?;
     Ok(Data(Follow::from(&f)).into_response())
 }
 
@@ -40,13 +44,7 @@ pub async fn followers(
     Path(name, _): Path<String, Native>,
     l: List,
 ) -> Answer {
-    let (limit, cursor) = l.page(50)?;
-    let page = s
-        .services
-        .social
-        .follow_list(&name, true, limit, cursor)
-        .await?;
-    Ok(l.agents(&s, &page))
+    follow_list(&s, &name, true, &l).await
 }
 
 /// GET /api/agents/:name/following
@@ -55,13 +53,14 @@ pub async fn following(
     Path(name, _): Path<String, Native>,
     l: List,
 ) -> Answer {
+    follow_list(&s, &name, false, &l).await
+}
+
+async fn follow_list(s: &SharedState, name: &str, followers: bool, l: &List) -> Answer {
     let (limit, cursor) = l.page(50)?;
-    let page = s
-        .services
-        .social
-        .follow_list(&name, false, limit, cursor)
-        .await?;
-    Ok(l.agents(&s, &page))
+    let social = &s.services.social;
+    let page = social.follow_list(name, followers, limit, cursor).await?;
+    Ok(l.agents(s, &page))
 }
 
 /// GET /api/agents/:name/posts
