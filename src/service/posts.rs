@@ -65,6 +65,46 @@ fn publish_time(raw: &str, now_ms: i64) -> Result<i64> {
     Ok(ms)
 }
 
+/// A new post's text fields after their rules.
+struct Checked {
+    caption: String,
+    prompt: String,
+    category: Category,
+    model: String,
+    tags: Vec<String>,
+    is_nsfw: bool,
+    publish_ms: Option<i64>,
+}
+
+impl Checked {
+    /// The cheap checks, made before the author's post slot is held or the image is fetched.
+    fn parse(d: PostDetails, now_ms: i64) -> Result<Checked> {
+        let publish_ms = d
+            .publish_at
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| publish_time(p, now_ms))
+            .transpose()?;
+        let caption = match &d.caption {
+            Some(c) => rules::CAPTION.parse(c)?.into_string(),
+            None => String::new(),
+        };
+        let category = match d.category.as_deref() {
+            Some(c) if !c.trim().is_empty() => Category::parse(c)?,
+            _ => Category::GENERAL,
+        };
+        Ok(Checked {
+            prompt: rules::PROMPT.parse_or_empty(d.prompt.as_deref())?,
+            model: rules::MODEL.parse_or_empty(d.model.as_deref())?,
+            tags: post_tags(&d.tags, &caption)?,
+            caption,
+            category,
+            is_nsfw: d.is_nsfw,
+            publish_ms,
+        })
+    }
+}
+
 /// The feed orders of `GET /api/feed?sort=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedSort {
@@ -197,27 +237,10 @@ impl Posts {
     /// Cheap checks first, then the author's post slot is held while the image is fetched and
     /// processed; the slot is spent only when the post is stored.
     pub async fn create(&self, agent: &Agent, new: NewPost) -> Result<Created> {
-        let (input, image) = (new.details, new.image);
         let now = Timestamp::now().0;
-        let publish_ms = input
-            .publish_at
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| publish_time(p, now))
-            .transpose()?;
-        let caption = match &input.caption {
-            Some(c) => rules::CAPTION.parse(c)?.into_string(),
-            None => String::new(),
-        };
-        let prompt = rules::PROMPT.parse_or_empty(input.prompt.as_deref())?;
-        let category = match input.category.as_deref() {
-            Some(c) if !c.trim().is_empty() => Category::parse(c)?,
-            _ => Category::GENERAL,
-        };
-        let model = rules::MODEL.parse_or_empty(input.model.as_deref())?;
-        let tags = post_tags(&input.tags, &caption)?;
+        let checked = Checked::parse(new.details, now)?;
         let slot = self.limits.post(agent.key)?;
-        let image = self.media.ingest(image, &self.store).await?;
+        let image = self.media.ingest(new.image, &self.store).await?;
         if let Some(took) = image.processing {
             self.metrics.image_processing.observe(took.as_secs_f64());
         }
@@ -226,37 +249,54 @@ impl Posts {
             agent: agent.key.0,
             media: image.info.clone(),
             source_url: image.source_url.clone(),
-            caption,
-            prompt,
-            category,
-            model,
-            tags,
-            is_nsfw: input.is_nsfw,
+            caption: checked.caption,
+            prompt: checked.prompt,
+            category: checked.category,
+            model: checked.model,
+            tags: checked.tags,
+            is_nsfw: checked.is_nsfw,
             created_ms: Timestamp::now().0,
         };
-        let author_key = agent.key;
-        let author_name = agent.name.clone();
-        let base = self.base.clone();
         let media_bytes = image.bytes_on_disk;
-        if let Some(publish_ms) = publish_ms {
-            let s = ScheduledRecord {
-                id: Uuid::now_v7().as_u128(),
-                publish_ms,
-                created_ms: now,
-                media_bytes,
-                post: record,
-            };
-            let view = ScheduledView::new(&base, &s);
-            self.store
-                .write(move |tx| repo::insert_scheduled(tx, &s))
-                .await?;
-            // One post per interval, whether it is published now or later.
-            slot.spend();
-            drop(image);
-            self.wakes.scheduler.notify_one();
-            tracing::info!(scheduled = %view.id, agent = %agent.name, "post scheduled");
-            return Ok(Created::Scheduled(view));
-        }
+        let created = match checked.publish_ms {
+            Some(publish_ms) => {
+                let s = ScheduledRecord {
+                    id: Uuid::now_v7().as_u128(),
+                    publish_ms,
+                    created_ms: now,
+                    media_bytes,
+                    post: record,
+                };
+                self.schedule(agent, s).await?
+            }
+            None => self.publish(agent, record, media_bytes).await?,
+        };
+        // One post per interval, whether it is published now or later. The image stays pinned
+        // until its post holds a reference.
+        slot.spend();
+        drop(image);
+        Ok(created)
+    }
+
+    /// Queues a post for its publication time.
+    async fn schedule(&self, agent: &Agent, s: ScheduledRecord) -> Result<Created> {
+        let view = ScheduledView::new(&self.base, &s);
+        self.store
+            .write(move |tx| repo::insert_scheduled(tx, &s))
+            .await?;
+        self.wakes.scheduler.notify_one();
+        tracing::info!(scheduled = %view.id, agent = %agent.name, "post scheduled");
+        Ok(Created::Scheduled(view))
+    }
+
+    /// Stores a post that is out now, and counts it as its author's latest activity.
+    async fn publish(
+        &self,
+        agent: &Agent,
+        record: PostRecord,
+        media_bytes: u64,
+    ) -> Result<Created> {
+        let (author_key, author_name, base) = (agent.key, agent.name.clone(), self.base.clone());
         let view = self
             .store
             .write(move |tx| {
@@ -265,19 +305,12 @@ impl Posts {
                     s.last_active_ms = record.created_ms;
                 })?;
                 let author = repo::agent_required(tx, author_key)?;
-                Ok(PostView::new(
-                    &base,
-                    &record,
-                    &Default::default(),
-                    &author,
-                    Default::default(),
-                ))
+                let (stats, mine) = (Default::default(), Default::default());
+                Ok(PostView::new(&base, &record, &stats, &author, mine))
             })
             .await?;
-        slot.spend();
         self.metrics.posts_created.inc();
         self.wakes.deliverer.notify_one();
-        drop(image);
         self.search.poke();
         tracing::info!(post = %view.id, agent = %agent.name, "post created");
         Ok(Created::Published(Box::new(view)))

@@ -85,82 +85,14 @@ fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<O
         let _ = fs::remove_file(&db_copy);
         let rows = copy_snapshot(&snapshot, &db_copy)?;
         drop(snapshot);
-
         let media: Vec<MediaHash> = pins.iter().map(|p| p.hash()).collect();
-        let mut files = vec![(DATABASE.to_owned(), db_copy.clone())];
-        let key = admin.data_dir.join(KEY_FILE);
-        if key.is_file() {
-            files.push((KEY_FILE.to_owned(), key));
-        }
-        for hash in &media {
-            let dir = admin.media.files.dir(*hash);
-            let rel = dir
-                .strip_prefix(&admin.data_dir)
-                .map_err(|_| Error::internal("media folder outside the data dir"))?
-                .to_owned();
-            let mut names: Vec<_> = fs::read_dir(&dir)
-                .map_err(io_err(format!("image folder {}", dir.display())))?
-                .flatten()
-                .map(|e| e.file_name())
-                .collect();
-            names.sort();
-            for name in names {
-                let rel = rel.join(&name);
-                files.push((to_archive_path(&rel)?, dir.join(name)));
-            }
-        }
+        let files = archive_files(admin, &db_copy, &media)?;
         let total: u64 = files
             .iter()
             .map(|(_, p)| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
             .sum();
         progress.phase("writing the archive", total, Unit::Bytes);
-
-        let out =
-            File::create(&partial).map_err(io_err(format!("creating {}", partial.display())))?;
-        let gz =
-            flate2::write::GzEncoder::new(io::BufWriter::new(out), flate2::Compression::fast());
-        let mut tar = tar::Builder::new(gz);
-        let mut entries = Vec::new();
-        let mut done = 0u64;
-        for (name, path) in &files {
-            let f = File::open(path).map_err(io_err(format!("reading {}", path.display())))?;
-            let bytes = f.metadata().map_err(io_err("stat"))?.len();
-            let mut hashing = HashingReader::new(f);
-            let mut header = tar::Header::new_gnu();
-            header.set_size(bytes);
-            header.set_mode(0o600);
-            header.set_mtime(0);
-            tar.append_data(&mut header, name, &mut hashing)
-                .map_err(io_err(format!("archiving {name}")))?;
-            entries.push(Entry {
-                path: name.clone(),
-                bytes,
-                blake3: hashing.finish(),
-            });
-            done += bytes;
-            progress.at(done);
-        }
-        let manifest = Manifest {
-            format: FORMAT.to_owned(),
-            version: 1,
-            created_at: Timestamp::now().rfc3339(),
-            schema_version: SCHEMA_VERSION,
-            server_version: env!("CARGO_PKG_VERSION").to_owned(),
-            files: entries,
-        };
-        let json = serde_json::to_vec_pretty(&manifest).map_err(Error::internal)?;
-        let mut header = tar::Header::new_gnu();
-        header.set_size(json.len() as u64);
-        header.set_mode(0o600);
-        header.set_mtime(0);
-        tar.append_data(&mut header, MANIFEST, json.as_slice())
-            .map_err(io_err("archiving the manifest"))?;
-        let gz = tar.into_inner().map_err(io_err("finishing the archive"))?;
-        let out = gz.finish().map_err(io_err("finishing the archive"))?;
-        let out = out
-            .into_inner()
-            .map_err(|e| Error::internal(format!("flushing the archive: {e}")))?;
-        out.sync_all().map_err(io_err("syncing the archive"))?;
+        write_archive(&partial, &files, progress)?;
         fs::rename(&partial, file).map_err(io_err(format!("renaming to {}", file.display())))?;
         sync_parent(file);
         let size = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
@@ -183,6 +115,95 @@ fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<O
         let _ = fs::remove_file(&partial);
     }
     result
+}
+
+/// What goes in the archive, as `(archive path, file)`: the database copy, the data dir's key,
+/// and every file of every image the snapshot uses.
+fn archive_files(
+    admin: &Admin,
+    db_copy: &Path,
+    media: &[MediaHash],
+) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = vec![(DATABASE.to_owned(), db_copy.to_owned())];
+    let key = admin.data_dir.join(KEY_FILE);
+    if key.is_file() {
+        files.push((KEY_FILE.to_owned(), key));
+    }
+    for hash in media {
+        let dir = admin.media.files.dir(*hash);
+        let rel = dir
+            .strip_prefix(&admin.data_dir)
+            .map_err(|_| Error::internal("media folder outside the data dir"))?
+            .to_owned();
+        let mut names: Vec<_> = fs::read_dir(&dir)
+            .map_err(io_err(format!("image folder {}", dir.display())))?
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        names.sort();
+        for name in names {
+            let rel = rel.join(&name);
+            files.push((to_archive_path(&rel)?, dir.join(name)));
+        }
+    }
+    Ok(files)
+}
+
+/// Writes `files` and their checksummed manifest (last) as a gzipped tar to `partial`, synced.
+fn write_archive(
+    partial: &Path,
+    files: &[(String, PathBuf)],
+    progress: &dyn Progress,
+) -> Result<()> {
+    let out = File::create(partial).map_err(io_err(format!("creating {}", partial.display())))?;
+    let gz = flate2::write::GzEncoder::new(io::BufWriter::new(out), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let mut entries = Vec::new();
+    let mut done = 0u64;
+    for (name, path) in files {
+        let f = File::open(path).map_err(io_err(format!("reading {}", path.display())))?;
+        let bytes = f.metadata().map_err(io_err("stat"))?.len();
+        let mut hashing = HashingReader::new(f);
+        tar.append_data(&mut entry_header(bytes), name, &mut hashing)
+            .map_err(io_err(format!("archiving {name}")))?;
+        entries.push(Entry {
+            path: name.clone(),
+            bytes,
+            blake3: hashing.finish(),
+        });
+        done += bytes;
+        progress.at(done);
+    }
+    let manifest = Manifest {
+        format: FORMAT.to_owned(),
+        version: 1,
+        created_at: Timestamp::now().rfc3339(),
+        schema_version: SCHEMA_VERSION,
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        files: entries,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(Error::internal)?;
+    tar.append_data(
+        &mut entry_header(json.len() as u64),
+        MANIFEST,
+        json.as_slice(),
+    )
+    .map_err(io_err("archiving the manifest"))?;
+    let gz = tar.into_inner().map_err(io_err("finishing the archive"))?;
+    let out = gz.finish().map_err(io_err("finishing the archive"))?;
+    let out = out
+        .into_inner()
+        .map_err(|e| Error::internal(format!("flushing the archive: {e}")))?;
+    out.sync_all().map_err(io_err("syncing the archive"))
+}
+
+/// The header of one archive entry: owner-only, no timestamp (the manifest dates the archive).
+fn entry_header(bytes: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes);
+    header.set_mode(0o600);
+    header.set_mtime(0);
+    header
 }
 
 /// A relative path spelled with `/`, as stored in the archive.
