@@ -373,12 +373,16 @@ impl Webhooks {
     async fn settle(&self, seq: u64, d: Delivery, webhook: u128, ok: bool) -> Result<()> {
         let cfg = self.deliverer.cfg.clone();
         let now = Timestamp::now().0;
-        self.store
+        // The write may be run again (a batch retried without a failed operation), so it only
+        // says whether it switched the webhook off; the log line comes after the commit.
+        let switched_off = self
+            .store
             .write(move |tx| {
                 let Some(mut w) = repo::webhook(tx, webhook)? else {
                     repo::remove_delivery(tx, seq)?;
-                    return Ok(());
+                    return Ok(false);
                 };
+                let was_active = w.active;
                 repo::remove_delivery(tx, seq)?;
                 if ok {
                     w.failures = 0;
@@ -399,12 +403,17 @@ impl Webhooks {
                     }
                     if w.failures >= cfg.disable_after_failures {
                         w.active = false;
-                        tracing::warn!(webhook = %Uuid::from_u128(w.id), "webhook switched off after repeated failures");
                     }
                 }
-                repo::put_webhook(tx, &w)
+                repo::put_webhook(tx, &w)?;
+                Ok(was_active && !w.active)
             })
-            .await
+            .await?;
+        if switched_off {
+            let id = Uuid::from_u128(webhook);
+            tracing::warn!(webhook = %id, "webhook switched off after repeated failures");
+        }
+        Ok(())
     }
 }
 
