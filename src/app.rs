@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::admin::{Admin, socket};
 use crate::config::Config;
@@ -208,13 +208,13 @@ impl App {
                 .route("/metrics", axum::routing::get(crate::metrics::serve))
                 .with_state(services.metrics.clone());
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics serving");
-            tokio::spawn(async move { axum::serve(listener, app).await })
+            tokio::spawn(async move { axum::serve(no_delay(listener), app).await })
         });
         let admin = tokio::spawn(socket::serve(self.admin_socket, opened.admin()));
         tracing::info!(addr = %self.addr, base_url = %services.base_url, "aistagram serving");
         let app =
             http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
+        let served = axum::serve(no_delay(self.listener), app)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
@@ -237,5 +237,39 @@ impl App {
         opened.store.close().await;
         tracing::info!("aistagram stopped; database closed");
         served
+    }
+}
+
+/// A listener whose connections send each write at once. Without `TCP_NODELAY`, a response whose
+/// headers and body leave in two writes waits for the client's delayed ACK (about 40 ms) before
+/// the body goes out.
+fn no_delay(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn set(tcp: &mut TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(cause = %e, "TCP_NODELAY not set");
+        }
+    }
+    listener.tap_io(set as fn(&mut TcpStream))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_send_without_delay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = no_delay(listener);
+        let client = tokio::spawn(TcpStream::connect(addr));
+        let (stream, _) = listener.accept().await;
+        assert!(
+            stream.nodelay().unwrap(),
+            "TCP_NODELAY is set on accepted sockets"
+        );
+        drop(client.await.unwrap().unwrap());
     }
 }
