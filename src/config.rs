@@ -118,6 +118,8 @@ pub struct Media {
     pub webp_method: i32,
     /// Images processed at once; 0 means one per CPU core.
     pub workers: usize,
+    /// Bytes of hot variants (thumb, feed, full) kept in memory; 0 switches the cache off.
+    pub cache_bytes: usize,
 }
 
 impl Default for Media {
@@ -135,6 +137,7 @@ impl Default for Media {
             webp_quality: 80.0,
             webp_method: 4,
             workers: 0,
+            cache_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::store::MediaHash;
 
 /// A servable file of one image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VariantName {
     Thumb,
     Feed,

@@ -2,6 +2,7 @@
 //! pipeline; and content-addressed files. Nothing here touches the database except to look up
 //! whether an image is already stored.
 
+pub mod cache;
 pub mod fetch;
 pub mod files;
 pub mod process;
@@ -98,6 +99,8 @@ const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Media {
     pub files: MediaFiles,
+    /// Hot variants in memory; a release evicts an image from it.
+    pub hot: cache::HotVariants,
     pins: Pins,
     fetcher: Fetcher,
     workers: Arc<Semaphore>,
@@ -123,6 +126,7 @@ impl Media {
         files.clean_temporary();
         Ok(Media {
             files,
+            hot: cache::HotVariants::new(cfg.cache_bytes),
             pins: Pins::default(),
             fetcher,
             workers: Arc::new(Semaphore::new(workers)),
@@ -219,6 +223,8 @@ impl Media {
     /// Removes an image's files after its last post is gone, unless an upload of the same image
     /// is in flight or has re-referenced it meanwhile (then they stay, as they must).
     pub async fn release(&self, hash: MediaHash, store: &Store) {
+        // Whatever happens to the files, the image is not served from memory any more.
+        self.hot.release(hash);
         let (pins, files, store) = (self.pins.clone(), self.files.clone(), store.clone());
         let _ = tokio::task::spawn_blocking(move || {
             // Checked under the pins lock, which every upload takes before it looks the image up.

@@ -1,20 +1,25 @@
-//! Serving stored images: which file answers a media URL, and with which type.
+//! Serving stored images: which bytes answer a media URL, and with which type. Small variants
+//! come from memory when they are hot; the original is a file the surface streams.
 
 use std::path::PathBuf;
-
 use std::sync::Arc;
+
+use bytes::Bytes;
 
 use crate::domain::MediaHash;
 use crate::error::{Error, Result};
 use crate::media::Media;
+use crate::media::cache::Cached;
 use crate::media::files::VariantName;
 use crate::store::{Store, repo};
 
-/// The file that answers one media URL.
+/// What answers one media URL.
 #[derive(Debug, Clone)]
-pub struct MediaFile {
-    pub path: PathBuf,
-    pub content_type: String,
+pub enum Served {
+    /// A WebP variant, whole, in one buffer.
+    Variant(Bytes),
+    /// The original as uploaded: a file to stream (it may be large), with its sniffed type.
+    Original { path: PathBuf, content_type: String },
 }
 
 /// Stored images as the media URLs serve them.
@@ -38,24 +43,37 @@ impl Images {
         self.media.body_limit()
     }
 
-    /// GET /media/{hash}/{variant}: the file of a variant of an image some post (or scheduled
-    /// post) still uses; `MEDIA_NOT_FOUND` otherwise, also for an image whose last user is gone.
-    pub async fn file(&self, hash: MediaHash, variant: VariantName) -> Result<MediaFile> {
+    /// GET /media/{hash}/{variant}: a variant of an image some post (or scheduled post) still
+    /// uses; `MEDIA_NOT_FOUND` otherwise, also for an image whose last user is gone.
+    pub async fn variant(&self, hash: MediaHash, variant: VariantName) -> Result<Served> {
+        let hot = &self.media.hot;
+        if let Some(Cached(bytes)) = hot.get(hash, variant) {
+            return Ok(Served::Variant(bytes));
+        }
+        let since = hot.epoch();
         let record = self
             .store
             .read(move |tx| repo::media(tx, hash))
             .await?
             .filter(|m| m.refs > 0)
             .ok_or(Error::MediaNotFound)?;
-        let (file_variant, content_type) = match variant {
-            VariantName::Original => (variant, record.info.content_type),
+        let file = match variant {
+            VariantName::Original => {
+                return Ok(Served::Original {
+                    path: self.media.files.path(hash, variant),
+                    content_type: record.info.content_type,
+                });
+            }
             // Small images have no separate full-size file: the feed variant is the full one.
-            VariantName::Full if !record.info.has_full => (VariantName::Feed, "image/webp".into()),
-            _ => (variant, "image/webp".into()),
+            VariantName::Full if !record.info.has_full => VariantName::Feed,
+            _ => variant,
         };
-        Ok(MediaFile {
-            path: self.media.files.path(hash, file_variant),
-            content_type,
-        })
+        let path = self.media.files.path(hash, file);
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|e| Error::context(format!("media file {} missing", path.display()), e))?;
+        let cached = Cached(Bytes::from(bytes));
+        hot.fill(since, hash, variant, &cached);
+        Ok(Served::Variant(cached.0))
     }
 }

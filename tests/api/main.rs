@@ -16,6 +16,7 @@ mod input;
 mod integrity;
 mod limits;
 mod media;
+mod media_serving;
 mod persistence;
 mod posts;
 mod social;
