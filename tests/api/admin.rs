@@ -9,6 +9,7 @@ use std::process::Output;
 use serde_json::{Value, json};
 
 use crate::cli::run;
+use crate::clients::{Anon, Native};
 use crate::fixtures;
 use crate::harness::{TestApp, quiet_config};
 
@@ -39,20 +40,13 @@ fn text_of(out: &Output) -> String {
 
 /// A small world: two agents, posts, votes, a comment and a follow.
 async fn populate(app: &TestApp) -> (String, String, String) {
-    let artist = app.register("artist").await;
-    let critic = app.register("critic").await;
-    let post = app.create_post(&artist, "first light #dawn").await;
-    app.create_post(&critic, "a reply in pictures").await;
-    app.vote(&critic, &post, "up").await.data(200);
-    app.post(
-        &format!("/api/posts/{post}/comments"),
-        Some(&critic),
-        json!({ "content": "lovely" }),
-    )
-    .await
-    .data(201);
-    app.post("/api/agents/artist/follow", Some(&critic), json!({}))
-        .await;
+    let artist = app.native.register("artist").await;
+    let critic = app.native.register("critic").await;
+    let post = app.native.publish(&artist, "first light #dawn").await;
+    app.native.publish(&critic, "a reply in pictures").await;
+    app.native.vote(&critic, &post, "up").await.data(200);
+    app.native.comment(&critic, &post, "lovely").await.data(201);
+    app.native.follow(&critic, "artist").await;
     (artist, critic, post)
 }
 
@@ -133,10 +127,12 @@ async fn every_command_answers_the_same_with_or_without_a_server() {
     let made = json_of(&admin(&dir, &["backup", archive.to_str().unwrap(), "--json"]).await);
     assert_eq!(made["images"], 1);
     let app = TestApp::start(quiet_config(dir.clone()), dir_handle).await;
-    app.get("/api/agents/me", Some(rotated["api_key"].as_str().unwrap()))
+    app.native
+        .me(rotated["api_key"].as_str().unwrap())
         .await
         .data(200);
-    app.get("/api/agents/critic", None)
+    app.native
+        .profile("critic")
         .await
         .err(404, "AGENT_NOT_FOUND");
     let restored = tempfile::tempdir().unwrap();
@@ -145,11 +141,12 @@ async fn every_command_answers_the_same_with_or_without_a_server() {
     assert!(out.status.success(), "{}", text_of(&out));
     std::fs::remove_file(&archive).unwrap();
     let copy = TestApp::start(quiet_config(target), restored).await;
-    copy.get("/api/agents/me", Some(rotated["api_key"].as_str().unwrap()))
+    copy.native
+        .me(rotated["api_key"].as_str().unwrap())
         .await
         .data(200);
     assert_eq!(
-        copy.get("/api/feed", None).await.data(200)["posts"]
+        copy.native.feed("", Anon).await.data(200)["posts"]
             .as_array()
             .unwrap()
             .len(),
@@ -165,15 +162,17 @@ async fn suspension_key_rotation_and_deletion_work_end_to_end() {
 
     let out = admin(&dir, &["agents", "suspend", "artist", "--reason", "spam"]).await;
     assert!(out.status.success(), "{}", text_of(&out));
-    let r = app.get("/api/agents/me", Some(&artist)).await;
+    let r = app.native.me(&artist).await;
     r.err(403, "AGENT_SUSPENDED");
-    app.get(&format!("/api/posts/{post}"), None)
+    app.native
+        .post(&post, Anon)
         .await
         .err(404, "POST_NOT_FOUND");
-    app.get("/api/agents/artist", None)
+    app.native
+        .profile("artist")
         .await
         .err(404, "AGENT_NOT_FOUND");
-    let feed = app.get("/api/feed?sort=new", None).await;
+    let feed = app.native.feed("sort=new", Anon).await;
     let ids: Vec<&str> = feed.data(200)["posts"]
         .as_array()
         .unwrap()
@@ -182,7 +181,7 @@ async fn suspension_key_rotation_and_deletion_work_end_to_end() {
         .collect();
     assert!(!ids.contains(&post.as_str()), "suspended posts leave feeds");
     assert_eq!(ids.len(), 1);
-    let found = app.get("/api/search?q=light", None).await;
+    let found = app.native.search("q=light").await;
     assert_eq!(found.data(200)["posts"], json!([]));
     let page = app.client.get(app.url(&format!("/p/{post}"))).send().await;
     assert_eq!(page.unwrap().status().as_u16(), 404);
@@ -191,17 +190,15 @@ async fn suspension_key_rotation_and_deletion_work_end_to_end() {
 
     let out = admin(&dir, &["agents", "unsuspend", "artist"]).await;
     assert!(out.status.success());
-    app.get("/api/agents/me", Some(&artist)).await.data(200);
-    app.get(&format!("/api/posts/{post}"), None).await.data(200);
+    app.native.me(&artist).await.data(200);
+    app.native.post(&post, Anon).await.data(200);
 
     // A rotated key: the new one works, the old one is refused like any unknown key.
     let rotated = json_of(&admin(&dir, &["agents", "rotate-key", "artist", "--json"]).await);
     let new_key = rotated["api_key"].as_str().unwrap();
     assert!(new_key.starts_with("aista_"));
-    app.get("/api/agents/me", Some(&artist))
-        .await
-        .err(401, "UNAUTHORIZED");
-    app.get("/api/agents/me", Some(new_key)).await.data(200);
+    app.native.me(&artist).await.err(401, "UNAUTHORIZED");
+    app.native.me(new_key).await.data(200);
 
     // Deleting the critic takes its vote, comment and follow with it.
     let out = admin(&dir, &["agents", "delete", "critic"]).await;
@@ -214,22 +211,21 @@ async fn suspension_key_rotation_and_deletion_work_end_to_end() {
         removed["removed"],
         json!({"posts": 1, "comments": 1, "votes": 1, "follows": 1})
     );
-    app.get("/api/agents/me", Some(&critic))
-        .await
-        .err(401, "UNAUTHORIZED");
-    let p = app.get(&format!("/api/posts/{post}"), None).await;
+    app.native.me(&critic).await.err(401, "UNAUTHORIZED");
+    let p = app.native.post(&post, Anon).await;
     let p = p.data(200);
     assert_eq!(
         (p["score"].clone(), p["comment_count"].clone()),
         (json!(0), json!(0))
     );
-    let a = app.get("/api/agents/artist", None).await;
+    let a = app.native.profile("artist").await;
     assert_eq!(a.data(200)["follower_count"], 0);
     assert_eq!(a.data(200)["score"], 0);
 
     let out = admin(&dir, &["posts", "delete", &post, "--reason", "test"]).await;
     assert!(out.status.success(), "{}", text_of(&out));
-    app.get(&format!("/api/posts/{post}"), None)
+    app.native
+        .post(&post, Anon)
         .await
         .err(404, "POST_NOT_FOUND");
     let check = json_of(&admin(&dir, &["check", "--json"]).await);
@@ -250,14 +246,15 @@ async fn suspension_key_rotation_and_deletion_work_end_to_end() {
         "{}",
         text_of(&out)
     );
-    app.get("/api/agents/artist", None).await.data(200);
+    app.native.profile("artist").await.data(200);
 }
 
 #[tokio::test]
 async fn gc_removes_only_images_nothing_references() {
     let app = TestApp::spawn().await;
-    let key = app.register("keeper").await;
+    let key = app.native.register("keeper").await;
     let kept = app
+        .native
         .post_image(&key, &fixtures::png(90, 60, 4), "kept")
         .await;
     let kept_url = kept.data(201)["image_url"].as_str().unwrap().to_owned();
@@ -333,7 +330,7 @@ async fn check_finds_and_repair_fixes_broken_counters_indexes_and_dangling_rows(
 
     // A lost image file cannot be repaired: it is reported, and check keeps failing.
     let app = TestApp::start(quiet_config(path.clone()), dir).await;
-    let p = app.get(&format!("/api/posts/{post}"), None).await;
+    let p = app.native.post(&post, Anon).await;
     assert_eq!(
         p.data(200)["upvotes"],
         1,
@@ -380,12 +377,13 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
     let keys: Vec<String> = {
         let mut v = Vec::new();
         for i in 0..4 {
-            v.push(app.register(&format!("writer{i}")).await);
+            v.push(app.native.register(&format!("writer{i}")).await);
         }
         v
     };
     for (i, k) in keys.iter().enumerate() {
-        app.post_image(k, &fixtures::png(80, 60, i as u32), &format!("seed {i}"))
+        app.native
+            .post_image(k, &fixtures::png(80, 60, i as u32), &format!("seed {i}"))
             .await
             .data(201);
     }
@@ -400,9 +398,12 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
                 let image = fixtures::png(40 + n % 20, 30, i as u32 * 1000 + n);
-                let r = app.post_image(&key, &image, &format!("load {i}-{n}")).await;
+                let r = app
+                    .native
+                    .post_image(&key, &image, &format!("load {i}-{n}"))
+                    .await;
                 let id = r.data(201)["id"].as_str().unwrap().to_owned();
-                app.vote(&key, &id, "up").await.data(200);
+                app.native.vote(&key, &id, "up").await.data(200);
                 acked.push((id, std::time::Instant::now()));
             }
             acked
@@ -442,7 +443,7 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
     assert_eq!(check["ok"], true, "{check}");
     let restored = TestApp::start(quiet_config(target.clone()), tempfile::tempdir().unwrap()).await;
     for id in &before {
-        let p = restored.get(&format!("/api/posts/{id}"), None).await;
+        let p = restored.native.post(id, Anon).await;
         let p = p.data(200);
         assert_eq!(p["upvotes"], 1, "the vote acknowledged with post {id}");
         let img = restored
@@ -454,8 +455,8 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
         assert_eq!(img.status().as_u16(), 200);
     }
     let key = &keys[0];
-    restored.get("/api/agents/me", Some(key)).await.data(200);
-    let found = restored.get("/api/search?q=seed", None).await;
+    restored.native.me(key).await.data(200);
+    let found = restored.native.search("q=seed").await;
     assert_eq!(
         found.data(200)["posts"].as_array().unwrap().len(),
         4,
@@ -472,9 +473,10 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
 #[tokio::test]
 async fn restore_refuses_damaged_and_partial_archives_before_writing_anything() {
     let app = TestApp::spawn().await;
-    let key = app.register("archivist").await;
+    let key = app.native.register("archivist").await;
     for i in 0..3 {
-        app.post_image(&key, &noisy_png(200, i), "noise")
+        app.native
+            .post_image(&key, &noisy_png(200, i), "noise")
             .await
             .data(201);
     }
@@ -516,14 +518,13 @@ struct Acked {
 }
 
 /// Posts, votes and comments from `writers` concurrent clients until the server goes away.
-async fn write_until_killed(base: &str, keys: &[String], writers: usize, tag: &str) -> Acked {
+async fn write_until_killed(native: &Native, keys: &[String], writers: usize, tag: &str) -> Acked {
     let mut tasks = Vec::new();
     for w in 0..writers {
-        let base = base.to_owned();
+        let native = native.clone();
         let keys = keys.to_vec();
         let tag = tag.to_owned();
         tasks.push(tokio::spawn(async move {
-            let c = crate::harness::http();
             let mut acked = Acked::default();
             let (author, voter) = (&keys[w % keys.len()], &keys[(w + 1) % keys.len()]);
             for n in 0.. {
@@ -532,41 +533,22 @@ async fn write_until_killed(base: &str, keys: &[String], writers: usize, tag: &s
                     "image_b64": fixtures::b64(&fixtures::png(48, 32, (w * 10_000 + n) as u32)),
                     "caption": caption,
                 });
-                let Ok(r) = c
-                    .post(format!("{base}/api/posts"))
-                    .bearer_auth(author)
-                    .json(&body)
-                    .send()
-                    .await
-                else {
+                let Ok(r) = native.create_post(author, body).try_send().await else {
                     break;
                 };
-                if r.status().as_u16() != 201 {
+                if r.status.as_u16() != 201 {
                     break;
                 }
-                let Ok(v) = r.json::<Value>().await else {
-                    break;
-                };
-                let id = v["data"]["id"].as_str().unwrap().to_owned();
+                let id = r.body["data"]["id"].as_str().unwrap().to_owned();
                 acked.posts.push((id.clone(), caption));
-                let vote = c
-                    .post(format!("{base}/api/posts/{id}/vote"))
-                    .bearer_auth(voter)
-                    .json(&json!({"vote_type": "up"}))
-                    .send()
-                    .await;
-                if !vote.is_ok_and(|r| r.status().is_success()) {
+                let vote = native.vote(voter, &id, "up").try_send().await;
+                if !vote.is_ok_and(|r| r.status.is_success()) {
                     break;
                 }
                 acked.votes.push((id.clone(), voter.clone()));
                 let content = format!("{tag} comment {w}-{n}");
-                let comment = c
-                    .post(format!("{base}/api/posts/{id}/comments"))
-                    .bearer_auth(voter)
-                    .json(&json!({"content": content}))
-                    .send()
-                    .await;
-                if !comment.is_ok_and(|r| r.status().as_u16() == 201) {
+                let comment = native.comment(voter, &id, &content).try_send().await;
+                if !comment.is_ok_and(|r| r.status.as_u16() == 201) {
                     break;
                 }
                 acked.comments.push((id, content));
@@ -584,21 +566,10 @@ async fn write_until_killed(base: &str, keys: &[String], writers: usize, tag: &s
     all
 }
 
-/// Every acknowledged write is readable from the server at `base`.
-async fn assert_all_present(base: &str, acked: &Acked) {
-    let c = crate::harness::http();
-    let get = |url: String, key: Option<String>| {
-        let c = c.clone();
-        async move {
-            let mut req = c.get(url);
-            if let Some(k) = key {
-                req = req.bearer_auth(k);
-            }
-            req.send().await.unwrap().json::<Value>().await.unwrap()
-        }
-    };
+/// Every acknowledged write is readable from the server `native` talks to.
+async fn assert_all_present(native: &Native, acked: &Acked) {
     for (id, caption) in &acked.posts {
-        let p = get(format!("{base}/api/posts/{id}"), None).await;
+        let p = native.post(id, Anon).await.body;
         assert_eq!(
             p["data"]["caption"],
             json!(caption),
@@ -606,7 +577,7 @@ async fn assert_all_present(base: &str, acked: &Acked) {
         );
     }
     for (id, voter) in &acked.votes {
-        let p = get(format!("{base}/api/posts/{id}"), Some(voter.clone())).await;
+        let p = native.post(id, voter).await.body;
         assert_eq!(
             p["data"]["your_vote"],
             json!("up"),
@@ -614,7 +585,7 @@ async fn assert_all_present(base: &str, acked: &Acked) {
         );
     }
     for (id, content) in &acked.comments {
-        let list = get(format!("{base}/api/posts/{id}/comments?limit=100"), None).await;
+        let list = native.comments(id, "limit=100").await.body;
         let found = list["data"]["comments"]
             .as_array()
             .unwrap()
@@ -633,11 +604,11 @@ async fn sigkill_during_concurrent_writes_loses_no_acknowledged_write() {
         let mut server = crate::cli::serve(dir.path());
         let mut keys = Vec::new();
         for i in 0..3 {
-            keys.push(crate::cli::register_at(&server.base, &format!("crash{round}x{i}")).await);
+            keys.push(server.native.register(&format!("crash{round}x{i}")).await);
         }
-        let base = server.base.clone();
+        let native = server.native.clone();
         let load = tokio::spawn(async move {
-            write_until_killed(&base, &keys, 8, &format!("round {round}")).await
+            write_until_killed(&native, &keys, 8, &format!("round {round}")).await
         });
         tokio::time::sleep(std::time::Duration::from_millis(kill_after_ms)).await;
         server.child.kill().unwrap(); // SIGKILL
@@ -652,7 +623,7 @@ async fn sigkill_during_concurrent_writes_loses_no_acknowledged_write() {
         all.comments.extend(acked.comments);
 
         let server = crate::cli::serve(dir.path());
-        assert_all_present(&server.base, &all).await;
+        assert_all_present(&server.native, &all).await;
         let check = json_of(&admin(dir.path(), &["check", "--json"]).await);
         assert_eq!(check["ok"], true, "round {round}: {check}");
         drop(server);
@@ -663,20 +634,13 @@ async fn sigkill_during_concurrent_writes_loses_no_acknowledged_write() {
 async fn sigkill_during_a_backup_leaves_the_data_whole_and_the_partial_archive_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = crate::cli::serve(dir.path());
-    let c = crate::harness::http();
-    let key = crate::cli::register_at(&server.base, "hoarder").await;
+    let key = server.native.register("hoarder").await;
     const POSTS: usize = 12;
     for i in 0..POSTS {
         let body =
             json!({ "image_b64": fixtures::b64(&noisy_png(600, i as u32)), "caption": "noise" });
-        let r = c
-            .post(format!("{}/api/posts", server.base))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201);
+        let r = server.native.create_post(&key, body).await;
+        assert_eq!(r.status.as_u16(), 201);
     }
     let scratch = tempfile::tempdir().unwrap();
     let archive = scratch.path().join("b.tar.gz");
@@ -753,18 +717,12 @@ async fn metrics_are_served_only_on_their_own_listener() {
         404,
         "never on the public listener"
     );
-    let key = app.register("measured").await;
-    let post = app.create_post(&key, "counted").await;
-    app.vote(&key, &post, "up").await.data(200);
-    app.post(
-        &format!("/api/posts/{post}/comments"),
-        Some(&key),
-        json!({"content": "hi"}),
-    )
-    .await
-    .data(201);
+    let key = app.native.register("measured").await;
+    let post = app.native.publish(&key, "counted").await;
+    app.native.vote(&key, &post, "up").await.data(200);
+    app.native.comment(&key, &post, "hi").await.data(201);
     for _ in 0..4 {
-        app.get(&format!("/api/posts/{post}"), None).await;
+        app.native.post(&post, Anon).await;
     }
 
     let url = app.metrics.clone().expect("metrics listener");

@@ -2,15 +2,15 @@
 
 use serde_json::json;
 
+use crate::clients::Anon;
 use crate::harness::TestApp;
 
 #[tokio::test]
 async fn registering_returns_the_documented_shape_with_a_one_time_key() {
     let app = TestApp::spawn().await;
     let r = app
-        .post(
-            "/api/agents/register",
-            None,
+        .native
+        .register_with(
             json!({"name": "YourAgentName", "description": "What you do", "avatar_emoji": "🤖", "model": "Claude", "bio": "Your bio here"}),
         )
         .await;
@@ -29,7 +29,7 @@ async fn registering_returns_the_documented_shape_with_a_one_time_key() {
     );
     assert_eq!(r.body["data"]["agent"]["name"], json!("youragentname"));
 
-    let me = app.get("/api/agents/me", Some(key)).await;
+    let me = app.native.me(key).await;
     let me = me.data(200);
     assert_eq!(me["name"], json!("youragentname"));
     assert_eq!(me["model"], json!("Claude"));
@@ -40,10 +40,8 @@ async fn registering_returns_the_documented_shape_with_a_one_time_key() {
 #[tokio::test]
 async fn a_taken_name_is_a_conflict_whatever_its_case() {
     let app = TestApp::spawn().await;
-    app.register("pixel_bot").await;
-    let r = app
-        .post("/api/agents/register", None, json!({"name": "Pixel_Bot"}))
-        .await;
+    app.native.register("pixel_bot").await;
+    let r = app.native.register_with(json!({"name": "Pixel_Bot"})).await;
     r.err(409, "NAME_TAKEN");
 }
 
@@ -59,20 +57,15 @@ async fn bad_names_are_refused_with_the_field_named() {
         "nul\u{0}bot",
         "dots.bot",
     ] {
-        let r = app
-            .post("/api/agents/register", None, json!({ "name": name }))
-            .await;
+        let r = app.native.register_with(json!({ "name": name })).await;
         let body = r.err(400, "VALIDATION_ERROR");
         assert_eq!(body["field"], json!("name"), "{name:?}");
     }
-    let r = app.post("/api/agents/register", None, json!({})).await;
+    let r = app.native.register_with(json!({})).await;
     r.err(422, "INVALID_BODY");
     let r = app
-        .post(
-            "/api/agents/register",
-            None,
-            json!({"name": "okname", "bio": "x".repeat(501)}),
-        )
+        .native
+        .register_with(json!({"name": "okname", "bio": "x".repeat(501)}))
         .await;
     assert_eq!(r.err(400, "VALIDATION_ERROR")["field"], json!("bio"));
 }
@@ -83,11 +76,12 @@ async fn a_client_cannot_choose_its_own_key_or_id() {
     for field in ["api_key", "id", "score", "created_at", "is_admin"] {
         let mut body = json!({"name": "sneaky"});
         body[field] = json!("x");
-        let r = app.post("/api/agents/register", None, body).await;
+        let r = app.native.register_with(body).await;
         r.err(400, "FORBIDDEN_FIELD");
     }
     // Nothing was created by the refused attempts.
-    app.get("/api/agents/sneaky", None)
+    app.native
+        .profile("sneaky")
         .await
         .err(404, "AGENT_NOT_FOUND");
 }
@@ -95,7 +89,7 @@ async fn a_client_cannot_choose_its_own_key_or_id() {
 #[tokio::test]
 async fn missing_malformed_and_unknown_keys_get_the_same_401() {
     let app = TestApp::spawn().await;
-    let real = app.register("realbot").await;
+    let real = app.native.register("realbot").await;
     let mut bodies = Vec::new();
     for auth in [
         None,
@@ -105,11 +99,12 @@ async fn missing_malformed_and_unknown_keys_get_the_same_401() {
         Some(format!("Bearer aista_{}", "A".repeat(43))),
         Some(format!("Bearer {}x", real)),
     ] {
-        let mut req = app.client.get(app.url("/api/agents/me"));
+        // The header exactly as written, not as a bearer token.
+        let mut req = app.native.me(Anon);
         if let Some(a) = auth {
-            req = req.header("Authorization", a);
+            req = req.with(|r| r.header("Authorization", a));
         }
-        let r = app.send(req).await;
+        let r = req.await;
         r.err(401, "UNAUTHORIZED");
         bodies.push(r.body.to_string());
     }
@@ -120,10 +115,10 @@ async fn missing_malformed_and_unknown_keys_get_the_same_401() {
 #[tokio::test]
 async fn public_profiles_carry_counts_and_never_key_material() {
     let app = TestApp::spawn().await;
-    let key = app.register("showbot").await;
-    let post = app.create_post(&key, "hello").await;
-    app.vote(&key, &post, "up").await.data(200);
-    let r = app.get("/api/agents/ShowBot", None).await;
+    let key = app.native.register("showbot").await;
+    let post = app.native.publish(&key, "hello").await;
+    app.native.vote(&key, &post, "up").await.data(200);
+    let r = app.native.profile("ShowBot").await;
     let p = r.data(200);
     assert_eq!(p["name"], json!("showbot"));
     assert_eq!(p["post_count"], json!(1));
@@ -131,10 +126,9 @@ async fn public_profiles_carry_counts_and_never_key_material() {
     assert!(p["last_active_at"].is_string());
     let text = r.body.to_string();
     assert!(!text.contains("aista_") && !text.contains("key"), "{text}");
-    app.get("/api/agents/nobody", None)
+    app.native
+        .profile("nobody")
         .await
         .err(404, "AGENT_NOT_FOUND");
-    app.get("/api/agents/%00", None)
-        .await
-        .err(404, "AGENT_NOT_FOUND");
+    app.native.profile("%00").await.err(404, "AGENT_NOT_FOUND");
 }

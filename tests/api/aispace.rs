@@ -2,65 +2,17 @@
 //! to Rust, every documented error code provoked once, medals and likes as the shared reactions,
 //! and scheduled posts across a restart.
 
+use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
+use crate::clients::Anon;
 use crate::fixtures::{self, Serve, image_server};
 use crate::harness::{TestApp, quiet_config};
 
 /// Image fetches may reach the loopback image servers these tests start.
 fn lan(c: &mut aistagram::Config) {
     c.media.allow_private_fetch = true;
-}
-
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-async fn call(req: reqwest::RequestBuilder) -> Answer {
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    let body = r.json().await.unwrap_or(Value::Null);
-    Answer { status, body }
-}
-
-impl Answer {
-    #[track_caller]
-    fn ok(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.body["ok"], json!(true), "{}", self.body);
-        &self.body
-    }
-
-    #[track_caller]
-    fn err(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.body["ok"], json!(false), "{}", self.body);
-        assert_eq!(self.body["error"]["code"], json!(code), "{}", self.body);
-        assert!(
-            self.body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
-            "{}",
-            self.body
-        );
-    }
-}
-
-fn agent(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    key: Option<&str>,
-) -> reqwest::RequestBuilder {
-    let mut r = app
-        .client
-        .request(method, app.url(&format!("/api/agent{path}")));
-    if let Some(k) = key {
-        r = r.bearer_auth(k);
-    }
-    r
 }
 
 /// The document's Python quick-start, step by step: connect, post by URL, read the feed, vote.
@@ -72,8 +24,8 @@ async fn the_quick_start_script_runs_unchanged_in_meaning() {
         c.limits.enabled = true;
     })
     .await;
-    let key = app.register("quickstart").await;
-    let other = app.register("neighbour").await;
+    let key = app.native.register("quickstart").await;
+    let other = app.native.register("neighbour").await;
     let host = image_server(
         [127, 0, 0, 1],
         vec![(
@@ -82,10 +34,10 @@ async fn the_quick_start_script_runs_unchanged_in_meaning() {
         )],
     )
     .await;
-    let theirs = app.create_post(&other, "someone else's #art").await;
+    let theirs = app.native.publish(&other, "someone else's #art").await;
 
     // 1. Handshake
-    let me = call(agent(&app, reqwest::Method::POST, "/connect", Some(&key))).await;
+    let me = app.aispace.connect(&key).await;
     let me = me.ok(200);
     assert_eq!(me["agent"]["handle"], "quickstart");
     assert_eq!(me["api"]["version"], "0.2");
@@ -100,14 +52,17 @@ async fn the_quick_start_script_runs_unchanged_in_meaning() {
     assert_eq!(me["quotas"]["comments"]["cooldown"], "15s");
 
     // 2. Post an image (the server fetches and re-hosts it)
-    let post = call(
-        agent(&app, reqwest::Method::POST, "/post", Some(&key)).json(&json!({
-            "imageUrl": format!("{host}/my-ai-art.png"),
-            "caption": "Neon dreams #cyberpunk #aiart",
-            "tags": ["generative"],
-        })),
-    )
-    .await;
+    let post = app
+        .aispace
+        .post(
+            &key,
+            json!({
+                "imageUrl": format!("{host}/my-ai-art.png"),
+                "caption": "Neon dreams #cyberpunk #aiart",
+                "tags": ["generative"],
+            }),
+        )
+        .await;
     let post = post.ok(201).clone();
     let id = post["postId"].as_str().unwrap();
     assert_eq!(post["postUrl"], json!(app.url(&format!("/p/{id}"))));
@@ -125,20 +80,14 @@ async fn the_quick_start_script_runs_unchanged_in_meaning() {
         .await
         .unwrap();
     assert_eq!(gallery.status().as_u16(), 200);
-    let used = call(agent(&app, reqwest::Method::GET, "/me", Some(&key))).await;
+    let used = app.aispace.me(&key).await;
     let used = used.ok(200);
     assert_eq!(used["quotas"]["posts"]["used"], 1, "{used}");
     assert_eq!(used["profileUrl"], json!(app.url("/a/quickstart")));
     assert!(used["serverTime"].as_str().is_some());
 
     // 3. Browse the feed
-    let feed = call(agent(
-        &app,
-        reqwest::Method::GET,
-        "/feed?sort=latest&limit=5",
-        Some(&key),
-    ))
-    .await;
+    let feed = app.aispace.feed("sort=latest&limit=5", &key).await;
     let feed = feed.ok(200).clone();
     let items = feed["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
@@ -162,11 +111,7 @@ async fn the_quick_start_script_runs_unchanged_in_meaning() {
 
     // 4. Vote on a post (the first is our own: medals go to the other agent's)
     assert_eq!(items[1]["id"], json!(theirs));
-    let vote = call(
-        agent(&app, reqwest::Method::POST, "/vote", Some(&key))
-            .json(&json!({ "postId": theirs, "medalType": "GOLD" })),
-    )
-    .await;
+    let vote = app.aispace.vote(&key, &theirs, "GOLD").await;
     let vote = vote.ok(200);
     assert_eq!(
         vote["aiMedals"],
@@ -174,40 +119,33 @@ async fn the_quick_start_script_runs_unchanged_in_meaning() {
     );
     assert_eq!(vote["medalType"], "GOLD");
     // Changeable, still one per agent.
-    let again = call(
-        agent(&app, reqwest::Method::POST, "/vote", Some(&key))
-            .json(&json!({ "postId": theirs, "medalType": "silver" })),
-    )
-    .await;
+    let again = app.aispace.vote(&key, &theirs, "silver").await;
     assert_eq!(
         again.ok(200)["aiMedals"],
         json!({"gold": 0, "silver": 1, "bronze": 0})
     );
     // Medals are part of the shared model: the native API shows them.
-    let native = app.get(&format!("/api/posts/{theirs}"), Some(&key)).await;
+    let native = app.native.post(&theirs, &key).await;
     assert_eq!(
         native.data(200)["medals"],
         json!({"gold": 0, "silver": 1, "bronze": 0})
     );
     assert_eq!(native.data(200)["your_medal"], "SILVER");
-    let feed = call(agent(
-        &app,
-        reqwest::Method::GET,
-        "/feed?limit=5",
-        Some(&key),
-    ))
-    .await;
+    let feed = app.aispace.feed("limit=5", &key).await;
     assert_eq!(feed.ok(200)["items"][1]["agentMedal"], "SILVER");
 
     // The legacy endpoint answers in its own shape, and still re-hosts the image.
-    let legacy_key = app.register("oldtimer").await;
-    let legacy = call(
-        agent(&app, reqwest::Method::POST, "/posts", Some(&legacy_key)).json(&json!({
-            "imageUrl": format!("{host}/my-ai-art.png"),
-            "caption": "My creation #aiart",
-        })),
-    )
-    .await;
+    let legacy_key = app.native.register("oldtimer").await;
+    let legacy = app
+        .aispace
+        .legacy_post(
+            &legacy_key,
+            json!({
+                "imageUrl": format!("{host}/my-ai-art.png"),
+                "caption": "My creation #aiart",
+            }),
+        )
+        .await;
     let legacy = legacy.ok(201);
     assert_eq!(legacy["post"]["caption"], "My creation #aiart");
     let image = legacy["post"]["imageUrl"].as_str().unwrap();
@@ -217,66 +155,39 @@ async fn the_quick_start_script_runs_unchanged_in_meaning() {
 #[tokio::test]
 async fn a_like_is_an_up_vote_and_comments_share_the_core() {
     let app = TestApp::spawn().await;
-    let author = app.register("liked").await;
-    let fan = app.register("fan").await;
-    let post = app.create_post(&author, "like me").await;
+    let author = app.native.register("liked").await;
+    let fan = app.native.register("fan").await;
+    let post = app.native.publish(&author, "like me").await;
 
-    let like = call(agent(
-        &app,
-        reqwest::Method::POST,
-        &format!("/posts/{post}/like"),
-        Some(&fan),
-    ))
-    .await;
+    let like = app.aispace.like(&fan, &post).await;
     let like = like.ok(200);
     assert_eq!(
         (like["liked"].clone(), like["likes"].clone()),
         (json!(true), json!(1))
     );
-    let native = app.get(&format!("/api/posts/{post}"), Some(&fan)).await;
+    let native = app.native.post(&post, &fan).await;
     assert_eq!(native.data(200)["your_vote"], "up");
     assert_eq!(native.data(200)["upvotes"], 1);
-    let feed = call(agent(&app, reqwest::Method::GET, "/feed", Some(&fan))).await;
+    let feed = app.aispace.feed("", &fan).await;
     let feed = feed.ok(200);
     assert_eq!(feed["items"][0]["agentLiked"], true);
     assert_eq!(feed["items"][0]["stats"]["likes"], 1);
     // Toggle off.
-    let unlike = call(agent(
-        &app,
-        reqwest::Method::POST,
-        &format!("/posts/{post}/like"),
-        Some(&fan),
-    ))
-    .await;
+    let unlike = app.aispace.like(&fan, &post).await;
     assert_eq!(unlike.ok(200)["liked"], false);
     // A native down vote turns into a like when liked.
-    app.vote(&fan, &post, "down").await.data(200);
-    let like = call(agent(
-        &app,
-        reqwest::Method::POST,
-        &format!("/posts/{post}/like"),
-        Some(&fan),
-    ))
-    .await;
+    app.native.vote(&fan, &post, "down").await.data(200);
+    let like = app.aispace.like(&fan, &post).await;
     assert_eq!(like.ok(200)["likes"], 1);
-    assert_eq!(
-        app.get(&format!("/api/posts/{post}"), None).await.data(200)["downvotes"],
-        0
-    );
+    assert_eq!(app.native.post(&post, Anon).await.data(200)["downvotes"], 0);
 
-    let c = call(
-        agent(
-            &app,
-            reqwest::Method::POST,
-            &format!("/posts/{post}/comments"),
-            Some(&fan),
-        )
-        .json(&json!({ "body": "Beautiful composition!" })),
-    )
-    .await;
+    let c = app
+        .aispace
+        .comment(&fan, &post, "Beautiful composition!")
+        .await;
     let c = c.ok(201);
     assert_eq!(c["comment"]["body"], "Beautiful composition!");
-    let listed = app.get(&format!("/api/posts/{post}/comments"), None).await;
+    let listed = app.native.comments(&post, "").await;
     assert_eq!(
         listed.data(200)["comments"][0]["content"],
         "Beautiful composition!"
@@ -292,9 +203,9 @@ async fn every_documented_error_code_is_answered_in_the_documented_envelope() {
         c.limits.post_interval_secs = 0;
     })
     .await;
-    let key = app.register("errant").await;
-    let other = app.register("bystander").await;
-    let own = app.create_post(&key, "mine").await;
+    let key = app.native.register("errant").await;
+    let other = app.native.register("bystander").await;
+    let own = app.native.publish(&key, "mine").await;
     let host = image_server(
         [127, 0, 0, 1],
         vec![
@@ -306,47 +217,34 @@ async fn every_documented_error_code_is_answered_in_the_documented_envelope() {
         ],
     )
     .await;
-    let post = |body: Value| agent(&app, reqwest::Method::POST, "/post", Some(&key)).json(&body);
+    let post = |body: Value| app.aispace.post(&key, body);
 
-    call(agent(&app, reqwest::Method::GET, "/me", None))
+    app.aispace.me(Anon).await.err(401, "AUTH_HEADER_MISSING");
+    app.aispace
+        .me("aista_not-a-real-key")
         .await
-        .err(401, "AUTH_HEADER_MISSING");
-    call(agent(
-        &app,
-        reqwest::Method::GET,
-        "/me",
-        Some("aista_not-a-real-key"),
-    ))
-    .await
-    .err(401, "INVALID_AGENT_KEY");
-    call(agent(
-        &app,
-        reqwest::Method::GET,
-        "/me",
-        Some("prefix.secret"),
-    ))
-    .await
-    .err(401, "INVALID_AGENT_KEY");
-    let vote = |id: &str, medal: &str| {
-        agent(&app, reqwest::Method::POST, "/vote", Some(&key))
-            .json(&json!({ "postId": id, "medalType": medal }))
-    };
-    call(vote("00000000-0000-0000-0000-000000000000", "GOLD"))
+        .err(401, "INVALID_AGENT_KEY");
+    app.aispace
+        .me("prefix.secret")
+        .await
+        .err(401, "INVALID_AGENT_KEY");
+    let vote = |id: &str, medal: &str| app.aispace.vote(&key, id, medal);
+    vote("00000000-0000-0000-0000-000000000000", "GOLD")
         .await
         .err(404, "POST_NOT_FOUND");
-    call(vote(&own, "GOLD"))
-        .await
-        .err(403, "CANNOT_MEDAL_OWN_POST");
-    call(vote(&own, "PLATINUM")).await.err(400, "INVALID_BODY");
-    let bad_json = agent(&app, reqwest::Method::POST, "/vote", Some(&key))
-        .header("content-type", "application/json")
-        .body("{not json");
-    call(bad_json).await.err(400, "INVALID_BODY");
-    call(post(json!({ "caption": "no image" })))
+    vote(&own, "GOLD").await.err(403, "CANNOT_MEDAL_OWN_POST");
+    vote(&own, "PLATINUM").await.err(400, "INVALID_BODY");
+    let bad_json = app.aispace.request(Method::POST, "/vote", &key).with(|r| {
+        r.header("content-type", "application/json")
+            .body("{not json")
+    });
+    bad_json.await.err(400, "INVALID_BODY");
+    post(json!({ "caption": "no image" }))
         .await
         .err(400, "IMAGE_URL_REQUIRED");
     let form = Form::new().text("caption", "no file");
-    call(agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form))
+    app.aispace
+        .post_form(&key, form)
         .await
         .err(400, "FILE_REQUIRED");
     let form = Form::new()
@@ -355,57 +253,50 @@ async fn every_documented_error_code_is_answered_in_the_documented_envelope() {
             Part::bytes(fixtures::png(32, 32, 2)).file_name("a.png"),
         )
         .text("imageUrl", format!("{host}/ok.png"));
-    call(agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form))
+    app.aispace
+        .post_form(&key, form)
         .await
         .err(400, "AMBIGUOUS_INPUT");
-    call(post(json!({ "imageUrl": format!("{host}/missing.png") })))
+    post(json!({ "imageUrl": format!("{host}/missing.png") }))
         .await
         .err(422, "IMAGE_FETCH_FAILED");
-    call(post(json!({ "imageUrl": "file:///etc/passwd" })))
+    post(json!({ "imageUrl": "file:///etc/passwd" }))
         .await
         .err(400, "FORBIDDEN_URL");
     let form = Form::new().part(
         "file",
         Part::bytes(b"just some text, not an image".to_vec()).file_name("a.png"),
     );
-    call(agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form))
+    app.aispace
+        .post_form(&key, form)
         .await
         .err(415, "UNSUPPORTED_MEDIA_TYPE");
     let form = Form::new().part("file", Part::bytes(vec![0u8; 400_000]).file_name("big.png"));
-    call(agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form))
+    app.aispace
+        .post_form(&key, form)
         .await
         .err(413, "UPLOAD_TOO_LARGE");
-    call(post(
-        json!({ "imageUrl": format!("{host}/ok.png"), "publishAt": "yesterday" }),
-    ))
-    .await
-    .err(400, "INVALID_BODY");
-    call(post(
-        json!({ "imageUrl": format!("{host}/ok.png"), "publishAt": "2001-01-01T00:00:00Z" }),
-    ))
-    .await
-    .err(400, "INVALID_BODY");
+    post(json!({ "imageUrl": format!("{host}/ok.png"), "publishAt": "yesterday" }))
+        .await
+        .err(400, "INVALID_BODY");
+    post(json!({ "imageUrl": format!("{host}/ok.png"), "publishAt": "2001-01-01T00:00:00Z" }))
+        .await
+        .err(400, "INVALID_BODY");
 
     // Unknown paths and methods answer in this surface's envelope too.
-    call(agent(&app, reqwest::Method::GET, "/vote", Some(&key)))
+    app.aispace
+        .request(Method::GET, "/vote", &key)
         .await
         .err(405, "METHOD_NOT_ALLOWED");
-    call(agent(&app, reqwest::Method::GET, "/nowhere", Some(&key)))
+    app.aispace
+        .request(Method::GET, "/nowhere", &key)
         .await
         .err(404, "NOT_FOUND");
 
     // The comment cooldown: the second comment is refused with a wait.
-    let comment = || {
-        agent(
-            &app,
-            reqwest::Method::POST,
-            &format!("/posts/{own}/comments"),
-            Some(&other),
-        )
-        .json(&json!({ "body": "hi" }))
-    };
-    call(comment()).await.ok(201);
-    let limited = call(comment()).await;
+    let comment = || app.aispace.comment(&other, &own, "hi");
+    comment().await.ok(201);
+    let limited = comment().await;
     limited.err(429, "RATE_LIMITED");
     assert!(
         limited.body["retryAfterSeconds"]
@@ -426,37 +317,30 @@ async fn every_documented_error_code_is_answered_in_the_documented_envelope() {
     ])
     .await;
     assert!(out.status.success());
-    call(agent(&app, reqwest::Method::GET, "/me", Some(&other)))
-        .await
-        .err(401, "AGENT_SUSPENDED");
+    app.aispace.me(&other).await.err(401, "AGENT_SUSPENDED");
     // The native surface keeps its own envelope for the same refusal.
-    app.get("/api/agents/me", Some(&other))
-        .await
-        .err(403, "AGENT_SUSPENDED");
+    app.native.me(&other).await.err(403, "AGENT_SUSPENDED");
 }
 
 #[tokio::test]
 async fn tags_arrive_as_an_array_a_json_string_or_comma_separated() {
     let app = TestApp::spawn().await;
-    let key = app.register("tagger").await;
-    let post = |form: Form| agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form);
+    let key = app.native.register("tagger").await;
+    let post = |form: Form| app.aispace.post_form(&key, form);
     let file = || Part::bytes(fixtures::png(40, 30, 5)).file_name("t.png");
-    let a = call(post(
-        Form::new().part("file", file()).text("tags", "aiart,scifi"),
-    ))
-    .await;
-    let b = call(post(
+    let a = post(Form::new().part("file", file()).text("tags", "aiart,scifi")).await;
+    let b = post(
         Form::new()
             .part("file", file())
             .text("tags", r#"["one","two"]"#),
-    ))
+    )
     .await;
-    let c = call(post(
+    let c = post(
         Form::new()
             .part("file", file())
             .text("tags", "x")
             .text("tags", "y"),
-    ))
+    )
     .await;
     for (answer, want) in [
         (a, ["aiart", "scifi"]),
@@ -464,7 +348,7 @@ async fn tags_arrive_as_an_array_a_json_string_or_comma_separated() {
         (c, ["x", "y"]),
     ] {
         let id = answer.ok(201)["postId"].as_str().unwrap().to_owned();
-        let p = app.get(&format!("/api/posts/{id}"), None).await;
+        let p = app.native.post(&id, Anon).await;
         let mut tags: Vec<String> = serde_json::from_value(p.data(200)["tags"].clone()).unwrap();
         tags.sort();
         assert_eq!(tags, want);
@@ -474,7 +358,7 @@ async fn tags_arrive_as_an_array_a_json_string_or_comma_separated() {
 #[tokio::test]
 async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
     let app = TestApp::spawn().await;
-    let key = app.register("planner").await;
+    let key = app.native.register("planner").await;
     let at = |secs: i64| {
         let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
         t.format(&time::format_description::well_known::Rfc3339)
@@ -488,61 +372,45 @@ async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
             )
             .text("caption", caption.to_owned())
             .text("publishAt", publish_at);
-        agent(&app, reqwest::Method::POST, "/post", Some(&key)).multipart(form)
+        app.aispace.post_form(&key, form)
     };
     // The native surface schedules through the same core.
     let native = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({ "image_b64": crate::harness::small_png_b64(), "caption": "native", "publish_at": at(3600) }),
         )
         .await;
     assert_eq!(native.data(201)["scheduled"], true);
     let native_id = native.data(201)["id"].as_str().unwrap().to_owned();
     let past = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({ "image_b64": crate::harness::small_png_b64(), "caption": "late", "publish_at": "2001-01-01T00:00:00Z" }),
         )
         .await;
     past.err(400, "VALIDATION_ERROR");
-    let gone = call(agent(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("/scheduled/{native_id}"),
-        Some(&key),
-    ))
-    .await;
+    let gone = app.aispace.cancel_scheduled(&key, &native_id).await;
     gone.ok(200);
-    let later = call(schedule(at(3), "published later")).await;
+    let later = schedule(at(3), "published later").await;
     let later = later.ok(202).clone();
     assert_eq!(later["scheduled"], true);
-    let cancelled = call(schedule(at(3600), "never published")).await;
+    let cancelled = schedule(at(3600), "never published").await;
     let cancelled = cancelled.ok(202)["scheduledPostId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let queued = call(agent(&app, reqwest::Method::GET, "/scheduled", Some(&key))).await;
+    let queued = app.aispace.scheduled(&key).await;
     assert_eq!(queued.ok(200)["items"].as_array().unwrap().len(), 2);
-    let gone = call(agent(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("/scheduled/{cancelled}"),
-        Some(&key),
-    ))
-    .await;
+    let gone = app.aispace.cancel_scheduled(&key, &cancelled).await;
     gone.ok(200);
-    call(agent(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("/scheduled/{cancelled}"),
-        Some(&key),
-    ))
-    .await
-    .err(404, "POST_NOT_FOUND");
-    let feed = app.get("/api/feed?sort=new", None).await;
+    app.aispace
+        .cancel_scheduled(&key, &cancelled)
+        .await
+        .err(404, "POST_NOT_FOUND");
+    let feed = app.native.feed("sort=new", Anon).await;
     assert_eq!(
         feed.data(200)["posts"],
         json!([]),
@@ -556,7 +424,7 @@ async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
     let app = TestApp::start(quiet_config(path), dir).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let feed = app.get("/api/feed?sort=new", None).await;
+        let feed = app.native.feed("sort=new", Anon).await;
         let posts = feed.data(200)["posts"].as_array().unwrap().clone();
         if let Some(p) = posts.first() {
             assert_eq!(p["caption"], "published later");
@@ -569,9 +437,9 @@ async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let queued = call(agent(&app, reqwest::Method::GET, "/scheduled", Some(&key))).await;
+    let queued = app.aispace.scheduled(&key).await;
     assert_eq!(queued.ok(200)["items"], json!([]));
-    let me = app.get("/api/agents/me", Some(&key)).await;
+    let me = app.native.me(&key).await;
     assert_eq!(me.data(200)["post_count"], 1);
     let dir = app.dir.as_ref().unwrap().path().to_owned();
     let check = crate::cli::run(&["check", "--json", "--data-dir", dir.to_str().unwrap()]).await;
@@ -677,13 +545,10 @@ fn hooks(c: &mut aistagram::Config) {
 async fn webhooks_arrive_signed_retried_and_survive_a_restart() {
     use std::sync::atomic::Ordering;
     let app = TestApp::spawn_with(hooks).await;
-    let owner = app.register("hooked").await;
-    let fan = app.register("visitor").await;
+    let owner = app.native.register("hooked").await;
+    let fan = app.native.register("visitor").await;
     let (rx, url) = receiver().await;
-    let made = call(
-        agent(&app, reqwest::Method::POST, "/webhooks", Some(&owner)).json(&json!({ "url": url })),
-    )
-    .await;
+    let made = app.aispace.add_webhook(&owner, json!({ "url": url })).await;
     let made = made.ok(201).clone();
     let secret = made["webhook"]["secret"].as_str().unwrap();
     assert!(secret.starts_with("whsec_"));
@@ -691,7 +556,7 @@ async fn webhooks_arrive_signed_retried_and_survive_a_restart() {
     *rx.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD
         .decode(secret.trim_start_matches("whsec_"))
         .unwrap();
-    let listed = call(agent(&app, reqwest::Method::GET, "/webhooks", Some(&owner))).await;
+    let listed = app.aispace.webhooks(&owner).await;
     let listed = listed.ok(200).clone();
     assert_eq!(listed["webhooks"][0]["url"], json!(url));
     assert!(
@@ -702,32 +567,10 @@ async fn webhooks_arrive_signed_retried_and_survive_a_restart() {
 
     // Every message fails twice before it is accepted.
     rx.fail_first.store(2, Ordering::SeqCst);
-    let post = app.create_post(&owner, "watch this #hook").await;
-    call(agent(
-        &app,
-        reqwest::Method::POST,
-        &format!("/posts/{post}/like"),
-        Some(&fan),
-    ))
-    .await
-    .ok(200);
-    call(
-        agent(&app, reqwest::Method::POST, "/vote", Some(&fan))
-            .json(&json!({"postId": post, "medalType": "BRONZE"})),
-    )
-    .await
-    .ok(200);
-    call(
-        agent(
-            &app,
-            reqwest::Method::POST,
-            &format!("/posts/{post}/comments"),
-            Some(&fan),
-        )
-        .json(&json!({"body": "nice"})),
-    )
-    .await
-    .ok(201);
+    let post = app.native.publish(&owner, "watch this #hook").await;
+    app.aispace.like(&fan, &post).await.ok(200);
+    app.aispace.vote(&fan, &post, "BRONZE").await.ok(200);
+    app.aispace.comment(&fan, &post, "nice").await.ok(201);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while rx.delivered().len() < 4 {
         assert!(
@@ -778,17 +621,7 @@ async fn webhooks_arrive_signed_retried_and_survive_a_restart() {
     rx.fail_first.store(0, Ordering::SeqCst);
     rx.down.store(true, Ordering::SeqCst);
     let before = rx.attempts.lock().unwrap().len();
-    call(
-        agent(
-            &app,
-            reqwest::Method::POST,
-            &format!("/posts/{post}/comments"),
-            Some(&fan),
-        )
-        .json(&json!({"body": "again"})),
-    )
-    .await
-    .ok(201);
+    app.aispace.comment(&fan, &post, "again").await.ok(201);
     while rx.attempts.lock().unwrap().len() == before {
         assert!(std::time::Instant::now() < deadline, "never attempted");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -811,60 +644,47 @@ async fn webhooks_arrive_signed_retried_and_survive_a_restart() {
 
     // Deleting the webhook stops it; limits and address checks hold.
     let id = made["webhook"]["id"].as_str().unwrap();
-    call(agent(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("/webhooks/{id}"),
-        Some(&owner),
-    ))
-    .await
-    .ok(200);
-    call(agent(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("/webhooks/{id}"),
-        Some(&owner),
-    ))
-    .await
-    .err(404, "WEBHOOK_NOT_FOUND");
-    for _ in 0..5 {
-        call(
-            agent(&app, reqwest::Method::POST, "/webhooks", Some(&owner))
-                .json(&json!({ "url": url })),
-        )
+    app.aispace.delete_webhook(&owner, id).await.ok(200);
+    app.aispace
+        .delete_webhook(&owner, id)
         .await
-        .ok(201);
+        .err(404, "WEBHOOK_NOT_FOUND");
+    for _ in 0..5 {
+        app.aispace
+            .add_webhook(&owner, json!({ "url": url }))
+            .await
+            .ok(201);
     }
-    call(
-        agent(&app, reqwest::Method::POST, "/webhooks", Some(&owner)).json(&json!({ "url": url })),
-    )
-    .await
-    .err(400, "WEBHOOK_LIMIT_REACHED");
+    app.aispace
+        .add_webhook(&owner, json!({ "url": url }))
+        .await
+        .err(400, "WEBHOOK_LIMIT_REACHED");
 }
 
 #[tokio::test]
 async fn webhook_targets_are_checked_and_failing_ones_switched_off() {
     let public = TestApp::spawn().await;
-    let key = public.register("careful").await;
+    let key = public.native.register("careful").await;
     for url in [
         "http://example.com/hook",
         "https://127.0.0.1/hook",
         "https://10.0.0.8/x",
         "ftp://example.com/",
     ] {
-        call(
-            agent(&public, reqwest::Method::POST, "/webhooks", Some(&key))
-                .json(&json!({ "url": url })),
+        public
+            .aispace
+            .add_webhook(&key, json!({ "url": url }))
+            .await
+            .err(400, "FORBIDDEN_URL");
+    }
+    public
+        .aispace
+        .add_webhook(
+            &key,
+            json!({ "url": "https://example.com/h", "events": ["post.exploded"] }),
         )
         .await
-        .err(400, "FORBIDDEN_URL");
-    }
-    call(
-        agent(&public, reqwest::Method::POST, "/webhooks", Some(&key))
-            .json(&json!({ "url": "https://example.com/h", "events": ["post.exploded"] })),
-    )
-    .await
-    .err(400, "INVALID_BODY");
+        .err(400, "INVALID_BODY");
 
     let app = TestApp::spawn_with(|c| {
         hooks(c);
@@ -872,13 +692,12 @@ async fn webhook_targets_are_checked_and_failing_ones_switched_off() {
         c.webhooks.disable_after_failures = 3;
     })
     .await;
-    let key = app.register("unlucky").await;
+    let key = app.native.register("unlucky").await;
     let (rx, url) = receiver().await;
-    let made = call(
-        agent(&app, reqwest::Method::POST, "/webhooks", Some(&key))
-            .json(&json!({ "url": url, "events": ["post.created"] })),
-    )
-    .await;
+    let made = app
+        .aispace
+        .add_webhook(&key, json!({ "url": url, "events": ["post.created"] }))
+        .await;
     use base64::Engine;
     *rx.secret.lock().unwrap() = base64::engine::general_purpose::STANDARD
         .decode(
@@ -889,10 +708,10 @@ async fn webhook_targets_are_checked_and_failing_ones_switched_off() {
         )
         .unwrap();
     rx.down.store(true, std::sync::atomic::Ordering::SeqCst);
-    app.create_post(&key, "nobody listens").await;
+    app.native.publish(&key, "nobody listens").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let list = call(agent(&app, reqwest::Method::GET, "/webhooks", Some(&key))).await;
+        let list = app.aispace.webhooks(&key).await;
         if list.ok(200)["webhooks"][0]["active"] == false {
             break;
         }

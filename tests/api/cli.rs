@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::clients::{Anon, Native};
+
 const BIN: &str = env!("CARGO_BIN_EXE_aistagram");
 
 /// Runs the binary to completion off the async runtime (an in-process server may need to answer
@@ -126,10 +128,10 @@ fn bad_configuration_fails_at_start_naming_the_key() {
     }
 }
 
-/// A running `aistagram serve` child and the base URL it logged.
+/// A running `aistagram serve` child, and a client of the address it logged.
 pub struct Server {
     pub child: Child,
-    pub base: String,
+    pub native: Native,
     log: std::sync::mpsc::Receiver<String>,
 }
 
@@ -173,48 +175,29 @@ pub fn serve(data_dir: &std::path::Path) -> Server {
             let addr = rest.split_whitespace().next().unwrap();
             return Server {
                 child,
-                base: format!("http://{addr}"),
+                native: Native::at(&format!("http://{addr}")),
                 log: rx,
             };
         }
     }
 }
 
-/// Registers an agent on a server process and returns its key.
-pub async fn register_at(base: &str, name: &str) -> String {
-    let r: serde_json::Value = crate::harness::http()
-        .post(format!("{base}/api/agents/register"))
-        .json(&json!({ "name": name }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["agent"]["api_key"].as_str().expect("api key").to_owned()
-}
-
-async fn register_and_post(base: &str) -> (String, String) {
-    let c = crate::harness::http();
-    let key = register_at(base, "procbot").await;
-    let p: serde_json::Value = c
-        .post(format!("{base}/api/posts"))
-        .bearer_auth(&key)
-        .json(&json!({"image_b64": crate::harness::small_png_b64(), "caption": "acknowledged"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (key, p["data"]["id"].as_str().unwrap().to_owned())
+async fn register_and_post(native: &Native) -> (String, String) {
+    let key = native.register("procbot").await;
+    let p = native
+        .create_post(
+            &key,
+            json!({"image_b64": crate::harness::small_png_b64(), "caption": "acknowledged"}),
+        )
+        .await;
+    (key, p.body["data"]["id"].as_str().unwrap().to_owned())
 }
 
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully_and_sigkill_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = serve(dir.path());
-    let (key, post) = register_and_post(&s.base).await;
+    let (key, post) = register_and_post(&s.native).await;
 
     // A second server on the same dir is refused with a clear message.
     let out = aistagram(&[
@@ -233,23 +216,10 @@ async fn sigterm_shuts_down_gracefully_and_sigkill_loses_no_acknowledged_write()
     s.child.kill().unwrap();
     s.child.wait().unwrap();
     let mut s = serve(dir.path());
-    let c = crate::harness::http();
-    let r: serde_json::Value = c
-        .get(format!("{}/api/posts/{post}", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(r["data"]["caption"], json!("acknowledged"));
-    let me = c
-        .get(format!("{}/api/agents/me", s.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status().as_u16(), 200);
+    let r = s.native.post(&post, Anon).await;
+    assert_eq!(r.body["data"]["caption"], json!("acknowledged"));
+    let me = s.native.me(&key).await;
+    assert_eq!(me.status.as_u16(), 200);
 
     // SIGTERM: a clean exit that says the database was closed.
     let pid = s.child.id().to_string();
@@ -269,8 +239,8 @@ async fn sigterm_shuts_down_gracefully_and_sigkill_loses_no_acknowledged_write()
 #[tokio::test]
 async fn reindex_rebuilds_the_search_index_with_or_without_a_server() {
     let app = crate::harness::TestApp::spawn().await;
-    let key = app.register("indexed").await;
-    app.create_post(&key, "submarine aurora").await;
+    let key = app.native.register("indexed").await;
+    app.native.publish(&key, "submarine aurora").await;
     let data = app.dir.as_ref().unwrap().path().to_owned();
     // While the server runs, the command goes through its admin socket.
     let out = run(&["reindex", "--data-dir", data.to_str().unwrap()]).await;
@@ -283,7 +253,7 @@ async fn reindex_rebuilds_the_search_index_with_or_without_a_server() {
         String::from_utf8_lossy(&out.stdout).trim(),
         "search index rebuilt: 2 documents"
     );
-    let r = app.get("/api/search?q=aurora", None).await;
+    let r = app.native.search("q=aurora").await;
     assert_eq!(r.data(200)["posts"].as_array().unwrap().len(), 1);
 
     // Stopped: the command opens the data dir itself, and says the same.
@@ -304,6 +274,6 @@ async fn reindex_rebuilds_the_search_index_with_or_without_a_server() {
     );
     assert!(dir.path().join("search").join("VERSION").is_file());
     let app = crate::harness::TestApp::start(crate::harness::quiet_config(data), dir).await;
-    let r = app.get("/api/search?q=aurora", None).await;
+    let r = app.native.search("q=aurora").await;
     assert_eq!(r.data(200)["posts"].as_array().unwrap().len(), 1);
 }

@@ -2,17 +2,11 @@
 
 use serde_json::{Value, json};
 
+use crate::clients::Anon;
 use crate::harness::TestApp;
 
 async fn comment(app: &TestApp, key: &str, post: &str, text: &str) -> Value {
-    let r = app
-        .post(
-            &format!("/api/posts/{post}/comments"),
-            Some(key),
-            json!({ "content": text }),
-        )
-        .await;
-    r.data(201).clone()
+    app.native.comment(key, post, text).await.data(201).clone()
 }
 
 fn contents(v: &Value) -> Vec<String> {
@@ -27,12 +21,12 @@ fn contents(v: &Value) -> Vec<String> {
 #[tokio::test]
 async fn comments_are_listed_newest_oldest_and_top_first() {
     let app = TestApp::spawn().await;
-    let star = app.register("star").await;
-    let plain = app.register("plain").await;
-    let post = app.create_post(&star, "talk to me").await;
+    let star = app.native.register("star").await;
+    let plain = app.native.register("plain").await;
+    let post = app.native.publish(&star, "talk to me").await;
     // `star` earns score 1 on another post, so its comments rank first under `top`.
-    let other = app.create_post(&star, "other").await;
-    app.vote(&plain, &other, "up").await.data(200);
+    let other = app.native.publish(&star, "other").await;
+    app.native.vote(&plain, &other, "up").await.data(200);
 
     let c = comment(&app, &plain, &post, "first").await;
     assert_eq!(c["agent"]["name"], json!("plain"));
@@ -40,31 +34,29 @@ async fn comments_are_listed_newest_oldest_and_top_first() {
     comment(&app, &star, &post, "second").await;
     comment(&app, &plain, &post, "third").await;
 
-    let path = |sort: &str| format!("/api/posts/{post}/comments?sort={sort}");
+    let sorted = |sort: &str| app.native.comments(&post, &format!("sort={sort}"));
     assert_eq!(
-        contents(app.get(&path("new"), None).await.data(200)),
+        contents(sorted("new").await.data(200)),
         ["third", "second", "first"]
     );
     assert_eq!(
-        contents(app.get(&path("old"), None).await.data(200)),
+        contents(sorted("old").await.data(200)),
         ["first", "second", "third"]
     );
     assert_eq!(
-        contents(app.get(&path("top"), None).await.data(200)),
+        contents(sorted("top").await.data(200)),
         ["second", "first", "third"]
     );
-    let p = app.get(&format!("/api/posts/{post}"), None).await;
+    let p = app.native.post(&post, Anon).await;
     assert_eq!(p.data(200)["comment_count"], json!(3));
-    app.get(&path("loud"), None)
-        .await
-        .err(400, "VALIDATION_ERROR");
+    sorted("loud").await.err(400, "VALIDATION_ERROR");
 }
 
 #[tokio::test]
 async fn comment_pages_continue_without_gaps_in_every_order() {
     let app = TestApp::spawn().await;
-    let key = app.register("chatty").await;
-    let post = app.create_post(&key, "thread").await;
+    let key = app.native.register("chatty").await;
+    let post = app.native.publish(&key, "thread").await;
     for i in 0..7 {
         comment(&app, &key, &post, &format!("c{i}")).await;
     }
@@ -72,11 +64,11 @@ async fn comment_pages_continue_without_gaps_in_every_order() {
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut path = format!("/api/posts/{post}/comments?sort={sort}&limit=3");
+            let mut query = format!("sort={sort}&limit=3");
             if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
+                query.push_str(&format!("&cursor={c}"));
             }
-            let r = app.get(&path, None).await;
+            let r = app.native.comments(&post, &query).await;
             let d = r.data(200);
             seen.extend(contents(d));
             match d["next_cursor"].as_str() {
@@ -95,28 +87,32 @@ async fn comment_pages_continue_without_gaps_in_every_order() {
 #[tokio::test]
 async fn comment_bounds_are_enforced() {
     let app = TestApp::spawn().await;
-    let key = app.register("bounded").await;
-    let post = app.create_post(&key, "p").await;
-    let url = format!("/api/posts/{post}/comments");
-    app.post(&url, Some(&key), json!({"content": ""}))
+    let key = app.native.register("bounded").await;
+    let post = app.native.publish(&key, "p").await;
+    app.native
+        .comment(&key, &post, "")
         .await
         .err(400, "VALIDATION_ERROR");
-    app.post(&url, Some(&key), json!({"content": "x".repeat(2001)}))
+    app.native
+        .comment(&key, &post, &"x".repeat(2001))
         .await
         .err(400, "VALIDATION_ERROR");
-    app.post(&url, Some(&key), json!({"content": "x".repeat(2000)}))
+    app.native
+        .comment(&key, &post, &"x".repeat(2000))
         .await
         .data(201);
-    app.post(&url, Some(&key), json!({"text": "wrong field"}))
+    app.native
+        .comment_with(&key, &post, json!({"text": "wrong field"}))
         .await
         .err(422, "INVALID_BODY");
-    app.post(&url, None, json!({"content": "anon"}))
+    app.native
+        .comment(Anon, &post, "anon")
         .await
         .err(401, "UNAUTHORIZED");
-    let r = app.get(&format!("{url}?limit=0"), None).await;
+    let r = app.native.comments(&post, "limit=0").await;
     r.err(400, "VALIDATION_ERROR");
-    let r = app.get(&format!("{url}?cursor=garbage"), None).await;
+    let r = app.native.comments(&post, "cursor=garbage").await;
     r.err(400, "INVALID_CURSOR");
-    let p = app.get(&format!("/api/posts/{post}"), None).await;
+    let p = app.native.post(&post, Anon).await;
     assert_eq!(p.data(200)["comment_count"], json!(1));
 }

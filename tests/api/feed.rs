@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::clients::Anon;
 use crate::harness::TestApp;
 
 fn ids(d: &Value) -> Vec<String> {
@@ -16,39 +17,28 @@ fn ids(d: &Value) -> Vec<String> {
 #[tokio::test]
 async fn each_sort_orders_posts_as_documented() {
     let app = TestApp::spawn().await;
-    let author = app.register("feedauthor").await;
-    let v1 = app.register("voter_one").await;
-    let v2 = app.register("voter_two").await;
-    let a = app.create_post(&author, "a").await;
-    let b = app.create_post(&author, "b").await;
-    let c = app.create_post(&author, "c").await;
-    let d = app.create_post(&author, "d").await;
-    app.vote(&v1, &b, "up").await.data(200);
-    app.vote(&v2, &b, "up").await.data(200);
-    app.vote(&v1, &a, "up").await.data(200);
-    app.vote(&v1, &c, "down").await.data(200);
+    let author = app.native.register("feedauthor").await;
+    let v1 = app.native.register("voter_one").await;
+    let v2 = app.native.register("voter_two").await;
+    let a = app.native.publish(&author, "a").await;
+    let b = app.native.publish(&author, "b").await;
+    let c = app.native.publish(&author, "c").await;
+    let d = app.native.publish(&author, "d").await;
+    app.native.vote(&v1, &b, "up").await.data(200);
+    app.native.vote(&v2, &b, "up").await.data(200);
+    app.native.vote(&v1, &a, "up").await.data(200);
+    app.native.vote(&v1, &c, "down").await.data(200);
     for text in ["one", "two"] {
-        app.post(
-            &format!("/api/posts/{c}/comments"),
-            Some(&v1),
-            json!({"content": text}),
-        )
-        .await
-        .data(201);
+        app.native.comment(&v1, &c, text).await.data(201);
     }
-    app.post(
-        &format!("/api/posts/{a}/comments"),
-        Some(&v2),
-        json!({"content": "x"}),
-    )
-    .await
-    .data(201);
+    app.native.comment(&v2, &a, "x").await.data(201);
 
     let feed = |sort: &'static str| {
         let app = &app;
         async move {
             ids(app
-                .get(&format!("/api/feed?sort={sort}"), None)
+                .native
+                .feed(&format!("sort={sort}"), Anon)
                 .await
                 .data(200))
         }
@@ -71,19 +61,19 @@ async fn each_sort_orders_posts_as_documented() {
         [c.as_str(), a.as_str(), d.as_str(), b.as_str()]
     );
     // Default sort is hot; the day window holds all of these fresh posts.
-    let default = app.get("/api/feed", None).await;
+    let default = app.native.feed("", Anon).await;
     assert_eq!(
         ids(default.data(200)),
         [b.as_str(), d.as_str(), c.as_str(), a.as_str()]
     );
     assert_eq!(default.data(200)["sort"], json!("hot"));
-    let r = app.get("/api/feed?sort=top&t=day", None).await;
+    let r = app.native.feed("sort=top&t=day", Anon).await;
     assert_eq!(
         ids(r.data(200)),
         [b.as_str(), a.as_str(), d.as_str(), c.as_str()]
     );
     // The caller's own votes show when a key is sent.
-    let mine = app.get("/api/feed?sort=new", Some(&v1)).await;
+    let mine = app.native.feed("sort=new", &v1).await;
     let votes: Vec<Value> = mine.data(200)["posts"]
         .as_array()
         .unwrap()
@@ -109,20 +99,21 @@ async fn bad_feed_parameters_are_400s() {
         ("cursor=%%%", "INVALID_CURSOR"),
         ("cursor=AAAA", "INVALID_CURSOR"),
     ] {
-        let r = app.get(&format!("/api/feed?{q}"), None).await;
+        let r = app.native.feed(q, Anon).await;
         r.err(400, code);
     }
     // A cursor from one sort is refused by another.
-    let key = app.register("cursorbot").await;
+    let key = app.native.register("cursorbot").await;
     for i in 0..3 {
-        app.create_post(&key, &format!("p{i}")).await;
+        app.native.publish(&key, &format!("p{i}")).await;
     }
-    let r = app.get("/api/feed?sort=new&limit=1", None).await;
+    let r = app.native.feed("sort=new&limit=1", Anon).await;
     let cursor = r.data(200)["next_cursor"].as_str().unwrap().to_owned();
-    app.get(&format!("/api/feed?sort=top&cursor={cursor}"), None)
+    app.native
+        .feed(&format!("sort=top&cursor={cursor}"), Anon)
         .await
         .err(400, "INVALID_CURSOR");
-    let r = app.get("/api/feed?limit=100", None).await;
+    let r = app.native.feed("limit=100", Anon).await;
     assert_eq!(r.data(200)["posts"].as_array().unwrap().len(), 3);
     assert_eq!(r.data(200)["next_cursor"], json!(null));
 }
@@ -130,13 +121,13 @@ async fn bad_feed_parameters_are_400s() {
 #[tokio::test]
 async fn cursor_pages_have_no_duplicates_or_gaps_while_posts_arrive() {
     let app = TestApp::spawn().await;
-    let key = app.register("pager").await;
-    let voter = app.register("pagevoter").await;
+    let key = app.native.register("pager").await;
+    let voter = app.native.register("pagevoter").await;
     let mut original = Vec::new();
     for i in 0..25 {
-        let id = app.create_post(&key, &format!("post {i}")).await;
+        let id = app.native.publish(&key, &format!("post {i}")).await;
         if i % 3 == 0 {
-            app.vote(&voter, &id, "up").await.data(200);
+            app.native.vote(&voter, &id, "up").await.data(200);
         }
         original.push(id);
     }
@@ -145,16 +136,17 @@ async fn cursor_pages_have_no_duplicates_or_gaps_while_posts_arrive() {
         let mut cursor: Option<String> = None;
         let mut page = 0;
         loop {
-            let mut path = format!("/api/feed?sort={sort}&limit=10");
+            let mut query = format!("sort={sort}&limit=10");
             if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
+                query.push_str(&format!("&cursor={c}"));
             }
-            let r = app.get(&path, None).await;
+            let r = app.native.feed(&query, Anon).await;
             let d = r.data(200);
             seen.extend(ids(d));
             // New posts land between pages.
             for i in 0..3 {
-                app.create_post(&key, &format!("late {sort} {page} {i}"))
+                app.native
+                    .publish(&key, &format!("late {sort} {page} {i}"))
                     .await;
             }
             page += 1;

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
+use crate::clients::Anon;
 use crate::fixtures;
 use crate::harness::TestApp;
 
@@ -23,14 +24,13 @@ struct Seeded {
 /// comments by a second agent on one of them.
 async fn seed(app: &TestApp) -> Seeded {
     let r = app
-        .post(
-            "/api/agents/register",
-            None,
+        .native
+        .register_with(
             json!({ "name": "painter", "model": "diffusion-xl", "avatar_emoji": "🎨", "bio": XSS_BIO }),
         )
         .await;
     let painter = r.body["agent"]["api_key"].as_str().expect("key").to_owned();
-    let critic = app.register("critic").await;
+    let critic = app.native.register("critic").await;
     let mut ids = Vec::new();
     for i in 0..POSTS {
         let (caption, nsfw) = match i {
@@ -48,7 +48,7 @@ async fn seed(app: &TestApp) -> Seeded {
             "category": "aesthetic",
             "is_nsfw": nsfw,
         });
-        let r = app.post("/api/posts", Some(&painter), body).await;
+        let r = app.native.create_post(&painter, body).await;
         ids.push(r.data(201)["id"].as_str().expect("id").to_owned());
     }
     let commented = ids[30].clone();
@@ -57,13 +57,7 @@ async fn seed(app: &TestApp) -> Seeded {
         "Lovely colours, @painter",
         "<i>not italic</i>",
     ] {
-        let r = app
-            .post(
-                &format!("/api/posts/{commented}/comments"),
-                Some(&critic),
-                json!({ "content": text }),
-            )
-            .await;
+        let r = app.native.comment(&critic, &commented, text).await;
         r.data(201);
     }
     let (nsfw, xss) = (ids[10].clone(), ids[20].clone());
@@ -97,13 +91,9 @@ fn meta(html: &str, key: &str) -> Option<String> {
 #[tokio::test]
 async fn pages_carry_link_previews_status_codes_and_security_headers() {
     let app = TestApp::spawn().await;
-    let key = app.register("previewer").await;
-    let id = app.create_post(&key, XSS_CAPTION).await;
-    let post: Value = app
-        .get(&format!("/api/posts/{id}"), None)
-        .await
-        .data(200)
-        .clone();
+    let key = app.native.register("previewer").await;
+    let id = app.native.publish(&key, XSS_CAPTION).await;
+    let post: Value = app.native.post(&id, Anon).await.data(200).clone();
 
     let (status, headers, html) = page(&app, &format!("/p/{id}")).await;
     assert_eq!(status, 200);
@@ -151,9 +141,9 @@ async fn pages_carry_link_previews_status_codes_and_security_headers() {
 
     // Sensitive posts do not leak their picture into link previews.
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({ "image_b64": crate::harness::small_png_b64(), "caption": "hidden", "is_nsfw": true }),
         )
         .await;
@@ -190,7 +180,10 @@ async fn pages_carry_link_previews_status_codes_and_security_headers() {
         assert!(headers.contains_key("content-security-policy"), "{path}");
     }
     // The API keeps its JSON errors.
-    app.get("/api/nowhere", None).await.err(404, "NOT_FOUND");
+    app.native
+        .request(reqwest::Method::GET, "/nowhere", Anon)
+        .await
+        .err(404, "NOT_FOUND");
     for path in ["/", "/explore", "/search?q=sunset", "/t/sunset"] {
         assert_eq!(page(&app, path).await.0, 200, "{path}");
     }

@@ -1,58 +1,28 @@
-//! `TestApp`: the real server on 127.0.0.1:0 with a temporary data dir, and a small HTTP client.
+//! `TestApp`: the real server on 127.0.0.1:0 with a temporary data dir, and a client for each
+//! API surface (see [`crate::clients`]).
 
 use std::path::PathBuf;
 
 use aistagram::{App, Config};
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
-use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use crate::clients::{Aispace, Native};
 
 pub struct TestApp {
     pub base: String,
     /// `http://…/metrics` when the config enabled the metrics listener.
     pub metrics: Option<String>,
+    /// The native surface, `/api`.
+    pub native: Native,
+    /// The AIspace surface, `/api/agent`.
+    pub aispace: Aispace,
+    /// For what is no API: pages, media, assets.
     pub client: reqwest::Client,
     pub dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-/// A response reduced to what tests look at.
-pub struct Res {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Res {
-    /// The `data` of a success envelope, after checking it is one with the given status.
-    #[track_caller]
-    pub fn data(&self, status: u16) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(self.body["success"], json!(true), "body: {}", self.body);
-        &self.body["data"]
-    }
-
-    /// Checks an error envelope's status and code.
-    #[track_caller]
-    pub fn err(&self, status: u16, code: &str) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(self.body["success"], json!(false), "body: {}", self.body);
-        assert_eq!(self.body["code"], json!(code), "body: {}", self.body);
-        assert!(
-            self.body["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "error message missing: {}",
-            self.body
-        );
-        &self.body
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
 }
 
 /// An HTTP client for tests. reqwest is built without a default TLS provider (the server
@@ -101,10 +71,13 @@ impl TestApp {
         let task = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
+        let client = http();
         TestApp {
+            native: Native::new(&base, client.clone()),
+            aispace: Aispace::new(&base, client.clone()),
             base,
             metrics,
-            client: http(),
+            client,
             dir: Some(dir),
             stop: Some(stop),
             task: Some(task),
@@ -124,78 +97,6 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
-    }
-
-    pub async fn send(&self, req: reqwest::RequestBuilder) -> Res {
-        let r = req.send().await.expect("request sent");
-        let status = r.status();
-        let headers = r.headers().clone();
-        let text = r.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Res {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    pub async fn get(&self, path: &str, key: Option<&str>) -> Res {
-        let mut req = self.client.get(self.url(path));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        self.send(req).await
-    }
-
-    pub async fn post(&self, path: &str, key: Option<&str>, body: Value) -> Res {
-        let mut req = self.client.post(self.url(path)).json(&body);
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        self.send(req).await
-    }
-
-    /// Registers an agent and returns its API key.
-    pub async fn register(&self, name: &str) -> String {
-        let r = self
-            .post(
-                "/api/agents/register",
-                None,
-                json!({ "name": name, "model": "test-model", "avatar_emoji": "🤖" }),
-            )
-            .await;
-        assert_eq!(r.status.as_u16(), 201, "register {name}: {}", r.body);
-        r.body["agent"]["api_key"]
-            .as_str()
-            .expect("api key")
-            .to_owned()
-    }
-
-    /// Posts `image` (sent as base64) with a caption; the answer is the test's to check.
-    pub async fn post_image(&self, key: &str, image: &[u8], caption: &str) -> Res {
-        let body = json!({ "image_b64": crate::fixtures::b64(image), "caption": caption });
-        self.post("/api/posts", Some(key), body).await
-    }
-
-    /// Creates a post with a small generated image and returns its id.
-    pub async fn create_post(&self, key: &str, caption: &str) -> String {
-        let r = self
-            .post(
-                "/api/posts",
-                Some(key),
-                json!({ "image_b64": small_png_b64(), "caption": caption, "category": "general" }),
-            )
-            .await;
-        r.data(201)["id"].as_str().expect("post id").to_owned()
-    }
-
-    pub async fn vote(&self, key: &str, post: &str, vote: &str) -> Res {
-        self.post(
-            &format!("/api/posts/{post}/vote"),
-            Some(key),
-            json!({ "vote_type": vote }),
-        )
-        .await
     }
 }
 

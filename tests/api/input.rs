@@ -1,5 +1,6 @@
 //! Hostile and malformed requests: every one gets a JSON error with a stable code, never a 500.
 
+use reqwest::Method;
 use serde_json::json;
 
 use crate::harness::TestApp;
@@ -7,17 +8,17 @@ use crate::harness::TestApp;
 #[tokio::test]
 async fn malformed_bodies_get_clear_json_errors() {
     let app = TestApp::spawn().await;
-    let key = app.register("inputbot").await;
+    let key = app.native.register("inputbot").await;
+    // The bytes and content type exactly as given, which `create_post` (JSON) cannot send.
     let post = |body: &'static str, ctype: Option<&'static str>| {
         let mut req = app
-            .client
-            .post(app.url("/api/posts"))
-            .bearer_auth(&key)
-            .body(body);
+            .native
+            .request(Method::POST, "/posts", &key)
+            .with(|r| r.body(body));
         if let Some(c) = ctype {
-            req = req.header("content-type", c);
+            req = req.with(|r| r.header("content-type", c));
         }
-        app.send(req)
+        req
     };
     post("{not json", Some("application/json"))
         .await
@@ -51,48 +52,40 @@ async fn malformed_bodies_get_clear_json_errors() {
 #[tokio::test]
 async fn oversized_bodies_are_413() {
     let app = TestApp::spawn().await;
-    let key = app.register("bigbot").await;
+    let key = app.native.register("bigbot").await;
     // Post bodies may carry a base64 image: their limit is the media limit plus base64 overhead.
     let caption = "x".repeat(15 * 1024 * 1024);
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
-            json!({"image_b64": "AAAA", "caption": caption}),
-        )
+        .native
+        .create_post(&key, json!({"image_b64": "AAAA", "caption": caption}))
         .await;
     r.err(413, "UPLOAD_TOO_LARGE");
     // Every other JSON body stops at 1 MiB.
     let r = app
-        .post(
-            "/api/agents/register",
-            None,
-            json!({"name": "huge", "bio": "b".repeat(2 * 1024 * 1024)}),
-        )
+        .native
+        .register_with(json!({"name": "huge", "bio": "b".repeat(2 * 1024 * 1024)}))
         .await;
     r.err(413, "PAYLOAD_TOO_LARGE");
-    app.get("/api/agents/huge", None)
-        .await
-        .err(404, "AGENT_NOT_FOUND");
+    app.native.profile("huge").await.err(404, "AGENT_NOT_FOUND");
 }
 
 #[tokio::test]
 async fn unicode_and_newlines_survive_while_control_characters_do_not() {
     let app = TestApp::spawn().await;
-    let key = app.register("unibot").await;
+    let key = app.native.register("unibot").await;
     let caption = "line one\nline two — 日本語 🤖 <b>not html</b>";
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({"image_b64": crate::harness::small_png_b64(), "caption": caption}),
         )
         .await;
     assert_eq!(r.data(201)["caption"], json!(caption));
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({"image_url": "https://a.b/c.png", "caption": "esc\u{1b}[31m"}),
         )
         .await;

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::clients::{Anon, Res};
 use crate::harness::TestApp;
 
 fn limited(cfg: &mut aistagram::Config) {
@@ -11,8 +12,8 @@ fn limited(cfg: &mut aistagram::Config) {
 #[tokio::test]
 async fn every_response_carries_rate_limit_headers() {
     let app = TestApp::spawn_with(limited).await;
-    let key = app.register("headerbot").await;
-    let authed = app.get("/api/agents/me", Some(&key)).await;
+    let key = app.native.register("headerbot").await;
+    let authed = app.native.me(&key).await;
     assert_eq!(authed.header("x-ratelimit-limit"), Some("100"));
     assert_eq!(authed.header("x-ratelimit-remaining"), Some("99"));
     let reset: u64 = authed.header("x-ratelimit-reset").unwrap().parse().unwrap();
@@ -21,21 +22,24 @@ async fn every_response_carries_rate_limit_headers() {
         .unwrap()
         .as_secs();
     assert!(reset >= now && reset <= now + 61, "reset {reset} now {now}");
-    let anon = app.get("/api/feed", None).await;
+    let anon = app.native.feed("", Anon).await;
     assert_eq!(anon.header("x-ratelimit-limit"), Some("120"));
-    let missing = app.get("/api/nowhere", None).await;
+    let missing = app
+        .native
+        .request(reqwest::Method::GET, "/nowhere", Anon)
+        .await;
     assert!(missing.header("x-ratelimit-remaining").is_some());
 }
 
 #[tokio::test]
 async fn a_second_post_within_ten_minutes_is_429_with_retry_after() {
     let app = TestApp::spawn_with(limited).await;
-    let key = app.register("fastposter").await;
-    app.create_post(&key, "first").await;
+    let key = app.native.register("fastposter").await;
+    app.native.publish(&key, "first").await;
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({"image_url": "https://a.b/c.png", "caption": "second"}),
         )
         .await;
@@ -52,16 +56,16 @@ async fn a_second_post_within_ten_minutes_is_429_with_retry_after() {
     assert_eq!(r.header("x-ratelimit-limit"), Some("1"));
     assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
     // An invalid post does not spend the allowance of another agent, nor create anything.
-    let other = app.register("patient").await;
-    app.post(
-        "/api/posts",
-        Some(&other),
-        json!({"image_url": "https://a.b/c.png", "caption": ""}),
-    )
-    .await
-    .err(400, "VALIDATION_ERROR");
-    app.create_post(&other, "my first").await;
-    let feed = app.get("/api/feed?sort=new", None).await;
+    let other = app.native.register("patient").await;
+    app.native
+        .create_post(
+            &other,
+            json!({"image_url": "https://a.b/c.png", "caption": ""}),
+        )
+        .await
+        .err(400, "VALIDATION_ERROR");
+    app.native.publish(&other, "my first").await;
+    let feed = app.native.feed("sort=new", Anon).await;
     assert_eq!(feed.data(200)["posts"].as_array().unwrap().len(), 2);
 }
 
@@ -72,13 +76,10 @@ async fn comments_have_a_cooldown() {
         c.limits.comment_interval_secs = 15;
     })
     .await;
-    let key = app.register("commenter").await;
-    let post = app.create_post(&key, "p").await;
-    let url = format!("/api/posts/{post}/comments");
-    app.post(&url, Some(&key), json!({"content": "one"}))
-        .await
-        .data(201);
-    let r = app.post(&url, Some(&key), json!({"content": "two"})).await;
+    let key = app.native.register("commenter").await;
+    let post = app.native.publish(&key, "p").await;
+    app.native.comment(&key, &post, "one").await.data(201);
+    let r = app.native.comment(&key, &post, "two").await;
     r.err(429, "RATE_LIMITED");
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((14..=15).contains(&retry), "{retry}");
@@ -93,19 +94,19 @@ async fn requests_per_key_and_per_address_are_limited_and_the_switch_turns_them_
         c.limits.registrations_per_hour = 5;
     })
     .await;
-    let key = app.register("busybot").await;
+    let key = app.native.register("busybot").await;
     for left in ["2", "1", "0"] {
-        let r = app.get("/api/agents/me", Some(&key)).await;
+        let r = app.native.me(&key).await;
         r.data(200);
         assert_eq!(r.header("x-ratelimit-remaining"), Some(left));
     }
-    let r = app.get("/api/agents/me", Some(&key)).await;
+    let r = app.native.me(&key).await;
     r.err(429, "RATE_LIMITED");
     assert!(r.header("retry-after").is_some());
     // Anonymous callers are counted by address; registration above used one request.
-    let r = app.get("/api/feed", None).await;
+    let r = app.native.feed("", Anon).await;
     r.data(200);
-    app.get("/api/feed", None).await.err(429, "RATE_LIMITED");
+    app.native.feed("", Anon).await.err(429, "RATE_LIMITED");
 
     let off = TestApp::spawn_with(|c| {
         c.limits.enabled = false;
@@ -113,11 +114,11 @@ async fn requests_per_key_and_per_address_are_limited_and_the_switch_turns_them_
         c.limits.post_interval_secs = 600;
     })
     .await;
-    let key = off.register("freebot").await;
+    let key = off.native.register("freebot").await;
     for i in 0..5 {
-        off.create_post(&key, &format!("p{i}")).await;
+        off.native.publish(&key, &format!("p{i}")).await;
     }
-    let r = off.get("/api/agents/me", Some(&key)).await;
+    let r = off.native.me(&key).await;
     r.data(200);
     assert!(r.header("x-ratelimit-limit").is_none());
 }
@@ -129,26 +130,20 @@ async fn registrations_are_limited_per_address() {
         c.limits.registrations_per_hour = 2;
     })
     .await;
-    app.register("reg_one").await;
-    app.register("reg_two").await;
-    let r = app
-        .post("/api/agents/register", None, json!({"name": "reg_three"}))
-        .await;
+    app.native.register("reg_one").await;
+    app.native.register("reg_two").await;
+    let r = app.native.register_with(json!({"name": "reg_three"})).await;
     r.err(429, "RATE_LIMITED");
     // A taken name is refused before it spends anything.
-    let r = app
-        .post("/api/agents/register", None, json!({"name": "reg_one"}))
-        .await;
+    let r = app.native.register_with(json!({"name": "reg_one"})).await;
     r.err(409, "NAME_TAKEN");
 }
 
-async fn as_from(app: &TestApp, ip: &str) -> crate::harness::Res {
-    app.send(
-        app.client
-            .get(app.url("/api/feed"))
-            .header("x-forwarded-for", ip),
-    )
-    .await
+async fn as_from(app: &TestApp, ip: &str) -> Res {
+    app.native
+        .feed("", Anon)
+        .with(|r| r.header("x-forwarded-for", ip))
+        .await
 }
 
 #[tokio::test]

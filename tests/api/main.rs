@@ -6,6 +6,7 @@ mod agents;
 mod aispace;
 mod browser;
 mod cli;
+mod clients;
 mod comments;
 mod concurrency;
 mod feed;

@@ -4,8 +4,9 @@ use reqwest::header::HeaderMap;
 use reqwest::multipart;
 use serde_json::{Value, json};
 
+use crate::clients::{Anon, Res};
 use crate::fixtures::{self, Serve, image_server};
-use crate::harness::{Res, TestApp};
+use crate::harness::TestApp;
 
 fn lan(cfg: &mut aistagram::Config) {
     cfg.media.allow_private_fetch = true;
@@ -75,7 +76,7 @@ async fn check_variant(app: &TestApp, url: &str, content_type: &str) -> Vec<u8> 
 #[tokio::test]
 async fn posting_by_url_base64_and_multipart_each_yields_served_variants() {
     let app = TestApp::spawn_with(lan).await;
-    let key = app.register("imager").await;
+    let key = app.native.register("imager").await;
     let photo = fixtures::jpeg(1600, 1200, 7);
     let host = image_server(
         [127, 0, 0, 1],
@@ -86,11 +87,8 @@ async fn posting_by_url_base64_and_multipart_each_yields_served_variants() {
     // 1. By URL: the server fetches and re-hosts it.
     let url = format!("{host}/photo.jpg");
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
-            json!({"image_url": url, "caption": "fetched"}),
-        )
+        .native
+        .create_post(&key, json!({"image_url": url, "caption": "fetched"}))
         .await;
     let p = r.data(201).clone();
     assert_eq!(
@@ -116,9 +114,9 @@ async fn posting_by_url_base64_and_multipart_each_yields_served_variants() {
     // 2. By base64 (a data: URL here): an image smaller than the feed size is never upscaled.
     let png = fixtures::png(800, 600, 8);
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({"image_b64": format!("data:image/png;base64,{}", fixtures::b64(&png)), "caption": "inline"}),
         )
         .await;
@@ -140,14 +138,7 @@ async fn posting_by_url_base64_and_multipart_each_yields_served_variants() {
         .text("category", "aesthetic")
         .text("tags", "one,two")
         .text("is_nsfw", "true");
-    let r = app
-        .send(
-            app.client
-                .post(app.url("/api/posts"))
-                .bearer_auth(&key)
-                .multipart(form),
-        )
-        .await;
+    let r = app.native.create_post_form(&key, form).await;
     let p = r.data(201).clone();
     assert_eq!(p["category"], json!("aesthetic"));
     // Explicit tags first, then the caption's hashtags.
@@ -162,11 +153,11 @@ async fn posting_by_url_base64_and_multipart_each_yields_served_variants() {
 #[tokio::test]
 async fn the_same_bytes_uploaded_twice_are_stored_once() {
     let app = TestApp::spawn().await;
-    let a = app.register("first_up").await;
-    let b = app.register("second_up").await;
+    let a = app.native.register("first_up").await;
+    let b = app.native.register("second_up").await;
     let png = fixtures::png(400, 300, 11);
-    let one = app.post_image(&a, &png, "1").await;
-    let two = app.post_image(&b, &png, "2").await;
+    let one = app.native.post_image(&a, &png, "1").await;
+    let two = app.native.post_image(&b, &png, "2").await;
     let (one, two) = (one.data(201).clone(), two.data(201).clone());
     assert_ne!(one["id"], two["id"]);
     assert_eq!(one["image_url"], two["image_url"]);
@@ -180,7 +171,7 @@ async fn the_same_bytes_uploaded_twice_are_stored_once() {
 }
 
 async fn assert_refused(app: &TestApp, key: &str, bytes: &[u8], status: u16, code: &str) -> Res {
-    let r = app.post_image(key, bytes, "bad").await;
+    let r = app.native.post_image(key, bytes, "bad").await;
     r.err(status, code);
     r
 }
@@ -188,7 +179,7 @@ async fn assert_refused(app: &TestApp, key: &str, bytes: &[u8], status: u16, cod
 #[tokio::test]
 async fn hostile_and_broken_files_are_refused_and_leave_nothing_behind() {
     let app = TestApp::spawn().await;
-    let key = app.register("hostile").await;
+    let key = app.native.register("hostile").await;
     let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>"#;
     let r = assert_refused(&app, &key, svg, 415, "UNSUPPORTED_MEDIA_TYPE").await;
     let msg = r.body["error"].as_str().unwrap();
@@ -262,7 +253,7 @@ async fn hostile_and_broken_files_are_refused_and_leave_nothing_behind() {
     assert_refused(&app, &key, &huge, 413, "UPLOAD_TOO_LARGE").await;
     assert_refused(&app, &key, b"", 400, "IMAGE_REQUIRED").await;
 
-    let feed = app.get("/api/feed?sort=new", None).await;
+    let feed = app.native.feed("sort=new", Anon).await;
     assert_eq!(feed.data(200)["posts"], json!([]));
     let media = app.dir.as_ref().unwrap().path().join("media");
     let leftovers = crate::harness::files_under(&media);
@@ -272,7 +263,7 @@ async fn hostile_and_broken_files_are_refused_and_leave_nothing_behind() {
 #[tokio::test]
 async fn urls_pointing_inside_the_network_are_refused() {
     let app = TestApp::spawn().await;
-    let key = app.register("ssrf_probe").await;
+    let key = app.native.register("ssrf_probe").await;
     let png = fixtures::png(64, 64, 5);
     let host = image_server(
         [127, 0, 0, 1],
@@ -297,11 +288,8 @@ async fn urls_pointing_inside_the_network_are_refused() {
         "gopher://example.com/x".to_owned(),
     ] {
         let r = app
-            .post(
-                "/api/posts",
-                Some(&key),
-                json!({"image_url": url, "caption": "probe"}),
-            )
+            .native
+            .create_post(&key, json!({"image_url": url, "caption": "probe"}))
             .await;
         r.err(400, "FORBIDDEN_URL");
     }
@@ -317,7 +305,7 @@ async fn redirects_are_checked_at_every_hop_and_fetch_failures_say_why() {
         c.media.fetch_timeout_secs = 3;
     })
     .await;
-    let key = app.register("redirected").await;
+    let key = app.native.register("redirected").await;
     let png = fixtures::png(64, 64, 6);
     let denied = image_server(
         [127, 0, 0, 2],
@@ -347,12 +335,9 @@ async fn redirects_are_checked_at_every_hop_and_fetch_failures_say_why() {
         let app = &app;
         let key = key.clone();
         async move {
-            app.post(
-                "/api/posts",
-                Some(&key),
-                json!({"image_url": path, "caption": "hop"}),
-            )
-            .await
+            app.native
+                .create_post(&key, json!({"image_url": path, "caption": "hop"}))
+                .await
         }
     };
     post(format!("{denied}/x.png"))
@@ -395,13 +380,13 @@ async fn redirects_are_checked_at_every_hop_and_fetch_failures_say_why() {
 #[tokio::test]
 async fn exif_orientation_is_applied_and_no_metadata_reaches_the_variants() {
     let app = TestApp::spawn().await;
-    let key = app.register("camera").await;
+    let key = app.native.register("camera").await;
     let jpeg = fixtures::jpeg_with_exif(300, 200);
     assert!(
         jpeg.windows(fixtures::GPS_MARKER.len())
             .any(|w| w == fixtures::GPS_MARKER)
     );
-    let r = app.post_image(&key, &jpeg, "rotated").await;
+    let r = app.native.post_image(&key, &jpeg, "rotated").await;
     let p = r.data(201).clone();
     // Orientation 6: the 300×200 landscape displays as a 200×300 portrait, left half on top.
     assert_eq!(
@@ -437,21 +422,19 @@ async fn exif_orientation_is_applied_and_no_metadata_reaches_the_variants() {
 #[tokio::test]
 async fn resized_re_encodes_are_found_as_duplicates() {
     let app = TestApp::spawn().await;
-    let key = app.register("reposter").await;
+    let key = app.native.register("reposter").await;
     let post = |bytes: Vec<u8>, caption: &'static str| {
         let app = &app;
         let key = key.clone();
         async move {
-            let r = app.post_image(&key, &bytes, caption).await;
+            let r = app.native.post_image(&key, &bytes, caption).await;
             r.data(201)["id"].as_str().unwrap().to_owned()
         }
     };
     let original = post(fixtures::png(1200, 900, 21), "original").await;
     let resized = post(fixtures::jpeg(600, 450, 21), "resized jpeg").await;
     let other = post(fixtures::png(1200, 900, 99), "different picture").await;
-    let r = app
-        .get(&format!("/api/posts/{original}/duplicates"), None)
-        .await;
+    let r = app.native.duplicates(&original).await;
     let found: Vec<Value> = r.data(200)["duplicates"].as_array().unwrap().clone();
     let ids: Vec<&str> = found
         .iter()
@@ -459,11 +442,10 @@ async fn resized_re_encodes_are_found_as_duplicates() {
         .collect();
     assert_eq!(ids, [resized.as_str()], "{found:?}");
     assert!(found[0]["distance"].as_u64().unwrap() <= 10);
-    let r = app
-        .get(&format!("/api/posts/{other}/duplicates"), None)
-        .await;
+    let r = app.native.duplicates(&other).await;
     assert_eq!(r.data(200)["duplicates"], json!([]));
-    app.get("/api/posts/not-a-post/duplicates", None)
+    app.native
+        .duplicates("not-a-post")
         .await
         .err(404, "POST_NOT_FOUND");
 }
@@ -478,8 +460,8 @@ async fn unknown_media_is_a_404() {
         "/media/../../etc/passwd/feed".to_owned(),
         "/media/abc/feed".to_owned(),
     ] {
-        let r = app.get(&path, None).await;
-        assert_eq!(r.status.as_u16(), 404, "{path}");
+        let (status, _, _) = fetch_variant(&app, &app.url(&path)).await;
+        assert_eq!(status, 404, "{path}");
     }
 }
 
@@ -504,8 +486,8 @@ fn animated_gif(frames: u8) -> Vec<u8> {
 #[tokio::test]
 async fn animated_gifs_and_webp_are_accepted_and_frames_are_capped() {
     let app = TestApp::spawn_with(|c| c.media.max_frames = 3).await;
-    let key = app.register("animator").await;
-    let r = app.post_image(&key, &animated_gif(3), "gif").await;
+    let key = app.native.register("animator").await;
+    let r = app.native.post_image(&key, &animated_gif(3), "gif").await;
     let p = r.data(201).clone();
     assert_eq!(
         (p["width"].clone(), p["height"].clone()),
@@ -517,7 +499,7 @@ async fn animated_gifs_and_webp_are_accepted_and_frames_are_capped() {
     assert_refused(&app, &key, &animated_gif(4), 422, "IMAGE_TOO_LARGE").await;
 
     let webp = fixtures::encode(&fixtures::picture(300, 200, 4), image::ImageFormat::WebP);
-    let r = app.post_image(&key, &webp, "webp").await;
+    let r = app.native.post_image(&key, &webp, "webp").await;
     let p = r.data(201).clone();
     check_variant(&app, p["original_url"].as_str().unwrap(), "image/webp").await;
 }

@@ -2,35 +2,26 @@
 
 use serde_json::json;
 
+use crate::clients::Anon;
 use crate::harness::{TestApp, quiet_config};
 
 #[tokio::test]
 async fn everything_survives_a_restart() {
     let app = TestApp::spawn().await;
-    let key = app.register("durable").await;
-    let fan = app.register("durable_fan").await;
-    let post = app.create_post(&key, "remember me").await;
-    app.vote(&fan, &post, "up").await.data(200);
-    app.post(
-        &format!("/api/posts/{post}/comments"),
-        Some(&fan),
-        json!({"content": "kept"}),
-    )
-    .await
-    .data(201);
-    let before = app
-        .get(&format!("/api/posts/{post}"), None)
-        .await
-        .body
-        .to_string();
-    let profile_before = app.get("/api/agents/durable", None).await.body;
+    let key = app.native.register("durable").await;
+    let fan = app.native.register("durable_fan").await;
+    let post = app.native.publish(&key, "remember me").await;
+    app.native.vote(&fan, &post, "up").await.data(200);
+    app.native.comment(&fan, &post, "kept").await.data(201);
+    let before = app.native.post(&post, Anon).await.body.to_string();
+    let profile_before = app.native.profile("durable").await.body;
     let old_base = app.base.clone();
 
     let dir = app.stop().await;
     let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
 
     // The new server listens on another port; its absolute URLs say so.
-    let after = app.get(&format!("/api/posts/{post}"), None).await.body;
+    let after = app.native.post(&post, Anon).await.body;
     assert_eq!(after.to_string(), before.replace(&old_base, &app.base));
     let served = app
         .client
@@ -39,27 +30,25 @@ async fn everything_survives_a_restart() {
         .await
         .unwrap();
     assert_eq!(served.status().as_u16(), 200, "media survives the restart");
-    assert_eq!(
-        app.get("/api/agents/durable", None).await.body,
-        profile_before
-    );
+    assert_eq!(app.native.profile("durable").await.body, profile_before);
     // The key still authenticates, votes still toggle from their stored state.
-    let me = app.get("/api/agents/me", Some(&key)).await;
+    let me = app.native.me(&key).await;
     assert_eq!(me.data(200)["name"], json!("durable"));
-    let r = app.vote(&fan, &post, "up").await;
+    let r = app.native.vote(&fan, &post, "up").await;
     assert_eq!(
         r.data(200)["score"],
         json!(0),
         "the stored vote was toggled off"
     );
-    let c = app.get(&format!("/api/posts/{post}/comments"), None).await;
+    let c = app.native.comments(&post, "").await;
     assert_eq!(c.data(200)["comments"][0]["content"], json!("kept"));
     // Sequences continue: a new post goes on top of the new feed, names stay taken.
-    let newer = app.create_post(&key, "after restart").await;
-    let feed = app.get("/api/feed?sort=new", None).await;
+    let newer = app.native.publish(&key, "after restart").await;
+    let feed = app.native.feed("sort=new", Anon).await;
     assert_eq!(feed.data(200)["posts"][0]["id"], json!(newer));
     assert_eq!(feed.data(200)["posts"][1]["id"], json!(post));
-    app.post("/api/agents/register", None, json!({"name": "durable"}))
+    app.native
+        .register_with(json!({"name": "durable"}))
         .await
         .err(409, "NAME_TAKEN");
 }
@@ -80,7 +69,7 @@ async fn a_second_server_on_the_same_data_dir_is_refused_clearly() {
 async fn a_graceful_shutdown_lets_in_flight_requests_finish() {
     use crate::fixtures::{self, Serve, image_server};
     let app = TestApp::spawn_with(|c| c.media.allow_private_fetch = true).await;
-    let key = app.register("last_word").await;
+    let key = app.native.register("last_word").await;
     let started = std::sync::Arc::new(tokio::sync::Notify::new());
     let slow = Serve::Slow(
         std::time::Duration::from_millis(700),
@@ -88,15 +77,16 @@ async fn a_graceful_shutdown_lets_in_flight_requests_finish() {
         started.clone(),
     );
     let host = image_server([127, 0, 0, 1], vec![("/slow.png", slow)]).await;
-    let (client, url) = (app.client.clone(), app.url("/api/posts"));
+    let native = app.native.clone();
     let in_flight = tokio::spawn(async move {
-        client
-            .post(url)
-            .bearer_auth(key)
-            .json(&json!({"image_url": format!("{host}/slow.png"), "caption": "made it"}))
-            .send()
+        native
+            .create_post(
+                &key,
+                json!({"image_url": format!("{host}/slow.png"), "caption": "made it"}),
+            )
+            .try_send()
             .await
-            .map(|r| r.status().as_u16())
+            .map(|r| r.status.as_u16())
     });
     // Stop while the server is inside the request, fetching the image.
     tokio::time::timeout(std::time::Duration::from_secs(30), started.notified())
@@ -109,6 +99,6 @@ async fn a_graceful_shutdown_lets_in_flight_requests_finish() {
         "the in-flight post was cut off"
     );
     let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
-    let feed = app.get("/api/feed?sort=new", None).await;
+    let feed = app.native.feed("sort=new", Anon).await;
     assert_eq!(feed.data(200)["posts"][0]["caption"], json!("made it"));
 }

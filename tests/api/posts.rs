@@ -1,17 +1,19 @@
 //! Creating and reading posts.
 
+use reqwest::Method;
 use serde_json::json;
 
+use crate::clients::Anon;
 use crate::harness::TestApp;
 
 #[tokio::test]
 async fn a_post_is_created_and_read_back_in_full() {
     let app = TestApp::spawn().await;
-    let key = app.register("poster").await;
+    let key = app.native.register("poster").await;
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({
                 "image_b64": crate::harness::small_png_b64(),
                 "caption": "feeling cute, might get fine-tuned later 💅",
@@ -29,7 +31,7 @@ async fn a_post_is_created_and_read_back_in_full() {
     assert_eq!(created["agent"]["name"], json!("poster"));
     assert_eq!(created["score"], json!(0));
     let id = created["id"].as_str().unwrap();
-    let got = app.get(&format!("/api/posts/{id}"), None).await;
+    let got = app.native.post(id, Anon).await;
     let got = got.data(200);
     for field in [
         "id",
@@ -49,19 +51,19 @@ async fn a_post_is_created_and_read_back_in_full() {
 #[tokio::test]
 async fn the_category_defaults_to_general_and_unknown_ones_list_the_valid_set() {
     let app = TestApp::spawn().await;
-    let key = app.register("catbot").await;
+    let key = app.native.register("catbot").await;
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({"image_b64": crate::harness::small_png_b64(), "caption": "x"}),
         )
         .await;
     assert_eq!(r.data(201)["category"], json!("general"));
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({"image_url": "https://a.b/c.png", "caption": "x", "category": "memes"}),
         )
         .await;
@@ -85,7 +87,7 @@ async fn the_category_defaults_to_general_and_unknown_ones_list_the_valid_set() 
 #[tokio::test]
 async fn bad_posts_are_refused_and_nothing_is_stored() {
     let app = TestApp::spawn().await;
-    let key = app.register("badposter").await;
+    let key = app.native.register("badposter").await;
     let ok = json!({"image_url": "https://a.b/c.png", "caption": "fine"});
     let cases = [
         (json!({"caption": "no image"}), 400, "IMAGE_REQUIRED"),
@@ -162,47 +164,44 @@ async fn bad_posts_are_refused_and_nothing_is_stored() {
         (json!(["not", "an", "object"]), 422, "INVALID_BODY"),
     ];
     for (body, status, code) in cases {
-        let r = app.post("/api/posts", Some(&key), body.clone()).await;
+        let r = app.native.create_post(&key, body.clone()).await;
         assert_eq!(r.status.as_u16(), status, "{body}: {}", r.body);
         assert_eq!(r.body["code"], json!(code), "{body}: {}", r.body);
     }
     // Without a key at all.
-    app.post("/api/posts", None, ok.clone())
+    app.native
+        .create_post(Anon, ok.clone())
         .await
         .err(401, "UNAUTHORIZED");
-    let feed = app.get("/api/feed?sort=new", None).await;
+    let feed = app.native.feed("sort=new", Anon).await;
     assert_eq!(
         feed.data(200)["posts"],
         json!([]),
         "a refused post left something behind"
     );
-    let me = app.get("/api/agents/me", Some(&key)).await;
+    let me = app.native.me(&key).await;
     assert_eq!(me.data(200)["post_count"], json!(0));
 }
 
 #[tokio::test]
 async fn unknown_post_ids_are_404_on_every_endpoint() {
     let app = TestApp::spawn().await;
-    let key = app.register("lookbot").await;
+    let key = app.native.register("lookbot").await;
     for id in [
         "00000000-0000-0000-0000-000000000000",
         "not-a-uuid",
         "12345",
     ] {
-        app.get(&format!("/api/posts/{id}"), None)
+        app.native.post(id, Anon).await.err(404, "POST_NOT_FOUND");
+        app.native
+            .vote(&key, id, "up")
             .await
             .err(404, "POST_NOT_FOUND");
-        app.vote(&key, id, "up").await.err(404, "POST_NOT_FOUND");
-        app.post(
-            &format!("/api/posts/{id}/comments"),
-            Some(&key),
-            json!({"content": "hi"}),
-        )
-        .await
-        .err(404, "POST_NOT_FOUND");
-        app.get(&format!("/api/posts/{id}/comments"), None)
+        app.native
+            .comment(&key, id, "hi")
             .await
             .err(404, "POST_NOT_FOUND");
+        app.native.comments(id, "").await.err(404, "POST_NOT_FOUND");
     }
 }
 
@@ -252,11 +251,12 @@ async fn the_skill_file_and_health_check_are_served() {
     ] {
         assert!(text.contains(endpoint), "skill.md lacks {endpoint}");
     }
-    let h = app.get("/healthz", None).await;
+    let h = app.native.health().await;
     assert_eq!(h.data(200)["status"], json!("ok"));
-    app.get("/api/nothing-here", None)
+    app.native
+        .request(Method::GET, "/nothing-here", Anon)
         .await
         .err(404, "NOT_FOUND");
-    let r = app.send(app.client.delete(app.url("/api/feed"))).await;
+    let r = app.native.request(Method::DELETE, "/feed", Anon).await;
     r.err(405, "METHOD_NOT_ALLOWED");
 }

@@ -3,67 +3,47 @@
 //! field spelled the other surface's way. None of these ever reaches a client as a plain-text
 //! framework rejection.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{Res, TestApp};
-
-/// An AIspace refusal: `{"ok": false, "error": {"code", "message"}}` with the given status.
-#[track_caller]
-fn aispace_err(r: &Res, status: u16, code: &str) {
-    assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
-    assert_eq!(r.body["ok"], json!(false), "body: {}", r.body);
-    assert_eq!(r.body["error"]["code"], json!(code), "body: {}", r.body);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "body: {}",
-        r.body
-    );
-    assert_eq!(
-        r.body.get("success"),
-        None,
-        "native envelope leaked: {}",
-        r.body
-    );
-}
+use crate::clients::Anon;
+use crate::harness::TestApp;
 
 #[tokio::test]
 async fn aispace_refuses_bad_queries_and_oversized_bodies_in_its_own_envelope() {
     let app = TestApp::spawn().await;
-    let key = app.register("envelope").await;
+    let key = app.native.register("envelope").await;
     // A `limit` that is not a number: axum's Query would answer a plain-text 400.
-    let r = app.get("/api/agent/feed?limit=abc", Some(&key)).await;
-    aispace_err(&r, 400, "INVALID_BODY");
+    let r = app.aispace.feed("limit=abc", &key).await;
+    r.err(400, "INVALID_BODY");
     // A JSON body over 1 MiB on an endpoint that reads a small body.
-    let huge = json!({ "postId": "x".repeat(2 * 1024 * 1024), "medalType": "GOLD" });
-    let r = app.post("/api/agent/vote", Some(&key), huge).await;
-    aispace_err(&r, 400, "INVALID_BODY");
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let r = app.aispace.vote(&key, &huge, "GOLD").await;
+    r.err(400, "INVALID_BODY");
     // A body that is not JSON at all.
-    let req = app
-        .client
-        .post(app.url("/api/agent/vote"))
-        .bearer_auth(&key)
-        .header("content-type", "application/json")
-        .body("{nope");
-    aispace_err(&app.send(req).await, 400, "INVALID_BODY");
+    let r = app
+        .aispace
+        .request(Method::POST, "/vote", &key)
+        .with(|r| r.header("content-type", "application/json").body("{nope"))
+        .await;
+    r.err(400, "INVALID_BODY");
 }
 
 #[tokio::test]
 async fn aispace_bodies_may_not_set_server_owned_fields() {
     let app = TestApp::spawn().await;
-    let key = app.register("owner").await;
-    let other = app.register("commenter").await;
-    let post = app.create_post(&key, "a post to comment on").await;
-    let path = format!("/api/agent/posts/{post}/comments");
+    let key = app.native.register("owner").await;
+    let other = app.native.register("commenter").await;
+    let post = app.native.publish(&key, "a post to comment on").await;
     let r = app
-        .post(
-            &path,
-            Some(&other),
+        .aispace
+        .comment_with(
+            &other,
+            &post,
             json!({ "body": "backdated", "createdAt": "2001-01-01T00:00:00Z" }),
         )
         .await;
-    aispace_err(&r, 400, "INVALID_BODY");
+    r.err(400, "INVALID_BODY");
     assert!(
         r.body["error"]["message"]
             .as_str()
@@ -72,33 +52,31 @@ async fn aispace_bodies_may_not_set_server_owned_fields() {
         r.body
     );
     // Nothing was written.
-    let comments = app.get(&format!("/api/posts/{post}/comments"), None).await;
+    let comments = app.native.comments(&post, "").await;
     assert_eq!(comments.data(200)["comments"], json!([]));
     // The same comment without the field goes through.
-    let r = app
-        .post(&path, Some(&other), json!({ "body": "fine" }))
-        .await;
+    let r = app.aispace.comment(&other, &post, "fine").await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
 }
 
 #[tokio::test]
 async fn native_posts_take_only_the_native_field_names() {
     let app = TestApp::spawn().await;
-    let key = app.register("spelling").await;
+    let key = app.native.register("spelling").await;
     // AIspace's camelCase `imageUrl` names no image on `/api`.
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({ "imageUrl": "https://example.com/a.png", "caption": "camel" }),
         )
         .await;
     r.err(400, "IMAGE_REQUIRED");
     // Nor does `publishAt` schedule anything: the post goes out now.
     let r = app
-        .post(
-            "/api/posts",
-            Some(&key),
+        .native
+        .create_post(
+            &key,
             json!({
                 "image_b64": crate::harness::small_png_b64(),
                 "caption": "now",
@@ -114,15 +92,18 @@ async fn native_posts_take_only_the_native_field_names() {
 #[tokio::test]
 async fn undecodable_path_segments_get_each_surfaces_answer() {
     let app = TestApp::spawn().await;
-    let key = app.register("pathbot").await;
+    let key = app.native.register("pathbot").await;
     // `%FF` is not UTF-8: axum's Path would answer a plain-text 400.
-    app.get("/api/posts/%FF", None)
+    app.native
+        .post("%FF", Anon)
         .await
         .err(400, "VALIDATION_ERROR");
     let r = app
-        .post("/api/agent/posts/%FF/like", Some(&key), json!({}))
+        .aispace
+        .like(&key, "%FF")
+        .with(|r| r.json(&json!({})))
         .await;
-    aispace_err(&r, 400, "INVALID_BODY");
+    r.err(400, "INVALID_BODY");
     // The gallery answers with its HTML 404 page.
     let r = app
         .client
@@ -147,14 +128,21 @@ async fn undecodable_path_segments_get_each_surfaces_answer() {
 async fn key_and_route_refusals_use_the_surface_envelope_from_the_first_layer() {
     let app = TestApp::spawn().await;
     // A malformed key never reaches a handler: the identity layer refuses it per surface.
-    let r = app.get("/api/agent/me", Some("aista_nonsense")).await;
-    aispace_err(&r, 401, "INVALID_AGENT_KEY");
-    app.get("/api/agents/me", Some("aista_nonsense"))
+    let r = app.aispace.me("aista_nonsense").await;
+    r.err(401, "INVALID_AGENT_KEY");
+    app.native
+        .me("aista_nonsense")
         .await
         .err(401, "UNAUTHORIZED");
     // Unknown paths under each prefix.
-    aispace_err(&app.get("/api/agent/nowhere", None).await, 404, "NOT_FOUND");
-    app.get("/api/nowhere", None).await.err(404, "NOT_FOUND");
-    let body: Value = app.get("/api/agent", None).await.body;
+    app.aispace
+        .request(Method::GET, "/nowhere", Anon)
+        .await
+        .err(404, "NOT_FOUND");
+    app.native
+        .request(Method::GET, "/nowhere", Anon)
+        .await
+        .err(404, "NOT_FOUND");
+    let body: Value = app.aispace.request(Method::GET, "", Anon).await.body;
     assert_eq!(body["ok"], json!(false), "{body}");
 }
