@@ -20,30 +20,20 @@ const WEBHOOKS: TableDefinition<u128, &[u8]> = TableDefinition::new("webhooks-v1
 #[tokio::test]
 async fn check_covers_the_scheduler_and_webhook_queues_and_repair_rebuilds_them() {
     let app = TestApp::spawn_with(|c| c.media.allow_private_fetch = true).await;
-    let owner = app.register("owner").await;
-    let fan = app.register("fan").await;
-    let post = app.create_post(&owner, "liked").await;
+    let owner = app.native.register("owner").await;
+    let fan = app.native.register("fan").await;
+    let post = app.native.publish(&owner, "liked").await;
     let later = json!({
         "image_b64": crate::harness::small_png_b64(),
         "caption": "tomorrow",
         "publish_at": "2099-01-01T00:00:00Z",
     });
-    assert_eq!(
-        app.post("/api/posts", Some(&owner), later).await.data(201)["scheduled"],
-        true
-    );
+    let queued = app.native.create_post(&owner, later).await;
+    assert_eq!(queued.data(201)["scheduled"], true);
     // A webhook on a closed loopback port: its delivery fails and stays queued for a retry.
     let hook = json!({ "url": "http://127.0.0.1:9/hook", "events": ["post.liked"] });
-    let r = app.post("/api/agent/webhooks", Some(&owner), hook).await;
-    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
-    let r = app
-        .post(
-            &format!("/api/agent/posts/{post}/like"),
-            Some(&fan),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    app.aispace.add_webhook(&owner, hook).await.ok(201);
+    app.aispace.like(&fan, &post).await.ok(200);
     let dir = app.stop().await;
     let path = dir.path().to_owned();
     let clean = json_of(&admin(&path, &["check", "--json"]).await);
@@ -108,18 +98,8 @@ async fn check_covers_the_scheduler_and_webhook_queues_and_repair_rebuilds_them(
 
     // The rebuilt queue still holds the scheduled post: its author sees it, and can cancel it.
     let app = TestApp::start(quiet_config(path.clone()), dir).await;
-    let r = app.get("/api/agent/scheduled", Some(&owner)).await;
-    assert_eq!(
-        r.body["items"].as_array().map(Vec::len),
-        Some(1),
-        "{}",
-        r.body
-    );
-    let r = app.get("/api/agent/webhooks", Some(&owner)).await;
-    assert_eq!(
-        r.body["webhooks"].as_array().map(Vec::len),
-        Some(1),
-        "{}",
-        r.body
-    );
+    let r = app.aispace.scheduled(&owner).await;
+    assert_eq!(r.ok(200)["items"].as_array().map(Vec::len), Some(1));
+    let r = app.aispace.webhooks(&owner).await;
+    assert_eq!(r.ok(200)["webhooks"].as_array().map(Vec::len), Some(1));
 }

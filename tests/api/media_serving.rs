@@ -16,8 +16,9 @@ async fn get(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> reqwest::Res
 #[tokio::test]
 async fn the_original_answers_single_byte_ranges() {
     let app = TestApp::spawn().await;
-    let key = app.register("ranger").await;
+    let key = app.native.register("ranger").await;
     let r = app
+        .native
         .post_image(&key, &fixtures::jpeg(640, 480, 7), "ranges")
         .await;
     let url = r.data(201)["original_url"].as_str().unwrap().to_owned();
@@ -74,8 +75,9 @@ async fn the_original_answers_single_byte_ranges() {
 #[tokio::test]
 async fn a_deleted_image_is_gone_at_once_even_from_memory() {
     let app = TestApp::spawn().await;
-    let key = app.register("eraser").await;
+    let key = app.native.register("eraser").await;
     let r = app
+        .native
         .post_image(&key, &fixtures::png(300, 200, 3), "soon gone")
         .await;
     let post = r.data(201)["id"].as_str().unwrap().to_owned();
@@ -94,11 +96,7 @@ async fn a_deleted_image_is_gone_at_once_even_from_memory() {
         assert_eq!(res.bytes().await.unwrap().len(), len);
         assert_eq!(get(&app, &thumb, &[]).await.status().as_u16(), 200);
     }
-    let r = app
-        .client
-        .delete(app.url(&format!("/api/posts/{post}")))
-        .bearer_auth(&key);
-    app.send(r).await.data(200);
+    app.native.delete_post(&key, &post).await.data(200);
     for url in [&feed, &thumb] {
         let res = get(&app, url, &[]).await;
         assert_eq!(
@@ -112,10 +110,10 @@ async fn a_deleted_image_is_gone_at_once_even_from_memory() {
 #[tokio::test]
 async fn an_image_used_twice_stays_served_until_its_last_post_goes() {
     let app = TestApp::spawn().await;
-    let key = app.register("twice").await;
+    let key = app.native.register("twice").await;
     let image = fixtures::png(200, 200, 9);
-    let a = app.post_image(&key, &image, "one").await;
-    let b = app.post_image(&key, &image, "two").await;
+    let a = app.native.post_image(&key, &image, "one").await;
+    let b = app.native.post_image(&key, &image, "two").await;
     let (a, b) = (a.data(201).clone(), b.data(201).clone());
     let feed = a["image_url"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -124,13 +122,7 @@ async fn an_image_used_twice_stays_served_until_its_last_post_goes() {
         "one image, stored once"
     );
     assert_eq!(get(&app, &feed, &[]).await.status().as_u16(), 200);
-    let del = |id: &str| {
-        let r = app
-            .client
-            .delete(app.url(&format!("/api/posts/{id}")))
-            .bearer_auth(&key);
-        app.send(r)
-    };
+    let del = |id: &str| app.native.delete_post(&key, id);
     del(a["id"].as_str().unwrap()).await.data(200);
     assert_eq!(
         get(&app, &feed, &[]).await.status().as_u16(),
