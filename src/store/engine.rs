@@ -328,13 +328,22 @@ readable!(ReadTx);
 readable!(WriteTx);
 
 impl ReadTx {
+    /// One table of the snapshot, opened once for many reads (a merge of many ranges).
+    pub fn open<K: Key, V: Value>(&self, t: Table<K, V>) -> Result<ReadTable<K, V>> {
+        Ok(ReadTable(self.0.open_table(t.def())?))
+    }
+}
+
+/// A table opened in a read snapshot.
+pub struct ReadTable<K: Key, V: Value>(redb::ReadOnlyTable<K, V::Raw>);
+
+impl<K: OwnedKey, V: Value> ReadTable<K, V> {
     /// The keys in `range`, as an iterator that outlives this call (several can be merged).
-    pub fn keys<'k, K: OwnedKey, V: Value, KR: Borrow<K::SelfType<'k>> + 'k>(
+    pub fn keys<'k, KR: Borrow<K::SelfType<'k>> + 'k>(
         &self,
-        t: Table<K, V>,
         range: impl RangeBounds<KR> + 'k,
     ) -> Result<impl DoubleEndedIterator<Item = Result<K>> + 'static> {
-        let rows = self.0.open_table(t.def())?.range(range)?;
+        let rows = self.0.range(range)?;
         Ok(rows.map(|row| Ok(row?.0.value())))
     }
 }

@@ -105,8 +105,9 @@ pub fn merged_agent_posts(
     use std::collections::BinaryHeap;
     let mut iters = Vec::with_capacity(agents.len());
     let mut heap = BinaryHeap::new();
+    let table = tx.open(AGENT_POSTS)?;
     for a in agents {
-        let mut it = tx.keys(AGENT_POSTS, (a.0, 0)..(a.0, before))?.rev();
+        let mut it = table.keys((a.0, 0)..(a.0, before))?.rev();
         if let Some(k) = it.next() {
             heap.push((k?.1, iters.len()));
         }
