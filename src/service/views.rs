@@ -183,7 +183,13 @@ pub struct Reactions {
 
 /// The absolute URL of one variant of a stored image.
 pub fn media_url(base: &str, hash: MediaHash, variant: &str) -> String {
-    format!("{base}/media/{hash}/{variant}")
+    let mut url = String::with_capacity(base.len() + 72 + variant.len());
+    url.push_str(base);
+    url.push_str("/media/");
+    url.push_str(hash.hex().as_str());
+    url.push('/');
+    url.push_str(variant);
+    url
 }
 
 impl PostView {
