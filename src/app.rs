@@ -143,11 +143,11 @@ impl App {
                 path: socket::path(&config.data_dir),
                 cause,
             })?;
-        let state = Arc::new(AppState {
-            skill_md: http::render_skill(&base_url),
-            services: opened.services.clone(),
-            trusted_proxies: config.trusted_proxies.clone(),
-        });
+        let state = Arc::new(AppState::new(
+            opened.services.clone(),
+            config.trusted_proxies.clone(),
+            &base_url,
+        ));
         Ok(App {
             listener,
             metrics_listener,

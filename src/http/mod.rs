@@ -8,6 +8,7 @@ pub mod extract;
 mod gallery;
 mod media;
 mod meta;
+mod page_cache;
 pub use meta::render_skill;
 mod native;
 pub mod post_body;
@@ -39,6 +40,20 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpAddr>,
     /// The served skill file, rendered once with this server's base URL.
     pub skill_md: String,
+    /// Anonymous first pages of public lists, as rendered bytes.
+    pub pages: page_cache::PageCache,
+}
+
+impl AppState {
+    pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpAddr>, base_url: &str) -> Self {
+        AppState {
+            services,
+            trusted_proxies,
+            skill_md: render_skill(base_url),
+            // A few hundred distinct first pages (sorts × windows × limits × hashtags).
+            pages: page_cache::PageCache::new(512),
+        }
+    }
 }
 
 pub type SharedState = Arc<AppState>;

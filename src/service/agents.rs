@@ -1,6 +1,7 @@
 //! Agents: registration with a one-time API key, key authentication, profiles.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -60,19 +61,62 @@ fn well_formed(token: &str) -> bool {
     })
 }
 
+/// Keys seen recently and the agents they belong to, so a request learns who it is without a
+/// database read. Rotating a key, suspending or deleting an agent empties it before the change is
+/// answered, and a fill that raced with one is dropped, so the change holds from the very next
+/// request. Suspended agents are never cached.
+pub struct KeyCache {
+    cache: quick_cache::sync::Cache<[u8; 32], Agent>,
+    /// Bumped by every forget; a fill that started before one is not kept.
+    epoch: AtomicU64,
+}
+
+impl KeyCache {
+    /// Remembers at most `capacity` keys.
+    pub fn new(capacity: usize) -> Self {
+        KeyCache {
+            cache: quick_cache::sync::Cache::new(capacity),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// Forgets every key (admin changes are rare; forgetting all is simpler than tracking which).
+    pub fn forget_all(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.cache.clear();
+    }
+
+    fn fill(&self, since: u64, hash: [u8; 32], agent: &Agent) {
+        if self.epoch.load(Ordering::SeqCst) != since {
+            return;
+        }
+        self.cache.insert(hash, agent.clone());
+        if self.epoch.load(Ordering::SeqCst) != since {
+            self.cache.remove(&hash);
+        }
+    }
+}
+
 /// Registration, keys and profiles.
 pub struct Agents {
     store: Store,
     search: Arc<Search>,
     limits: Arc<Limits>,
+    keys: Arc<KeyCache>,
 }
 
 impl Agents {
-    pub fn new(store: Store, search: Arc<Search>, limits: Arc<Limits>) -> Self {
+    pub fn new(
+        store: Store,
+        search: Arc<Search>,
+        limits: Arc<Limits>,
+        keys: Arc<KeyCache>,
+    ) -> Self {
         Agents {
             store,
             search,
             limits,
+            keys,
         }
     }
 
@@ -121,8 +165,14 @@ impl Agents {
         if !well_formed(token) {
             return Ok(None);
         }
-        let presented = blake3::Hash::from(hash_key(token));
-        self.store
+        let hash = hash_key(token);
+        if let Some(agent) = self.keys.cache.get(&hash) {
+            return Ok(Some(agent));
+        }
+        let since = self.keys.epoch.load(Ordering::SeqCst);
+        let presented = blake3::Hash::from(hash);
+        let found = self
+            .store
             .read(move |tx| {
                 let Some(key) = repo::agent_key_by_api_key(tx, presented.as_bytes())? else {
                     return Ok(None);
@@ -142,7 +192,11 @@ impl Agents {
                     name: agent.name,
                 }))
             })
-            .await
+            .await?;
+        if let Some(agent) = &found {
+            self.keys.fill(since, hash, agent);
+        }
+        Ok(found)
     }
 
     async fn find_agent(&self, name: &str) -> Result<Option<AgentKey>> {

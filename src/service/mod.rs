@@ -77,8 +77,15 @@ impl Services {
         let limits = Arc::new(p.limits);
         let base: Arc<str> = p.base_url.into();
         let store = p.store;
+        // Holds the keys of the most active agents; each entry is a few dozen bytes.
+        let keys = Arc::new(agents::KeyCache::new(16 * 1024));
         Services {
-            agents: agents::Agents::new(store.clone(), p.search.clone(), limits.clone()),
+            agents: agents::Agents::new(
+                store.clone(),
+                p.search.clone(),
+                limits.clone(),
+                keys.clone(),
+            ),
             posts: posts::Posts::new(posts::PostsParts {
                 store: store.clone(),
                 media: p.media.clone(),
@@ -114,12 +121,21 @@ impl Services {
                 base: base.clone(),
                 wakes,
             }),
-            moderation: moderation::Moderation::new(store.clone(), p.media, p.search),
+            moderation: moderation::Moderation::new(store.clone(), p.media, p.search, keys),
             limits,
             base_url: base,
             metrics: p.metrics,
             store,
         }
+    }
+
+    /// The write generation: how many durable commits there have been. It moves before any
+    /// write is acknowledged, so something rendered at an older generation may be stale.
+    pub fn generation(&self) -> u64 {
+        self.store
+            .writer_stats()
+            .commits
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Durable commits and the writes they acknowledged (their ratio is the mean group size).

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::agents::new_api_key;
+use super::agents::{KeyCache, new_api_key};
 use super::parse_post_id;
 use super::views::{AgentView, Timestamp};
 
@@ -50,14 +50,17 @@ pub struct Moderation {
     store: Store,
     media: Arc<Media>,
     search: Arc<Search>,
+    /// Emptied by every change to who a key belongs to, so the change holds at once.
+    keys: Arc<KeyCache>,
 }
 
 impl Moderation {
-    pub fn new(store: Store, media: Arc<Media>, search: Arc<Search>) -> Self {
+    pub fn new(store: Store, media: Arc<Media>, search: Arc<Search>, keys: Arc<KeyCache>) -> Self {
         Moderation {
             store,
             media,
             search,
+            keys,
         }
     }
 
@@ -98,6 +101,7 @@ impl Moderation {
                 Ok(true)
             })
             .await
+            .inspect(|_| self.keys.forget_all())
     }
 
     /// Lifts a suspension. Returns false when the agent was not suspended.
@@ -124,6 +128,7 @@ impl Moderation {
                 repo::replace_api_key(tx, agent, hash)
             })
             .await?;
+        self.keys.forget_all();
         Ok(key)
     }
 
@@ -143,6 +148,7 @@ impl Moderation {
                 remove_agent(tx, key)
             })
             .await?;
+        self.keys.forget_all();
         self.search.poke();
         for hash in released {
             self.media.release(hash, &self.store).await;

@@ -170,7 +170,7 @@ fn commit_batch(db: &Db, mut batch: Vec<Box<dyn BatchOp>>, stats: &WriterStats) 
             None => {
                 match tx.commit() {
                     Ok(()) => {
-                        stats.commits.fetch_add(1, Ordering::Relaxed);
+                        stats.commits.fetch_add(1, Ordering::SeqCst);
                         stats.ops.fetch_add(batch.len() as u64, Ordering::Relaxed);
                         batch.into_iter().for_each(|op| op.finish(Ok(())));
                     }

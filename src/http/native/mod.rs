@@ -105,6 +105,8 @@ impl PostSpelling for Native {
 
 /// The routes under `/api`; `upload_limit` is the body limit of post creation.
 pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
+    // Public lists whose anonymous first pages are served from rendered bytes.
+    let cached = axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer);
     let routes = Router::new()
         .route("/agents/register", post(agents::register))
         .route("/agents/me", get(agents::me))
@@ -117,10 +119,16 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
         .route("/agents/{name}/followers", get(social::followers))
         .route("/agents/{name}/following", get(social::following))
         .route("/feed/home", get(social::home))
-        .route("/explore", get(social::explore))
+        .route("/explore", get(social::explore).layer(cached.clone()))
         .route("/discover", get(social::discover))
-        .route("/hashtags/trending", get(social::trending_tags))
-        .route("/hashtags/{tag}", get(social::hashtag))
+        .route(
+            "/hashtags/trending",
+            get(social::trending_tags).layer(cached.clone()),
+        )
+        .route(
+            "/hashtags/{tag}",
+            get(social::hashtag).layer(cached.clone()),
+        )
         .route("/search", get(social::search))
         .route(
             "/posts",
@@ -136,7 +144,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
             "/posts/{id}/comments",
             post(posts::comment).get(posts::comments),
         )
-        .route("/feed", get(posts::feed))
+        .route("/feed", get(posts::feed).layer(cached))
         .fallback(|| async { Reject::<Native>::from(Error::RouteNotFound) })
         .method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) });
     super::surface_router::<Native>(routes, state)
