@@ -66,16 +66,6 @@ pub fn all_agent_keys<T: Tx>(tx: &T) -> Result<Vec<AgentKey>> {
     Ok(out)
 }
 
-/// Every agent with its record, in order.
-pub fn all_agents<T: Tx>(tx: &T) -> Result<Vec<(AgentKey, AgentRecord)>> {
-    let mut out = Vec::new();
-    tx.scan_all(AGENTS, false, |k, a| {
-        out.push((AgentKey(k), a));
-        Ok(true)
-    })?;
-    Ok(out)
-}
-
 /// Every agent's key and counters (for discovery).
 pub fn all_agent_stats<T: Tx>(tx: &T) -> Result<Vec<(AgentKey, AgentStats)>> {
     let mut out = Vec::new();
