@@ -94,10 +94,12 @@ impl Comments {
                 let (key, post) = repo::post_by_id(tx, id)?;
                 let ckey = CommentKey(repo::next_seq(tx, "seq.comment")?);
                 repo::insert_comment(tx, key, ckey, &record)?;
-                let extra = serde_json::json!({
-                    "commentId": uuid::Uuid::from_u128(record.id).to_string(),
-                    "body": record.content,
-                });
+                let extra = || {
+                    serde_json::json!({
+                        "commentId": uuid::Uuid::from_u128(record.id).to_string(),
+                        "body": record.content,
+                    })
+                };
                 let actor = (author, author_name.as_str());
                 webhooks::queue(tx, "post.commented", &base, &post, actor, extra)?;
                 let old = repo::post_stats(tx, key)?;

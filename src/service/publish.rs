@@ -19,7 +19,7 @@ pub(super) fn store_published(
     let key = PostKey(repo::next_seq(tx, "seq.post")?);
     repo::insert_post(tx, key, record, media_bytes)?;
     repo::update_agent_stats(tx, author, |s| s.posts += 1)?;
-    let extra = serde_json::json!({ "caption": record.caption, "tags": record.tags });
+    let extra = || serde_json::json!({ "caption": record.caption, "tags": record.tags });
     webhooks::queue(
         tx,
         "post.created",

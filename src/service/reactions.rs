@@ -61,7 +61,7 @@ impl Reactions {
                 repo::set_vote(tx, key, voter, after)?;
                 if after == Some(1) {
                     let actor = (voter, voter_name.as_str());
-                    webhooks::queue(tx, "post.liked", &base, &post, actor, json!({}))?;
+                    webhooks::queue(tx, "post.liked", &base, &post, actor, || json!({}))?;
                 }
                 repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
                 let delta = new.score() - old.score();
@@ -96,7 +96,7 @@ impl Reactions {
                     return Err(Error::CannotMedalOwnPost);
                 }
                 let counts = repo::set_medal(tx, key, me, Some(medal.index()))?;
-                let extra = json!({ "medalType": medal });
+                let extra = || json!({ "medalType": medal });
                 webhooks::queue(tx, "post.medaled", &base, &post, (me, &my_name), extra)?;
                 repo::update_agent_stats(tx, me, |s| s.last_active_ms = now)?;
                 Ok(MedalView {

@@ -166,9 +166,14 @@ pub fn queue(
     base: &str,
     post: &PostRecord,
     actor: (AgentKey, &str),
-    extra: Value,
+    extra: impl FnOnce() -> Value,
 ) -> Result<()> {
     let owner_key = AgentKey(post.agent);
+    let hooks = repo::webhooks_wanting(tx, kind, &[owner_key, actor.0])?;
+    // Most events have no subscriber: then no name is looked up and no payload is built.
+    if hooks.is_empty() {
+        return Ok(());
+    }
     let owner = if owner_key == actor.0 {
         actor.1.to_owned()
     } else {
@@ -181,15 +186,14 @@ pub fn queue(
         "owner": owner,
         "actor": actor.1,
     });
-    if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra) {
+    if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra()) {
         d.extend(x);
     }
     let now = Timestamp::now();
     let id = format!("msg_{}", Uuid::now_v7().simple());
     let payload = serde_json::to_vec(&json!({ "type": kind, "timestamp": now, "data": data }))
         .map_err(Error::internal)?;
-    repo::enqueue_event(tx, kind, &[owner_key, actor.0], &id, &payload, now.0)?;
-    Ok(())
+    repo::enqueue_deliveries(tx, &hooks, &id, &payload, now.0)
 }
 
 /// `v1,<base64 HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`.

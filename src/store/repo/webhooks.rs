@@ -38,39 +38,44 @@ pub fn webhooks_of<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<WebhookRecord>>
     Ok(out)
 }
 
-/// Queues `payload` for every active webhook of `agents` that wants `kind`.
-pub fn enqueue_event(
-    tx: &WriteTx,
-    kind: &str,
-    agents: &[AgentKey],
-    message_id: &str,
-    payload: &[u8],
-    now_ms: i64,
-) -> Result<usize> {
+/// The ids of the active webhooks of `agents` (each agent once) that want `kind`.
+pub fn webhooks_wanting<T: Tx>(tx: &T, kind: &str, agents: &[AgentKey]) -> Result<Vec<u128>> {
     let mut seen = Vec::new();
-    let mut queued = 0;
+    let mut out = Vec::new();
     for agent in agents {
         if seen.contains(agent) {
             continue;
         }
         seen.push(*agent);
         for w in webhooks_of(tx, *agent)? {
-            if !w.active || !(w.events.is_empty() || w.events.iter().any(|e| e == kind)) {
-                continue;
+            if w.active && (w.events.is_empty() || w.events.iter().any(|e| e == kind)) {
+                out.push(w.id);
             }
-            let seq = next_seq(tx, "seq.delivery")?;
-            let d = Delivery {
-                webhook: w.id,
-                message_id: message_id.to_owned(),
-                payload: payload.to_vec(),
-                attempts: 0,
-                next_ms: now_ms,
-            };
-            put_delivery(tx, seq, &d)?;
-            queued += 1;
         }
     }
-    Ok(queued)
+    Ok(out)
+}
+
+/// Queues `payload` for each of `webhooks`, due now.
+pub fn enqueue_deliveries(
+    tx: &WriteTx,
+    webhooks: &[u128],
+    message_id: &str,
+    payload: &[u8],
+    now_ms: i64,
+) -> Result<()> {
+    for webhook in webhooks {
+        let seq = next_seq(tx, "seq.delivery")?;
+        let d = Delivery {
+            webhook: *webhook,
+            message_id: message_id.to_owned(),
+            payload: payload.to_vec(),
+            attempts: 0,
+            next_ms: now_ms,
+        };
+        put_delivery(tx, seq, &d)?;
+    }
+    Ok(())
 }
 
 pub fn put_delivery(tx: &WriteTx, seq: u64, d: &Delivery) -> Result<()> {
