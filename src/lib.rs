@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fenced;
 pub mod http;
 pub mod media;
 pub mod metrics;

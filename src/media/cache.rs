@@ -6,14 +6,13 @@
 //! A deleted image must 404 at once: releasing an image (its last post gone) evicts it, and a
 //! fill that raced with any release is not kept, so no stale entry outlives the delete.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use bytes::Bytes;
 use quick_cache::Weighter;
-use quick_cache::sync::Cache;
 
 use super::files::VariantName;
 use crate::domain::MediaHash;
+pub use crate::fenced::Epoch;
+use crate::fenced::Fenced;
 
 /// One variant's bytes.
 #[derive(Clone)]
@@ -30,16 +29,10 @@ impl Weighter<(MediaHash, VariantName), Cached> for ByLength {
 
 /// The hot variants of one server.
 pub struct HotVariants {
-    cache: Option<Cache<(MediaHash, VariantName), Cached, ByLength>>,
-    /// Bumped by every release; a fill that started before one is dropped.
-    releases: AtomicU64,
+    cache: Option<Fenced<(MediaHash, VariantName), Cached, ByLength>>,
     /// The largest variant kept, so one big file cannot flush the rest.
     max_item: usize,
 }
-
-/// Where a fill started, to tell whether a release came in between.
-#[derive(Debug, Clone, Copy)]
-pub struct Epoch(u64);
 
 impl HotVariants {
     /// A cache of at most `bytes` (none when 0).
@@ -47,8 +40,7 @@ impl HotVariants {
         // Items average a few tens of kilobytes (thumbs are ~5 KB, feed images ~100 KB).
         let items = (bytes / (32 * 1024)).max(16);
         HotVariants {
-            cache: (bytes > 0).then(|| Cache::with_weighter(items, bytes as u64, ByLength)),
-            releases: AtomicU64::new(0),
+            cache: (bytes > 0).then(|| Fenced::with_weighter(items, bytes as u64, ByLength)),
             max_item: bytes / 16,
         }
     }
@@ -59,29 +51,23 @@ impl HotVariants {
 
     /// Taken before the database says the image exists.
     pub fn epoch(&self) -> Epoch {
-        Epoch(self.releases.load(Ordering::SeqCst))
+        self.cache.as_ref().map_or(Epoch::NONE, Fenced::epoch)
     }
 
-    /// Keeps `bytes` unless a release happened since `epoch` (the image may be gone now).
+    /// Keeps `bytes` unless a release happened since `since` (the image may be gone now).
     pub fn fill(&self, since: Epoch, hash: MediaHash, variant: VariantName, bytes: &Cached) {
-        let Some(cache) = &self.cache else { return };
-        if bytes.0.len() > self.max_item || self.releases.load(Ordering::SeqCst) != since.0 {
-            return;
-        }
-        cache.insert((hash, variant), bytes.clone());
-        // A release may have slipped in between the check and the insert: undo the fill.
-        if self.releases.load(Ordering::SeqCst) != since.0 {
-            cache.remove(&(hash, variant));
+        if let Some(cache) = &self.cache
+            && bytes.0.len() <= self.max_item
+        {
+            cache.fill(since, (hash, variant), bytes.clone());
         }
     }
 
     /// Forgets every variant of an image that is no longer used.
     pub fn release(&self, hash: MediaHash) {
-        self.releases.fetch_add(1, Ordering::SeqCst);
         if let Some(cache) = &self.cache {
-            for v in [VariantName::Thumb, VariantName::Feed, VariantName::Full] {
-                cache.remove(&(hash, v));
-            }
+            let variants = [VariantName::Thumb, VariantName::Feed, VariantName::Full];
+            cache.invalidate(variants.map(|v| (hash, v)));
         }
     }
 }

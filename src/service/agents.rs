@@ -1,7 +1,6 @@
 //! Agents: registration with a one-time API key, key authentication, profiles.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +12,7 @@ use super::views::{AgentView, Timestamp};
 use super::{Agent, Limits};
 use crate::domain::{AgentName, rules};
 use crate::error::{Error, Result};
+use crate::fenced::Fenced;
 use crate::search::Search;
 use crate::store::records::AgentRecord;
 use crate::store::{AgentKey, Store, repo};
@@ -65,35 +65,17 @@ fn well_formed(token: &str) -> bool {
 /// database read. Rotating a key, suspending or deleting an agent empties it before the change is
 /// answered, and a fill that raced with one is dropped, so the change holds from the very next
 /// request. Suspended agents are never cached.
-pub struct KeyCache {
-    cache: quick_cache::sync::Cache<[u8; 32], Agent>,
-    /// Bumped by every forget; a fill that started before one is not kept.
-    epoch: AtomicU64,
-}
+pub struct KeyCache(Fenced<[u8; 32], Agent>);
 
 impl KeyCache {
     /// Remembers at most `capacity` keys.
     pub fn new(capacity: usize) -> Self {
-        KeyCache {
-            cache: quick_cache::sync::Cache::new(capacity),
-            epoch: AtomicU64::new(0),
-        }
+        KeyCache(Fenced::new(capacity))
     }
 
     /// Forgets every key (admin changes are rare; forgetting all is simpler than tracking which).
     pub fn forget_all(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.cache.clear();
-    }
-
-    fn fill(&self, since: u64, hash: [u8; 32], agent: &Agent) {
-        if self.epoch.load(Ordering::SeqCst) != since {
-            return;
-        }
-        self.cache.insert(hash, agent.clone());
-        if self.epoch.load(Ordering::SeqCst) != since {
-            self.cache.remove(&hash);
-        }
+        self.0.invalidate_all();
     }
 }
 
@@ -166,10 +148,10 @@ impl Agents {
             return Ok(None);
         }
         let hash = hash_key(token);
-        if let Some(agent) = self.keys.cache.get(&hash) {
+        if let Some(agent) = self.keys.0.get(&hash) {
             return Ok(Some(agent));
         }
-        let since = self.keys.epoch.load(Ordering::SeqCst);
+        let since = self.keys.0.epoch();
         let presented = blake3::Hash::from(hash);
         let found = self
             .store
@@ -194,7 +176,7 @@ impl Agents {
             })
             .await?;
         if let Some(agent) = &found {
-            self.keys.fill(since, hash, agent);
+            self.keys.0.fill(since, hash, agent.clone());
         }
         Ok(found)
     }
