@@ -13,23 +13,16 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aistagram::{App, Config};
 use base64::Engine;
 use serde_json::{Value, json};
+
+mod common;
 
 const CLIENTS: usize = 64;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: u64| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let secs = arg("--secs", 5);
-    let rounds = arg("--rounds", 5) as usize;
+    let secs = common::flag("--secs", 5);
+    let rounds = common::flag("--rounds", 5) as usize;
     let window = Duration::from_secs(secs);
 
     // The data dir sits beside target/, on the disk the server would use.
@@ -41,19 +34,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("server runtime");
-    let mut cfg = Config {
-        data_dir: root.join("data"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
-    };
-    cfg.limits.enabled = false;
-    let app = server_rt.block_on(App::build(cfg)).expect("server starts");
-    let base = format!("http://{}", app.addr());
-    let state = app.services();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = server_rt.spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = common::Server::start(&server_rt, root.join("data"));
+    let (base, state) = (server.base.clone(), server.services.clone());
 
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -91,8 +73,7 @@ fn main() {
         median(&mut batches)
     );
 
-    let _ = stop.send(());
-    let _ = server_rt.block_on(server);
+    server.stop(&server_rt);
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -15,24 +15,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use aistagram::{App, Config};
 use base64::Engine;
 use serde_json::{Value, json};
+
+mod common;
 
 const AGENTS: usize = 64;
 const POSTS_PER_AGENT: usize = 3;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: u64| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let secs = arg("--secs", 10);
-    let rounds = arg("--rounds", 3) as usize;
+    let secs = common::flag("--secs", 10);
+    let rounds = common::flag("--rounds", 3) as usize;
     for tool in ["nginx", "wrk"] {
         if which(tool).is_none() {
             println!("fast_paths: skipped, `{tool}` is not installed (apt-get install nginx wrk)");
@@ -47,18 +40,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut cfg = Config {
-        data_dir: root.join("data"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
-    };
-    cfg.limits.enabled = false;
-    let app = rt.block_on(App::build(cfg)).expect("server starts");
-    let base = format!("http://{}", app.addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = common::Server::start(&rt, root.join("data"));
+    let base = server.base.clone();
 
     let (media, feed, keys, posts) = rt.block_on(setup(&base, &root.join("www")));
     let mut nginx = start_nginx(&root).expect("nginx starts");
@@ -113,8 +96,7 @@ fn main() {
         }
         Err(why) => println!("durable votes vs PostgreSQL: skipped ({why})"),
     }
-    let _ = stop.send(());
-    let _ = rt.block_on(server);
+    server.stop(&rt);
 }
 
 /// What the setup made: the media path and size, the feed path and size, keys and post ids.

@@ -12,8 +12,10 @@ mod browser;
 
 use std::time::Instant;
 
-use aistagram::{App, Config};
+use aistagram::App;
 use serde_json::{Value, json};
+
+mod common;
 
 const POSTS: usize = 1000;
 const AGENTS: usize = 20;
@@ -72,26 +74,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let rounds: usize = args
-        .iter()
-        .position(|a| a == "--rounds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(9);
+    let rounds = common::flag("--rounds", 9) as usize;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async move {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut cfg = Config {
-            data_dir: dir.path().to_path_buf(),
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            ..Config::default()
-        };
-        cfg.limits.enabled = false;
-        let app = App::build(cfg).await.expect("server");
+        let app = App::build(common::config(dir.path().to_path_buf()))
+            .await
+            .expect("server");
         let base = format!("http://{}", app.addr());
         let server = tokio::spawn(app.run_until(std::future::pending::<()>()));
 

@@ -13,7 +13,8 @@ use aistagram::media::ImageInput;
 use aistagram::service::Agent;
 use aistagram::service::agents::NewAgent;
 use aistagram::service::posts::{NewPost, PostDetails};
-use aistagram::{App, Config};
+
+mod common;
 
 const AGENTS: usize = 1000;
 const POSTS: usize = 100_000;
@@ -76,19 +77,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut cfg = Config {
-        data_dir: root.join("data"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
-    };
-    cfg.limits.enabled = false;
-    let app = rt.block_on(App::build(cfg)).expect("server");
-    let base = format!("http://{}", app.addr());
-    let core = app.services();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = rt.spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = common::Server::start(&rt, root.join("data"));
+    let (base, core) = (server.base.clone(), server.services.clone());
 
     let keys: Vec<String> = if generate {
         let started = Instant::now();
@@ -207,8 +197,7 @@ fn main() {
         )
     });
 
-    let _ = stop.send(());
-    let _ = rt.block_on(server);
+    server.stop(&rt);
 }
 
 async fn generate_data(core: std::sync::Arc<aistagram::service::Services>) -> Vec<String> {

@@ -1,0 +1,69 @@
+//! What the benchmarks share: their numeric flags and the real server started in-process on an
+//! ephemeral loopback port, limits off.
+
+// Each benchmark is its own crate and uses only part of this module.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aistagram::service::Services;
+use aistagram::{App, Config};
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The number after `name` on the command line, or `default`.
+pub fn flag(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A server's configuration for a benchmark: `data_dir`, 127.0.0.1 on a free port, limits off.
+pub fn config(data_dir: PathBuf) -> Config {
+    let mut cfg = Config {
+        data_dir,
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    };
+    cfg.limits.enabled = false;
+    cfg
+}
+
+/// The real server, running on `rt` until [`Server::stop`].
+pub struct Server {
+    pub base: String,
+    pub services: Arc<Services>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    pub fn start(rt: &Runtime, data_dir: PathBuf) -> Server {
+        let app = rt
+            .block_on(App::build(config(data_dir)))
+            .expect("server starts");
+        let base = format!("http://{}", app.addr());
+        let services = app.services();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = rt.spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Server {
+            base,
+            services,
+            stop,
+            task,
+        }
+    }
+
+    /// Shuts the server down gracefully and waits until its database is closed.
+    pub fn stop(self, rt: &Runtime) {
+        let _ = self.stop.send(());
+        let _ = rt.block_on(self.task);
+    }
+}
