@@ -289,6 +289,11 @@ export function postGrid(load, { label, empty = 'No posts yet.' }) {
   new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && more(), {
     rootMargin: '0px 0px 600px 0px',
   }).observe(sentinel);
+  // The observer speaks only when the sentinel crosses the margin between two frames: a page
+  // appended and a scroll back to the end within one frame leave it "intersecting" throughout,
+  // and it would never speak again. Scrolling itself asks too.
+  const ask = () => !busy && !done && sentinel.isConnected && nearViewport(sentinel) && more();
+  addEventListener('scroll', ask, { passive: true });
   more();
   return { root: h('div', { class: 'grid-wrap' }, list, sentinel, status, button), posts, more };
 }
