@@ -66,13 +66,14 @@ pub fn process(
 ) -> Result<Processed> {
     let img = decode(bytes, format, limits)?;
     let has_alpha = img.color().has_alpha();
-    let (pixel_type, raw) = if has_alpha {
-        (PixelType::U8x4, img.to_rgba8().into_raw())
-    } else {
-        (PixelType::U8x3, img.to_rgb8().into_raw())
-    };
     let (width, height) = (img.width(), img.height());
-    drop(img);
+    // `into_*` moves the decoded buffer when it already has the wanted layout (a JPEG decodes
+    // to RGB8): copying 36 MB of a 12 MP photo, and faulting in the pages, cost ~5% of an upload.
+    let (pixel_type, raw) = if has_alpha {
+        (PixelType::U8x4, img.into_rgba8().into_raw())
+    } else {
+        (PixelType::U8x3, img.into_rgb8().into_raw())
+    };
     let src = Image::from_vec_u8(width, height, raw, pixel_type).map_err(Error::internal)?;
     let mut resizer = Resizer::new();
 
