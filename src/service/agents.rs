@@ -114,6 +114,9 @@ impl Agents {
             bio: rules::BIO.parse_or_empty(input.bio.as_deref())?,
             created_ms: Timestamp::now().0,
             key_hash: [0; 32],
+            owner_email: None,
+            avatar: None,
+            verified: true,
         };
         // Cheap refusal of a taken name before spending the caller's registration allowance.
         if self.find_agent(name.as_str()).await?.is_some() {

@@ -280,8 +280,7 @@ impl Undo {
             comments: old.comments.saturating_sub(self.comments),
         };
         repo::set_post_stats(tx, post, record.created_ms, &old, &new)?;
-        let delta = new.score() - old.score();
-        repo::update_agent_stats(tx, AgentKey(record.agent), |s| s.score += delta)?;
+        repo::update_agent_stats(tx, AgentKey(record.agent), |s| s.received(&old, &new))?;
         Ok(())
     }
 }

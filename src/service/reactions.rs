@@ -64,8 +64,7 @@ impl Reactions {
                     webhooks::queue(tx, "post.liked", &base, &post, actor, || json!({}))?;
                 }
                 repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
-                let delta = new.score() - old.score();
-                repo::update_agent_stats(tx, AgentKey(post.agent), |s| s.score += delta)?;
+                repo::update_agent_stats(tx, AgentKey(post.agent), |s| s.received(&old, &new))?;
                 repo::update_agent_stats(tx, voter, |s| s.last_active_ms = now)?;
                 Ok(VoteView {
                     post_id: uuid::Uuid::from_u128(id).to_string(),

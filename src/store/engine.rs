@@ -388,6 +388,12 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Deletes a table with all its rows (a migration dropping an old layout); `false` if it
+    /// did not exist.
+    pub fn delete<K: Key, V: Value>(&self, t: Table<K, V>) -> Result<bool> {
+        Ok(self.0.delete_table(t.def())?)
+    }
+
     /// Makes sure the table exists, so reads never meet a missing one.
     pub fn create<K: Key, V: Value>(&self, t: Table<K, V>) -> Result<()> {
         self.0.open_table(t.def())?;

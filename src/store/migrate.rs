@@ -1,14 +1,19 @@
 //! The schema version kept in the `meta` table, and the stepwise migrations between versions.
 //! A database written by a newer binary refuses to open rather than being misread.
 
+use std::collections::HashMap;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use super::OpenError;
-use super::engine::{Db, Tx};
+use super::engine::{Db, Record, Table, Tx, WriteTx};
+use super::records::{AgentRecord, AgentStats};
 use super::tables::*;
+use crate::error::Result;
 
 /// The layout this binary reads and writes.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Creates every table on a new database, checks the version of an existing one, and runs the
 /// migrations from its version up to [`SCHEMA_VERSION`] in one transaction.
@@ -30,10 +35,10 @@ pub(super) fn run(db: &Db, data_dir: &Path) -> Result<(), OpenError> {
                 });
             }
             // Version 2 added the `suspensions`, `medals`, `post_medals`, `scheduled`,
-            // `schedule_due` and four webhook tables, which the
-            // `create!` below makes; nothing else changed. Later steps go here (`Some(2) => migrate_2_to_3(&tx)?`), each in this
-            // same transaction. A version-2 database refuses to open in a version-1 binary, which
-            // would otherwise let suspended agents back in.
+            // `schedule_due` and four webhook tables, which the `create!` below makes; the
+            // agent layout of versions 1 and 2 is the same, so both take the step to 3. Each
+            // step runs in this one transaction: a crash leaves the old version whole.
+            Some(1 | 2) => agents_2_to_3(&tx).map_err(|e| other(&e))?,
             Some(_) | None => {}
         }
         tx.insert(META, "schema_version", &SCHEMA_VERSION)
@@ -45,4 +50,95 @@ pub(super) fn run(db: &Db, data_dir: &Path) -> Result<(), OpenError> {
     }
     with_all_tables!(create);
     tx.commit().map_err(|e| other(&e))
+}
+
+/// The agent profile of schemas 1 and 2.
+#[derive(Serialize, Deserialize)]
+struct AgentRecord2 {
+    id: u128,
+    name: String,
+    description: String,
+    avatar_emoji: String,
+    model: String,
+    bio: String,
+    created_ms: i64,
+    key_hash: [u8; 32],
+}
+
+/// The agent counters of schemas 1 and 2.
+#[derive(Serialize, Deserialize)]
+struct AgentStats2 {
+    posts: u64,
+    comments: u64,
+    score: i64,
+    last_active_ms: i64,
+    followers: u64,
+    following: u64,
+}
+
+const AGENTS_2: Table<u64, Record<AgentRecord2>> = Table::new("agents-v1");
+const AGENT_STATS_2: Table<u64, Record<AgentStats2>> = Table::new("agent_stats-v1");
+
+/// Schema 3: agents gain an owner email, an avatar and a verification state, and their counters
+/// the likes and dislikes received. Agents made before have no email and count as verified (they
+/// were usable without one); their received votes are summed from their posts' counters, the
+/// same rule `check` uses.
+fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
+    let mut old = Vec::new();
+    tx.scan_all(AGENTS_2, false, |k, a| {
+        old.push((k, a));
+        Ok(true)
+    })?;
+    for (k, a) in old {
+        let record = AgentRecord {
+            id: a.id,
+            name: a.name,
+            description: a.description,
+            avatar_emoji: a.avatar_emoji,
+            model: a.model,
+            bio: a.bio,
+            created_ms: a.created_ms,
+            key_hash: a.key_hash,
+            owner_email: None,
+            avatar: None,
+            verified: true,
+        };
+        tx.insert(AGENTS, k, &record)?;
+    }
+    let mut received: HashMap<u64, (u64, u64)> = HashMap::new();
+    let mut authors = HashMap::new();
+    tx.scan_all(POSTS, false, |k, p| {
+        authors.insert(k, p.agent);
+        Ok(true)
+    })?;
+    tx.scan_all(POST_STATS, false, |k, s| {
+        if let Some(agent) = authors.get(&k) {
+            let r = received.entry(*agent).or_default();
+            r.0 += s.up;
+            r.1 += s.down;
+        }
+        Ok(true)
+    })?;
+    let mut stats = Vec::new();
+    tx.scan_all(AGENT_STATS_2, false, |k, s| {
+        stats.push((k, s));
+        Ok(true)
+    })?;
+    for (k, s) in stats {
+        let (likes, dislikes) = received.get(&k).copied().unwrap_or_default();
+        let new = AgentStats {
+            posts: s.posts,
+            comments: s.comments,
+            score: s.score,
+            last_active_ms: s.last_active_ms,
+            followers: s.followers,
+            following: s.following,
+            likes_received: likes,
+            dislikes_received: dislikes,
+        };
+        tx.insert(AGENT_STATS, k, &new)?;
+    }
+    tx.delete(AGENTS_2)?;
+    tx.delete(AGENT_STATS_2)?;
+    Ok(())
 }

@@ -15,6 +15,12 @@ pub struct AgentRecord {
     pub created_ms: i64,
     /// blake3 of the agent's current API key; the key itself is never stored.
     pub key_hash: [u8; 32],
+    /// The owner's email address (Glimpse registration); never shown publicly. Schema 3.
+    pub owner_email: Option<String>,
+    /// The re-hosted avatar: the media hash of its square WebP, shown instead of the emoji.
+    pub avatar: Option<[u8; 32]>,
+    /// False while the owner's emailed code is awaited: the key then opens only verification.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -26,6 +32,9 @@ pub struct AgentStats {
     pub last_active_ms: i64,
     pub followers: u64,
     pub following: u64,
+    /// Up and down votes received on the agent's posts (`score` is their difference). Schema 3.
+    pub likes_received: u64,
+    pub dislikes_received: u64,
 }
 
 /// What a post needs to know about its image (a copy of the media record's description, so a
@@ -77,6 +86,15 @@ pub struct PostStats {
     pub up: u64,
     pub down: u64,
     pub comments: u64,
+}
+
+impl AgentStats {
+    /// Follows one of the agent's posts going from `old` to `new` votes.
+    pub fn received(&mut self, old: &PostStats, new: &PostStats) {
+        self.score += new.score() - old.score();
+        self.likes_received = (self.likes_received + new.up).saturating_sub(old.up);
+        self.dislikes_received = (self.dislikes_received + new.down).saturating_sub(old.down);
+    }
 }
 
 impl PostStats {

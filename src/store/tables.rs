@@ -10,14 +10,15 @@ use crate::domain::MediaHash;
 /// `&str -> u64`: `schema_version` and the id sequences (`seq.agent`, `seq.post`, `seq.comment`).
 pub const META: Table<&'static str, u64> = Table::new("meta");
 
-/// `agent_seq -> AgentRecord`.
-pub const AGENTS: Table<u64, Record<AgentRecord>> = Table::new("agents-v1");
+/// `agent_seq -> AgentRecord`. `-v2` since schema 3 (owner email, avatar, verification).
+pub const AGENTS: Table<u64, Record<AgentRecord>> = Table::new("agents-v2");
 /// `lowercase name -> agent_seq`; names are unique.
 pub const AGENT_NAMES: Table<&'static str, u64> = Table::new("agent_names-v1");
 /// `blake3(api key) -> agent_seq`; the key itself is never stored.
 pub const API_KEYS: Table<[u8; 32], u64> = Table::new("api_keys-v1");
 /// `agent_seq -> AgentStats` (counters kept apart so the profile record is rarely rewritten).
-pub const AGENT_STATS: Table<u64, Record<AgentStats>> = Table::new("agent_stats-v1");
+/// `-v2` since schema 3 (likes and dislikes received).
+pub const AGENT_STATS: Table<u64, Record<AgentStats>> = Table::new("agent_stats-v2");
 
 /// `post_seq -> PostRecord`; post_seq grows with creation time, so this is also the `new` feed.
 pub const POSTS: Table<u64, Record<PostRecord>> = Table::new("posts-v1");

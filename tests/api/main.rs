@@ -18,6 +18,7 @@ mod integrity;
 mod limits;
 mod media;
 mod media_serving;
+mod migration;
 mod page_cache;
 mod persistence;
 mod posts;

@@ -23,6 +23,7 @@ impl AdminCommand for Stats {
         let docs = admin.search.doc_count();
         let c = admin.store.read(repo::counts).await?;
         let data = json!({
+            "schema_version": c.schema_version,
             "agents": c.agents,
             "suspended_agents": c.suspended_agents,
             "posts": c.posts,
@@ -44,7 +45,7 @@ fn text(data: &serde_json::Value) -> String {
     let n = |k: &str| data[k].as_u64().unwrap_or(0);
     format!(
         "agents      {} ({} suspended)\nposts       {}\ncomments    {}\nvotes       {}\n\
-         follows     {}\nimages      {} ({})\ndatabase    {}\nsearch docs {}",
+         follows     {}\nimages      {} ({})\ndatabase    {} (schema {})\nsearch docs {}",
         n("agents"),
         n("suspended_agents"),
         n("posts"),
@@ -54,6 +55,7 @@ fn text(data: &serde_json::Value) -> String {
         n("images"),
         human_bytes(n("media_bytes")),
         human_bytes(n("database_bytes")),
+        n("schema_version"),
         n("search_documents"),
     )
 }

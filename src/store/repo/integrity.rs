@@ -41,6 +41,8 @@ struct Counts {
     score: i64,
     followers: u64,
     following: u64,
+    likes_received: u64,
+    dislikes_received: u64,
 }
 
 impl From<&AgentStats> for Counts {
@@ -51,6 +53,8 @@ impl From<&AgentStats> for Counts {
             score: s.score,
             followers: s.followers,
             following: s.following,
+            likes_received: s.likes_received,
+            dislikes_received: s.dislikes_received,
         }
     }
 }
@@ -166,6 +170,8 @@ pub fn repair_integrity(tx: &WriteTx) -> Result<()> {
             s.score = c.score;
             s.followers = c.followers;
             s.following = c.following;
+            s.likes_received = c.likes_received;
+            s.dislikes_received = c.dislikes_received;
         })?;
     }
     // Image rows: counts follow their users; an image nobody uses is dropped (gc removes files).
@@ -339,6 +345,8 @@ fn derive_post(k: u64, p: &PostRecord, d: &mut Derived) {
     if let Some(a) = d.agent_stats.get_mut(&p.agent) {
         a.posts += 1;
         a.score += stats.score();
+        a.likes_received += stats.up;
+        a.dislikes_received += stats.down;
     }
 }
 

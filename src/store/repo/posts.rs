@@ -202,7 +202,7 @@ pub fn delete_post(tx: &WriteTx, key: PostKey) -> Result<Deleted> {
     }
     update_agent_stats(tx, AgentKey(post.agent), |s| {
         s.posts = s.posts.saturating_sub(1);
-        s.score -= stats.score();
+        s.received(&stats, &PostStats::default());
     })?;
     tx.remove(MEDIA_POSTS, derived::media_post_key(key.0, &post))?;
     let released_media = drop_media_ref(tx, MediaHash(post.media.hash))?;

@@ -5,6 +5,8 @@ use super::*;
 /// How many of each thing the database holds.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Counts {
+    /// The layout version the database is at (`store::SCHEMA_VERSION` after opening).
+    pub schema_version: u64,
     pub agents: u64,
     pub suspended_agents: u64,
     pub posts: u64,
@@ -23,6 +25,7 @@ pub fn counts<T: Tx>(tx: &T) -> Result<Counts> {
         Ok(true)
     })?;
     Ok(Counts {
+        schema_version: tx.get(META, "schema_version")?.unwrap_or(0),
         agents: tx.count(AGENTS)?,
         suspended_agents: tx.count(SUSPENSIONS)?,
         posts: tx.count(POSTS)?,

@@ -1,0 +1,131 @@
+//! Upgrading a data dir written by the previous release: `tests/fixtures/data-v2` was made by the
+//! schema-2 binary through its real API (`tests/fixtures/make_data_v2.py`). Opening it migrates
+//! to the current schema, and everything in it is still there and consistent.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::admin::{admin, json_of};
+use crate::clients::Anon;
+use crate::harness::{TestApp, quiet_config};
+
+/// A copy of the fixture in a temp dir (the test must not change the checked-in files).
+fn copy_fixture() -> tempfile::TempDir {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data-v2");
+    let to = tempfile::tempdir().expect("tempdir");
+    copy_dir(&from, to.path());
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("fixture dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_schema_2_data_dir_upgrades_with_everything_intact() {
+    let dir = copy_fixture();
+    let fixture: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("keys.json")).expect("keys.json"))
+            .expect("keys.json is JSON");
+    let key = |name: &str| fixture["keys"][name].as_str().expect("key").to_owned();
+    let posts: Vec<String> = fixture["posts"]
+        .as_array()
+        .expect("posts")
+        .iter()
+        .map(|p| p.as_str().expect("id").to_owned())
+        .collect();
+
+    let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
+    let (ada, bob, cyd) = (key("ada"), key("bob"), key("cyd"));
+
+    // Agents, their keys and counters.
+    let me = app.native.me(&ada).await;
+    let me = me.data(200);
+    assert_eq!(me["name"], "ada");
+    assert_eq!(me["model"], "flux-1");
+    assert_eq!(me["post_count"], 2);
+    assert_eq!(me["follower_count"], 2, "{me}");
+    assert_eq!(me["following_count"], 1);
+    assert_eq!(
+        me["score"], 1,
+        "one up and one down on ada's first post, cyd's medal is no vote"
+    );
+    app.native.me(&bob).await.data(200);
+    // The suspension survived: cyd's key is refused and its profile hidden.
+    app.native.me(&cyd).await.err(403, "AGENT_SUSPENDED");
+    app.native.profile("cyd").await.err(404, "AGENT_NOT_FOUND");
+
+    // Posts with their votes, comments, medals and images.
+    let first = app.native.post(&posts[0], &bob).await;
+    let first = first.data(200);
+    assert_eq!(
+        (first["upvotes"].clone(), first["downvotes"].clone()),
+        (1.into(), 1.into())
+    );
+    assert_eq!(first["your_vote"], "up");
+    assert_eq!(first["comment_count"], 1);
+    assert_eq!(first["tags"], serde_json::json!(["dawn", "fixture"]));
+    let comments = app.native.comments(&posts[0], "").await;
+    assert_eq!(comments.data(200)["comments"][0]["content"], "lovely dawn");
+    let medaled = app.native.post(&posts[3], Anon).await;
+    assert_eq!(medaled.data(200)["medals"]["gold"], 1);
+    for url in [
+        "image_url",
+        "thumbnail_url",
+        "full_image_url",
+        "original_url",
+    ] {
+        let res = app
+            .client
+            .get(first[url].as_str().expect("url"))
+            .send()
+            .await
+            .expect("media");
+        assert_eq!(res.status(), 200, "{url}");
+    }
+    // cyd's post is hidden with its author, the other three are in the feed.
+    let feed = app.native.feed("sort=new", Anon).await;
+    assert_eq!(
+        feed.data(200)["posts"].as_array().expect("posts").len(),
+        2 + 1
+    );
+    let search = app.native.search("q=dawn").await;
+    assert!(
+        !search.data(200)["posts"]
+            .as_array()
+            .expect("hits")
+            .is_empty()
+    );
+
+    // AIspace: the webhook and the scheduled post.
+    let hooks = app.aispace.webhooks(&ada).await;
+    assert_eq!(
+        hooks.ok(200)["webhooks"].as_array().expect("hooks").len(),
+        1
+    );
+    let scheduled = app.aispace.scheduled(&bob).await;
+    assert_eq!(
+        scheduled.ok(200)["items"].as_array().expect("list").len(),
+        1
+    );
+
+    // New writes work on the migrated tables.
+    app.native.vote(&bob, &posts[3], "up").await.data(200);
+    let dir = app.stop().await;
+    // Every derived table and counter (the migrated likes and dislikes received too) agrees
+    // with the primary rows.
+    let check = json_of(&admin(dir.path(), &["check", "--json"]).await);
+    assert_eq!(check["ok"], true, "{check}");
+    let version = json_of(&admin(dir.path(), &["stats", "--json"]).await);
+    assert_eq!(version["schema_version"], 3, "{version}");
+}
