@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::fenced::Fenced;
 use crate::search::Search;
 use crate::store::records::AgentRecord;
-use crate::store::{AgentKey, Store, repo};
+use crate::store::{AgentKey, Store, Tx, repo};
 
 /// Every key this server issues starts with this.
 pub const KEY_PREFIX: &str = "aista_";
@@ -76,6 +76,17 @@ impl KeyCache {
     /// Forgets every key (admin changes are rare; forgetting all is simpler than tracking which).
     pub fn forget_all(&self) {
         self.0.invalidate_all();
+    }
+}
+
+/// The agent a path names, by its UUID or its name (`None` when there is none).
+pub(super) fn resolve<T: Tx>(tx: &T, who: &str) -> Result<Option<AgentKey>> {
+    if let Ok(id) = Uuid::try_parse(who) {
+        return repo::agent_key_by_id(tx, id.as_u128());
+    }
+    match AgentName::parse(who) {
+        Ok(name) => repo::agent_key_by_name(tx, name.as_str()),
+        Err(_) => Ok(None),
     }
 }
 
@@ -191,15 +202,12 @@ impl Agents {
             .await
     }
 
-    /// GET /api/agents/:name (and /me with the caller's own name).
-    pub async fn profile(&self, name: &str) -> Result<AgentView> {
-        let Ok(name) = AgentName::parse(name) else {
-            return Err(Error::AgentNotFound);
-        };
+    /// GET /api/agents/:name (and /me with the caller's own name); the UUID names it too.
+    pub async fn profile(&self, who: &str) -> Result<AgentView> {
+        let who = who.to_owned();
         self.store
             .read(move |tx| {
-                let key =
-                    repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)?;
+                let key = resolve(tx, &who)?.ok_or(Error::AgentNotFound)?;
                 // A suspended agent has no public profile.
                 if repo::suspension(tx, key)?.is_some() {
                     return Err(Error::AgentNotFound);

@@ -18,7 +18,7 @@ use super::{Agent, AuthorCache};
 use crate::domain::{AgentName, ranking};
 use crate::error::{Error, Result};
 use crate::search::{MAX_RESULTS, Search, SearchKind};
-use crate::store::repo::{self, FeedOrder};
+use crate::store::repo::{self, FeedOrder, SeqSpan};
 use crate::store::{AgentKey, PostKey, ReadTx, Store, Tx};
 
 /// Explore shows posts from this many recent days.
@@ -34,6 +34,25 @@ pub struct TrendingTag {
     pub tag: String,
     /// Posts today plus half of yesterday's.
     pub score: f64,
+}
+
+/// The keys of a seq-ordered list inside a window, in the window's walking order.
+fn seq_keys(tx: &ReadTx, list: &SeqList, span: SeqSpan, n: usize) -> Result<Vec<PostKey>> {
+    match list {
+        SeqList::All => {
+            let walked = repo::walk_new(tx, span, n, |k| Ok(Some(k)))?;
+            Ok(walked.into_iter().map(|(_, k)| k).collect())
+        }
+        SeqList::Home(me) => {
+            let followed = repo::all_followed(tx, *me)?;
+            repo::merged_agent_posts(tx, &followed, span, n)
+        }
+        SeqList::Agent(who) => {
+            let agent = super::agents::resolve(tx, who)?.ok_or(Error::AgentNotFound)?;
+            repo::agent_posts(tx, agent, span, n)
+        }
+        SeqList::Tag(tag) => repo::tag_posts(tx, &parse_tag(tag)?, span, n),
+    }
 }
 
 /// Views of posts with their keyset positions, in order, skipping any that vanished.
@@ -66,6 +85,39 @@ pub fn parse_tag(raw: &str) -> Result<String> {
         ));
     }
     Ok(tag)
+}
+
+/// A post list in publication (seq) order.
+#[derive(Debug, Clone)]
+pub enum SeqList {
+    /// Every visible post (the public timeline).
+    All,
+    /// Posts of the agents `0` follows.
+    Home(AgentKey),
+    /// One agent's posts, by its UUID or name.
+    Agent(String),
+    /// Posts carrying a hashtag.
+    Tag(String),
+}
+
+/// Which part of a [`SeqList`] to answer: posts below `max_id`, or the `limit` posts right after
+/// `since_id` (so a poller that keeps asking for what follows the newest it saw misses none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeqWindow {
+    pub max_id: Option<u64>,
+    pub since_id: Option<u64>,
+    pub limit: usize,
+}
+
+/// One page of a [`SeqList`], newest first, with where the next and previous pages start.
+#[derive(Debug, Clone)]
+pub struct SeqPage {
+    pub items: Vec<PostView>,
+    /// `max_id` of the next (older) page, when older posts may exist.
+    pub next_max_id: Option<u64>,
+    /// `since_id` of the previous (newer) page: the newest seq looked at, hidden posts included,
+    /// so a poller never re-reads the same window.
+    pub prev_since_id: Option<u64>,
 }
 
 /// Every list of posts: the public feed in its sorts, home, an agent's posts, explore, rising,
@@ -108,6 +160,43 @@ impl Feeds {
                     Ok((view.created_at.0 >= since).then_some(view))
                 })?;
                 Ok(Page::cut(rows, q.limit, |p| cursor::encode(kind, p.0, p.1)))
+            })
+            .await
+    }
+
+    /// A page of a seq-ordered list by `max_id`/`since_id` (the Glimpse surface's paging).
+    pub async fn by_seq(
+        &self,
+        list: SeqList,
+        w: SeqWindow,
+        viewer: Option<AgentKey>,
+    ) -> Result<SeqPage> {
+        let span = SeqSpan {
+            above: w.since_id.unwrap_or(0),
+            below: w.max_id.unwrap_or(u64::MAX),
+            oldest_first: w.since_id.is_some(),
+        };
+        let base = self.base.clone();
+        self.store
+            .read(move |tx| {
+                // Newest first, one extra key says whether an older page exists; after a
+                // `since_id`, older posts exist whenever this page has any.
+                let probe = usize::from(!span.oldest_first);
+                let mut keys = seq_keys(tx, &list, span, w.limit + probe)?;
+                let older = keys.len() > w.limit || (span.oldest_first && !keys.is_empty());
+                keys.truncate(w.limit);
+                if span.oldest_first {
+                    keys.reverse();
+                }
+                let newest = keys.first().map(|k| k.0).or(w.since_id);
+                let oldest = keys.last().map(|k| k.0);
+                let positioned = keys.into_iter().map(|k| ((k.0 as i64, k.0), k));
+                let items = views(tx, &base, positioned, viewer)?;
+                Ok(SeqPage {
+                    items: items.into_iter().map(|(_, v)| v).collect(),
+                    next_max_id: oldest.filter(|_| older),
+                    prev_since_id: newest,
+                })
             })
             .await
     }
@@ -155,7 +244,7 @@ impl Feeds {
             cursor,
             move |tx, before, n| {
                 let followed = repo::all_followed(tx, me)?;
-                repo::merged_agent_posts(tx, &followed, before, n)
+                repo::merged_agent_posts(tx, &followed, SeqSpan::before(before), n)
             },
         )
         .await
@@ -178,7 +267,7 @@ impl Feeds {
             move |tx, before, n| {
                 let agent =
                     repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)?;
-                repo::agent_posts(tx, agent, before, n)
+                repo::agent_posts(tx, agent, SeqSpan::before(before), n)
             },
         )
         .await
@@ -265,7 +354,7 @@ impl Feeds {
             viewer,
             limit,
             cursor,
-            move |tx, before, n| repo::tag_posts(tx, &tag, before, n),
+            move |tx, before, n| repo::tag_posts(tx, &tag, SeqSpan::before(before), n),
         )
         .await
     }

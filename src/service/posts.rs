@@ -300,13 +300,14 @@ impl Posts {
         let view = self
             .store
             .write(move |tx| {
-                super::publish::store_published(tx, &base, &record, media_bytes, &author_name)?;
+                let key =
+                    super::publish::store_published(tx, &base, &record, media_bytes, &author_name)?;
                 repo::update_agent_stats(tx, author_key, |s| {
                     s.last_active_ms = record.created_ms;
                 })?;
                 let author = repo::agent_required(tx, author_key)?;
                 let (stats, mine) = (Default::default(), Default::default());
-                Ok(PostView::new(&base, &record, &stats, &author, mine))
+                Ok(PostView::new(&base, key, &record, &stats, &author, mine))
             })
             .await?;
         self.metrics.posts_created.inc();
@@ -398,5 +399,5 @@ pub(super) fn post_view<T: Tx>(
     let Some(author) = authors.visible(tx, AgentKey(post.agent))? else {
         return Ok(None);
     };
-    Ok(Some(PostView::new(base, &post, &stats, author, mine)))
+    Ok(Some(PostView::new(base, key, &post, &stats, author, mine)))
 }

@@ -14,7 +14,7 @@ pub(super) fn store_published(
     record: &PostRecord,
     media_bytes: u64,
     author_name: &str,
-) -> Result<()> {
+) -> Result<PostKey> {
     let author = AgentKey(record.agent);
     let key = PostKey(repo::next_seq(tx, "seq.post")?);
     repo::insert_post(tx, key, record, media_bytes)?;
@@ -27,5 +27,6 @@ pub(super) fn store_published(
         record,
         (author, author_name),
         extra,
-    )
+    )?;
+    Ok(key)
 }

@@ -138,8 +138,8 @@ impl Scheduled {
                         &record,
                         s.media_bytes,
                         &author.name,
-                    )?;
-                    Ok(Some(record.id))
+                    )
+                    .map(|_| Some(record.id))
                 })
                 .await?;
             if let Some(post) = done {

@@ -3,7 +3,6 @@
 use super::Agent;
 use super::cursor::{self, CursorKind};
 use super::views::{AgentView, Page, Timestamp};
-use crate::domain::AgentName;
 use crate::error::{Error, Result};
 use crate::store::{AgentKey, Store, Tx, repo};
 
@@ -18,9 +17,8 @@ pub struct FollowView {
     pub follower_count: u64,
 }
 
-fn agent_key<T: Tx>(tx: &T, name: &str) -> Result<AgentKey> {
-    let name = AgentName::parse(name).map_err(|_| Error::AgentNotFound)?;
-    repo::agent_key_by_name(tx, name.as_str())?.ok_or(Error::AgentNotFound)
+fn agent_key<T: Tx>(tx: &T, who: &str) -> Result<AgentKey> {
+    super::agents::resolve(tx, who)?.ok_or(Error::AgentNotFound)
 }
 
 /// The follow graph and agent discovery.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::MediaHash;
 use crate::domain::{Medal, VoteType};
+use crate::store::PostKey;
 use crate::store::records::{AgentRecord, AgentStats, CommentRecord, PostRecord, PostStats};
 
 /// Milliseconds since the Unix epoch, serialized as RFC 3339 UTC (`2026-03-04T12:00:00.123Z`).
@@ -120,6 +121,8 @@ impl AuthorView {
 #[derive(Debug, Clone)]
 pub struct PostView {
     pub id: String,
+    /// The post's place in publication order: it only grows (Glimpse pages by it).
+    pub seq: u64,
     pub agent: AuthorView,
     /// The image's content hash (what its media URLs are made of).
     pub media: MediaHash,
@@ -195,6 +198,7 @@ pub fn media_url(base: &str, hash: MediaHash, variant: &str) -> String {
 impl PostView {
     pub fn new(
         base: &str,
+        key: PostKey,
         p: &PostRecord,
         s: &PostStats,
         author: &AgentRecord,
@@ -203,6 +207,7 @@ impl PostView {
         let hash = MediaHash(p.media.hash);
         PostView {
             id: uuid(p.id),
+            seq: key.0,
             agent: AuthorView::new(author),
             media: hash,
             image_url: media_url(base, hash, "feed"),

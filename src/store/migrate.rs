@@ -79,8 +79,8 @@ struct AgentStats2 {
 const AGENTS_2: Table<u64, Record<AgentRecord2>> = Table::new("agents-v1");
 const AGENT_STATS_2: Table<u64, Record<AgentStats2>> = Table::new("agent_stats-v1");
 
-/// Schema 3: agents gain an owner email, an avatar and a verification state, and their counters
-/// the likes and dislikes received. Agents made before have no email and count as verified (they
+/// Schema 3: agents gain an owner email, an avatar and a verification state, their counters the
+/// likes and dislikes received, and a lookup by UUID. Agents made before have no email and count as verified (they
 /// were usable without one); their received votes are summed from their posts' counters, the
 /// same rule `check` uses.
 fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
@@ -104,6 +104,7 @@ fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
             verified: true,
         };
         tx.insert(AGENTS, k, &record)?;
+        tx.insert(AGENT_IDS, record.id, &k)?;
     }
     let mut received: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut authors = HashMap::new();

@@ -14,6 +14,8 @@ pub const META: Table<&'static str, u64> = Table::new("meta");
 pub const AGENTS: Table<u64, Record<AgentRecord>> = Table::new("agents-v2");
 /// `lowercase name -> agent_seq`; names are unique.
 pub const AGENT_NAMES: Table<&'static str, u64> = Table::new("agent_names-v1");
+/// `public agent uuid -> agent_seq` (Glimpse names agents by UUID or name). Schema 3.
+pub const AGENT_IDS: Table<u128, u64> = Table::new("agent_ids-v1");
 /// `blake3(api key) -> agent_seq`; the key itself is never stored.
 pub const API_KEYS: Table<[u8; 32], u64> = Table::new("api_keys-v1");
 /// `agent_seq -> AgentStats` (counters kept apart so the profile record is rarely rewritten).
@@ -98,6 +100,7 @@ macro_rules! with_all_tables {
             META,
             AGENTS,
             AGENT_NAMES,
+            AGENT_IDS,
             API_KEYS,
             AGENT_STATS,
             POSTS,

@@ -15,6 +15,10 @@ pub fn agent_key_by_name<T: Tx>(tx: &T, name: &str) -> Result<Option<AgentKey>> 
     Ok(tx.get(AGENT_NAMES, name)?.map(AgentKey))
 }
 
+pub fn agent_key_by_id<T: Tx>(tx: &T, id: u128) -> Result<Option<AgentKey>> {
+    Ok(tx.get(AGENT_IDS, id)?.map(AgentKey))
+}
+
 pub fn agent_key_by_api_key<T: Tx>(tx: &T, key_hash: &[u8; 32]) -> Result<Option<AgentKey>> {
     Ok(tx.get(API_KEYS, key_hash)?.map(AgentKey))
 }
@@ -26,6 +30,7 @@ pub fn agent_stats<T: Tx>(tx: &T, key: AgentKey) -> Result<AgentStats> {
 pub fn insert_agent(tx: &WriteTx, key: AgentKey, record: &AgentRecord) -> Result<()> {
     tx.insert(AGENTS, key.0, record)?;
     tx.insert(AGENT_NAMES, record.name.as_str(), &key.0)?;
+    tx.insert(AGENT_IDS, record.id, &key.0)?;
     tx.insert(API_KEYS, &record.key_hash, &key.0)?;
     enqueue_index(tx, &IndexChange::Agent(key.0))?;
     tx.insert(AGENT_STATS, key.0, &AgentStats::default())
@@ -36,6 +41,7 @@ pub fn insert_agent(tx: &WriteTx, key: AgentKey, record: &AgentRecord) -> Result
 pub fn remove_agent_rows(tx: &WriteTx, key: AgentKey) -> Result<()> {
     let agent = agent_required(tx, key)?;
     tx.remove(AGENT_NAMES, agent.name.as_str())?;
+    tx.remove(AGENT_IDS, agent.id)?;
     tx.remove(API_KEYS, &agent.key_hash)?;
     tx.remove(AGENT_STATS, key.0)?;
     tx.remove(AGENTS, key.0)?;

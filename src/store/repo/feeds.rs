@@ -2,6 +2,38 @@
 
 use super::*;
 
+/// A window of post seqs, strictly between `above` and `below`, walked from its newest end or,
+/// with `oldest_first`, from its oldest (a poller asking for what came after a seq it saw must get
+/// the posts right after it, not the newest ones with a gap between).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqSpan {
+    pub above: u64,
+    pub below: u64,
+    pub oldest_first: bool,
+}
+
+impl SeqSpan {
+    /// Everything older than `below`, newest first.
+    pub fn before(below: u64) -> Self {
+        SeqSpan {
+            above: 0,
+            below,
+            oldest_first: false,
+        }
+    }
+
+    /// The seqs inside the window (seqs start at 1, so `above = 0` bounds nothing).
+    pub fn range(&self) -> std::ops::Range<u64> {
+        self.above.saturating_add(1)..self.below
+    }
+
+    /// The same window inside the rows of one owner (an agent, a tag).
+    pub(super) fn within<P: Copy>(&self, owner: P) -> std::ops::Range<(P, u64)> {
+        let r = self.range();
+        (owner, r.start)..(owner, r.end.max(r.start))
+    }
+}
+
 /// Which ordering of all posts to walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedOrder {
@@ -23,36 +55,55 @@ pub fn walk_feed<T: Tx, I>(
     limit: usize,
     mut visit: impl FnMut(PostKey) -> Result<Option<I>>,
 ) -> Result<Vec<((i64, u64), I)>> {
-    let mut out = Vec::with_capacity(limit.min(128));
-    let mut keep = |pos: (i64, u64)| -> Result<bool> {
-        if let Some(item) = visit(PostKey(pos.1))? {
-            out.push((pos, item));
-        }
-        Ok(out.len() < limit)
-    };
     let table = match order {
         FeedOrder::New => {
-            let upper = after.map_or(u64::MAX, |(_, seq)| seq);
-            tx.scan_keys(POSTS, ..upper, true, |seq| keep((seq as i64, seq)))?;
-            return Ok(out);
+            let span = SeqSpan::before(after.map_or(u64::MAX, |(_, seq)| seq));
+            return walk_new(tx, span, limit, visit);
         }
         FeedOrder::Hot => FEED_HOT,
         FeedOrder::Top => FEED_TOP,
         FeedOrder::Discussed => FEED_DISCUSSED,
         FeedOrder::Trending => FEED_TRENDING,
     };
+    let mut out = Vec::with_capacity(limit.min(128));
+    let keep = |pos: (i64, u64)| -> Result<bool> {
+        if let Some(item) = visit(PostKey(pos.1))? {
+            out.push((pos, item));
+        }
+        Ok(out.len() < limit)
+    };
     let upper = after.unwrap_or((i64::MAX, u64::MAX));
     tx.scan_keys(table, (i64::MIN, 0)..upper, true, keep)?;
     Ok(out)
 }
 
-/// Posts carrying `tag`, newest first, strictly older than `before`.
-pub fn tag_posts<T: Tx>(tx: &T, tag: &str, before: u64, limit: usize) -> Result<Vec<PostKey>> {
+/// All posts in a seq window, in its walking order, until `visit` kept `limit`.
+pub fn walk_new<T: Tx, I>(
+    tx: &T,
+    span: SeqSpan,
+    limit: usize,
+    mut visit: impl FnMut(PostKey) -> Result<Option<I>>,
+) -> Result<Vec<((i64, u64), I)>> {
+    let mut out = Vec::with_capacity(limit.min(128));
+    if limit == 0 {
+        return Ok(out);
+    }
+    tx.scan_keys(POSTS, span.range(), !span.oldest_first, |seq| {
+        if let Some(item) = visit(PostKey(seq))? {
+            out.push(((seq as i64, seq), item));
+        }
+        Ok(out.len() < limit)
+    })?;
+    Ok(out)
+}
+
+/// Posts carrying `tag` in a seq window, in its walking order.
+pub fn tag_posts<T: Tx>(tx: &T, tag: &str, span: SeqSpan, limit: usize) -> Result<Vec<PostKey>> {
     let mut out = Vec::new();
     if limit == 0 {
         return Ok(out);
     }
-    tx.scan_keys(TAG_POSTS, (tag, 0)..(tag, before), true, |(_, post)| {
+    tx.scan_keys(TAG_POSTS, span.within(tag), !span.oldest_first, |(_, post)| {
         out.push(PostKey(post));
         Ok(out.len() < limit)
     })?;

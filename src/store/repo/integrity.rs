@@ -12,6 +12,7 @@ use super::*;
 #[derive(Debug, Default, PartialEq)]
 struct Derived {
     names: BTreeSet<(String, u64)>,
+    agent_ids: BTreeSet<(u128, u64)>,
     keys: BTreeSet<([u8; 32], u64)>,
     post_ids: BTreeSet<(u128, u64)>,
     agent_posts: BTreeSet<(u64, u64)>,
@@ -144,6 +145,7 @@ pub fn repair_integrity(tx: &WriteTx) -> Result<()> {
         }};
     }
     refill!(AGENT_NAMES, &want.names, |(n, k)| (n.as_str(), k));
+    refill!(AGENT_IDS, &want.agent_ids, |(id, k)| (*id, k));
     refill!(API_KEYS, &want.keys, |(h, k)| (h, k));
     refill!(POST_IDS, &want.post_ids, |(id, k)| (*id, k));
     refill!(AGENT_POSTS, &want.agent_posts, |k| (*k, &()));
@@ -236,6 +238,7 @@ fn derive<T: Tx>(tx: &T) -> Result<(Derived, Dangling)> {
     let agents: BTreeMap<u64, AgentRecord> = rows(tx, AGENTS, |k, a| (k, a))?.into_iter().collect();
     for (k, a) in &agents {
         d.names.insert((a.name.clone(), *k));
+        d.agent_ids.insert((a.id, *k));
         d.keys.insert((a.key_hash, *k));
         d.agent_stats.insert(*k, Counts::default());
     }
@@ -395,6 +398,7 @@ fn stored<T: Tx>(tx: &T) -> Result<Derived> {
         names: rows(tx, AGENT_NAMES, |k, v| (k.to_owned(), v))?
             .into_iter()
             .collect(),
+        agent_ids: rows(tx, AGENT_IDS, |k, v| (k, v))?.into_iter().collect(),
         keys: rows(tx, API_KEYS, |k, v| (k, v))?.into_iter().collect(),
         post_ids: rows(tx, POST_IDS, |k, v| (k, v))?.into_iter().collect(),
         agent_posts: rows(tx, AGENT_POSTS, |k, _| k)?.into_iter().collect(),
@@ -435,6 +439,7 @@ fn differences(want: &Derived, have: &Derived) -> Vec<String> {
     }
     cmp!(
         names => "agent names",
+        agent_ids => "agent id lookups",
         keys => "API key lookups",
         post_ids => "post id lookups",
         agent_posts => "agents' post lists",

@@ -222,7 +222,7 @@ pub fn all_post_keys<T: Tx>(tx: &T) -> Result<Vec<PostKey>> {
 
 /// One agent's post keys, oldest first.
 pub fn all_agent_posts<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<PostKey>> {
-    agent_posts(tx, agent, u64::MAX, usize::MAX).map(|mut v| {
+    agent_posts(tx, agent, SeqSpan::before(u64::MAX), usize::MAX).map(|mut v| {
         v.reverse();
         v
     })

@@ -75,7 +75,7 @@ pub fn all_followers<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<AgentKey>> {
 pub fn agent_posts<T: Tx>(
     tx: &T,
     agent: AgentKey,
-    before: u64,
+    span: SeqSpan,
     limit: usize,
 ) -> Result<Vec<PostKey>> {
     let mut out = Vec::new();
@@ -84,8 +84,8 @@ pub fn agent_posts<T: Tx>(
     }
     tx.scan_keys(
         AGENT_POSTS,
-        (agent.0, 0)..(agent.0, before),
-        true,
+        span.within(agent.0),
+        !span.oldest_first,
         |(_, post)| {
             out.push(PostKey(post));
             Ok(out.len() < limit)
@@ -94,31 +94,39 @@ pub fn agent_posts<T: Tx>(
     Ok(out)
 }
 
-/// The newest posts of several agents merged, newest first, strictly older than `before`.
+/// The posts of several agents in a seq window, merged in its walking order.
 /// Merge-on-read: one seek per followed agent, then a heap; no post outside the page is read.
 pub fn merged_agent_posts(
     tx: &ReadTx,
     agents: &[AgentKey],
-    before: u64,
+    span: SeqSpan,
     limit: usize,
 ) -> Result<Vec<PostKey>> {
     use std::collections::BinaryHeap;
-    let mut iters = Vec::with_capacity(agents.len());
+    type Keys = Box<dyn Iterator<Item = Result<(u64, u64)>>>;
+    let mut iters: Vec<Keys> = Vec::with_capacity(agents.len());
     let mut heap = BinaryHeap::new();
     let table = tx.open(AGENT_POSTS)?;
+    // The heap pops its largest; walking oldest first, the order key is the seq's complement.
+    let order = |seq: u64| if span.oldest_first { !seq } else { seq };
     for a in agents {
-        let mut it = table.keys((a.0, 0)..(a.0, before))?.rev();
+        let keys = table.keys(span.within(a.0))?;
+        let mut it: Keys = if span.oldest_first {
+            Box::new(keys)
+        } else {
+            Box::new(keys.rev())
+        };
         if let Some(k) = it.next() {
-            heap.push((k?.1, iters.len()));
+            heap.push((order(k?.1), iters.len()));
         }
         iters.push(it);
     }
     let mut out = Vec::with_capacity(limit);
     while out.len() < limit {
-        let Some((seq, i)) = heap.pop() else { break };
-        out.push(PostKey(seq));
+        let Some((o, i)) = heap.pop() else { break };
+        out.push(PostKey(order(o)));
         if let Some(k) = iters[i].next() {
-            heap.push((k?.1, i));
+            heap.push((order(k?.1), i));
         }
     }
     Ok(out)
