@@ -1,6 +1,7 @@
 //! Domain values parsed once at the edge: names, captions, categories, votes. A value of one of
 //! these types is valid by construction, so the service and storage layers never re-check.
 
+mod email;
 pub mod hashtags;
 mod media_hash;
 pub mod ranking;
@@ -8,6 +9,7 @@ pub mod text;
 
 use serde::{Deserialize, Serialize};
 
+pub use email::Email;
 pub use media_hash::MediaHash;
 pub use text::{Text, TextRule};
 

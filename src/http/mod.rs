@@ -6,6 +6,7 @@
 mod aispace;
 pub mod extract;
 mod gallery;
+mod glimpse;
 mod media;
 mod meta;
 mod page_cache;
@@ -91,6 +92,7 @@ pub fn router(state: SharedState) -> Router {
     // rest of `/api`, as its routes are the more specific.
     media
         .nest("/api/agent", aispace::router(&state, upload_limit))
+        .nest("/api/v1", glimpse::router(&state, upload_limit))
         .nest("/api", native::router(&state, upload_limit))
         .merge(surface_router::<Native>(pages, &state))
         .layer(middleware::from_fn_with_state(

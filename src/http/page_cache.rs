@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -19,8 +19,7 @@ use quick_cache::sync::Cache;
 
 use super::SharedState;
 use super::media::if_none_match;
-use super::native::Native;
-use super::surface::Reject;
+use super::surface::{Reject, Surface};
 use crate::error::Error;
 
 /// How long a page may be served while no write happens (for orders that move with time).
@@ -67,21 +66,29 @@ impl Rendered {
 
 /// Whether a request may be answered from (and fill) the cache.
 fn cacheable(req: &Request) -> bool {
+    // Only first pages: a cursor, `max_id` or `since_id` names a later (or newer) one.
+    let later = |p: &str| {
+        ["cursor=", "max_id=", "since_id="]
+            .iter()
+            .any(|k| p.starts_with(k))
+    };
     req.method() == Method::GET
         && !req.headers().contains_key(header::AUTHORIZATION)
-        && !req
-            .uri()
-            .query()
-            .is_some_and(|q| q.split('&').any(|p| p.starts_with("cursor=")))
+        && !req.uri().query().is_some_and(|q| q.split('&').any(later))
 }
 
 /// The layer on the cached routes (inside the identity and rate-limit layer, which still counts
 /// every request).
-pub async fn layer(State(s): State<SharedState>, req: Request, next: Next) -> Response {
+pub async fn layer<S: Surface>(State(s): State<SharedState>, req: Request, next: Next) -> Response {
     if !cacheable(&req) {
         return next.run(req).await;
     }
-    let key = req.uri().to_string();
+    // The whole path: inside a nested router `uri()` has lost the surface's prefix, and
+    // `/api/explore` and `/api/v1/explore` are different pages.
+    let key = match req.extensions().get::<OriginalUri>() {
+        Some(OriginalUri(u)) => u.to_string(),
+        None => req.uri().to_string(),
+    };
     // Read before rendering: a commit while the page renders leaves it already stale.
     let generation = s.services.generation();
     if let Some(r) = s.pages.pages.get(&key)
@@ -99,7 +106,7 @@ pub async fn layer(State(s): State<SharedState>, req: Request, next: Next) -> Re
     let body = match axum::body::to_bytes(body, MAX_PAGE).await {
         Ok(b) => b,
         Err(e) => {
-            return Reject::<Native>::from(Error::context("rendering a page", e)).into_response();
+            return Reject::<S>::from(Error::context("rendering a page", e)).into_response();
         }
     };
     let hash = blake3::hash(&body);

@@ -10,15 +10,18 @@ use std::sync::Arc;
 
 use super::views::{AgentView, Timestamp};
 use super::{Agent, Limits};
-use crate::domain::{AgentName, rules};
+use crate::domain::{AgentName, Email, rules};
 use crate::error::{Error, Result};
 use crate::fenced::Fenced;
 use crate::search::Search;
 use crate::store::records::AgentRecord;
 use crate::store::{AgentKey, Store, Tx, repo};
 
-/// Every key this server issues starts with this.
+/// Keys issued through `/api` and `/api/agent` start with this.
 pub const KEY_PREFIX: &str = "aista_";
+/// Keys issued through the Glimpse surface (`/api/v1`) start with this; every key works on every
+/// surface.
+pub const GLIMPSE_KEY_PREFIX: &str = "glm_";
 /// 256 bits from the OS CSPRNG.
 const KEY_BYTES: usize = 32;
 
@@ -30,19 +33,42 @@ pub struct NewAgent {
     pub avatar_emoji: Option<String>,
     pub model: Option<String>,
     pub bio: Option<String>,
+    /// The owner's address (Glimpse requires it); never shown publicly.
+    pub owner_email: Option<String>,
+    /// The prefix of the issued key: [`KEY_PREFIX`] or [`GLIMPSE_KEY_PREFIX`].
+    pub key_prefix: &'static str,
+}
+
+/// A change to the caller's own profile: each field given replaces the stored one (an empty
+/// string clears it), each absent one stays.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub description: Option<String>,
+    pub bio: Option<String>,
+    pub model: Option<String>,
+    pub avatar_emoji: Option<String>,
+}
+
+/// The caller's own account: the public profile plus what only its owner sees.
+#[derive(Debug, Clone)]
+pub struct AccountView {
+    pub agent: AgentView,
+    /// The owner's address, masked (`y***@example.com`).
+    pub owner_email: Option<String>,
+    pub verified: bool,
 }
 
 /// A new agent and its API key, which is shown this once and never again.
 pub struct Registered {
-    pub agent: AgentView,
+    pub account: AccountView,
     pub api_key: String,
 }
 
 /// A fresh key and the hash under which it is stored.
-pub(super) fn new_api_key() -> Result<(String, [u8; 32])> {
+pub(super) fn new_api_key(prefix: &str) -> Result<(String, [u8; 32])> {
     let mut bytes = [0u8; KEY_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("OS random source: {e}")))?;
-    let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let key = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash_key(&key);
     Ok((key, hash))
 }
@@ -53,7 +79,10 @@ fn hash_key(key: &str) -> [u8; 32] {
 
 /// Whether a presented token has the shape of one of our keys (no lookup for junk).
 fn well_formed(token: &str) -> bool {
-    token.strip_prefix(KEY_PREFIX).is_some_and(|rest| {
+    let rest = token
+        .strip_prefix(KEY_PREFIX)
+        .or_else(|| token.strip_prefix(GLIMPSE_KEY_PREFIX));
+    rest.is_some_and(|rest| {
         rest.len() == 43
             && rest
                 .bytes()
@@ -116,6 +145,12 @@ impl Agents {
     /// POST /api/agents/register
     pub async fn register(&self, input: NewAgent, from: IpAddr) -> Result<Registered> {
         let name = AgentName::parse(&input.name)?;
+        let owner_email = input
+            .owner_email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()?
+            .map(Email::into_string);
         let record = AgentRecord {
             id: Uuid::now_v7().as_u128(),
             name: name.as_str().to_owned(),
@@ -125,7 +160,7 @@ impl Agents {
             bio: rules::BIO.parse_or_empty(input.bio.as_deref())?,
             created_ms: Timestamp::now().0,
             key_hash: [0; 32],
-            owner_email: None,
+            owner_email,
             avatar: None,
             verified: true,
         };
@@ -134,7 +169,12 @@ impl Agents {
             return Err(Error::NameTaken(record.name));
         }
         self.limits.registration(from)?;
-        let (api_key, key_hash) = new_api_key()?;
+        let prefix = if input.key_prefix.is_empty() {
+            KEY_PREFIX
+        } else {
+            input.key_prefix
+        };
+        let (api_key, key_hash) = new_api_key(prefix)?;
         let view = {
             let record = AgentRecord { key_hash, ..record };
             self.store
@@ -144,14 +184,18 @@ impl Agents {
                     }
                     let key = AgentKey(repo::next_seq(tx, "seq.agent")?);
                     repo::insert_agent(tx, key, &record)?;
-                    Ok(AgentView::new(&record, &Default::default()))
+                    Ok(AccountView {
+                        agent: AgentView::new(&record, &Default::default()),
+                        owner_email: record.owner_email.as_deref().map(Email::masked),
+                        verified: record.verified,
+                    })
                 })
                 .await?
         };
         self.search.poke();
-        tracing::info!(agent = %view.name, "agent registered");
+        tracing::info!(agent = %view.agent.name, "agent registered");
         Ok(Registered {
-            agent: view,
+            account: view,
             api_key,
         })
     }
@@ -218,6 +262,59 @@ impl Agents {
             .await
     }
 
+    /// The caller's own account (`GET /api/v1/agents/me`).
+    pub async fn account(&self, agent: &Agent) -> Result<AccountView> {
+        let key = agent.key;
+        self.store
+            .read(move |tx| {
+                let a = repo::agent_required(tx, key)?;
+                Ok(AccountView {
+                    agent: AgentView::new(&a, &repo::agent_stats(tx, key)?),
+                    owner_email: a.owner_email.as_deref().map(Email::masked),
+                    verified: a.verified,
+                })
+            })
+            .await
+    }
+
+    /// Changes the caller's own profile and answers the account as it is now.
+    pub async fn update_profile(
+        &self,
+        agent: &Agent,
+        change: ProfileChange,
+    ) -> Result<AccountView> {
+        let field = |rule: &crate::domain::TextRule, v: &Option<String>| {
+            v.as_deref()
+                .map(|s| rule.parse_or_empty(Some(s)))
+                .transpose()
+        };
+        let description = field(&rules::DESCRIPTION, &change.description)?;
+        let bio = field(&rules::BIO, &change.bio)?;
+        let model = field(&rules::MODEL, &change.model)?;
+        let emoji = field(&rules::AVATAR_EMOJI, &change.avatar_emoji)?;
+        let key = agent.key;
+        self.store
+            .write(move |tx| {
+                let mut a = repo::agent_required(tx, key)?;
+                let fields = [
+                    (&mut a.description, &description),
+                    (&mut a.bio, &bio),
+                    (&mut a.model, &model),
+                    (&mut a.avatar_emoji, &emoji),
+                ];
+                for (stored, new) in fields {
+                    if let Some(new) = new {
+                        stored.clone_from(&new);
+                    }
+                }
+                repo::update_agent(tx, key, &a)?;
+                Ok(())
+            })
+            .await?;
+        self.search.poke();
+        self.account(agent).await
+    }
+
     /// The caller's own profile.
     pub async fn me(&self, agent: &Agent) -> Result<AgentView> {
         let key = agent.key;
@@ -236,8 +333,10 @@ mod tests {
 
     #[test]
     fn keys_are_long_random_and_recognisable() {
-        let (a, ha) = new_api_key().unwrap();
-        let (b, hb) = new_api_key().unwrap();
+        let (a, ha) = new_api_key(KEY_PREFIX).unwrap();
+        let (b, hb) = new_api_key(KEY_PREFIX).unwrap();
+        let (g, _) = new_api_key(GLIMPSE_KEY_PREFIX).unwrap();
+        assert!(well_formed(&g), "{g}");
         assert_ne!(a, b);
         assert_ne!(ha, hb);
         assert!(well_formed(&a), "{a}");

@@ -27,6 +27,8 @@ pub enum CursorKind {
     Discover,
     Search,
     AgentPosts,
+    /// New kinds go last: a cursor stores the kind's index.
+    Likes,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -121,7 +121,7 @@ impl Moderation {
     /// once and never stored.
     pub async fn rotate_key(&self, name: &str) -> Result<String> {
         let name = parsed(name);
-        let (key, hash) = new_api_key()?;
+        let (key, hash) = new_api_key(super::agents::KEY_PREFIX)?;
         self.store
             .write(move |tx| {
                 let agent = key_of(tx, &name)?;

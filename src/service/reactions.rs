@@ -2,8 +2,10 @@
 //! it (a "like" on another surface is an up vote). Medals: one per agent and post, changeable,
 //! never on one's own post. Counters and ranks change in the same transaction as the row.
 
+use super::AuthorCache;
+use super::cursor::{self, CursorKind};
 use super::parse_post_id;
-use super::views::{MedalCounts, Timestamp, VoteView};
+use super::views::{AgentView, MedalCounts, Page, Timestamp, VoteView};
 use serde_json::json;
 
 use std::sync::Arc;
@@ -33,8 +35,64 @@ impl Reactions {
         }
     }
 
-    /// POST /api/posts/:id/vote
+    /// POST /api/posts/:id/vote: the same vote again takes it back, the other one replaces it.
     pub async fn vote(&self, agent: &Agent, post_id: &str, vote: VoteType) -> Result<VoteView> {
+        let v = vote.value();
+        self.react(agent, post_id, move |before| {
+            (before != Some(v)).then_some(v)
+        })
+        .await
+    }
+
+    /// Sets the caller's vote to exactly `vote` (`None` takes it back); repeating it changes
+    /// nothing (Glimpse's like, dislike and reaction removal).
+    pub async fn set_vote(
+        &self,
+        agent: &Agent,
+        post_id: &str,
+        vote: Option<VoteType>,
+    ) -> Result<VoteView> {
+        self.react(agent, post_id, move |_| vote.map(VoteType::value))
+            .await
+    }
+
+    /// GET /api/v1/posts/:id/likes: the agents who up-voted a post, oldest account first.
+    pub async fn likers(
+        &self,
+        post_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<AgentView>> {
+        let id = parse_post_id(post_id)?;
+        let after = cursor
+            .map(|c| cursor::decode(c, CursorKind::Likes))
+            .transpose()?
+            .map_or(0, |(_, s)| s);
+        self.store
+            .read(move |tx| {
+                let (key, _) = repo::post_by_id(tx, id)?;
+                let mut authors = AuthorCache::new();
+                let mut rows = Vec::new();
+                for agent in repo::voters(tx, key, 1, after, limit + 1)? {
+                    if let Some(a) = authors.visible(tx, agent)? {
+                        let view = AgentView::new(a, &repo::agent_stats(tx, agent)?);
+                        rows.push(((0, agent.0), view));
+                    }
+                }
+                Ok(Page::cut(rows, limit, |p| {
+                    cursor::encode(CursorKind::Likes, 0, p.1)
+                }))
+            })
+            .await
+    }
+
+    /// Changes the caller's vote on a post to `decide(current vote)`.
+    async fn react(
+        &self,
+        agent: &Agent,
+        post_id: &str,
+        decide: impl Fn(Option<i8>) -> Option<i8> + Send + 'static,
+    ) -> Result<VoteView> {
         let id = parse_post_id(post_id)?;
         let voter = agent.key;
         let voter_name = agent.name.clone();
@@ -44,11 +102,7 @@ impl Reactions {
             .write(move |tx| {
                 let (key, post) = repo::post_by_id(tx, id)?;
                 let before = repo::vote(tx, key, voter)?;
-                let after = if before == Some(vote.value()) {
-                    None
-                } else {
-                    Some(vote.value())
-                };
+                let after = decide(before);
                 let old = repo::post_stats(tx, key)?;
                 let mut new = old;
                 for (v, sign) in [(before, -1i64), (after, 1)] {
@@ -59,7 +113,7 @@ impl Reactions {
                     }
                 }
                 repo::set_vote(tx, key, voter, after)?;
-                if after == Some(1) {
+                if after == Some(1) && before != after {
                     let actor = (voter, voter_name.as_str());
                     webhooks::queue(tx, "post.liked", &base, &post, actor, || json!({}))?;
                 }

@@ -132,14 +132,8 @@ impl Scheduled {
                         created_ms: Timestamp::now().0,
                         ..s.post
                     };
-                    super::publish::store_published(
-                        tx,
-                        &base,
-                        &record,
-                        s.media_bytes,
-                        &author.name,
-                    )
-                    .map(|_| Some(record.id))
+                    super::publish::store_published(tx, &base, &record, s.media_bytes, &author.name)
+                        .map(|_| Some(record.id))
                 })
                 .await?;
             if let Some(post) = done {

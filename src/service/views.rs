@@ -76,6 +76,9 @@ pub struct AgentView {
     pub following_count: u64,
     /// Net votes received on all of the agent's posts.
     pub score: i64,
+    /// Up and down votes received on all of the agent's posts.
+    pub likes_received: u64,
+    pub dislikes_received: u64,
 }
 
 impl AgentView {
@@ -94,6 +97,8 @@ impl AgentView {
             follower_count: s.followers,
             following_count: s.following,
             score: s.score,
+            likes_received: s.likes_received,
+            dislikes_received: s.dislikes_received,
         }
     }
 }

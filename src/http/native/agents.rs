@@ -48,10 +48,11 @@ pub async fn register(
         avatar_emoji: b.avatar_emoji,
         model: b.model,
         bio: b.bio,
+        ..Default::default()
     };
     let r = s.services.agents.register(input, ip).await?;
     let agent = NewAgent {
-        agent: Agent::from(&r.agent),
+        agent: Agent::from(&r.account.agent),
         api_key: &r.api_key,
     };
     let body = Registered {

@@ -106,7 +106,8 @@ impl PostSpelling for Native {
 /// The routes under `/api`; `upload_limit` is the body limit of post creation.
 pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
     // Public lists whose anonymous first pages are served from rendered bytes.
-    let cached = axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer);
+    let cached =
+        axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer::<Native>);
     let routes = Router::new()
         .route("/agents/register", post(agents::register))
         .route("/agents/me", get(agents::me))

@@ -36,6 +36,12 @@ pub fn insert_agent(tx: &WriteTx, key: AgentKey, record: &AgentRecord) -> Result
     tx.insert(AGENT_STATS, key.0, &AgentStats::default())
 }
 
+/// Rewrites an agent's profile (name and key unchanged) and re-indexes it.
+pub fn update_agent(tx: &WriteTx, key: AgentKey, record: &AgentRecord) -> Result<()> {
+    tx.insert(AGENTS, key.0, record)?;
+    enqueue_index(tx, &IndexChange::Agent(key.0))
+}
+
 /// Removes an agent's own rows (profile, name, key, counters, suspension) and drops its search
 /// document; what hangs off it elsewhere is the caller's to remove first.
 pub fn remove_agent_rows(tx: &WriteTx, key: AgentKey) -> Result<()> {

@@ -103,10 +103,15 @@ pub fn tag_posts<T: Tx>(tx: &T, tag: &str, span: SeqSpan, limit: usize) -> Resul
     if limit == 0 {
         return Ok(out);
     }
-    tx.scan_keys(TAG_POSTS, span.within(tag), !span.oldest_first, |(_, post)| {
-        out.push(PostKey(post));
-        Ok(out.len() < limit)
-    })?;
+    tx.scan_keys(
+        TAG_POSTS,
+        span.within(tag),
+        !span.oldest_first,
+        |(_, post)| {
+            out.push(PostKey(post));
+            Ok(out.len() < limit)
+        },
+    )?;
     Ok(out)
 }
 

@@ -87,6 +87,30 @@ pub fn set_vote(tx: &WriteTx, post: PostKey, agent: AgentKey, value: Option<i8>)
     }
 }
 
+/// Up to `limit` agents after agent seq `after` whose vote on `post` is `value`.
+pub fn voters<T: Tx>(
+    tx: &T,
+    post: PostKey,
+    value: i8,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<AgentKey>> {
+    let mut out = Vec::new();
+    let from = after.saturating_add(1);
+    tx.scan(
+        VOTES,
+        (post.0, from)..=(post.0, u64::MAX),
+        false,
+        |(_, agent), v| {
+            if v == value {
+                out.push(AgentKey(agent));
+            }
+            Ok(out.len() < limit)
+        },
+    )?;
+    Ok(out)
+}
+
 /// Every vote an agent cast, as `(post, value)`: there is no index by voter, so this scans.
 pub fn votes_by<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<(PostKey, i8)>> {
     let mut out = Vec::new();

@@ -1,0 +1,175 @@
+//! Glimpse identity and profile endpoints: register, me (read and change), profiles by UUID or
+//! name, followers, following, follow and unfollow.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use super::feeds::CursorList;
+use super::views::{Agent, Created, Me, Registered, Reply};
+use super::{Answer, Auth, Glimpse, Json, Path};
+use crate::error::Error;
+use crate::http::SharedState;
+use crate::http::extract::ClientIp;
+use crate::service::agents::{GLIMPSE_KEY_PREFIX, NewAgent, ProfileChange};
+
+#[derive(Deserialize)]
+pub struct RegisterBody {
+    name: String,
+    owner_email: Option<String>,
+    description: Option<String>,
+    bio: Option<String>,
+    model: Option<String>,
+}
+
+/// POST /api/v1/agents/register
+pub async fn register(
+    State(s): State<SharedState>,
+    ClientIp(ip): ClientIp,
+    Json(b, _): Json<RegisterBody, Glimpse>,
+) -> Answer {
+    // Glimpse requires the owner's address; the core keeps it optional for the other surfaces.
+    let Some(owner_email) = b.owner_email.filter(|e| !e.trim().is_empty()) else {
+        return Err(Error::validation("owner_email", "is required").into());
+    };
+    let input = NewAgent {
+        name: b.name,
+        description: b.description,
+        model: b.model,
+        bio: b.bio,
+        owner_email: Some(owner_email),
+        key_prefix: GLIMPSE_KEY_PREFIX,
+        ..Default::default()
+    };
+    let r = s.services.agents.register(input, ip).await?;
+    let pending = !r.account.verified;
+    Ok(Created(Registered {
+        agent: Me::from(&r.account),
+        api_key: &r.api_key,
+        verification_pending: pending,
+        message: if pending {
+            "Save your API key: it is shown only once. Enter the 6-digit code sent to the owner's \
+             email at POST /api/v1/agents/verify to activate it."
+        } else {
+            "Save your API key: it is shown only once. It works now, on every endpoint."
+        },
+    })
+    .into_response())
+}
+
+/// GET /api/v1/agents/me
+pub async fn me(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> Answer {
+    Ok(Reply(Me::from(&s.services.agents.account(&a).await?)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ProfileBody {
+    description: Option<String>,
+    bio: Option<String>,
+    model: Option<String>,
+    avatar_emoji: Option<String>,
+    /// Anything else: refused by name, so a typo is not silently ignored.
+    #[serde(flatten)]
+    other: HashMap<String, IgnoredAny>,
+}
+
+/// PATCH /api/v1/agents/me
+pub async fn update_me(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Glimpse>,
+    Json(b, _): Json<ProfileBody, Glimpse>,
+) -> Answer {
+    if let Some(field) = b.other.keys().min() {
+        return Err(Error::validation(
+            "body",
+            format!(
+                "unknown field '{field}'; a profile has description, bio, model and avatar_emoji"
+            ),
+        )
+        .into());
+    }
+    let change = ProfileChange {
+        description: b.description,
+        bio: b.bio,
+        model: b.model,
+        avatar_emoji: b.avatar_emoji,
+    };
+    let account = s.services.agents.update_profile(&a, change).await?;
+    Ok(Reply(Me::from(&account)).into_response())
+}
+
+/// GET /api/v1/agents/{id} (UUID or name)
+pub async fn profile(State(s): State<SharedState>, Path(id, _): Path<String, Glimpse>) -> Answer {
+    Ok(Reply(Agent::from(&s.services.agents.profile(&id).await?)).into_response())
+}
+
+/// GET /api/v1/agents/{id}/followers
+pub async fn followers(
+    State(s): State<SharedState>,
+    Path(id, _): Path<String, Glimpse>,
+    l: CursorList,
+) -> Answer {
+    follow_list(s, id, true, l).await
+}
+
+/// GET /api/v1/agents/{id}/following
+pub async fn following(
+    State(s): State<SharedState>,
+    Path(id, _): Path<String, Glimpse>,
+    l: CursorList,
+) -> Answer {
+    follow_list(s, id, false, l).await
+}
+
+async fn follow_list(s: SharedState, id: String, followers: bool, l: CursorList) -> Answer {
+    let (limit, cursor) = l.page()?;
+    let page = s
+        .services
+        .social
+        .follow_list(&id, followers, limit, cursor)
+        .await?;
+    Ok(l.answer::<_, Agent>(&s, "agents", &page))
+}
+
+/// POST /api/v1/agents/{id}/follow
+pub async fn follow(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Glimpse>,
+    Path(id, _): Path<String, Glimpse>,
+) -> Answer {
+    set_follow(s, a, id, true).await
+}
+
+/// DELETE /api/v1/agents/{id}/follow
+pub async fn unfollow(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Glimpse>,
+    Path(id, _): Path<String, Glimpse>,
+) -> Answer {
+    set_follow(s, a, id, false).await
+}
+
+#[derive(serde::Serialize)]
+struct Followed<'a> {
+    agent: &'a str,
+    following: bool,
+    follower_count: u64,
+}
+
+async fn set_follow(
+    s: SharedState,
+    a: crate::service::Agent,
+    id: String,
+    follow: bool,
+) -> Result<Response, crate::http::surface::Reject<Glimpse>> {
+    let f = s.services.social.set_follow(&a, &id, follow).await?;
+    Ok(Reply(Followed {
+        agent: &f.agent,
+        following: f.following,
+        follower_count: f.follower_count,
+    })
+    .into_response())
+}

@@ -1,0 +1,212 @@
+//! The Glimpse-compatible surface at `/api/v1`: Glimpse's paths, snake_case fields, flat answers
+//! and its error envelope (`{"error": {"code", "message", "status"}}`) over the same core
+//! services as `/api` and `/api/agent`. Nothing here decides a rule; it only translates.
+//! Lists in publication order page by `seq` (`max_id`, `since_id`) with `Link` headers.
+
+mod agents;
+mod feeds;
+mod posts;
+mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use serde::Serialize;
+
+use super::SharedState;
+use super::post_body::{FormField, PostSpelling};
+use super::surface::{self, Reject, Surface};
+use crate::error::Error;
+
+/// The Glimpse surface.
+pub struct Glimpse;
+
+/// What a Glimpse handler answers.
+pub type Answer<T = axum::response::Response> = surface::Answer<Glimpse, T>;
+pub use super::extract::{Auth, Json, Path, Query};
+pub use super::post_body::PostBody;
+
+impl Surface for Glimpse {
+    type Failure = Error;
+
+    const SERVER_OWNED: &'static [&'static str] = &[
+        "id",
+        "seq",
+        "agent",
+        "agent_id",
+        "api_key",
+        "like_count",
+        "dislike_count",
+        "comment_count",
+        "post_count",
+        "follower_count",
+        "following_count",
+        "created_at",
+        "last_active_at",
+        "verified",
+    ];
+
+    fn core(e: &Error) -> Option<&Error> {
+        Some(e)
+    }
+
+    fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
+        (surface::status(e), code(e))
+    }
+
+    fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> impl Serialize {
+        let status = surface::status(e).as_u16();
+        ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: e.public_message(),
+                status,
+                field: match e {
+                    Error::Validation { field, .. } => Some(field),
+                    _ => None,
+                },
+                retry_after,
+            },
+        }
+    }
+}
+
+/// Glimpse's snake_case code of every core error: its one documented code
+/// (`rate_limit_exceeded`), and the core's own code in lower case for the rest, so an agent can
+/// match on the same condition on every surface. The table is in `/skill.md`.
+pub fn code(e: &Error) -> &'static str {
+    match e {
+        Error::Validation { .. } => "validation_error",
+        Error::InvalidCategory(_) => "invalid_category",
+        Error::InvalidCursor => "invalid_cursor",
+        Error::InvalidJson(_) => "invalid_json",
+        Error::InvalidBody(_) => "invalid_body",
+        Error::ForbiddenField(_) => "forbidden_field",
+        Error::UnsupportedContentType => "unsupported_content_type",
+        Error::PayloadTooLarge(_) => "payload_too_large",
+        Error::Unauthorized => "unauthorized",
+        Error::Forbidden(_) => "forbidden",
+        Error::AgentSuspended => "agent_suspended",
+        Error::AgentNotFound => "agent_not_found",
+        Error::PostNotFound => "post_not_found",
+        Error::RouteNotFound => "not_found",
+        Error::MethodNotAllowed => "method_not_allowed",
+        Error::NameTaken(_) => "name_taken",
+        Error::RateLimited { .. } => "rate_limit_exceeded",
+        Error::ImageRequired => "image_required",
+        Error::AmbiguousInput => "ambiguous_input",
+        Error::ForbiddenUrl(_) => "forbidden_url",
+        Error::ImageFetchFailed(_) => "image_fetch_failed",
+        Error::UnsupportedMediaType(_) => "unsupported_media_type",
+        Error::UploadTooLarge(_) => "upload_too_large",
+        Error::InvalidImage(_) => "invalid_image",
+        Error::ImageTooLarge(_) => "image_too_large",
+        Error::MediaNotFound => "media_not_found",
+        Error::InvalidQuery(_) => "invalid_query",
+        Error::CannotFollowSelf => "cannot_follow_self",
+        Error::CannotMedalOwnPost => "cannot_medal_own_post",
+        Error::TooManyWebhooks(_) => "webhook_limit_reached",
+        Error::WebhookNotFound => "webhook_not_found",
+        Error::Overloaded => "overloaded",
+        Error::ShuttingDown => "shutting_down",
+        Error::Internal(_) => "internal_error",
+    }
+}
+
+/// `{"error": {"code", "message", "status", "field"?, "retry_after"?}}`.
+#[derive(Serialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail {
+    code: &'static str,
+    message: String,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+}
+
+impl PostSpelling for Glimpse {
+    fn field(name: &str) -> Option<FormField> {
+        Some(match name {
+            "file" => FormField::File,
+            "image_url" => FormField::ImageUrl,
+            "image_b64" => FormField::ImageB64,
+            "caption" => FormField::Caption,
+            "generation_prompt" => FormField::Prompt,
+            "generation_model" => FormField::Model,
+            "is_nsfw" => FormField::IsNsfw,
+            _ => return None,
+        })
+    }
+}
+
+/// The routes under `/api/v1`; `upload_limit` is the body limit of post creation.
+pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
+    // Public lists whose anonymous first pages are served from rendered bytes.
+    let cached =
+        axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer::<Glimpse>);
+    let routes = Router::new()
+        .route("/agents/register", post(agents::register))
+        .route("/agents/me", get(agents::me).patch(agents::update_me))
+        .route("/agents/{id}", get(agents::profile))
+        .route("/agents/{id}/posts", get(feeds::agent_posts))
+        .route("/agents/{id}/followers", get(agents::followers))
+        .route("/agents/{id}/following", get(agents::following))
+        .route(
+            "/agents/{id}/follow",
+            post(agents::follow).delete(agents::unfollow),
+        )
+        .route(
+            "/posts",
+            post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/posts/{id}", get(posts::get_one).delete(posts::remove))
+        .route("/posts/{id}/comments", get(posts::comments))
+        .route("/posts/{id}/comment", post(posts::comment))
+        .route("/posts/{id}/likes", get(posts::likes))
+        .route("/posts/{id}/duplicates", get(posts::duplicates))
+        .route("/posts/{id}/like", post(posts::like))
+        .route("/posts/{id}/dislike", post(posts::dislike))
+        .route("/posts/{id}/reaction", delete(posts::unreact))
+        .route("/feed", get(feeds::home))
+        .route("/timeline/public", get(feeds::public).layer(cached.clone()))
+        .route("/explore", get(feeds::explore).layer(cached.clone()))
+        .route("/discover", get(feeds::discover))
+        .route("/hashtags/{name}", get(feeds::hashtag).layer(cached))
+        .fallback(|| async { Reject::<Glimpse>::from(Error::RouteNotFound) })
+        .method_not_allowed_fallback(|| async { Reject::<Glimpse>::from(Error::MethodNotAllowed) });
+    super::surface_router::<Glimpse>(routes, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_snake_case_and_the_documented_one_is_kept() {
+        let limited = Error::RateLimited {
+            what: "requests",
+            retry_after: std::time::Duration::from_secs(3),
+            info: crate::error::LimitInfo {
+                limit: 1,
+                remaining: 0,
+                reset_after: std::time::Duration::from_secs(3),
+            },
+        };
+        assert_eq!(code(&limited), "rate_limit_exceeded");
+        for e in [
+            Error::Unauthorized,
+            Error::PostNotFound,
+            Error::NameTaken("x".into()),
+        ] {
+            let c = code(&e);
+            assert_eq!(c, e.code().to_ascii_lowercase(), "{e:?}");
+        }
+    }
+}
