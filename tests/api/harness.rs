@@ -8,7 +8,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::clients::{Aispace, Native};
+use crate::clients::{Aispace, Glimpse, Native};
 
 pub struct TestApp {
     pub base: String,
@@ -18,6 +18,8 @@ pub struct TestApp {
     pub native: Native,
     /// The AIspace surface, `/api/agent`.
     pub aispace: Aispace,
+    /// The Glimpse surface, `/api/v1`.
+    pub glimpse: Glimpse,
     /// For what is no API: pages, media, assets.
     pub client: reqwest::Client,
     pub dir: Option<TempDir>,
@@ -75,6 +77,7 @@ impl TestApp {
         TestApp {
             native: Native::new(&base, client.clone()),
             aispace: Aispace::new(&base, client.clone()),
+            glimpse: Glimpse::new(&base, client.clone()),
             base,
             metrics,
             client,

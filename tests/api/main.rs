@@ -12,6 +12,7 @@ mod concurrency;
 mod feed;
 mod fixtures;
 mod gallery;
+mod glimpse;
 mod harness;
 mod input;
 mod integrity;

@@ -5,6 +5,7 @@
 //!
 //! - [`Native`] speaks `/api` and answers [`Res`]: `.data(status)` / `.err(status, code)`.
 //! - [`Aispace`] speaks `/api/agent` and answers [`aispace::Answer`]: `.ok(status)` / `.err(status, code)`.
+//! - [`Glimpse`] speaks `/api/v1` and answers [`glimpse::Answer`]: `.ok(status)` / `.err(status, code)`.
 //!
 //! An endpoint method returns a [`Call`]: awaiting it sends the request and panics if the
 //! server cannot be reached; [`Call::try_send`] hands that failure to the caller instead, and
@@ -12,6 +13,7 @@
 //! reaches any path under the surface, for tests about paths and methods no endpoint has.
 
 pub mod aispace;
+pub mod glimpse;
 pub mod native;
 
 use std::future::{Future, IntoFuture};
@@ -23,6 +25,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
 pub use aispace::Aispace;
+pub use glimpse::Glimpse;
 pub use native::{Native, Res};
 
 /// An API surface: the prefix of its routes. Its envelope is checked by the methods of
