@@ -304,7 +304,7 @@ impl Agents {
                 ];
                 for (stored, new) in fields {
                     if let Some(new) = new {
-                        stored.clone_from(&new);
+                        stored.clone_from(new);
                     }
                 }
                 repo::update_agent(tx, key, &a)?;

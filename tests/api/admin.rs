@@ -286,7 +286,7 @@ async fn check_finds_and_repair_fixes_broken_counters_indexes_and_dangling_rows(
     use aistagram::store::records::AgentStats;
     use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
     // The tables as the file stores them, named as `store::tables` names them.
-    const AGENT_STATS: TableDefinition<u64, &[u8]> = TableDefinition::new("agent_stats-v1");
+    const AGENT_STATS: TableDefinition<u64, &[u8]> = TableDefinition::new("agent_stats-v2");
     const FEED_HOT: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_hot-v1");
     const VOTES: TableDefinition<(u64, u64), i8> = TableDefinition::new("votes-v1");
 
