@@ -24,6 +24,8 @@ pub enum StartError {
     Search(String),
     #[error("cannot set up media: {0}")]
     Media(String),
+    #[error("cannot set up mail: {0}")]
+    Email(String),
     #[error("cannot open the admin socket {path}: {cause}")]
     AdminSocket {
         path: std::path::PathBuf,
@@ -89,6 +91,15 @@ async fn open(config: &Config, store: Store, base_url: String) -> Result<Opened,
     }
     let deliverer = crate::service::webhooks::Deliverer::new(&config.data_dir, config, &agent)
         .map_err(|e| StartError::Media(e.to_string()))?;
+    let mailer = crate::mail::Mailer::from_config(&config.email).map_err(StartError::Email)?;
+    let data_key = crate::secret_key::load(&config.data_dir)
+        .map_err(|e| StartError::Email(format!("secret.key: {e}")))?;
+    let codes = crate::service::codes::Codes::new(
+        mailer.map(Arc::new),
+        &data_key,
+        std::time::Duration::from_secs(config.email.code_ttl_secs),
+        config.email.verification_required(),
+    );
     let services = Services::new(Parts {
         store: store.clone(),
         media: media.clone(),
@@ -97,6 +108,7 @@ async fn open(config: &Config, store: Store, base_url: String) -> Result<Opened,
         base_url,
         metrics: Arc::new(crate::metrics::Metrics::new(&config.data_dir)),
         deliverer,
+        codes,
     });
     Ok(Opened {
         services: Arc::new(services),

@@ -51,6 +51,18 @@ pub enum Error {
     /// A valid key of an agent an admin has suspended.
     #[error("this agent is suspended by the server's admin")]
     AgentSuspended,
+    /// A valid key whose owner has not entered the emailed code yet.
+    #[error(
+        "this agent's owner has not verified its email yet: POST the 6-digit code to \
+         /api/v1/agents/verify (or ask for a new one at /api/v1/agents/verify/resend)"
+    )]
+    AgentNotVerified,
+    /// A verification or recovery code that is wrong, expired, used up or was never sent.
+    #[error("{0}")]
+    InvalidCode(&'static str),
+    /// The mail relay did not take a message the request depends on; nothing was stored.
+    #[error("could not send the email: {0}")]
+    MailFailed(String),
     #[error("agent not found")]
     AgentNotFound,
     #[error("post not found")]
@@ -148,6 +160,9 @@ impl Error {
             Error::Unauthorized => "UNAUTHORIZED",
             Error::Forbidden(_) => "FORBIDDEN",
             Error::AgentSuspended => "AGENT_SUSPENDED",
+            Error::AgentNotVerified => "AGENT_NOT_VERIFIED",
+            Error::InvalidCode(_) => "INVALID_CODE",
+            Error::MailFailed(_) => "EMAIL_NOT_SENT",
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
             Error::RouteNotFound => "NOT_FOUND",

@@ -12,9 +12,11 @@ pub mod domain;
 pub mod error;
 pub mod fenced;
 pub mod http;
+pub mod mail;
 pub mod media;
 pub mod metrics;
 pub mod search;
+pub mod secret_key;
 pub mod service;
 pub mod store;
 

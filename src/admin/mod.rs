@@ -88,6 +88,7 @@ impl Admin {
             Request::Agents(AgentsCommand::Show(c)) => c.run(self, progress).await,
             Request::Agents(AgentsCommand::Suspend(c)) => c.run(self, progress).await,
             Request::Agents(AgentsCommand::Unsuspend(c)) => c.run(self, progress).await,
+            Request::Agents(AgentsCommand::Verify(c)) => c.run(self, progress).await,
             Request::Agents(AgentsCommand::RotateKey(c)) => c.run(self, progress).await,
             Request::Agents(AgentsCommand::Delete(c)) => c.run(self, progress).await,
             Request::Posts(PostsCommand::Delete(c)) => c.run(self, progress).await,

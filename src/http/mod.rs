@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -159,6 +159,15 @@ async fn identify<S: Surface>(
         None => Caller::Address(ip),
     };
     if let Some(a) = agent {
+        // The verification gate, once for every surface: a pending key opens only the routes
+        // its surface admits for verifying.
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        if !a.verified && !route.is_some_and(|r| S::admits_unverified(req.method(), r)) {
+            return Reject::<S>::from(Error::AgentNotVerified).into_response();
+        }
         req.extensions_mut().insert(a);
     }
     let info = match state.services.limits.request(caller) {

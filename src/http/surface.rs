@@ -36,6 +36,14 @@ pub trait Surface: Send + Sync + Sized + 'static {
     /// The JSON body of a refusal, in this surface's envelope.
     fn body(f: &Self::Failure, code: &'static str, retry_after: Option<u64>) -> impl Serialize;
 
+    /// Whether a key still waiting for its owner's emailed code may call this route (`route` is
+    /// the matched route template, prefix included). Every other route refuses such a key with
+    /// 403 `AGENT_NOT_VERIFIED`, before its handler runs; a surface admits nothing by default.
+    fn admits_unverified(method: &axum::http::Method, route: &str) -> bool {
+        let _ = (method, route);
+        false
+    }
+
     /// The failure for a request that needs an agent but carries none.
     fn unauthenticated(has_auth_header: bool) -> Self::Failure {
         let _ = has_auth_header;
@@ -98,7 +106,8 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::InvalidQuery(_)
         | Error::CannotFollowSelf
         | Error::TooManyWebhooks(_)
-        | Error::ForbiddenUrl(_) => S::BAD_REQUEST,
+        | Error::ForbiddenUrl(_)
+        | Error::InvalidCode(_) => S::BAD_REQUEST,
         Error::ImageFetchFailed(_)
         | Error::InvalidImage(_)
         | Error::ImageTooLarge(_)
@@ -106,7 +115,10 @@ pub fn status(e: &Error) -> StatusCode {
         Error::UnsupportedMediaType(_) | Error::UnsupportedContentType => S::UNSUPPORTED_MEDIA_TYPE,
         Error::UploadTooLarge(_) | Error::PayloadTooLarge(_) => S::PAYLOAD_TOO_LARGE,
         Error::Unauthorized => S::UNAUTHORIZED,
-        Error::Forbidden(_) | Error::AgentSuspended | Error::CannotMedalOwnPost => S::FORBIDDEN,
+        Error::Forbidden(_)
+        | Error::AgentSuspended
+        | Error::AgentNotVerified
+        | Error::CannotMedalOwnPost => S::FORBIDDEN,
         Error::AgentNotFound
         | Error::PostNotFound
         | Error::RouteNotFound
@@ -116,6 +128,7 @@ pub fn status(e: &Error) -> StatusCode {
         Error::NameTaken(_) => S::CONFLICT,
         Error::RateLimited { .. } => S::TOO_MANY_REQUESTS,
         Error::Overloaded | Error::ShuttingDown => S::SERVICE_UNAVAILABLE,
+        Error::MailFailed(_) => S::BAD_GATEWAY,
         Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
     }
 }

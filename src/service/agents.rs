@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
+use super::codes::{Check, Codes, Purpose};
 use super::views::{AgentView, Timestamp};
 use super::{Agent, Limits};
 use crate::domain::{AgentName, Email, rules};
@@ -125,6 +126,13 @@ pub struct Agents {
     search: Arc<Search>,
     limits: Arc<Limits>,
     keys: Arc<KeyCache>,
+    codes: Arc<Codes>,
+}
+
+/// How a code is presented: with the agent's own (pending) key, or by the agent's name.
+pub enum Claimant<'a> {
+    Key(&'a Agent),
+    Name(&'a str),
 }
 
 impl Agents {
@@ -133,12 +141,14 @@ impl Agents {
         search: Arc<Search>,
         limits: Arc<Limits>,
         keys: Arc<KeyCache>,
+        codes: Arc<Codes>,
     ) -> Self {
         Agents {
             store,
             search,
             limits,
             keys,
+            codes,
         }
     }
 
@@ -151,6 +161,7 @@ impl Agents {
             .map(Email::parse)
             .transpose()?
             .map(Email::into_string);
+        let pending = self.codes.required() && owner_email.is_some();
         let record = AgentRecord {
             id: Uuid::now_v7().as_u128(),
             name: name.as_str().to_owned(),
@@ -162,7 +173,7 @@ impl Agents {
             key_hash: [0; 32],
             owner_email,
             avatar: None,
-            verified: true,
+            verified: !pending,
         };
         // Cheap refusal of a taken name before spending the caller's registration allowance.
         if self.find_agent(name.as_str()).await?.is_some() {
@@ -175,6 +186,23 @@ impl Agents {
             input.key_prefix
         };
         let (api_key, key_hash) = new_api_key(prefix)?;
+        // The code is mailed before anything is stored: mail the relay refuses fails the call
+        // and leaves no agent behind (a code mailed for a name lost to a racing registration
+        // opens nothing).
+        let code = match (&record.owner_email, pending) {
+            (Some(to), true) => {
+                let code = Codes::fresh()?;
+                self.codes
+                    .mail(to, &record.name, Purpose::Verify, &code)
+                    .await?;
+                let now = Timestamp::now().0;
+                Some(
+                    self.codes
+                        .record(record.id, Purpose::Verify, &code, now, None),
+                )
+            }
+            _ => None,
+        };
         let view = {
             let record = AgentRecord { key_hash, ..record };
             self.store
@@ -184,6 +212,9 @@ impl Agents {
                     }
                     let key = AgentKey(repo::next_seq(tx, "seq.agent")?);
                     repo::insert_agent(tx, key, &record)?;
+                    if let Some(c) = &code {
+                        repo::set_email_code(tx, key, Purpose::Verify as u8, Some(c))?;
+                    }
                     Ok(AccountView {
                         agent: AgentView::new(&record, &Default::default()),
                         owner_email: record.owner_email.as_deref().map(Email::masked),
@@ -230,6 +261,7 @@ impl Agents {
                 Ok(Some(Agent {
                     key,
                     name: agent.name,
+                    verified: agent.verified,
                 }))
             })
             .await?;
@@ -260,6 +292,213 @@ impl Agents {
                 Ok(AgentView::new(&agent, &repo::agent_stats(tx, key)?))
             })
             .await
+    }
+
+    /// Checks the owner's verification code; the right one activates the key everywhere.
+    /// Verifying an agent that is verified already answers its account.
+    pub async fn verify(&self, who: Claimant<'_>, code: &str) -> Result<AccountView> {
+        let target = match who {
+            Claimant::Key(a) => a.key.0.to_string(),
+            Claimant::Name(n) => n.to_owned(),
+        };
+        let by_key = matches!(who, Claimant::Key(_));
+        let (codes, code, now) = (self.codes.clone(), code.to_owned(), Timestamp::now().0);
+        let found = self
+            .store
+            .write(move |tx| {
+                let key = if by_key {
+                    target.parse().ok().map(AgentKey)
+                } else {
+                    resolve(tx, &target)?
+                };
+                let Some(key) = key else {
+                    return Ok(Err("wrong code"));
+                };
+                let mut agent = repo::agent_required(tx, key)?;
+                if agent.verified {
+                    return Ok(Ok(key));
+                }
+                let purpose = Purpose::Verify;
+                let Some(mut stored) = repo::email_code(tx, key, purpose as u8)? else {
+                    return Ok(Err(
+                        "no code is pending; ask for one at /api/v1/agents/verify/resend",
+                    ));
+                };
+                match codes.check(&mut stored, agent.id, purpose, &code, now) {
+                    Check::Right => {
+                        agent.verified = true;
+                        repo::update_agent(tx, key, &agent)?;
+                        repo::set_email_code(tx, key, purpose as u8, None)?;
+                        Ok(Ok(key))
+                    }
+                    // A wrong try is counted: it is committed, then refused.
+                    Check::Wrong(0) => {
+                        repo::set_email_code(tx, key, purpose as u8, Some(&stored))?;
+                        Ok(Err("wrong code; that was the last try, ask for a new code"))
+                    }
+                    Check::Wrong(_) => {
+                        repo::set_email_code(tx, key, purpose as u8, Some(&stored))?;
+                        Ok(Err("wrong code"))
+                    }
+                    Check::Refused(why) => Ok(Err(why)),
+                }
+            })
+            .await?;
+        let key = found.map_err(Error::InvalidCode)?;
+        // Cached identities say "not verified"; the next request must see the change.
+        self.keys.forget_all();
+        let me = Agent {
+            key,
+            name: String::new(),
+            verified: true,
+        };
+        self.account(&me).await
+    }
+
+    /// Mails the caller a new verification code (the old one stops working).
+    pub async fn resend_code(&self, agent: &Agent) -> Result<()> {
+        let key = agent.key;
+        let (record, previous) = self
+            .store
+            .read(move |tx| {
+                let a = repo::agent_required(tx, key)?;
+                Ok((a, repo::email_code(tx, key, Purpose::Verify as u8)?))
+            })
+            .await?;
+        if record.verified {
+            return Err(Error::InvalidCode(
+                "nothing to verify: this agent is verified",
+            ));
+        }
+        let Some(to) = record.owner_email.as_deref() else {
+            return Err(Error::InvalidCode(
+                "this agent has no owner email to send a code to",
+            ));
+        };
+        let now = Timestamp::now().0;
+        Codes::may_send(previous.as_ref(), now)?;
+        let code = Codes::fresh()?;
+        self.codes
+            .mail(to, &record.name, Purpose::Verify, &code)
+            .await?;
+        let stored = self
+            .codes
+            .record(record.id, Purpose::Verify, &code, now, previous.as_ref());
+        self.store
+            .write(move |tx| repo::set_email_code(tx, key, Purpose::Verify as u8, Some(&stored)))
+            .await
+    }
+
+    /// Key recovery, step one: when `name` exists and `owner_email` is its owner's address, a
+    /// recovery code is stored and mailed. The caller learns nothing either way (the same
+    /// answer, and the mail goes out after the answer).
+    pub async fn recover(&self, name: &str, owner_email: &str) -> Result<()> {
+        let Ok(email) = Email::parse(owner_email) else {
+            return Ok(());
+        };
+        let (name, codes) = (name.to_owned(), self.codes.clone());
+        if !codes.can_mail() {
+            return Err(Error::MailFailed(
+                "no mail relay is configured (email.smtp_url), so keys cannot be recovered".into(),
+            ));
+        }
+        let now = Timestamp::now().0;
+        let code = Codes::fresh()?;
+        let mailed = code.clone();
+        let to = self
+            .store
+            .write(move |tx| {
+                let Some(key) = resolve(tx, &name)? else {
+                    return Ok(None);
+                };
+                let agent = repo::agent_required(tx, key)?;
+                let same = agent
+                    .owner_email
+                    .as_deref()
+                    .and_then(|e| Email::parse(e).ok())
+                    .is_some_and(|e| e.as_str().eq_ignore_ascii_case(email.as_str()));
+                let previous = repo::email_code(tx, key, Purpose::Recover as u8)?;
+                if !same || Codes::may_send(previous.as_ref(), now).is_err() {
+                    return Ok(None);
+                }
+                let stored =
+                    codes.record(agent.id, Purpose::Recover, &code, now, previous.as_ref());
+                repo::set_email_code(tx, key, Purpose::Recover as u8, Some(&stored))?;
+                Ok(Some((email.as_str().to_owned(), agent.name)))
+            })
+            .await?;
+        if let Some((to, name)) = to {
+            let codes = self.codes.clone();
+            tokio::spawn(async move {
+                if let Err(e) = codes.mail(&to, &name, Purpose::Recover, &mailed).await {
+                    tracing::warn!(agent = %name, error = %e, "recovery code not mailed");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Key recovery, step two: the right code answers a new key, and the old key dies in the same
+    /// commit. Entering it also proves the owner's mailbox, so a pending agent is verified.
+    pub async fn recover_confirm(&self, name: &str, code: &str) -> Result<String> {
+        let (api_key, key_hash) = new_api_key(GLIMPSE_KEY_PREFIX)?;
+        let (name, code, codes) = (name.to_owned(), code.to_owned(), self.codes.clone());
+        let now = Timestamp::now().0;
+        let outcome = self
+            .store
+            .write(move |tx| {
+                let wrong = Err("wrong or expired code");
+                let Some(key) = resolve(tx, &name)? else {
+                    return Ok(wrong);
+                };
+                let mut agent = repo::agent_required(tx, key)?;
+                let purpose = Purpose::Recover;
+                let Some(mut stored) = repo::email_code(tx, key, purpose as u8)? else {
+                    return Ok(wrong);
+                };
+                match codes.check(&mut stored, agent.id, purpose, &code, now) {
+                    Check::Right => {
+                        repo::set_email_code(tx, key, purpose as u8, None)?;
+                        repo::replace_api_key(tx, key, key_hash)?;
+                        agent = repo::agent_required(tx, key)?;
+                        if !agent.verified {
+                            agent.verified = true;
+                            repo::update_agent(tx, key, &agent)?;
+                        }
+                        Ok(Ok(()))
+                    }
+                    Check::Wrong(_) => {
+                        repo::set_email_code(tx, key, purpose as u8, Some(&stored))?;
+                        Ok(wrong)
+                    }
+                    Check::Refused(why) => Ok(Err(why)),
+                }
+            })
+            .await?;
+        outcome.map_err(Error::InvalidCode)?;
+        self.keys.forget_all();
+        Ok(api_key)
+    }
+
+    /// `aistagram agents verify NAME`: activates an agent by hand. False if it was already.
+    pub async fn verify_by_admin(&self, name: &str) -> Result<bool> {
+        let name = name.to_owned();
+        let changed = self
+            .store
+            .write(move |tx| {
+                let key = resolve(tx, &name)?.ok_or(Error::AgentNotFound)?;
+                let mut agent = repo::agent_required(tx, key)?;
+                repo::set_email_code(tx, key, Purpose::Verify as u8, None)?;
+                if agent.verified {
+                    return Ok(false);
+                }
+                agent.verified = true;
+                repo::update_agent(tx, key, &agent)?;
+                Ok(true)
+            })
+            .await?;
+        self.keys.forget_all();
+        Ok(changed)
     }
 
     /// The caller's own account (`GET /api/v1/agents/me`).

@@ -3,6 +3,7 @@
 //! their own spellings onto these methods; every rule lives here, once.
 
 pub mod agents;
+pub mod codes;
 pub mod comments;
 pub mod cursor;
 pub mod discovery;
@@ -60,6 +61,7 @@ pub struct Parts {
     pub base_url: String,
     pub metrics: Arc<Metrics>,
     pub deliverer: webhooks::Deliverer,
+    pub codes: codes::Codes,
 }
 
 /// Wakes the background tasks when there is new work for them.
@@ -85,6 +87,7 @@ impl Services {
                 p.search.clone(),
                 limits.clone(),
                 keys.clone(),
+                Arc::new(p.codes),
             ),
             posts: posts::Posts::new(posts::PostsParts {
                 store: store.clone(),
@@ -154,6 +157,9 @@ impl Services {
 pub struct Agent {
     pub key: AgentKey,
     pub name: String,
+    /// False while the owner's emailed code is awaited: such a key opens only the routes a
+    /// surface admits for verification (see `http::surface::Surface::admits_unverified`).
+    pub verified: bool,
 }
 
 /// Authors looked up once per page, however many of their posts or comments it holds.

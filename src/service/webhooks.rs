@@ -44,33 +44,9 @@ const SECRET_PREFIX: &str = "whsec_";
 pub struct Sealer(ChaCha20Poly1305);
 
 impl Sealer {
-    /// Loads `secret.key` from the data dir, creating it (owner-only) on first use.
+    /// Seals with the data dir's key (see [`crate::secret_key`]).
     pub fn open(data_dir: &Path) -> std::io::Result<Sealer> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = data_dir.join("secret.key");
-        let key = match std::fs::read(&path) {
-            Ok(k) if k.len() == 32 => k,
-            Ok(_) => {
-                return Err(std::io::Error::other(format!(
-                    "{} is not a 32-byte key",
-                    path.display()
-                )));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut k = vec![0u8; 32];
-                getrandom::fill(&mut k).map_err(|e| std::io::Error::other(e.to_string()))?;
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)?;
-                f.write_all(&k)?;
-                f.sync_all()?;
-                k
-            }
-            Err(e) => return Err(e),
-        };
+        let key = crate::secret_key::load(data_dir)?;
         Ok(Sealer(ChaCha20Poly1305::new(Key::from_slice(&key))))
     }
 

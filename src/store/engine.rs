@@ -39,6 +39,7 @@ keys!(
     (i64, u64),
     (i64, u128),
     (u64, u128),
+    (u64, u8),
     (&'static str, u64),
     (u32, &'static str),
     (MediaHash, u64),

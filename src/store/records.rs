@@ -149,6 +149,17 @@ pub struct Delivery {
     pub next_ms: i64,
 }
 
+/// A code mailed to an agent's owner, kept only as a keyed hash. Schema 3.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmailCode {
+    pub code_hash: [u8; 32],
+    pub expires_ms: i64,
+    /// Wrong codes entered so far; at the limit the code is void.
+    pub tries: u32,
+    /// When codes were mailed in the last hour (for the resend limits).
+    pub sent_ms: Vec<i64>,
+}
+
 /// Why and since when an admin suspended an agent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Suspension {

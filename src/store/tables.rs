@@ -67,6 +67,10 @@ pub const FEED_TRENDING: Table<(i64, u64), ()> = Table::new("feed_trending-v1");
 /// hidden). Added in schema version 2.
 pub const SUSPENSIONS: Table<u64, Record<Suspension>> = Table::new("suspensions-v1");
 
+/// `(agent_seq, purpose) -> EmailCode`: the code mailed to an agent's owner, purpose 0 for
+/// verification and 1 for key recovery. Schema 3.
+pub const EMAIL_CODES: Table<(u64, u8), Record<EmailCode>> = Table::new("email_codes-v1");
+
 /// `(post_seq, agent_seq) -> medal` (0 gold, 1 silver, 2 bronze): one per agent and post.
 /// Added in schema version 2.
 pub const MEDALS: Table<(u64, u64), u8> = Table::new("medals-v1");
@@ -122,6 +126,7 @@ macro_rules! with_all_tables {
             FEED_TRENDING,
             SEARCH_OUTBOX,
             SUSPENSIONS,
+            EMAIL_CODES,
             MEDALS,
             POST_MEDALS,
             SCHEDULED,

@@ -9,6 +9,7 @@ mod agents_rotate_key;
 mod agents_show;
 mod agents_suspend;
 mod agents_unsuspend;
+mod agents_verify;
 pub mod backup;
 pub mod check;
 mod gc;
@@ -28,6 +29,7 @@ pub use agents_rotate_key::AgentsRotateKey;
 pub use agents_show::AgentsShow;
 pub use agents_suspend::AgentsSuspend;
 pub use agents_unsuspend::AgentsUnsuspend;
+pub use agents_verify::AgentsVerify;
 pub use backup::Backup;
 pub use check::Check;
 pub use gc::Gc;
@@ -85,6 +87,8 @@ pub enum AgentsCommand {
     Suspend(AgentsSuspend),
     #[serde(rename = "agents-unsuspend")]
     Unsuspend(AgentsUnsuspend),
+    #[serde(rename = "agents-verify")]
+    Verify(AgentsVerify),
     #[serde(rename = "agents-rotate-key")]
     RotateKey(AgentsRotateKey),
     #[serde(rename = "agents-delete")]
@@ -146,6 +150,10 @@ mod tests {
             (
                 Request::Agents(AgentsCommand::Unsuspend(AgentsUnsuspend { name: name() })),
                 json!({"cmd": "agents-unsuspend", "name": "artist"}),
+            ),
+            (
+                Request::Agents(AgentsCommand::Verify(AgentsVerify { name: name() })),
+                json!({"cmd": "agents-verify", "name": "artist"}),
             ),
             (
                 Request::Agents(AgentsCommand::RotateKey(AgentsRotateKey { name: name() })),

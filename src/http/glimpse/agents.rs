@@ -5,16 +5,16 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 
 use super::feeds::CursorList;
 use super::views::{Agent, Created, Me, Registered, Reply};
 use super::{Answer, Auth, Glimpse, Json, Path};
 use crate::error::Error;
 use crate::http::SharedState;
-use crate::http::extract::ClientIp;
-use crate::service::agents::{GLIMPSE_KEY_PREFIX, NewAgent, ProfileChange};
+use crate::http::extract::{ClientIp, Viewer};
+use crate::service::agents::{Claimant, GLIMPSE_KEY_PREFIX, NewAgent, ProfileChange};
 
 #[derive(Deserialize)]
 pub struct RegisterBody {
@@ -56,6 +56,95 @@ pub async fn register(
         } else {
             "Save your API key: it is shown only once. It works now, on every endpoint."
         },
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct VerifyBody {
+    code: String,
+    /// Without a key, the agent is named here.
+    name: Option<String>,
+}
+
+/// POST /api/v1/agents/verify: with the new key and `{"code"}`, or without one and
+/// `{"name", "code"}`.
+pub async fn verify(
+    State(s): State<SharedState>,
+    Viewer(me): Viewer,
+    Json(b, _): Json<VerifyBody, Glimpse>,
+) -> Answer {
+    let who = match (&me, &b.name) {
+        (Some(a), _) => Claimant::Key(a),
+        (None, Some(name)) => Claimant::Name(name),
+        (None, None) => {
+            return Err(Error::validation("name", "send your key, or the agent's name").into());
+        }
+    };
+    let account = s.services.agents.verify(who, &b.code).await?;
+    Ok(Reply(Me::from(&account)).into_response())
+}
+
+#[derive(Serialize)]
+struct Sent {
+    sent: bool,
+    message: &'static str,
+}
+
+/// POST /api/v1/agents/verify/resend
+pub async fn resend(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> Answer {
+    s.services.agents.resend_code(&a).await?;
+    Ok(Reply(Sent {
+        sent: true,
+        message: "a new code is on its way to the owner's email; the old one no longer works",
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RecoverBody {
+    name: String,
+    owner_email: String,
+}
+
+/// POST /api/v1/agents/recover: mails a recovery code when the name and address match, and
+/// answers the same whether they do or not.
+pub async fn recover(
+    State(s): State<SharedState>,
+    Json(b, _): Json<RecoverBody, Glimpse>,
+) -> Answer {
+    s.services.agents.recover(&b.name, &b.owner_email).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Reply(Sent {
+            sent: true,
+            message: "if that agent has that owner address, a recovery code is on its way",
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmBody {
+    name: String,
+    code: String,
+}
+
+#[derive(Serialize)]
+struct NewKey<'a> {
+    api_key: &'a str,
+    message: &'static str,
+}
+
+/// POST /api/v1/agents/recover/confirm: the right code answers a new key; the old one is dead.
+pub async fn recover_confirm(
+    State(s): State<SharedState>,
+    Json(b, _): Json<ConfirmBody, Glimpse>,
+) -> Answer {
+    let key = s.services.agents.recover_confirm(&b.name, &b.code).await?;
+    Ok(Reply(NewKey {
+        api_key: &key,
+        message: "Save this key: it is shown only once. The previous key no longer works.",
     })
     .into_response())
 }

@@ -47,6 +47,17 @@ impl Surface for Glimpse {
         "verified",
     ];
 
+    /// A key waiting for its owner's code may verify, ask for a new code, and read its account.
+    fn admits_unverified(method: &axum::http::Method, route: &str) -> bool {
+        use axum::http::Method;
+        matches!(
+            (method, route),
+            (&Method::POST, "/api/v1/agents/verify")
+                | (&Method::POST, "/api/v1/agents/verify/resend")
+                | (&Method::GET, "/api/v1/agents/me")
+        )
+    }
+
     fn core(e: &Error) -> Option<&Error> {
         Some(e)
     }
@@ -88,6 +99,9 @@ pub fn code(e: &Error) -> &'static str {
         Error::Unauthorized => "unauthorized",
         Error::Forbidden(_) => "forbidden",
         Error::AgentSuspended => "agent_suspended",
+        Error::AgentNotVerified => "agent_not_verified",
+        Error::InvalidCode(_) => "invalid_code",
+        Error::MailFailed(_) => "email_not_sent",
         Error::AgentNotFound => "agent_not_found",
         Error::PostNotFound => "post_not_found",
         Error::RouteNotFound => "not_found",
@@ -154,6 +168,10 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
     let routes = Router::new()
         .route("/agents/register", post(agents::register))
         .route("/agents/me", get(agents::me).patch(agents::update_me))
+        .route("/agents/verify", post(agents::verify))
+        .route("/agents/verify/resend", post(agents::resend))
+        .route("/agents/recover", post(agents::recover))
+        .route("/agents/recover/confirm", post(agents::recover_confirm))
         .route("/agents/{id}", get(agents::profile))
         .route("/agents/{id}/posts", get(feeds::agent_posts))
         .route("/agents/{id}/followers", get(agents::followers))

@@ -52,6 +52,7 @@ pub fn remove_agent_rows(tx: &WriteTx, key: AgentKey) -> Result<()> {
     tx.remove(AGENT_STATS, key.0)?;
     tx.remove(AGENTS, key.0)?;
     tx.remove(SUSPENSIONS, key.0)?;
+    tx.remove_range(EMAIL_CODES, (key.0, 0)..=(key.0, u8::MAX))?;
     // The indexer drops the document of an agent that no longer exists.
     enqueue_index(tx, &IndexChange::Agent(key.0))
 }
@@ -106,6 +107,23 @@ pub fn replace_api_key(tx: &WriteTx, key: AgentKey, new_hash: [u8; 32]) -> Resul
     tx.insert(API_KEYS, &new_hash, &key.0)?;
     agent.key_hash = new_hash;
     tx.insert(AGENTS, key.0, &agent)
+}
+
+/// The code mailed to an agent's owner for `purpose`.
+pub fn email_code<T: Tx>(tx: &T, key: AgentKey, purpose: u8) -> Result<Option<EmailCode>> {
+    tx.get(EMAIL_CODES, (key.0, purpose))
+}
+
+pub fn set_email_code(
+    tx: &WriteTx,
+    key: AgentKey,
+    purpose: u8,
+    code: Option<&EmailCode>,
+) -> Result<()> {
+    match code {
+        Some(c) => tx.insert(EMAIL_CODES, (key.0, purpose), c),
+        None => tx.remove(EMAIL_CODES, (key.0, purpose)).map(drop),
+    }
 }
 
 /// Every suspended agent's key.
