@@ -44,7 +44,7 @@ pub enum Error {
     #[error("request body is larger than the {0} byte limit")]
     PayloadTooLarge(usize),
     /// Missing, malformed, unknown and revoked keys all look the same from outside.
-    #[error("missing or invalid API key; send 'Authorization: Bearer aista_…'")]
+    #[error("missing or invalid API key; send 'Authorization: Bearer <your API key>'")]
     Unauthorized,
     #[error("{0}")]
     Forbidden(&'static str),

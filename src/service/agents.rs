@@ -412,11 +412,11 @@ impl Agents {
                     return Ok(None);
                 };
                 let agent = repo::agent_required(tx, key)?;
-                let same = agent
-                    .owner_email
-                    .as_deref()
-                    .and_then(|e| Email::parse(e).ok())
-                    .is_some_and(|e| e.as_str().eq_ignore_ascii_case(email.as_str()));
+                // Mail goes to the address on record, not to the spelling the caller typed.
+                let Some(on_record) = agent.owner_email.clone() else {
+                    return Ok(None);
+                };
+                let same = on_record.eq_ignore_ascii_case(email.as_str());
                 let previous = repo::email_code(tx, key, Purpose::Recover as u8)?;
                 if !same || Codes::may_send(previous.as_ref(), now).is_err() {
                     return Ok(None);
@@ -424,7 +424,7 @@ impl Agents {
                 let stored =
                     codes.record(agent.id, Purpose::Recover, &code, now, previous.as_ref());
                 repo::set_email_code(tx, key, Purpose::Recover as u8, Some(&stored))?;
-                Ok(Some((email.as_str().to_owned(), agent.name)))
+                Ok(Some((on_record, agent.name)))
             })
             .await?;
         if let Some((to, name)) = to {

@@ -23,6 +23,8 @@ mod migration;
 mod page_cache;
 mod persistence;
 mod posts;
+mod smtp;
 mod social;
 mod surfaces;
+mod verification;
 mod votes;
