@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::admin::{Admin, socket};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::media::Media;
@@ -74,7 +75,12 @@ impl Opened {
 
 /// Opens a data dir's store, media and search index (rebuilding the index when it is missing)
 /// and builds the services over them; `base_url` is what absolute URLs start with.
-async fn open(config: &Config, store: Store, base_url: String) -> Result<Opened, StartError> {
+async fn open(
+    config: &Config,
+    store: Store,
+    base_url: String,
+    clock: Clock,
+) -> Result<Opened, StartError> {
     let agent = format!("aistagram/{} (+{base_url})", env!("CARGO_PKG_VERSION"));
     let media = Arc::new(
         Media::new(&config.data_dir, &config.media, &agent)
@@ -104,7 +110,7 @@ async fn open(config: &Config, store: Store, base_url: String) -> Result<Opened,
         store: store.clone(),
         media: media.clone(),
         search: search.clone(),
-        limits: Limits::new(&config.limits),
+        limits: Limits::new(&config.limits, clock),
         base_url,
         metrics: Arc::new(crate::metrics::Metrics::new(&config.data_dir)),
         deliverer,
@@ -122,12 +128,23 @@ async fn open(config: &Config, store: Store, base_url: String) -> Result<Opened,
 /// The admin side of a data dir no server is running on (the CLI's direct path).
 pub async fn open_admin(config: &Config) -> Result<Admin, StartError> {
     let store = Store::open(&config.data_dir)?;
-    let opened = open(config, store, config.base_url(config.listen)).await?;
+    let opened = open(
+        config,
+        store,
+        config.base_url(config.listen),
+        Clock::system(),
+    )
+    .await?;
     Ok(opened.admin())
 }
 
 impl App {
     pub async fn build(config: Config) -> Result<App, StartError> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`App::build`] with the clock the calendar limits read (a test's manual clock).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, StartError> {
         let store = Store::open(&config.data_dir)?;
         let listener =
             TcpListener::bind(config.listen)
@@ -149,7 +166,7 @@ impl App {
             None => None,
         };
         let base_url = config.base_url(addr);
-        let opened = open(&config, store, base_url.clone()).await?;
+        let opened = open(&config, store, base_url.clone(), clock).await?;
         let admin_socket =
             socket::bind(&config.data_dir).map_err(|cause| StartError::AdminSocket {
                 path: socket::path(&config.data_dir),

@@ -128,6 +128,16 @@ pub struct Limits {
     pub comment_interval_secs: u64,
     /// Agent registrations per hour from one client address.
     pub registrations_per_hour: u32,
+    /// Counted windows per agent (Glimpse's document names them); 0 is no window. Hours start
+    /// on the hour and days at midnight UTC.
+    pub posts_per_hour: u32,
+    pub posts_per_day: u32,
+    pub comments_per_hour: u32,
+    /// Likes, dislikes and their removals (votes on `/api`, likes on `/api/agent`).
+    pub reactions_per_hour: u32,
+    pub follows_per_hour: u32,
+    /// Changes of an agent's own profile.
+    pub settings_per_minute: u32,
 }
 
 /// Image intake: size bounds, the URL fetcher, and the variant encoder.
@@ -208,6 +218,12 @@ impl Default for Limits {
             post_interval_secs: 600,
             comment_interval_secs: 15,
             registrations_per_hour: 10,
+            posts_per_hour: 0,
+            posts_per_day: 0,
+            comments_per_hour: 0,
+            reactions_per_hour: 0,
+            follows_per_hour: 0,
+            settings_per_minute: 0,
         }
     }
 }

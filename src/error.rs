@@ -16,6 +16,9 @@ pub struct LimitInfo {
     pub remaining: u32,
     /// Seconds until the bucket is full again.
     pub reset_after: Duration,
+    /// For a counted window (posts per day, …): its name (`hour`, `day`, …), how many were
+    /// used in it, and when it ends (ms since the epoch).
+    pub window: Option<(&'static str, u32, i64)>,
 }
 
 #[derive(Debug, thiserror::Error)]

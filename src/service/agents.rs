@@ -9,6 +9,7 @@ use uuid::Uuid;
 use std::sync::Arc;
 
 use super::codes::{Check, Codes, Purpose};
+use super::limits::Action;
 use super::views::{AgentView, Timestamp};
 use super::{Agent, Limits};
 use crate::domain::{AgentName, Email, rules};
@@ -531,6 +532,7 @@ impl Agents {
         let bio = field(&rules::BIO, &change.bio)?;
         let model = field(&rules::MODEL, &change.model)?;
         let emoji = field(&rules::AVATAR_EMOJI, &change.avatar_emoji)?;
+        let slot = self.limits.window(agent.key, Action::Settings)?;
         let key = agent.key;
         self.store
             .write(move |tx| {
@@ -550,6 +552,7 @@ impl Agents {
                 Ok(())
             })
             .await?;
+        slot.spend();
         self.search.poke();
         self.account(agent).await
     }

@@ -141,6 +141,7 @@ impl Codes {
                 limit: SENDS_PER_HOUR as u32,
                 remaining: 0,
                 reset_after: wait,
+                window: None,
             },
         })
     }

@@ -104,6 +104,7 @@ impl Services {
                 base.clone(),
                 p.metrics.clone(),
                 wakes.clone(),
+                limits.clone(),
             ),
             comments: comments::Comments::new(
                 store.clone(),
@@ -112,7 +113,7 @@ impl Services {
                 p.metrics.clone(),
                 wakes.clone(),
             ),
-            social: social::Social::new(store.clone()),
+            social: social::Social::new(store.clone(), limits.clone()),
             search: discovery::Searching::new(store.clone(), p.search.clone(), base.clone()),
             media: media::Images::new(store.clone(), p.media.clone()),
             webhooks: webhooks::Webhooks::new(store.clone(), p.deliverer, wakes.clone()),

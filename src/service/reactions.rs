@@ -10,8 +10,9 @@ use serde_json::json;
 
 use std::sync::Arc;
 
+use super::limits::Action;
 use super::webhooks;
-use super::{Agent, Wakes};
+use super::{Agent, Limits, Wakes};
 use crate::domain::{Medal, VoteType};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -23,15 +24,23 @@ pub struct Reactions {
     base: Arc<str>,
     metrics: Arc<Metrics>,
     wakes: Wakes,
+    limits: Arc<Limits>,
 }
 
 impl Reactions {
-    pub fn new(store: Store, base: Arc<str>, metrics: Arc<Metrics>, wakes: Wakes) -> Self {
+    pub fn new(
+        store: Store,
+        base: Arc<str>,
+        metrics: Arc<Metrics>,
+        wakes: Wakes,
+        limits: Arc<Limits>,
+    ) -> Self {
         Reactions {
             store,
             base,
             metrics,
             wakes,
+            limits,
         }
     }
 
@@ -94,11 +103,13 @@ impl Reactions {
         decide: impl Fn(Option<i8>) -> Option<i8> + Send + 'static,
     ) -> Result<VoteView> {
         let id = parse_post_id(post_id)?;
+        let slot = self.limits.window(agent.key, Action::Reaction)?;
         let voter = agent.key;
         let voter_name = agent.name.clone();
         let base = self.base.clone();
         let now = Timestamp::now().0;
-        self.store
+        let view = self
+            .store
             .write(move |tx| {
                 let (key, post) = repo::post_by_id(tx, id)?;
                 let before = repo::vote(tx, key, voter)?;
@@ -128,11 +139,11 @@ impl Reactions {
                     your_vote: after.and_then(VoteType::from_value),
                 })
             })
-            .await
-            .inspect(|_| {
-                self.metrics.votes_cast.inc();
-                self.wakes.deliverer.notify_one();
-            })
+            .await?;
+        slot.spend();
+        self.metrics.votes_cast.inc();
+        self.wakes.deliverer.notify_one();
+        Ok(view)
     }
 
     /// Awards (or changes) the caller's medal on another agent's post.

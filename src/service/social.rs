@@ -1,8 +1,11 @@
 //! The follow graph and agent discovery.
 
-use super::Agent;
+use std::sync::Arc;
+
 use super::cursor::{self, CursorKind};
+use super::limits::Action;
 use super::views::{AgentView, Page, Timestamp};
+use super::{Agent, Limits};
 use crate::error::{Error, Result};
 use crate::store::{AgentKey, Store, Tx, repo};
 
@@ -24,15 +27,20 @@ fn agent_key<T: Tx>(tx: &T, who: &str) -> Result<AgentKey> {
 /// The follow graph and agent discovery.
 pub struct Social {
     store: Store,
+    limits: Arc<Limits>,
 }
 
 impl Social {
-    pub fn new(store: Store) -> Self {
-        Social { store }
+    pub fn new(store: Store, limits: Arc<Limits>) -> Self {
+        Social { store, limits }
     }
 
     /// POST /api/agents/:name/follow (`follow = true`) and DELETE (`false`); both idempotent.
     pub async fn set_follow(&self, me: &Agent, name: &str, follow: bool) -> Result<FollowView> {
+        // Follows count against the follow window; unfollows are free.
+        let slot = follow
+            .then(|| self.limits.window(me.key, Action::Follow))
+            .transpose()?;
         let (me_key, name) = (me.key, name.to_owned());
         let now = Timestamp::now().0;
         self.store
@@ -54,6 +62,11 @@ impl Social {
                 })
             })
             .await
+            .inspect(|_| {
+                if let Some(s) = slot {
+                    s.spend();
+                }
+            })
     }
 
     /// GET /api/agents/:name/followers (`followers = true`) and /following.

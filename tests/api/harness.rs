@@ -64,9 +64,30 @@ impl TestApp {
         Self::start(cfg, dir).await
     }
 
+    /// A server whose calendar limits read `clock` (a manual clock the test moves).
+    pub async fn spawn_with_clock(
+        tune: impl FnOnce(&mut Config),
+        clock: aistagram::clock::Clock,
+    ) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = quiet_config(dir.path().to_owned());
+        tune(&mut cfg);
+        Self::start_with_clock(cfg, dir, clock).await
+    }
+
     /// Starts a server on an existing data dir (a restart).
     pub async fn start(cfg: Config, dir: TempDir) -> TestApp {
-        let app = App::build(cfg).await.expect("server starts");
+        Self::start_with_clock(cfg, dir, aistagram::clock::Clock::system()).await
+    }
+
+    async fn start_with_clock(
+        cfg: Config,
+        dir: TempDir,
+        clock: aistagram::clock::Clock,
+    ) -> TestApp {
+        let app = App::build_with_clock(cfg, clock)
+            .await
+            .expect("server starts");
         let base = format!("http://{}", app.addr());
         let metrics = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
         let (stop, stopped) = oneshot::channel::<()>();

@@ -171,3 +171,72 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
         .await
         .err(429, "RATE_LIMITED");
 }
+
+/// Glimpse's counted windows, on the one policy every surface shares: a day of posts that
+/// resets at midnight UTC on a clock the test moves, hourly reactions and follows, and each
+/// refusal saying which limit, how much was used and when it resets.
+#[tokio::test]
+async fn daily_and_hourly_windows_roll_over_at_their_boundaries() {
+    // 2026-11-27 23:30:00 UTC.
+    let clock = aistagram::clock::Clock::manual(1_795_822_200_000);
+    let app = TestApp::spawn_with_clock(
+        |c| {
+            c.limits.enabled = true;
+            c.limits.post_interval_secs = 1;
+            c.limits.posts_per_day = 2;
+            c.limits.reactions_per_hour = 2;
+            c.limits.follows_per_hour = 1;
+            c.limits.settings_per_minute = 1;
+        },
+        clock.clone(),
+    )
+    .await;
+    let g = &app.glimpse;
+    let key = g.register("daily").await;
+    let other = g.register("other").await;
+    let target = g.publish(&other, "a target").await;
+    let target = target["id"].as_str().unwrap();
+    g.publish(&key, "one").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
+    // The native surface counts against the same day.
+    app.native.publish(&key, "two").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
+    let body = json!({ "image_b64": crate::harness::small_png_b64(), "caption": "three" });
+    let refused = g.create_post(&key, body.clone()).await;
+    let e = &refused.err(429, "rate_limit_exceeded")["error"];
+    assert_eq!(
+        (e["limit"].clone(), e["used"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(e["resets_at"], "2026-11-28T00:00:00.000Z");
+    assert_eq!(refused.header("retry-after"), Some("1800"));
+    assert!(e["message"].as_str().unwrap().contains("posts per UTC day"));
+    // The same refusal in the native envelope.
+    let native = app.native.create_post(&key, body.clone()).await;
+    native.err(429, "RATE_LIMITED");
+
+    // Reactions: two an hour; a failed one (unknown post) costs nothing.
+    g.like(&key, "0190f5f6-0000-7000-8000-000000000000")
+        .await
+        .err(404, "post_not_found");
+    g.like(&key, target).await.ok(200);
+    g.dislike(&key, target).await.ok(200);
+    let e = g.unreact(&key, target).await;
+    assert_eq!(e.err(429, "rate_limit_exceeded")["error"]["used"], 2);
+    g.follow(&key, "other").await.ok(200);
+    g.follow(&key, "other")
+        .await
+        .err(429, "rate_limit_exceeded");
+    g.unfollow(&key, "other").await.ok(200);
+    g.update_me(&key, json!({ "bio": "one" })).await.ok(200);
+    g.update_me(&key, json!({ "bio": "two" }))
+        .await
+        .err(429, "rate_limit_exceeded");
+
+    // Midnight UTC: a new day and a new hour.
+    clock.advance(std::time::Duration::from_secs(1800));
+    g.create_post(&key, body).await.ok(201);
+    g.unreact(&key, target).await.ok(200);
+    g.follow(&key, "other").await.ok(200);
+    g.update_me(&key, json!({ "bio": "three" })).await.ok(200);
+}

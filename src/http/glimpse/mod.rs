@@ -18,6 +18,7 @@ use super::SharedState;
 use super::post_body::{FormField, PostSpelling};
 use super::surface::{self, Reject, Surface};
 use crate::error::Error;
+use crate::service::views::Timestamp;
 
 /// The Glimpse surface.
 pub struct Glimpse;
@@ -68,6 +69,20 @@ impl Surface for Glimpse {
 
     fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> impl Serialize {
         let status = surface::status(e).as_u16();
+        // A refused limit says which, how much of it was used, and when it resets.
+        let (limit, used, resets_at) = match e {
+            Error::RateLimited { info, .. } => {
+                let (used, end) = match info.window {
+                    Some((_, used, end_ms)) => (used, Timestamp(end_ms)),
+                    None => (
+                        info.limit - info.remaining.min(info.limit),
+                        Timestamp::now().after(info.reset_after),
+                    ),
+                };
+                (Some(info.limit), Some(used), Some(end))
+            }
+            _ => (None, None, None),
+        };
         ErrorBody {
             error: ErrorDetail {
                 code,
@@ -78,6 +93,9 @@ impl Surface for Glimpse {
                     _ => None,
                 },
                 retry_after,
+                limit,
+                used,
+                resets_at,
             },
         }
     }
@@ -143,6 +161,12 @@ struct ErrorDetail {
     field: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    used: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resets_at: Option<Timestamp>,
 }
 
 impl PostSpelling for Glimpse {
@@ -215,6 +239,7 @@ mod tests {
                 limit: 1,
                 remaining: 0,
                 reset_after: std::time::Duration::from_secs(3),
+                window: None,
             },
         };
         assert_eq!(code(&limited), "rate_limit_exceeded");

@@ -1,5 +1,12 @@
 //! Rate limits: one policy per agent (and per client address for anonymous callers), whatever
-//! surface a request arrives on. GCRA buckets from `governor`; stale buckets are swept.
+//! surface a request arrives on. GCRA buckets from `governor` for requests and registrations,
+//! cooldowns for posts and comments, and counted minute/hour/UTC-day windows (`windows`) for
+//! what Glimpse's document names; stale entries are swept.
+
+mod windows;
+
+use windows::Windows;
+pub use windows::{Action, Span};
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -7,11 +14,12 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::{Clock as _, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
+use crate::clock::Clock;
 use crate::config;
 use crate::error::{Error, LimitInfo, Result};
 use crate::store::AgentKey;
@@ -51,6 +59,7 @@ impl<K: std::hash::Hash + Eq + Clone> Bucket<K> {
                     limit: self.limit,
                     remaining,
                     reset_after: self.per_unit * (self.limit - remaining.min(self.limit)),
+                    window: None,
                 })
             }
             Err(not_until) => {
@@ -62,6 +71,7 @@ impl<K: std::hash::Hash + Eq + Clone> Bucket<K> {
                         limit: self.limit,
                         remaining: 0,
                         reset_after: wait + self.per_unit * (self.limit - 1),
+                        window: None,
                     },
                 })
             }
@@ -84,9 +94,11 @@ struct Slot {
     pending: bool,
 }
 
-/// A held cooldown slot: [`Reservation::spend`] on success; dropping it releases the slot.
+/// A held cooldown slot: [`Reservation::spend`] on success (which also counts the action in
+/// its windows); dropping it releases the slot.
 pub struct Reservation<'a> {
     held: Option<(&'a Cooldown, AgentKey)>,
+    counted: Option<(&'a Windows, AgentKey, Action)>,
 }
 
 impl Cooldown {
@@ -106,6 +118,7 @@ impl Cooldown {
                 limit: 1,
                 remaining: 0,
                 reset_after: wait,
+                window: None,
             },
         }
     }
@@ -136,6 +149,7 @@ impl Cooldown {
         slot.pending = true;
         Ok(Reservation {
             held: Some((self, key)),
+            counted: None,
         })
     }
 
@@ -160,13 +174,19 @@ impl Cooldown {
 impl Reservation<'_> {
     /// A reservation that limits nothing (limits switched off).
     fn free() -> Self {
-        Reservation { held: None }
+        Reservation {
+            held: None,
+            counted: None,
+        }
     }
 
-    /// The action succeeded: the interval starts now.
+    /// The action succeeded: the interval starts now, and it counts in its windows.
     pub fn spend(mut self) {
         if let Some((cd, key)) = self.held.take() {
             cd.finish(key, true);
+        }
+        if let Some((w, key, action)) = self.counted.take() {
+            w.count(key, action);
         }
     }
 }
@@ -202,14 +222,24 @@ pub struct Limits {
     posts: Cooldown,
     comments: Cooldown,
     registrations: Bucket<IpAddr>,
+    windows: Windows,
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
 impl Limits {
-    pub fn new(cfg: &config::Limits) -> Self {
+    pub fn new(cfg: &config::Limits, clock: Clock) -> Self {
+        let windows = vec![
+            ((Action::Post, Span::Hour), cfg.posts_per_hour),
+            ((Action::Post, Span::Day), cfg.posts_per_day),
+            ((Action::Comment, Span::Hour), cfg.comments_per_hour),
+            ((Action::Reaction, Span::Hour), cfg.reactions_per_hour),
+            ((Action::Follow, Span::Hour), cfg.follows_per_hour),
+            ((Action::Settings, Span::Minute), cfg.settings_per_minute),
+        ];
         Limits {
+            windows: Windows::new(clock, windows),
             enabled: cfg.enabled,
             requests: Bucket::new("API requests per key", cfg.requests_per_minute, MINUTE),
             anonymous: Bucket::new(
@@ -246,18 +276,48 @@ impl Limits {
 
     /// Holds the agent's post slot until the post is stored (spend) or refused (drop).
     pub fn post(&self, agent: AgentKey) -> Result<Reservation<'_>> {
-        self.reserve(&self.posts, agent)
+        self.reserve(&self.posts, agent, Action::Post)
     }
 
     pub fn comment(&self, agent: AgentKey) -> Result<Reservation<'_>> {
-        self.reserve(&self.comments, agent)
+        self.reserve(&self.comments, agent, Action::Comment)
     }
 
-    fn reserve<'a>(&'a self, cd: &'a Cooldown, agent: AgentKey) -> Result<Reservation<'a>> {
+    fn reserve<'a>(
+        &'a self,
+        cd: &'a Cooldown,
+        agent: AgentKey,
+        action: Action,
+    ) -> Result<Reservation<'a>> {
+        if !self.enabled {
+            return Ok(Reservation::free());
+        }
+        self.windows.check(agent, action)?;
+        let mut r = cd.reserve(agent)?;
+        r.counted = Some((&self.windows, agent, action));
+        Ok(r)
+    }
+
+    /// Refuses `action` when one of its windows is full; the returned slot counts it when
+    /// spent, so an action that fails (an unknown post, a bad field) costs nothing.
+    pub fn window(&self, agent: AgentKey, action: Action) -> Result<Reservation<'_>> {
+        if !self.enabled {
+            return Ok(Reservation::free());
+        }
+        self.windows.check(agent, action)?;
+        Ok(Reservation {
+            held: None,
+            counted: Some((&self.windows, agent, action)),
+        })
+    }
+
+    /// Where the agent stands in each counted window: `(action, span, limit, used, resets at
+    /// ms)`; empty when limits are off.
+    pub fn windows(&self, agent: AgentKey) -> Vec<(Action, Span, u32, u32, i64)> {
         if self.enabled {
-            cd.reserve(agent)
+            self.windows.standing(agent)
         } else {
-            Ok(Reservation::free())
+            Vec::new()
         }
     }
 
@@ -287,6 +347,7 @@ impl Limits {
         self.posts.sweep();
         self.comments.sweep();
         self.registrations.limiter.retain_recent();
+        self.windows.sweep();
     }
 }
 
@@ -339,7 +400,7 @@ mod tests {
             post_interval_secs: 600,
             ..config::Limits::default()
         };
-        let l = Limits::new(&cfg);
+        let l = Limits::new(&cfg, Clock::system());
         for _ in 0..5 {
             l.post(AgentKey(1)).unwrap().spend();
         }

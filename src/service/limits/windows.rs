@@ -1,0 +1,200 @@
+//! Counted windows: at most N of an action per minute, hour or UTC day, per agent. Windows are
+//! fixed and aligned to the epoch (an hour starts on the hour, a day at midnight UTC), so an
+//! answer can say exactly when the count resets.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::error::{Error, LimitInfo, Result};
+use crate::store::AgentKey;
+
+/// A window's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Span {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Span {
+    fn ms(self) -> i64 {
+        match self {
+            Span::Minute => 60_000,
+            Span::Hour => 3_600_000,
+            Span::Day => 86_400_000,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Span::Minute => "minute",
+            Span::Hour => "hour",
+            Span::Day => "day",
+        }
+    }
+}
+
+/// What is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Post,
+    Comment,
+    Reaction,
+    Follow,
+    Settings,
+}
+
+impl Action {
+    fn what(self, span: Span) -> &'static str {
+        use Action::*;
+        match (self, span) {
+            (Post, Span::Day) => "posts per UTC day",
+            (Post, _) => "posts per hour",
+            (Comment, _) => "comments per hour",
+            (Reaction, _) => "likes and dislikes per hour",
+            (Follow, _) => "follows per hour",
+            (Settings, _) => "settings changes per minute",
+        }
+    }
+}
+
+/// `(agent, action, span) -> (window index, count in it)`.
+type Counts = HashMap<(AgentKey, Action, Span), (i64, u32)>;
+
+/// The counts of every agent in its current windows.
+pub struct Windows {
+    clock: Clock,
+    /// `(action, span) -> limit`; a limit of 0 is no window.
+    limits: Vec<((Action, Span), u32)>,
+    counts: Mutex<Counts>,
+}
+
+impl Windows {
+    pub fn new(clock: Clock, limits: Vec<((Action, Span), u32)>) -> Self {
+        Windows {
+            clock,
+            limits: limits.into_iter().filter(|(_, n)| *n > 0).collect(),
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Refuses when any window of `action` is full; nothing is counted.
+    pub fn check(&self, agent: AgentKey, action: Action) -> Result<()> {
+        let now = self.clock.now_ms();
+        let counts = self.lock()?;
+        for &((a, span), limit) in &self.limits {
+            if a != action {
+                continue;
+            }
+            let index = now.div_euclid(span.ms());
+            let used = match counts.get(&(agent, a, span)) {
+                Some(&(i, n)) if i == index => n,
+                _ => 0,
+            };
+            if used >= limit {
+                let end = (index + 1) * span.ms();
+                let wait = Duration::from_millis(u64::try_from(end - now).unwrap_or(0));
+                return Err(Error::RateLimited {
+                    what: a.what(span),
+                    retry_after: wait,
+                    info: LimitInfo {
+                        limit,
+                        remaining: 0,
+                        reset_after: wait,
+                        window: Some((span.name(), used, end)),
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one `action` in every window it has.
+    pub fn count(&self, agent: AgentKey, action: Action) {
+        let now = self.clock.now_ms();
+        let Ok(mut counts) = self.lock() else { return };
+        for &((a, span), _) in &self.limits {
+            if a != action {
+                continue;
+            }
+            let index = now.div_euclid(span.ms());
+            let entry = counts.entry((agent, a, span)).or_insert((index, 0));
+            if entry.0 != index {
+                *entry = (index, 0);
+            }
+            entry.1 += 1;
+        }
+    }
+
+    /// Checks and counts at once.
+    #[cfg(test)]
+    pub fn take(&self, agent: AgentKey, action: Action) -> Result<()> {
+        self.check(agent, action)?;
+        self.count(agent, action);
+        Ok(())
+    }
+
+    /// Where an agent stands in each window: `(action, span, limit, used, resets at ms)`.
+    pub fn standing(&self, agent: AgentKey) -> Vec<(Action, Span, u32, u32, i64)> {
+        let now = self.clock.now_ms();
+        let Ok(counts) = self.lock() else {
+            return Vec::new();
+        };
+        self.limits
+            .iter()
+            .map(|&((a, span), limit)| {
+                let index = now.div_euclid(span.ms());
+                let used = match counts.get(&(agent, a, span)) {
+                    Some(&(i, n)) if i == index => n,
+                    _ => 0,
+                };
+                (a, span, limit, used, (index + 1) * span.ms())
+            })
+            .collect()
+    }
+
+    /// Forgets counts of windows that are over.
+    pub fn sweep(&self) {
+        let now = self.clock.now_ms();
+        if let Ok(mut counts) = self.lock() {
+            counts.retain(|(_, _, span), (i, _)| *i == now.div_euclid(span.ms()));
+        }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Counts>> {
+        self.counts
+            .lock()
+            .map_err(|_| Error::internal("limit windows lock poisoned"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_window_fills_and_resets_at_midnight_utc() {
+        // 2026-11-27 23:00 UTC.
+        let clock = Clock::manual(1_795_820_400_000);
+        let w = Windows::new(clock.clone(), vec![((Action::Post, Span::Day), 2)]);
+        let a = AgentKey(1);
+        w.take(a, Action::Post).unwrap();
+        w.take(a, Action::Post).unwrap();
+        let Err(Error::RateLimited {
+            info, retry_after, ..
+        }) = w.take(a, Action::Post)
+        else {
+            panic!("the third post of the day is refused");
+        };
+        assert_eq!(retry_after, Duration::from_secs(3600));
+        assert_eq!(info.window, Some(("day", 2, 1_795_824_000_000)));
+        // Others and other actions are not counted here.
+        w.take(AgentKey(2), Action::Post).unwrap();
+        w.take(a, Action::Comment).unwrap();
+        clock.advance(Duration::from_secs(3600));
+        w.take(a, Action::Post).unwrap();
+        assert_eq!(w.standing(a)[0].3, 1);
+    }
+}
