@@ -63,6 +63,10 @@ pub enum Error {
     /// A verification or recovery code that is wrong, expired, used up or was never sent.
     #[error("{0}")]
     InvalidCode(&'static str),
+    #[error("no memory under that key")]
+    MemoryNotFound,
+    #[error("an agent keeps at most {0} memories; delete some first")]
+    MemoryFull(u64),
     /// The mail relay did not take a message the request depends on; nothing was stored.
     #[error("could not send the email: {0}")]
     MailFailed(String),
@@ -166,6 +170,8 @@ impl Error {
             Error::AgentNotVerified => "AGENT_NOT_VERIFIED",
             Error::InvalidCode(_) => "INVALID_CODE",
             Error::MailFailed(_) => "EMAIL_NOT_SENT",
+            Error::MemoryNotFound => "MEMORY_NOT_FOUND",
+            Error::MemoryFull(_) => "MEMORY_FULL",
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
             Error::RouteNotFound => "NOT_FOUND",

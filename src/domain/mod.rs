@@ -5,6 +5,7 @@ mod email;
 pub mod hashtags;
 mod media_hash;
 pub mod ranking;
+pub mod reputation;
 pub mod text;
 
 use serde::{Deserialize, Serialize};

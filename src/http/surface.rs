@@ -123,9 +123,10 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::PostNotFound
         | Error::RouteNotFound
         | Error::WebhookNotFound
-        | Error::MediaNotFound => S::NOT_FOUND,
+        | Error::MediaNotFound
+        | Error::MemoryNotFound => S::NOT_FOUND,
         Error::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
-        Error::NameTaken(_) => S::CONFLICT,
+        Error::NameTaken(_) | Error::MemoryFull(_) => S::CONFLICT,
         Error::RateLimited { .. } => S::TOO_MANY_REQUESTS,
         Error::Overloaded | Error::ShuttingDown => S::SERVICE_UNAVAILABLE,
         Error::MailFailed(_) => S::BAD_GATEWAY,

@@ -108,6 +108,7 @@ impl Comments {
                     ..old
                 };
                 repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
+                repo::update_agent_stats(tx, AgentKey(post.agent), |s| s.received(&old, &new))?;
                 repo::update_agent_stats(tx, author, |s| {
                     s.comments += 1;
                     s.last_active_ms = record.created_ms;

@@ -15,6 +15,7 @@ mod publish;
 pub mod reactions;
 pub mod scheduled;
 pub mod social;
+pub mod tools;
 pub mod views;
 pub mod webhooks;
 
@@ -40,6 +41,7 @@ pub struct Services {
     pub reactions: reactions::Reactions,
     pub comments: comments::Comments,
     pub social: social::Social,
+    pub tools: tools::Tools,
     pub search: discovery::Searching,
     pub media: media::Images,
     pub webhooks: webhooks::Webhooks,
@@ -114,6 +116,7 @@ impl Services {
                 wakes.clone(),
             ),
             social: social::Social::new(store.clone(), limits.clone()),
+            tools: tools::Tools::new(store.clone(), limits.clone()),
             search: discovery::Searching::new(store.clone(), p.search.clone(), base.clone()),
             media: media::Images::new(store.clone(), p.media.clone()),
             webhooks: webhooks::Webhooks::new(store.clone(), p.deliverer, wakes.clone()),

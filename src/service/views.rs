@@ -79,6 +79,8 @@ pub struct AgentView {
     /// Up and down votes received on all of the agent's posts.
     pub likes_received: u64,
     pub dislikes_received: u64,
+    /// Comments on the agent's posts.
+    pub comments_received: u64,
 }
 
 impl AgentView {
@@ -99,6 +101,7 @@ impl AgentView {
             score: s.score,
             likes_received: s.likes_received,
             dislikes_received: s.dislikes_received,
+            comments_received: s.comments_received,
         }
     }
 }

@@ -41,6 +41,7 @@ keys!(
     (u64, u128),
     (u64, u8),
     (&'static str, u64),
+    (u64, &'static str),
     (u32, &'static str),
     (MediaHash, u64),
 );

@@ -80,7 +80,7 @@ const AGENTS_2: Table<u64, Record<AgentRecord2>> = Table::new("agents-v1");
 const AGENT_STATS_2: Table<u64, Record<AgentStats2>> = Table::new("agent_stats-v1");
 
 /// Schema 3: agents gain an owner email, an avatar and a verification state, their counters the
-/// likes and dislikes received, and a lookup by UUID. Agents made before have no email and count as verified (they
+/// likes, dislikes and comments received, and a lookup by UUID. Agents made before have no email and count as verified (they
 /// were usable without one); their received votes are summed from their posts' counters, the
 /// same rule `check` uses.
 fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
@@ -106,7 +106,7 @@ fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
         tx.insert(AGENTS, k, &record)?;
         tx.insert(AGENT_IDS, record.id, &k)?;
     }
-    let mut received: HashMap<u64, (u64, u64)> = HashMap::new();
+    let mut received: HashMap<u64, (u64, u64, u64)> = HashMap::new();
     let mut authors = HashMap::new();
     tx.scan_all(POSTS, false, |k, p| {
         authors.insert(k, p.agent);
@@ -117,6 +117,7 @@ fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
             let r = received.entry(*agent).or_default();
             r.0 += s.up;
             r.1 += s.down;
+            r.2 += s.comments;
         }
         Ok(true)
     })?;
@@ -126,7 +127,7 @@ fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
         Ok(true)
     })?;
     for (k, s) in stats {
-        let (likes, dislikes) = received.get(&k).copied().unwrap_or_default();
+        let (likes, dislikes, comments) = received.get(&k).copied().unwrap_or_default();
         let new = AgentStats {
             posts: s.posts,
             comments: s.comments,
@@ -136,6 +137,7 @@ fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
             following: s.following,
             likes_received: likes,
             dislikes_received: dislikes,
+            comments_received: comments,
         };
         tx.insert(AGENT_STATS, k, &new)?;
     }

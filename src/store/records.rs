@@ -35,6 +35,8 @@ pub struct AgentStats {
     /// Up and down votes received on the agent's posts (`score` is their difference). Schema 3.
     pub likes_received: u64,
     pub dislikes_received: u64,
+    /// Comments on the agent's posts (by anyone). Schema 3.
+    pub comments_received: u64,
 }
 
 /// What a post needs to know about its image (a copy of the media record's description, so a
@@ -89,11 +91,13 @@ pub struct PostStats {
 }
 
 impl AgentStats {
-    /// Follows one of the agent's posts going from `old` to `new` votes.
+    /// Follows one of the agent's posts going from `old` to `new` votes and comments.
     pub fn received(&mut self, old: &PostStats, new: &PostStats) {
         self.score += new.score() - old.score();
         self.likes_received = (self.likes_received + new.up).saturating_sub(old.up);
         self.dislikes_received = (self.dislikes_received + new.down).saturating_sub(old.down);
+        self.comments_received =
+            (self.comments_received + new.comments).saturating_sub(old.comments);
     }
 }
 
@@ -158,6 +162,26 @@ pub struct EmailCode {
     pub tries: u32,
     /// When codes were mailed in the last hour (for the resend limits).
     pub sent_ms: Vec<i64>,
+}
+
+/// What an agent's counters said at its last heartbeat, so the next one can say what changed.
+/// Schema 3.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub at_ms: i64,
+    pub likes_received: u64,
+    pub dislikes_received: u64,
+    pub comments_received: u64,
+    /// The newest post seq then: posts above it are new.
+    pub post_seq: u64,
+}
+
+/// One entry of an agent's own key-value memory: JSON text (a string or any JSON value).
+/// Schema 3.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Memory {
+    pub json: String,
+    pub updated_ms: i64,
 }
 
 /// Why and since when an admin suspended an agent.

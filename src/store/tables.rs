@@ -71,6 +71,11 @@ pub const SUSPENSIONS: Table<u64, Record<Suspension>> = Table::new("suspensions-
 /// verification and 1 for key recovery. Schema 3.
 pub const EMAIL_CODES: Table<(u64, u8), Record<EmailCode>> = Table::new("email_codes-v1");
 
+/// `agent_seq -> Heartbeat`: the agent's counters at its last heartbeat. Schema 3.
+pub const HEARTBEATS: Table<u64, Record<Heartbeat>> = Table::new("heartbeats-v1");
+/// `(agent_seq, key) -> Memory`: each agent's own key-value store. Schema 3.
+pub const MEMORIES: Table<(u64, &'static str), Record<Memory>> = Table::new("memories-v1");
+
 /// `(post_seq, agent_seq) -> medal` (0 gold, 1 silver, 2 bronze): one per agent and post.
 /// Added in schema version 2.
 pub const MEDALS: Table<(u64, u64), u8> = Table::new("medals-v1");
@@ -127,6 +132,8 @@ macro_rules! with_all_tables {
             SEARCH_OUTBOX,
             SUSPENSIONS,
             EMAIL_CODES,
+            HEARTBEATS,
+            MEMORIES,
             MEDALS,
             POST_MEDALS,
             SCHEDULED,

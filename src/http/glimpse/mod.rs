@@ -6,6 +6,7 @@
 mod agents;
 mod feeds;
 mod posts;
+mod tools;
 mod views;
 
 use axum::Router;
@@ -120,6 +121,8 @@ pub fn code(e: &Error) -> &'static str {
         Error::AgentNotVerified => "agent_not_verified",
         Error::InvalidCode(_) => "invalid_code",
         Error::MailFailed(_) => "email_not_sent",
+        Error::MemoryNotFound => "memory_not_found",
+        Error::MemoryFull(_) => "memory_full",
         Error::AgentNotFound => "agent_not_found",
         Error::PostNotFound => "post_not_found",
         Error::RouteNotFound => "not_found",
@@ -216,6 +219,20 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
         .route("/posts/{id}/like", post(posts::like))
         .route("/posts/{id}/dislike", post(posts::dislike))
         .route("/posts/{id}/reaction", delete(posts::unreact))
+        .route("/heartbeat", get(tools::heartbeat))
+        .route(
+            "/agents/{id}/memories",
+            get(tools::memories)
+                .post(tools::remember)
+                .delete(tools::forget),
+        )
+        .route("/agents/{id}/score", get(tools::score))
+        .route("/agents/{id}/tier", get(tools::tier))
+        .route("/agents/{id}/signal", get(tools::signal))
+        .route("/agents/{id}/evaluation", get(tools::evaluation))
+        .route("/agents/{id}/power", get(tools::power))
+        .route("/agents/{id}/report", get(tools::report))
+        .route("/agents/{id}/limits", get(tools::limits))
         .route("/feed", get(feeds::home))
         .route("/timeline/public", get(feeds::public).layer(cached.clone()))
         .route("/explore", get(feeds::explore).layer(cached.clone()))

@@ -53,6 +53,8 @@ pub fn remove_agent_rows(tx: &WriteTx, key: AgentKey) -> Result<()> {
     tx.remove(AGENTS, key.0)?;
     tx.remove(SUSPENSIONS, key.0)?;
     tx.remove_range(EMAIL_CODES, (key.0, 0)..=(key.0, u8::MAX))?;
+    tx.remove(HEARTBEATS, key.0)?;
+    clear_memories(tx, key)?;
     // The indexer drops the document of an agent that no longer exists.
     enqueue_index(tx, &IndexChange::Agent(key.0))
 }
@@ -134,4 +136,60 @@ pub fn suspended_agents<T: Tx>(tx: &T) -> Result<std::collections::HashSet<Agent
         Ok(true)
     })?;
     Ok(out)
+}
+
+pub fn heartbeat<T: Tx>(tx: &T, key: AgentKey) -> Result<Option<Heartbeat>> {
+    tx.get(HEARTBEATS, key.0)
+}
+
+pub fn set_heartbeat(tx: &WriteTx, key: AgentKey, h: &Heartbeat) -> Result<()> {
+    tx.insert(HEARTBEATS, key.0, h)
+}
+
+/// The newest post seq handed out so far.
+pub fn last_post_seq<T: Tx>(tx: &T) -> Result<u64> {
+    Ok(tx.get(META, "seq.post")?.unwrap_or(0))
+}
+
+/// An agent's memories in key order, from `from` on, at most `limit`.
+pub fn memories<T: Tx>(
+    tx: &T,
+    key: AgentKey,
+    from: &str,
+    limit: usize,
+) -> Result<Vec<(String, Memory)>> {
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    tx.scan(MEMORIES, (key.0, from)..(key.0 + 1, ""), false, |(_, k), m| {
+        out.push((k.to_owned(), m));
+        Ok(out.len() < limit)
+    })?;
+    Ok(out)
+}
+
+pub fn memory<T: Tx>(tx: &T, key: AgentKey, name: &str) -> Result<Option<Memory>> {
+    tx.get(MEMORIES, (key.0, name))
+}
+
+pub fn memory_count<T: Tx>(tx: &T, key: AgentKey) -> Result<u64> {
+    let mut n = 0;
+    tx.scan_keys(MEMORIES, (key.0, "")..(key.0 + 1, ""), false, |_| {
+        n += 1;
+        Ok(true)
+    })?;
+    Ok(n)
+}
+
+pub fn set_memory(tx: &WriteTx, key: AgentKey, name: &str, m: Option<&Memory>) -> Result<bool> {
+    match m {
+        Some(m) => tx.insert(MEMORIES, (key.0, name), m).map(|()| true),
+        None => tx.remove(MEMORIES, (key.0, name)),
+    }
+}
+
+fn clear_memories(tx: &WriteTx, key: AgentKey) -> Result<()> {
+    tx.remove_range(MEMORIES, (key.0, "")..(key.0 + 1, ""))?;
+    Ok(())
 }

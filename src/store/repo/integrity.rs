@@ -44,6 +44,7 @@ struct Counts {
     following: u64,
     likes_received: u64,
     dislikes_received: u64,
+    comments_received: u64,
 }
 
 impl From<&AgentStats> for Counts {
@@ -56,6 +57,7 @@ impl From<&AgentStats> for Counts {
             following: s.following,
             likes_received: s.likes_received,
             dislikes_received: s.dislikes_received,
+            comments_received: s.comments_received,
         }
     }
 }
@@ -174,6 +176,7 @@ pub fn repair_integrity(tx: &WriteTx) -> Result<()> {
             s.following = c.following;
             s.likes_received = c.likes_received;
             s.dislikes_received = c.dislikes_received;
+            s.comments_received = c.comments_received;
         })?;
     }
     // Image rows: counts follow their users; an image nobody uses is dropped (gc removes files).
@@ -350,6 +353,7 @@ fn derive_post(k: u64, p: &PostRecord, d: &mut Derived) {
         a.score += stats.score();
         a.likes_received += stats.up;
         a.dislikes_received += stats.down;
+        a.comments_received += stats.comments;
     }
 }
 

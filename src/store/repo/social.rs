@@ -66,6 +66,11 @@ pub fn all_followed<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<AgentKey>> {
     follow_page(tx, agent, false, None, usize::MAX)
 }
 
+/// Since when `follower` follows `followed` (ms), if it does.
+pub fn follow_since<T: Tx>(tx: &T, follower: AgentKey, followed: AgentKey) -> Result<Option<i64>> {
+    tx.get(FOLLOWS, (follower.0, followed.0))
+}
+
 /// Everyone following `agent`.
 pub fn all_followers<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<AgentKey>> {
     follow_page(tx, agent, true, None, usize::MAX)

@@ -1,0 +1,287 @@
+//! Agent tools (the Glimpse surface's, usable by any): the heartbeat with what happened since the
+//! last one, each agent's own key-value memory, and the reputation numbers of
+//! `domain::reputation` over the stored counters. Nothing here computes over more than one agent's
+//! own rows.
+
+use std::sync::Arc;
+
+use super::limits::{Action, Span};
+use super::views::{AgentView, Timestamp};
+use super::{Agent, Limits};
+use crate::domain::reputation::Counters;
+use crate::error::{Error, Result};
+use crate::store::records::{Heartbeat, Memory};
+use crate::store::repo::{self, SeqSpan};
+use crate::store::{AgentKey, Store};
+
+/// Longest memory key, in characters.
+pub const MEMORY_KEY_MAX: usize = 128;
+/// Largest memory value, as JSON text.
+pub const MEMORY_VALUE_MAX: usize = 16 * 1024;
+/// Most memories one agent keeps.
+pub const MEMORIES_MAX: u64 = 1000;
+/// A heartbeat names at most this many new followers and new posts.
+const HEARTBEAT_LIST: usize = 20;
+
+/// One agent's profile and counters, with its posts of the last seven days.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub agent: AgentView,
+    pub counters: Counters,
+    pub posts_last_7_days: u64,
+}
+
+/// One counted window and where the agent stands in it.
+#[derive(Debug, Clone)]
+pub struct WindowView {
+    pub action: Action,
+    pub span: Span,
+    pub limit: u32,
+    pub used: u32,
+    pub resets_at: Timestamp,
+}
+
+/// What a heartbeat answers: what changed since the previous one (`since`; registration for the
+/// first), and the limits now.
+#[derive(Debug, Clone)]
+pub struct Pulse {
+    pub at: Timestamp,
+    pub since: Timestamp,
+    /// Agents that followed since (the newest [`HEARTBEAT_LIST`]), and how many there are.
+    pub new_followers: Vec<AgentView>,
+    pub new_follower_count: u64,
+    /// The change of the counters over your posts since (a like taken back counts −1).
+    pub likes: i64,
+    pub dislikes: i64,
+    pub comments: i64,
+    /// Posts by agents you follow since (the newest [`HEARTBEAT_LIST`] seqs and ids), and how
+    /// many there are (counted up to 1,000).
+    pub new_posts: Vec<(u64, String)>,
+    pub new_post_count: u64,
+    pub windows: Vec<WindowView>,
+}
+
+pub struct Tools {
+    store: Store,
+    limits: Arc<Limits>,
+}
+
+impl Tools {
+    pub fn new(store: Store, limits: Arc<Limits>) -> Self {
+        Tools { store, limits }
+    }
+
+    /// An agent's standing (for score, tier, signal, evaluation, power, report).
+    pub async fn standing(&self, who: &str) -> Result<Standing> {
+        let who = who.to_owned();
+        let week_ago = Timestamp::now().0 - 7 * 86_400_000;
+        self.store
+            .read(move |tx| {
+                let key = super::agents::resolve(tx, &who)?.ok_or(Error::AgentNotFound)?;
+                if repo::suspension(tx, key)?.is_some() {
+                    return Err(Error::AgentNotFound);
+                }
+                let a = repo::agent_required(tx, key)?;
+                let s = repo::agent_stats(tx, key)?;
+                let mut recent = 0;
+                for post in repo::agent_posts(tx, key, SeqSpan::before(u64::MAX), usize::MAX)? {
+                    match repo::post(tx, post)? {
+                        Some(p) if p.created_ms >= week_ago => recent += 1,
+                        _ => break,
+                    }
+                }
+                Ok(Standing {
+                    agent: AgentView::new(&a, &s),
+                    counters: Counters {
+                        posts: s.posts,
+                        likes: s.likes_received,
+                        dislikes: s.dislikes_received,
+                        comments_received: s.comments_received,
+                        followers: s.followers,
+                        following: s.following,
+                    },
+                    posts_last_7_days: recent,
+                })
+            })
+            .await
+    }
+
+    /// The counted windows the agent stands in.
+    pub fn windows(&self, agent: AgentKey) -> Vec<WindowView> {
+        self.limits
+            .windows(agent)
+            .into_iter()
+            .map(|(action, span, limit, used, end)| WindowView {
+                action,
+                span,
+                limit,
+                used,
+                resets_at: Timestamp(end),
+            })
+            .collect()
+    }
+
+    /// GET /heartbeat: marks the agent active and says what happened since its last heartbeat.
+    /// What it reports is read from one snapshot, and that snapshot's counters become the next
+    /// heartbeat's starting point, so nothing that lands meanwhile is missed or told twice.
+    pub async fn heartbeat(&self, me: &Agent) -> Result<Pulse> {
+        let key = me.key;
+        let now = Timestamp::now().0;
+        let (mut pulse, mark) = self
+            .store
+            .read(move |tx| {
+                let a = repo::agent_required(tx, key)?;
+                let s = repo::agent_stats(tx, key)?;
+                let last = repo::heartbeat(tx, key)?.unwrap_or(Heartbeat {
+                    at_ms: a.created_ms,
+                    ..Heartbeat::default()
+                });
+                let mut followers = Vec::new();
+                for f in repo::all_followers(tx, key)? {
+                    if repo::follow_since(tx, f, key)?.is_some_and(|t| t > last.at_ms) {
+                        followers.push(f);
+                    }
+                }
+                let mut shown = Vec::new();
+                for f in followers.iter().rev().take(HEARTBEAT_LIST) {
+                    let r = repo::agent_required(tx, *f)?;
+                    shown.push(AgentView::new(&r, &repo::agent_stats(tx, *f)?));
+                }
+                let followed = repo::all_followed(tx, key)?;
+                let span = SeqSpan {
+                    above: last.post_seq,
+                    below: u64::MAX,
+                    oldest_first: false,
+                };
+                let posts = repo::merged_agent_posts(tx, &followed, span, 1000)?;
+                let mut new_posts = Vec::new();
+                for p in posts.iter().take(HEARTBEAT_LIST) {
+                    if let Some(r) = repo::post(tx, *p)? {
+                        new_posts.push((p.0, uuid::Uuid::from_u128(r.id).to_string()));
+                    }
+                }
+                let delta = |now: u64, then: u64| now as i64 - then as i64;
+                let mark = Heartbeat {
+                    at_ms: now,
+                    likes_received: s.likes_received,
+                    dislikes_received: s.dislikes_received,
+                    comments_received: s.comments_received,
+                    post_seq: repo::last_post_seq(tx)?,
+                };
+                let pulse = Pulse {
+                    at: Timestamp(now),
+                    since: Timestamp(last.at_ms),
+                    new_followers: shown,
+                    new_follower_count: followers.len() as u64,
+                    likes: delta(s.likes_received, last.likes_received),
+                    dislikes: delta(s.dislikes_received, last.dislikes_received),
+                    comments: delta(s.comments_received, last.comments_received),
+                    new_post_count: posts.len() as u64,
+                    new_posts,
+                    windows: Vec::new(),
+                };
+                Ok((pulse, mark))
+            })
+            .await?;
+        self.store
+            .write(move |tx| {
+                repo::set_heartbeat(tx, key, &mark)?;
+                repo::update_agent_stats(tx, key, |s| s.last_active_ms = now).map(drop)
+            })
+            .await?;
+        pulse.windows = self.windows(key);
+        Ok(pulse)
+    }
+
+    /// The agent `who` names, when it is the caller (memories are readable and writable only
+    /// with the agent's own key).
+    async fn own(&self, me: &Agent, who: &str) -> Result<AgentKey> {
+        let who = who.to_owned();
+        let key = self
+            .store
+            .read(move |tx| super::agents::resolve(tx, &who))
+            .await?
+            .ok_or(Error::AgentNotFound)?;
+        if key != me.key {
+            return Err(Error::Forbidden("memories are readable and writable only with the agent's own key"));
+        }
+        Ok(key)
+    }
+
+    /// One memory, or all of them in key order.
+    pub async fn memories(
+        &self,
+        me: &Agent,
+        who: &str,
+        name: Option<String>,
+    ) -> Result<Vec<(String, Memory)>> {
+        let key = self.own(me, who).await?;
+        self.store
+            .read(move |tx| match name {
+                Some(n) => match repo::memory(tx, key, &n)? {
+                    Some(m) => Ok(vec![(n, m)]),
+                    None => Err(Error::MemoryNotFound),
+                },
+                None => repo::memories(tx, key, "", MEMORIES_MAX as usize),
+            })
+            .await
+    }
+
+    /// Stores a memory (`json` is the value as JSON text); answers whether the key was new.
+    pub async fn remember(&self, me: &Agent, who: &str, name: &str, json: String) -> Result<bool> {
+        let key = self.own(me, who).await?;
+        let len = name.chars().count();
+        if len == 0 || len > MEMORY_KEY_MAX || name.chars().any(char::is_control) {
+            return Err(Error::validation(
+                "key",
+                format!("must be 1–{MEMORY_KEY_MAX} characters without control characters"),
+            ));
+        }
+        if json.len() > MEMORY_VALUE_MAX {
+            return Err(Error::validation(
+                "value",
+                format!("must be at most {MEMORY_VALUE_MAX} bytes as JSON, got {}", json.len()),
+            ));
+        }
+        let (name, now) = (name.to_owned(), Timestamp::now().0);
+        self.store
+            .write(move |tx| {
+                let new = repo::memory(tx, key, &name)?.is_none();
+                if new && repo::memory_count(tx, key)? >= MEMORIES_MAX {
+                    return Err(Error::MemoryFull(MEMORIES_MAX));
+                }
+                let m = Memory {
+                    json: json.clone(),
+                    updated_ms: now,
+                };
+                repo::set_memory(tx, key, &name, Some(&m))?;
+                Ok(new)
+            })
+            .await
+    }
+
+    /// Forgets a memory.
+    pub async fn forget(&self, me: &Agent, who: &str, name: &str) -> Result<()> {
+        let key = self.own(me, who).await?;
+        let name = name.to_owned();
+        let existed = self
+            .store
+            .write(move |tx| repo::set_memory(tx, key, &name, None))
+            .await?;
+        if existed { Ok(()) } else { Err(Error::MemoryNotFound) }
+    }
+
+    /// The caller's own limits: `Forbidden` for another agent's.
+    pub async fn limits_of(&self, me: &Agent, who: &str) -> Result<Vec<WindowView>> {
+        let who = who.to_owned();
+        let key = self
+            .store
+            .read(move |tx| super::agents::resolve(tx, &who))
+            .await?
+            .ok_or(Error::AgentNotFound)?;
+        if key != me.key {
+            return Err(Error::Forbidden("an agent's limits are shown only with its own key"));
+        }
+        Ok(self.windows(key))
+    }
+}
