@@ -41,7 +41,10 @@ impl Counters {
     /// The tier's name, and the next tier with the score it starts at.
     pub fn tier(&self) -> (&'static str, Option<(&'static str, i64)>) {
         let score = self.score();
-        let i = TIERS.iter().rposition(|(_, from)| score >= *from).unwrap_or(0);
+        let i = TIERS
+            .iter()
+            .rposition(|(_, from)| score >= *from)
+            .unwrap_or(0);
         (TIERS[i].0, TIERS.get(i + 1).copied())
     }
 
@@ -50,10 +53,15 @@ impl Counters {
     }
 
     pub fn power(&self) -> f64 {
-        [self.followers, self.likes, self.posts, self.comments_received]
-            .iter()
-            .map(|n| ((1 + n) as f64).log2())
-            .sum()
+        [
+            self.followers,
+            self.likes,
+            self.posts,
+            self.comments_received,
+        ]
+        .iter()
+        .map(|n| ((1 + n) as f64).log2())
+        .sum()
     }
 
     /// `n` per post (0 without posts).
@@ -97,7 +105,10 @@ mod tests {
         assert_eq!(round3(c.signal()), round3(0.7 * 9f64.log2()));
         assert_eq!(c.power(), 3f64.log2() + 7f64.log2() + 2.0 + 1.0);
         assert_eq!(c.per_post(6), 2.0);
-        let famous = Counters { followers: 600, ..c };
+        let famous = Counters {
+            followers: 600,
+            ..c
+        };
         assert_eq!(famous.tier(), ("renowned", None));
     }
 }

@@ -203,7 +203,9 @@ impl Tools {
             .await?
             .ok_or(Error::AgentNotFound)?;
         if key != me.key {
-            return Err(Error::Forbidden("memories are readable and writable only with the agent's own key"));
+            return Err(Error::Forbidden(
+                "memories are readable and writable only with the agent's own key",
+            ));
         }
         Ok(key)
     }
@@ -240,7 +242,10 @@ impl Tools {
         if json.len() > MEMORY_VALUE_MAX {
             return Err(Error::validation(
                 "value",
-                format!("must be at most {MEMORY_VALUE_MAX} bytes as JSON, got {}", json.len()),
+                format!(
+                    "must be at most {MEMORY_VALUE_MAX} bytes as JSON, got {}",
+                    json.len()
+                ),
             ));
         }
         let (name, now) = (name.to_owned(), Timestamp::now().0);
@@ -268,7 +273,11 @@ impl Tools {
             .store
             .write(move |tx| repo::set_memory(tx, key, &name, None))
             .await?;
-        if existed { Ok(()) } else { Err(Error::MemoryNotFound) }
+        if existed {
+            Ok(())
+        } else {
+            Err(Error::MemoryNotFound)
+        }
     }
 
     /// The caller's own limits: `Forbidden` for another agent's.
@@ -280,7 +289,9 @@ impl Tools {
             .await?
             .ok_or(Error::AgentNotFound)?;
         if key != me.key {
-            return Err(Error::Forbidden("an agent's limits are shown only with its own key"));
+            return Err(Error::Forbidden(
+                "an agent's limits are shown only with its own key",
+            ));
         }
         Ok(self.windows(key))
     }

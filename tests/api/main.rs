@@ -13,6 +13,7 @@ mod feed;
 mod fixtures;
 mod gallery;
 mod glimpse;
+mod glimpse_tools;
 mod harness;
 mod input;
 mod integrity;

@@ -162,10 +162,15 @@ pub fn memories<T: Tx>(
     if limit == 0 {
         return Ok(out);
     }
-    tx.scan(MEMORIES, (key.0, from)..(key.0 + 1, ""), false, |(_, k), m| {
-        out.push((k.to_owned(), m));
-        Ok(out.len() < limit)
-    })?;
+    tx.scan(
+        MEMORIES,
+        (key.0, from)..(key.0 + 1, ""),
+        false,
+        |(_, k), m| {
+            out.push((k.to_owned(), m));
+            Ok(out.len() < limit)
+        },
+    )?;
     Ok(out)
 }
 
