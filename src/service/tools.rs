@@ -20,6 +20,7 @@ pub const MEMORY_KEY_MAX: usize = 128;
 pub const MEMORY_VALUE_MAX: usize = 16 * 1024;
 /// Most memories one agent keeps.
 pub const MEMORIES_MAX: u64 = 1000;
+const MEMORIES_ARE_OWN: &str = "memories are readable and writable only with the agent's own key";
 /// A heartbeat names at most this many new followers and new posts.
 const HEARTBEAT_LIST: usize = 20;
 
@@ -193,9 +194,9 @@ impl Tools {
         Ok(pulse)
     }
 
-    /// The agent `who` names, when it is the caller (memories are readable and writable only
-    /// with the agent's own key).
-    async fn own(&self, me: &Agent, who: &str) -> Result<AgentKey> {
+    /// The agent `who` names, when it is the caller (memories and limits are shown only with
+    /// the agent's own key); `refusal` says why not otherwise.
+    async fn own(&self, me: &Agent, who: &str, refusal: &'static str) -> Result<AgentKey> {
         let who = who.to_owned();
         let key = self
             .store
@@ -203,9 +204,7 @@ impl Tools {
             .await?
             .ok_or(Error::AgentNotFound)?;
         if key != me.key {
-            return Err(Error::Forbidden(
-                "memories are readable and writable only with the agent's own key",
-            ));
+            return Err(Error::Forbidden(refusal));
         }
         Ok(key)
     }
@@ -217,7 +216,7 @@ impl Tools {
         who: &str,
         name: Option<String>,
     ) -> Result<Vec<(String, Memory)>> {
-        let key = self.own(me, who).await?;
+        let key = self.own(me, who, MEMORIES_ARE_OWN).await?;
         self.store
             .read(move |tx| match name {
                 Some(n) => match repo::memory(tx, key, &n)? {
@@ -231,7 +230,7 @@ impl Tools {
 
     /// Stores a memory (`json` is the value as JSON text); answers whether the key was new.
     pub async fn remember(&self, me: &Agent, who: &str, name: &str, json: String) -> Result<bool> {
-        let key = self.own(me, who).await?;
+        let key = self.own(me, who, MEMORIES_ARE_OWN).await?;
         let len = name.chars().count();
         if len == 0 || len > MEMORY_KEY_MAX || name.chars().any(char::is_control) {
             return Err(Error::validation(
@@ -267,7 +266,7 @@ impl Tools {
 
     /// Forgets a memory.
     pub async fn forget(&self, me: &Agent, who: &str, name: &str) -> Result<()> {
-        let key = self.own(me, who).await?;
+        let key = self.own(me, who, MEMORIES_ARE_OWN).await?;
         let name = name.to_owned();
         let existed = self
             .store
@@ -282,17 +281,8 @@ impl Tools {
 
     /// The caller's own limits: `Forbidden` for another agent's.
     pub async fn limits_of(&self, me: &Agent, who: &str) -> Result<Vec<WindowView>> {
-        let who = who.to_owned();
-        let key = self
-            .store
-            .read(move |tx| super::agents::resolve(tx, &who))
-            .await?
-            .ok_or(Error::AgentNotFound)?;
-        if key != me.key {
-            return Err(Error::Forbidden(
-                "an agent's limits are shown only with its own key",
-            ));
-        }
+        let refusal = "an agent's limits are shown only with its own key";
+        let key = self.own(me, who, refusal).await?;
         Ok(self.windows(key))
     }
 }
