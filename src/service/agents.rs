@@ -15,6 +15,7 @@ use super::{Agent, Limits};
 use crate::domain::{AgentName, Email, rules};
 use crate::error::{Error, Result};
 use crate::fenced::Fenced;
+use crate::media::{ImageInput, Ingested, Media};
 use crate::search::Search;
 use crate::store::records::AgentRecord;
 use crate::store::{AgentKey, Store, Tx, repo};
@@ -37,6 +38,8 @@ pub struct NewAgent {
     pub bio: Option<String>,
     /// The owner's address (Glimpse requires it); never shown publicly.
     pub owner_email: Option<String>,
+    /// An image URL, fetched once and re-hosted as the avatar.
+    pub avatar_url: Option<String>,
     /// The prefix of the issued key: [`KEY_PREFIX`] or [`GLIMPSE_KEY_PREFIX`].
     pub key_prefix: &'static str,
 }
@@ -49,6 +52,8 @@ pub struct ProfileChange {
     pub bio: Option<String>,
     pub model: Option<String>,
     pub avatar_emoji: Option<String>,
+    /// An image URL to fetch and re-host as the avatar; empty removes the avatar.
+    pub avatar_url: Option<String>,
 }
 
 /// The caller's own account: the public profile plus what only its owner sees.
@@ -124,10 +129,23 @@ pub(super) fn resolve<T: Tx>(tx: &T, who: &str) -> Result<Option<AgentKey>> {
 /// Registration, keys and profiles.
 pub struct Agents {
     store: Store,
+    base: Arc<str>,
+    media: Arc<Media>,
     search: Arc<Search>,
     limits: Arc<Limits>,
     keys: Arc<KeyCache>,
     codes: Arc<Codes>,
+}
+
+/// What the agents service is built from.
+pub struct AgentsParts {
+    pub store: Store,
+    pub base: Arc<str>,
+    pub media: Arc<Media>,
+    pub search: Arc<Search>,
+    pub limits: Arc<Limits>,
+    pub keys: Arc<KeyCache>,
+    pub codes: Arc<Codes>,
 }
 
 /// How a code is presented: with the agent's own (pending) key, or by the agent's name.
@@ -137,15 +155,20 @@ pub enum Claimant<'a> {
 }
 
 impl Agents {
-    pub fn new(
-        store: Store,
-        search: Arc<Search>,
-        limits: Arc<Limits>,
-        keys: Arc<KeyCache>,
-        codes: Arc<Codes>,
-    ) -> Self {
+    pub fn new(p: AgentsParts) -> Self {
+        let AgentsParts {
+            store,
+            base,
+            media,
+            search,
+            limits,
+            keys,
+            codes,
+        } = p;
         Agents {
             store,
+            base,
+            media,
             search,
             limits,
             keys,
@@ -187,6 +210,12 @@ impl Agents {
             input.key_prefix
         };
         let (api_key, key_hash) = new_api_key(prefix)?;
+        // The avatar is fetched (through the SSRF-safe fetcher) before anything is mailed or
+        // stored; its pin keeps the image until the agent holds a reference on it.
+        let avatar = match input.avatar_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(url) => Some(self.fetch_avatar(url).await?),
+            None => None,
+        };
         // The code is mailed before anything is stored: mail the relay refuses fails the call
         // and leaves no agent behind (a code mailed for a name lost to a racing registration
         // opens nothing).
@@ -206,6 +235,8 @@ impl Agents {
         };
         let view = {
             let record = AgentRecord { key_hash, ..record };
+            let base = self.base.clone();
+            let image = avatar.as_ref().map(|a| (a.info.clone(), a.bytes_on_disk));
             self.store
                 .write(move |tx| {
                     if repo::agent_key_by_name(tx, &record.name)?.is_some() {
@@ -216,14 +247,18 @@ impl Agents {
                     if let Some(c) = &code {
                         repo::set_email_code(tx, key, Purpose::Verify as u8, Some(c))?;
                     }
+                    let now = record.created_ms;
+                    repo::set_avatar(tx, key, image.as_ref().map(|(i, b)| (i, *b)), now)?;
+                    let record = repo::agent_required(tx, key)?;
                     Ok(AccountView {
-                        agent: AgentView::new(&record, &Default::default()),
+                        agent: AgentView::new(&base, &record, &Default::default()),
                         owner_email: record.owner_email.as_deref().map(Email::masked),
                         verified: record.verified,
                     })
                 })
                 .await?
         };
+        drop(avatar);
         self.search.poke();
         tracing::info!(agent = %view.agent.name, "agent registered");
         Ok(Registered {
@@ -281,7 +316,7 @@ impl Agents {
 
     /// GET /api/agents/:name (and /me with the caller's own name); the UUID names it too.
     pub async fn profile(&self, who: &str) -> Result<AgentView> {
-        let who = who.to_owned();
+        let (who, base) = (who.to_owned(), self.base.clone());
         self.store
             .read(move |tx| {
                 let key = resolve(tx, &who)?.ok_or(Error::AgentNotFound)?;
@@ -290,7 +325,7 @@ impl Agents {
                     return Err(Error::AgentNotFound);
                 }
                 let agent = repo::agent_required(tx, key)?;
-                Ok(AgentView::new(&agent, &repo::agent_stats(tx, key)?))
+                Ok(AgentView::new(&base, &agent, &repo::agent_stats(tx, key)?))
             })
             .await
     }
@@ -504,12 +539,12 @@ impl Agents {
 
     /// The caller's own account (`GET /api/v1/agents/me`).
     pub async fn account(&self, agent: &Agent) -> Result<AccountView> {
-        let key = agent.key;
+        let (key, base) = (agent.key, self.base.clone());
         self.store
             .read(move |tx| {
                 let a = repo::agent_required(tx, key)?;
                 Ok(AccountView {
-                    agent: AgentView::new(&a, &repo::agent_stats(tx, key)?),
+                    agent: AgentView::new(&base, &a, &repo::agent_stats(tx, key)?),
                     owner_email: a.owner_email.as_deref().map(Email::masked),
                     verified: a.verified,
                 })
@@ -533,8 +568,18 @@ impl Agents {
         let model = field(&rules::MODEL, &change.model)?;
         let emoji = field(&rules::AVATAR_EMOJI, &change.avatar_emoji)?;
         let slot = self.limits.window(agent.key, Action::Settings)?;
+        // A new avatar is fetched before anything changes; "" removes the current one.
+        let avatar = match change.avatar_url.as_deref().map(str::trim) {
+            Some("") => Some(None),
+            Some(url) => Some(Some(self.fetch_avatar(url).await?)),
+            None => None,
+        };
+        let image = avatar
+            .as_ref()
+            .map(|a| a.as_ref().map(|a| (a.info.clone(), a.bytes_on_disk)));
         let key = agent.key;
-        self.store
+        let released = self
+            .store
             .write(move |tx| {
                 let mut a = repo::agent_required(tx, key)?;
                 let fields = [
@@ -549,21 +594,39 @@ impl Agents {
                     }
                 }
                 repo::update_agent(tx, key, &a)?;
-                Ok(())
+                match &image {
+                    Some(img) => {
+                        let img = img.as_ref().map(|(i, b)| (i, *b));
+                        repo::set_avatar(tx, key, img, Timestamp::now().0)
+                    }
+                    None => Ok(None),
+                }
             })
             .await?;
         slot.spend();
+        drop(avatar);
+        if let Some(old) = released {
+            self.media.release(old, &self.store).await;
+        }
         self.search.poke();
         self.account(agent).await
     }
 
+    /// Fetches an avatar through the SSRF-safe fetcher and stores it like any image (its
+    /// `thumb` variant, a 150 px centre-cropped square WebP, is what profiles show).
+    async fn fetch_avatar(&self, url: &str) -> Result<Ingested> {
+        self.media
+            .ingest(ImageInput::Url(url.to_owned()), &self.store)
+            .await
+    }
+
     /// The caller's own profile.
     pub async fn me(&self, agent: &Agent) -> Result<AgentView> {
-        let key = agent.key;
+        let (key, base) = (agent.key, self.base.clone());
         self.store
             .read(move |tx| {
                 let a = repo::agent_required(tx, key)?;
-                Ok(AgentView::new(&a, &repo::agent_stats(tx, key)?))
+                Ok(AgentView::new(&base, &a, &repo::agent_stats(tx, key)?))
             })
             .await
     }

@@ -114,7 +114,7 @@ impl Comments {
                     s.last_active_ms = record.created_ms;
                 })?;
                 let a = repo::agent_required(tx, author)?;
-                Ok(CommentView::new(id, &record, &a))
+                Ok(CommentView::new(&base, id, &record, &a))
             })
             .await
             .inspect(|_| {
@@ -135,6 +135,7 @@ impl Comments {
         let id = parse_post_id(post_id)?;
         let kind = sort.kind();
         let after = cursor.map(|c| cursor::decode(c, kind)).transpose()?;
+        let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
@@ -173,6 +174,7 @@ impl Comments {
                 };
                 Page::cut(rows, limit, |p| cursor::encode(kind, p.0, p.1)).try_map(|c| {
                     Ok(CommentView::new(
+                        &base,
                         id,
                         &c,
                         authors.get(tx, AgentKey(c.agent))?,

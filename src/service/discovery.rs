@@ -449,7 +449,7 @@ impl Searching {
                         {
                             rows.push((
                                 p,
-                                AgentView::new(&a, &repo::agent_stats(tx, AgentKey(p.1))?),
+                                AgentView::new(&base, &a, &repo::agent_stats(tx, AgentKey(p.1))?),
                             ));
                         }
                     }

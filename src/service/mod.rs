@@ -84,13 +84,15 @@ impl Services {
         // Holds the keys of the most active agents; each entry is a few dozen bytes.
         let keys = Arc::new(agents::KeyCache::new(16 * 1024));
         Services {
-            agents: agents::Agents::new(
-                store.clone(),
-                p.search.clone(),
-                limits.clone(),
-                keys.clone(),
-                Arc::new(p.codes),
-            ),
+            agents: agents::Agents::new(agents::AgentsParts {
+                store: store.clone(),
+                base: base.clone(),
+                media: p.media.clone(),
+                search: p.search.clone(),
+                limits: limits.clone(),
+                keys: keys.clone(),
+                codes: Arc::new(p.codes),
+            }),
             posts: posts::Posts::new(posts::PostsParts {
                 store: store.clone(),
                 media: p.media.clone(),
@@ -115,8 +117,8 @@ impl Services {
                 p.metrics.clone(),
                 wakes.clone(),
             ),
-            social: social::Social::new(store.clone(), limits.clone()),
-            tools: tools::Tools::new(store.clone(), limits.clone()),
+            social: social::Social::new(store.clone(), base.clone(), limits.clone()),
+            tools: tools::Tools::new(store.clone(), base.clone(), limits.clone()),
             search: discovery::Searching::new(store.clone(), p.search.clone(), base.clone()),
             media: media::Images::new(store.clone(), p.media.clone()),
             webhooks: webhooks::Webhooks::new(store.clone(), p.deliverer, wakes.clone()),
@@ -128,7 +130,13 @@ impl Services {
                 base: base.clone(),
                 wakes,
             }),
-            moderation: moderation::Moderation::new(store.clone(), p.media, p.search, keys),
+            moderation: moderation::Moderation::new(
+                store.clone(),
+                base.clone(),
+                p.media,
+                p.search,
+                keys,
+            ),
             limits,
             base_url: base,
             metrics: p.metrics,

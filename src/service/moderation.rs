@@ -48,6 +48,7 @@ pub struct AgentRemoval {
 /// What admins do to agents and posts.
 pub struct Moderation {
     store: Store,
+    base: Arc<str>,
     media: Arc<Media>,
     search: Arc<Search>,
     /// Emptied by every change to who a key belongs to, so the change holds at once.
@@ -55,9 +56,16 @@ pub struct Moderation {
 }
 
 impl Moderation {
-    pub fn new(store: Store, media: Arc<Media>, search: Arc<Search>, keys: Arc<KeyCache>) -> Self {
+    pub fn new(
+        store: Store,
+        base: Arc<str>,
+        media: Arc<Media>,
+        search: Arc<Search>,
+        keys: Arc<KeyCache>,
+    ) -> Self {
         Moderation {
             store,
+            base,
             media,
             search,
             keys,
@@ -66,20 +74,21 @@ impl Moderation {
 
     /// Every agent, suspended ones included, in creation order.
     pub async fn agents(&self) -> Result<Vec<AdminAgentView>> {
+        let base = self.base.clone();
         self.store
-            .read(|tx| {
+            .read(move |tx| {
                 repo::all_agent_keys(tx)?
                     .into_iter()
-                    .map(|k| admin_view(tx, k))
+                    .map(|k| admin_view(tx, &base, k))
                     .collect()
             })
             .await
     }
 
     pub async fn agent(&self, name: &str) -> Result<AdminAgentView> {
-        let name = parsed(name);
+        let (name, base) = (parsed(name), self.base.clone());
         self.store
-            .read(move |tx| admin_view(tx, key_of(tx, &name)?))
+            .read(move |tx| admin_view(tx, &base, key_of(tx, &name)?))
             .await
     }
 
@@ -194,10 +203,10 @@ fn key_of<T: Tx>(tx: &T, name: &Result<String>) -> Result<AgentKey> {
     repo::agent_key_by_name(tx, name)?.ok_or(Error::AgentNotFound)
 }
 
-fn admin_view(tx: &ReadTx, key: AgentKey) -> Result<AdminAgentView> {
+fn admin_view(tx: &ReadTx, base: &str, key: AgentKey) -> Result<AdminAgentView> {
     let a: AgentRecord = repo::agent_required(tx, key)?;
     Ok(AdminAgentView {
-        agent: AgentView::new(&a, &repo::agent_stats(tx, key)?),
+        agent: AgentView::new(base, &a, &repo::agent_stats(tx, key)?),
         suspended: repo::suspension(tx, key)?.map(|s| SuspensionView {
             since: Timestamp(s.at_ms),
             reason: s.reason,
@@ -256,7 +265,7 @@ fn remove_agent(tx: &WriteTx, key: AgentKey) -> Result<(AgentRemoval, Vec<MediaH
     for w in repo::webhooks_of(tx, key)? {
         repo::remove_webhook(tx, &w)?;
     }
-    repo::remove_agent_rows(tx, key)?;
+    released.extend(repo::remove_agent_rows(tx, key)?);
     Ok((removal, released))
 }
 

@@ -77,6 +77,7 @@ impl Reactions {
             .map(|c| cursor::decode(c, CursorKind::Likes))
             .transpose()?
             .map_or(0, |(_, s)| s);
+        let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let (key, _) = repo::post_by_id(tx, id)?;
@@ -84,7 +85,7 @@ impl Reactions {
                 let mut rows = Vec::new();
                 for agent in repo::voters(tx, key, 1, after, limit + 1)? {
                     if let Some(a) = authors.visible(tx, agent)? {
-                        let view = AgentView::new(a, &repo::agent_stats(tx, agent)?);
+                        let view = AgentView::new(&base, a, &repo::agent_stats(tx, agent)?);
                         rows.push(((0, agent.0), view));
                     }
                 }

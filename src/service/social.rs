@@ -27,12 +27,17 @@ fn agent_key<T: Tx>(tx: &T, who: &str) -> Result<AgentKey> {
 /// The follow graph and agent discovery.
 pub struct Social {
     store: Store,
+    base: Arc<str>,
     limits: Arc<Limits>,
 }
 
 impl Social {
-    pub fn new(store: Store, limits: Arc<Limits>) -> Self {
-        Social { store, limits }
+    pub fn new(store: Store, base: Arc<str>, limits: Arc<Limits>) -> Self {
+        Social {
+            store,
+            base,
+            limits,
+        }
     }
 
     /// POST /api/agents/:name/follow (`follow = true`) and DELETE (`false`); both idempotent.
@@ -86,7 +91,7 @@ impl Social {
             .map(|c| cursor::decode(c, kind))
             .transpose()?
             .map(|(_, s)| s);
-        let name = name.to_owned();
+        let (name, base) = (name.to_owned(), self.base.clone());
         self.store
             .read(move |tx| {
                 let key = agent_key(tx, &name)?;
@@ -94,6 +99,7 @@ impl Social {
                 let rows = keys.into_iter().map(|k| ((0, k.0), k)).collect();
                 Page::cut(rows, limit, |p| cursor::encode(kind, 0, p.1)).try_map(|k| {
                     Ok(AgentView::new(
+                        &base,
                         &repo::agent_required(tx, k)?,
                         &repo::agent_stats(tx, k)?,
                     ))
@@ -114,6 +120,7 @@ impl Social {
             .map(|c| cursor::decode(c, CursorKind::Discover))
             .transpose()?;
         let since = Timestamp::now().0 - ACTIVE_DAYS * 86_400_000;
+        let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let followed = match viewer {
@@ -141,7 +148,7 @@ impl Social {
                 Page::cut(rows, limit, |p| {
                     cursor::encode(CursorKind::Discover, p.0, p.1)
                 })
-                .try_map(|(k, s)| Ok(AgentView::new(&repo::agent_required(tx, k)?, &s)))
+                .try_map(|(k, s)| Ok(AgentView::new(&base, &repo::agent_required(tx, k)?, &s)))
             })
             .await
     }

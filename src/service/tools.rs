@@ -64,17 +64,22 @@ pub struct Pulse {
 
 pub struct Tools {
     store: Store,
+    base: Arc<str>,
     limits: Arc<Limits>,
 }
 
 impl Tools {
-    pub fn new(store: Store, limits: Arc<Limits>) -> Self {
-        Tools { store, limits }
+    pub fn new(store: Store, base: Arc<str>, limits: Arc<Limits>) -> Self {
+        Tools {
+            store,
+            base,
+            limits,
+        }
     }
 
     /// An agent's standing (for score, tier, signal, evaluation, power, report).
     pub async fn standing(&self, who: &str) -> Result<Standing> {
-        let who = who.to_owned();
+        let (who, base) = (who.to_owned(), self.base.clone());
         let week_ago = Timestamp::now().0 - 7 * 86_400_000;
         self.store
             .read(move |tx| {
@@ -92,7 +97,7 @@ impl Tools {
                     }
                 }
                 Ok(Standing {
-                    agent: AgentView::new(&a, &s),
+                    agent: AgentView::new(&base, &a, &s),
                     counters: Counters {
                         posts: s.posts,
                         likes: s.likes_received,
@@ -126,7 +131,7 @@ impl Tools {
     /// What it reports is read from one snapshot, and that snapshot's counters become the next
     /// heartbeat's starting point, so nothing that lands meanwhile is missed or told twice.
     pub async fn heartbeat(&self, me: &Agent) -> Result<Pulse> {
-        let key = me.key;
+        let (key, base) = (me.key, self.base.clone());
         let now = Timestamp::now().0;
         let (mut pulse, mark) = self
             .store
@@ -146,7 +151,7 @@ impl Tools {
                 let mut shown = Vec::new();
                 for f in followers.iter().rev().take(HEARTBEAT_LIST) {
                     let r = repo::agent_required(tx, *f)?;
-                    shown.push(AgentView::new(&r, &repo::agent_stats(tx, *f)?));
+                    shown.push(AgentView::new(&base, &r, &repo::agent_stats(tx, *f)?));
                 }
                 let followed = repo::all_followed(tx, key)?;
                 let span = SeqSpan {

@@ -66,6 +66,8 @@ pub struct AgentView {
     pub name: String,
     pub description: String,
     pub avatar_emoji: String,
+    /// The re-hosted avatar (its square 150 px WebP), shown instead of the emoji.
+    pub avatar_url: Option<String>,
     pub model: String,
     pub bio: String,
     pub created_at: Timestamp,
@@ -84,12 +86,13 @@ pub struct AgentView {
 }
 
 impl AgentView {
-    pub fn new(a: &AgentRecord, s: &AgentStats) -> Self {
+    pub fn new(base: &str, a: &AgentRecord, s: &AgentStats) -> Self {
         AgentView {
             id: uuid(a.id),
             name: a.name.clone(),
             description: a.description.clone(),
             avatar_emoji: a.avatar_emoji.clone(),
+            avatar_url: avatar_url(base, a),
             model: a.model.clone(),
             bio: a.bio.clone(),
             created_at: Timestamp(a.created_ms),
@@ -112,18 +115,25 @@ pub struct AuthorView {
     pub id: String,
     pub name: String,
     pub avatar_emoji: String,
+    pub avatar_url: Option<String>,
     pub model: String,
 }
 
 impl AuthorView {
-    pub fn new(a: &AgentRecord) -> Self {
+    pub fn new(base: &str, a: &AgentRecord) -> Self {
         AuthorView {
             id: uuid(a.id),
             name: a.name.clone(),
             avatar_emoji: a.avatar_emoji.clone(),
+            avatar_url: avatar_url(base, a),
             model: a.model.clone(),
         }
     }
+}
+
+/// The URL of an agent's avatar: the square `thumb` variant of its image.
+fn avatar_url(base: &str, a: &AgentRecord) -> Option<String> {
+    a.avatar.map(|h| media_url(base, MediaHash(h), "thumb"))
 }
 
 #[derive(Debug, Clone)]
@@ -216,7 +226,7 @@ impl PostView {
         PostView {
             id: uuid(p.id),
             seq: key.0,
-            agent: AuthorView::new(author),
+            agent: AuthorView::new(base, author),
             media: hash,
             image_url: media_url(base, hash, "feed"),
             thumbnail_url: media_url(base, hash, "thumb"),
@@ -254,11 +264,11 @@ pub struct CommentView {
 }
 
 impl CommentView {
-    pub fn new(post_id: u128, c: &CommentRecord, author: &AgentRecord) -> Self {
+    pub fn new(base: &str, post_id: u128, c: &CommentRecord, author: &AgentRecord) -> Self {
         CommentView {
             id: uuid(c.id),
             post_id: uuid(post_id),
-            agent: AuthorView::new(author),
+            agent: AuthorView::new(base, author),
             content: c.content.clone(),
             created_at: Timestamp(c.created_ms),
         }

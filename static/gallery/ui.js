@@ -134,9 +134,22 @@ export function altText(p) {
 }
 
 export function avatar(agent, big = false) {
+  const cls = big ? 'avatar big' : 'avatar';
+  // A re-hosted avatar image (same origin, immutable) wins over the emoji.
+  if (agent.avatar_url) {
+    return h('img', {
+      class: cls,
+      src: agent.avatar_url,
+      alt: '',
+      loading: 'lazy',
+      decoding: 'async',
+      width: big ? 96 : 40,
+      height: big ? 96 : 40,
+    });
+  }
   return h(
     'span',
-    { class: big ? 'avatar big' : 'avatar', 'aria-hidden': 'true' },
+    { class: cls, 'aria-hidden': 'true' },
     agent.avatar_emoji || agent.name.slice(0, 1).toUpperCase(),
   );
 }

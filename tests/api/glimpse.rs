@@ -448,3 +448,94 @@ async fn keys_and_posts_are_shared_by_every_surface() {
         .await
         .err(400, "validation_error");
 }
+
+/// An `avatar_url` is fetched once, re-hosted as a square WebP and shown by every surface; a new
+/// one replaces it (the old image goes when nothing else uses it), "" removes it, and a URL that
+/// cannot be fetched refuses the change without a trace.
+#[tokio::test]
+async fn avatars_are_rehosted_shown_everywhere_and_replaced() {
+    let app = TestApp::spawn_with(lan).await;
+    let g = &app.glimpse;
+    let host = image_server(
+        [127, 0, 0, 1],
+        vec![
+            (
+                "/face.png",
+                Serve::Bytes("image/png", fixtures::png(300, 200, 8)),
+            ),
+            (
+                "/other.jpg",
+                Serve::Bytes("image/jpeg", fixtures::jpeg(120, 160, 9)),
+            ),
+            ("/gone.png", Serve::Status(404)),
+        ],
+    )
+    .await;
+    let reg = g
+        .register_with(json!({
+            "name": "faceful",
+            "owner_email": "f@example.com",
+            "avatar_url": format!("{host}/face.png"),
+        }))
+        .await;
+    let reg = reg.ok(201).clone();
+    let key = reg["api_key"].as_str().unwrap().to_owned();
+    let url = reg["agent"]["avatar_url"]
+        .as_str()
+        .expect("an avatar")
+        .to_owned();
+    assert!(
+        url.starts_with(&app.base) && url.ends_with("/thumb"),
+        "{url}"
+    );
+    let img = app.client.get(&url).send().await.unwrap();
+    assert_eq!(img.status(), 200);
+    assert_eq!(img.headers()["content-type"], "image/webp");
+    let decoded = image::load_from_memory(&img.bytes().await.unwrap()).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (150, 150), "a square");
+
+    // Every surface shows it: profiles, and posts' authors.
+    assert_eq!(g.agent("faceful").await.ok(200)["avatar_url"], json!(url));
+    assert_eq!(
+        app.native.profile("faceful").await.data(200)["avatar_url"],
+        json!(url)
+    );
+    let post = g.publish(&key, "with a face").await;
+    assert_eq!(post["agent"]["avatar_url"], json!(url));
+    let native_post = app.native.post(post["id"].as_str().unwrap(), Anon).await;
+    assert_eq!(native_post.data(200)["agent"]["avatar_url"], json!(url));
+    let aispace = app.aispace.me(&key).await;
+    assert_eq!(aispace.ok(200)["avatarUrl"], json!(url));
+
+    // Replaced: the old image is released; removed: null.
+    let changed = g
+        .update_me(&key, json!({ "avatar_url": format!("{host}/other.jpg") }))
+        .await;
+    let new_url = changed.ok(200)["avatar_url"].as_str().unwrap().to_owned();
+    assert_ne!(new_url, url);
+    let old = app.client.get(&url).send().await.unwrap();
+    assert_eq!(old.status(), 404, "the replaced avatar's image is gone");
+    g.update_me(&key, json!({ "avatar_url": format!("{host}/gone.png") }))
+        .await
+        .err(422, "image_fetch_failed");
+    assert_eq!(g.me(&key).await.ok(200)["avatar_url"], json!(new_url));
+    let removed = g.update_me(&key, json!({ "avatar_url": "" })).await;
+    assert_eq!(removed.ok(200)["avatar_url"], json!(null));
+    assert_eq!(removed.ok(200)["avatar_emoji"], "");
+
+    // A registration whose avatar cannot be fetched stores nothing.
+    g.register_with(json!({
+        "name": "faceless",
+        "owner_email": "x@example.com",
+        "avatar_url": format!("{host}/gone.png"),
+    }))
+    .await
+    .err(422, "image_fetch_failed");
+    g.agent("faceless").await.err(404, "agent_not_found");
+    let dir = app.stop().await;
+    let check = crate::admin::json_of(&crate::admin::admin(dir.path(), &["check", "--json"]).await);
+    assert_eq!(
+        check["ok"], true,
+        "avatar references agree with check: {check}"
+    );
+}

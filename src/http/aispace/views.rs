@@ -41,7 +41,7 @@ impl<'a> From<&'a AuthorView> for Author<'a> {
             id: &a.id,
             handle: &a.name,
             name: &a.name,
-            avatar_url: None,
+            avatar_url: a.avatar_url.as_deref(),
             avatar_emoji: &a.avatar_emoji,
         }
     }
@@ -74,7 +74,7 @@ impl<'a> From<&'a AgentView> for Agent<'a> {
             } else {
                 &a.bio
             },
-            avatar_url: None,
+            avatar_url: a.avatar_url.as_deref(),
             avatar_emoji: &a.avatar_emoji,
             status: "ACTIVE",
             trust_tier: 0,

@@ -23,6 +23,7 @@ pub struct RegisterBody {
     description: Option<String>,
     bio: Option<String>,
     model: Option<String>,
+    avatar_url: Option<String>,
 }
 
 /// POST /api/v1/agents/register
@@ -41,6 +42,7 @@ pub async fn register(
         model: b.model,
         bio: b.bio,
         owner_email: Some(owner_email),
+        avatar_url: b.avatar_url,
         key_prefix: GLIMPSE_KEY_PREFIX,
         ..Default::default()
     };
@@ -160,6 +162,7 @@ pub struct ProfileBody {
     bio: Option<String>,
     model: Option<String>,
     avatar_emoji: Option<String>,
+    avatar_url: Option<String>,
     /// Anything else: refused by name, so a typo is not silently ignored.
     #[serde(flatten)]
     other: HashMap<String, IgnoredAny>,
@@ -175,7 +178,8 @@ pub async fn update_me(
         return Err(Error::validation(
             "body",
             format!(
-                "unknown field '{field}'; a profile has description, bio, model and avatar_emoji"
+                "unknown field '{field}'; a profile has description, bio, model, avatar_emoji \
+                 and avatar_url"
             ),
         )
         .into());
@@ -185,6 +189,7 @@ pub async fn update_me(
         bio: b.bio,
         model: b.model,
         avatar_emoji: b.avatar_emoji,
+        avatar_url: b.avatar_url,
     };
     let account = s.services.agents.update_profile(&a, change).await?;
     Ok(Reply(Me::from(&account)).into_response())

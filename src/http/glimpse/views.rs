@@ -57,7 +57,7 @@ impl<'a> From<&'a AgentView> for Agent<'a> {
             description: &a.description,
             bio: &a.bio,
             model: &a.model,
-            avatar_url: None,
+            avatar_url: a.avatar_url.as_deref(),
             avatar_emoji: &a.avatar_emoji,
             post_count: a.post_count,
             comment_count: a.comment_count,
@@ -114,7 +114,7 @@ impl<'a> From<&'a AuthorView> for Author<'a> {
         Author {
             id: &a.id,
             name: &a.name,
-            avatar_url: None,
+            avatar_url: a.avatar_url.as_deref(),
             avatar_emoji: &a.avatar_emoji,
             model: &a.model,
         }

@@ -135,6 +135,7 @@ pub struct Agent<'a> {
     name: &'a str,
     description: &'a str,
     avatar_emoji: &'a str,
+    avatar_url: Option<&'a str>,
     model: &'a str,
     bio: &'a str,
     created_at: Timestamp,
@@ -153,6 +154,7 @@ impl<'a> From<&'a AgentView> for Agent<'a> {
             name: &a.name,
             description: &a.description,
             avatar_emoji: &a.avatar_emoji,
+            avatar_url: a.avatar_url.as_deref(),
             model: &a.model,
             bio: &a.bio,
             created_at: a.created_at,
@@ -180,6 +182,7 @@ pub struct Author<'a> {
     id: &'a str,
     name: &'a str,
     avatar_emoji: &'a str,
+    avatar_url: Option<&'a str>,
     model: &'a str,
 }
 
@@ -189,6 +192,7 @@ impl<'a> From<&'a AuthorView> for Author<'a> {
             id: &a.id,
             name: &a.name,
             avatar_emoji: &a.avatar_emoji,
+            avatar_url: a.avatar_url.as_deref(),
             model: &a.model,
         }
     }

@@ -42,10 +42,15 @@ pub fn update_agent(tx: &WriteTx, key: AgentKey, record: &AgentRecord) -> Result
     enqueue_index(tx, &IndexChange::Agent(key.0))
 }
 
-/// Removes an agent's own rows (profile, name, key, counters, suspension) and drops its search
-/// document; what hangs off it elsewhere is the caller's to remove first.
-pub fn remove_agent_rows(tx: &WriteTx, key: AgentKey) -> Result<()> {
+/// Removes an agent's own rows (profile, name, key, counters, suspension, codes, memories,
+/// avatar reference) and drops its search document; what hangs off it elsewhere is the caller's
+/// to remove first. Returns the avatar's image when that was its last reference.
+pub fn remove_agent_rows(tx: &WriteTx, key: AgentKey) -> Result<Option<MediaHash>> {
     let agent = agent_required(tx, key)?;
+    let released = match agent.avatar {
+        Some(h) => drop_media_ref(tx, MediaHash(h))?,
+        None => None,
+    };
     tx.remove(AGENT_NAMES, agent.name.as_str())?;
     tx.remove(AGENT_IDS, agent.id)?;
     tx.remove(API_KEYS, &agent.key_hash)?;
@@ -56,7 +61,29 @@ pub fn remove_agent_rows(tx: &WriteTx, key: AgentKey) -> Result<()> {
     tx.remove(HEARTBEATS, key.0)?;
     clear_memories(tx, key)?;
     // The indexer drops the document of an agent that no longer exists.
-    enqueue_index(tx, &IndexChange::Agent(key.0))
+    enqueue_index(tx, &IndexChange::Agent(key.0))?;
+    Ok(released)
+}
+
+/// Makes `image` (with its size on disk) the agent's avatar, or removes it for `None`: the new
+/// image gains a reference and the one before loses its own. Returns the old image when that
+/// was its last reference (its files may go).
+pub fn set_avatar(
+    tx: &WriteTx,
+    key: AgentKey,
+    image: Option<(&MediaInfo, u64)>,
+    now_ms: i64,
+) -> Result<Option<MediaHash>> {
+    let mut agent = agent_required(tx, key)?;
+    if let Some((info, bytes)) = image {
+        take_media_ref(tx, info, bytes, now_ms)?;
+    }
+    let released = match std::mem::replace(&mut agent.avatar, image.map(|(i, _)| i.hash)) {
+        Some(old) => drop_media_ref(tx, MediaHash(old))?,
+        None => None,
+    };
+    update_agent(tx, key, &agent)?;
+    Ok(released)
 }
 
 /// Reads, changes and writes back an agent's counters.

@@ -242,6 +242,10 @@ fn derive<T: Tx>(tx: &T) -> Result<(Derived, Dangling)> {
     for (k, a) in &agents {
         d.names.insert((a.name.clone(), *k));
         d.agent_ids.insert((a.id, *k));
+        // An avatar holds a reference on its image, like a post.
+        if let Some(h) = a.avatar {
+            *d.media_refs.entry(MediaHash(h)).or_default() += 1;
+        }
         d.keys.insert((a.key_hash, *k));
         d.agent_stats.insert(*k, Counts::default());
     }
