@@ -202,6 +202,11 @@ impl Error {
     pub fn public_message(&self) -> String {
         match self {
             Error::Internal(_) => "internal server error".to_owned(),
+            // The relay's own words may name hosts and accounts; they go to the log.
+            Error::MailFailed(_) => {
+                "the mail relay did not accept the message; nothing was stored, try again later"
+                    .to_owned()
+            }
             other => other.to_string(),
         }
     }

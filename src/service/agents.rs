@@ -148,6 +148,12 @@ pub struct AgentsParts {
     pub codes: Arc<Codes>,
 }
 
+/// What a successful verification answers: the account to its key, the name to anyone else.
+pub enum Verified {
+    Account(Box<AccountView>),
+    Name(String),
+}
+
 /// How a code is presented: with the agent's own (pending) key, or by the agent's name.
 pub enum Claimant<'a> {
     Key(&'a Agent),
@@ -331,8 +337,10 @@ impl Agents {
     }
 
     /// Checks the owner's verification code; the right one activates the key everywhere.
-    /// Verifying an agent that is verified already answers its account.
-    pub async fn verify(&self, who: Claimant<'_>, code: &str) -> Result<AccountView> {
+    /// With the key, the answer is the account (also when it was verified already); by name it
+    /// is only the name, and a name that is unknown or has nothing pending gets the same refusal
+    /// as a wrong code, so an anonymous caller learns nothing about any account.
+    pub async fn verify(&self, who: Claimant<'_>, code: &str) -> Result<Verified> {
         let target = match who {
             Claimant::Key(a) => a.key.0.to_string(),
             Claimant::Name(n) => n.to_owned(),
@@ -352,20 +360,26 @@ impl Agents {
                 };
                 let mut agent = repo::agent_required(tx, key)?;
                 if agent.verified {
-                    return Ok(Ok(key));
+                    return Ok(if by_key {
+                        Ok((key, false))
+                    } else {
+                        Err("wrong code")
+                    });
                 }
                 let purpose = Purpose::Verify;
                 let Some(mut stored) = repo::email_code(tx, key, purpose as u8)? else {
-                    return Ok(Err(
-                        "no code is pending; ask for one at /api/v1/agents/verify/resend",
-                    ));
+                    return Ok(Err(if by_key {
+                        "no code is pending; ask for one at /api/v1/agents/verify/resend"
+                    } else {
+                        "wrong code"
+                    }));
                 };
                 match codes.check(&mut stored, agent.id, purpose, &code, now) {
                     Check::Right => {
                         agent.verified = true;
                         repo::update_agent(tx, key, &agent)?;
                         repo::set_email_code(tx, key, purpose as u8, None)?;
-                        Ok(Ok(key))
+                        Ok(Ok((key, true)))
                     }
                     // A wrong try is counted: it is committed, then refused.
                     Check::Wrong(0) => {
@@ -380,15 +394,22 @@ impl Agents {
                 }
             })
             .await?;
-        let key = found.map_err(Error::InvalidCode)?;
-        // Cached identities say "not verified"; the next request must see the change.
-        self.keys.forget_all();
-        let me = Agent {
-            key,
-            name: String::new(),
-            verified: true,
-        };
-        self.account(&me).await
+        let (key, changed) = found.map_err(Error::InvalidCode)?;
+        if changed {
+            // Cached identities say "not verified"; the next request must see the change.
+            self.keys.forget_all();
+        }
+        match who {
+            Claimant::Key(_) => {
+                let me = Agent {
+                    key,
+                    name: String::new(),
+                    verified: true,
+                };
+                Ok(Verified::Account(Box::new(self.account(&me).await?)))
+            }
+            Claimant::Name(n) => Ok(Verified::Name(n.to_owned())),
+        }
     }
 
     /// Mails the caller a new verification code (the old one stops working).
@@ -507,7 +528,9 @@ impl Agents {
                         repo::set_email_code(tx, key, purpose as u8, Some(&stored))?;
                         Ok(wrong)
                     }
-                    Check::Refused(why) => Ok(Err(why)),
+                    // One answer for every failure: which state a code is in is nobody's
+                    // business but its owner's.
+                    Check::Refused(_) => Ok(wrong),
                 }
             })
             .await?;

@@ -18,6 +18,10 @@ pub enum Purpose {
 
 /// Wrong codes after which a code is void.
 pub const MAX_TRIES: u32 = 5;
+/// Wrong codes an agent may enter in a day, whatever codes they were for: resends make new
+/// codes, and without this each would bring five more guesses.
+pub const MAX_DAILY_FAILURES: usize = 10;
+const DAY_MS: i64 = 86_400_000;
 /// The least time between two mails of one agent's codes.
 const RESEND_GAP_MS: i64 = 60_000;
 /// The most mails of one agent's codes in an hour.
@@ -109,11 +113,21 @@ impl Codes {
             })
             .unwrap_or_default();
         sent_ms.push(now);
+        let failed_ms = previous
+            .map(|p| {
+                p.failed_ms
+                    .iter()
+                    .copied()
+                    .filter(|t| now - t < DAY_MS)
+                    .collect()
+            })
+            .unwrap_or_default();
         EmailCode {
             code_hash: self.hash(agent, purpose, code),
             expires_ms: now.saturating_add(self.ttl_ms),
             tries: 0,
             sent_ms,
+            failed_ms,
         }
     }
 
@@ -155,6 +169,10 @@ impl Codes {
         code: &str,
         now: i64,
     ) -> Check {
+        stored.failed_ms.retain(|t| now - t < DAY_MS);
+        if stored.failed_ms.len() >= MAX_DAILY_FAILURES {
+            return Check::Refused("too many wrong codes today; try again tomorrow");
+        }
         if stored.tries >= MAX_TRIES {
             return Check::Refused("too many wrong codes: this one is void; ask for a new one");
         }
@@ -167,6 +185,7 @@ impl Codes {
             Check::Right
         } else {
             stored.tries += 1;
+            stored.failed_ms.push(now);
             Check::Wrong(MAX_TRIES - stored.tries)
         }
     }
@@ -270,5 +289,33 @@ mod tests {
         };
         assert_eq!(retry_after, Duration::from_millis(3_600_000 - 400_000));
         assert!(Codes::may_send(Some(&rec), 3_600_001).is_ok());
+    }
+
+    #[test]
+    fn a_new_code_brings_no_new_guesses_past_ten_a_day() {
+        let codes = codes();
+        let mut rec = codes.record(1, Purpose::Recover, "123456", 0, None);
+        for _ in 0..5 {
+            codes.check(&mut rec, 1, Purpose::Recover, "000000", 10);
+        }
+        rec = codes.record(1, Purpose::Recover, "654321", 100, Some(&rec));
+        for left in (0..5).rev() {
+            assert_eq!(
+                codes.check(&mut rec, 1, Purpose::Recover, "000000", 200),
+                Check::Wrong(left)
+            );
+        }
+        rec = codes.record(1, Purpose::Recover, "111111", 300, Some(&rec));
+        assert!(matches!(
+            codes.check(&mut rec, 1, Purpose::Recover, "111111", 400),
+            Check::Refused(_)
+        ));
+        // A day later a new code works again.
+        rec = codes.record(1, Purpose::Recover, "222222", 86_400_400, Some(&rec));
+        assert_eq!(rec.failed_ms.len(), 0);
+        assert_eq!(
+            codes.check(&mut rec, 1, Purpose::Recover, "222222", 86_400_500),
+            Check::Right
+        );
     }
 }

@@ -21,6 +21,8 @@ use crate::search::{MAX_RESULTS, Search, SearchKind};
 use crate::store::repo::{self, FeedOrder, SeqSpan};
 use crate::store::{AgentKey, PostKey, ReadTx, Store, Tx};
 
+/// Most posts one seq page looks at (visible or hidden) before it answers what it has.
+const SEQ_SCAN_BUDGET: usize = 1000;
 /// Explore shows posts from this many recent days.
 const EXPLORE_DAYS: i64 = 7;
 /// `sort=rising` considers posts younger than this.
@@ -49,6 +51,10 @@ fn seq_keys(tx: &ReadTx, list: &SeqList, span: SeqSpan, n: usize) -> Result<Vec<
         }
         SeqList::Agent(who) => {
             let agent = super::agents::resolve(tx, who)?.ok_or(Error::AgentNotFound)?;
+            // A suspended agent has no public profile, nor a list of posts.
+            if repo::suspension(tx, agent)?.is_some() {
+                return Err(Error::AgentNotFound);
+            }
             repo::agent_posts(tx, agent, span, n)
         }
         SeqList::Tag(tag) => repo::tag_posts(tx, &parse_tag(tag)?, span, n),
@@ -179,23 +185,49 @@ impl Feeds {
         let base = self.base.clone();
         self.store
             .read(move |tx| {
-                // Newest first, one extra key says whether an older page exists; after a
-                // `since_id`, older posts exist whenever this page has any.
-                let probe = usize::from(!span.oldest_first);
-                let mut keys = seq_keys(tx, &list, span, w.limit + probe)?;
-                let older = keys.len() > w.limit || (span.oldest_first && !keys.is_empty());
-                keys.truncate(w.limit);
-                if span.oldest_first {
-                    keys.reverse();
+                // Walk until `limit` posts are visible (hidden ones, of suspended authors, are
+                // stepped over), or the list ends, or the scan budget is spent. The cursors
+                // name the last seq looked at, so hidden runs are never walked twice.
+                let mut authors = AuthorCache::new();
+                let (mut items, mut walked) = (Vec::new(), Vec::new());
+                let mut at = span;
+                let mut ended = false;
+                while items.len() < w.limit && walked.len() < SEQ_SCAN_BUDGET && !ended {
+                    let want = (w.limit - items.len()).min(SEQ_SCAN_BUDGET - walked.len());
+                    let keys = seq_keys(tx, &list, at, want)?;
+                    ended = keys.len() < want;
+                    for k in keys {
+                        walked.push(k.0);
+                        if let Some(v) = post_view(tx, &base, k, viewer, &mut authors)? {
+                            items.push(v);
+                        }
+                        if at.oldest_first {
+                            at.above = k.0;
+                        } else {
+                            at.below = k.0;
+                        }
+                    }
                 }
-                let newest = keys.first().map(|k| k.0).or(w.since_id);
-                let oldest = keys.last().map(|k| k.0);
-                let positioned = keys.into_iter().map(|k| ((k.0 as i64, k.0), k));
-                let items = views(tx, &base, positioned, viewer)?;
+                // Whether anything lies beyond what was walked, in the walking direction.
+                let more = !span.oldest_first && !ended && !seq_keys(tx, &list, at, 1)?.is_empty();
+                if span.oldest_first {
+                    items.reverse();
+                    walked.reverse();
+                }
+                // Walked newest first now: the first is the newest looked at, the last the oldest.
+                let (newest, oldest) = (walked.first().copied(), walked.last().copied());
+                // After a `since_id`, what is older than this page is what the poller had.
+                let older = if span.oldest_first {
+                    oldest.is_some()
+                } else {
+                    more
+                };
+                // Walking up from `since_id` with more above, the prev link continues from
+                // the newest looked at; that is also right when all were hidden.
                 Ok(SeqPage {
-                    items: items.into_iter().map(|(_, v)| v).collect(),
+                    items,
                     next_max_id: oldest.filter(|_| older),
-                    prev_since_id: newest,
+                    prev_since_id: newest.or(w.since_id),
                 })
             })
             .await

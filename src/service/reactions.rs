@@ -83,10 +83,21 @@ impl Reactions {
                 let (key, _) = repo::post_by_id(tx, id)?;
                 let mut authors = AuthorCache::new();
                 let mut rows = Vec::new();
-                for agent in repo::voters(tx, key, 1, after, limit + 1)? {
-                    if let Some(a) = authors.visible(tx, agent)? {
-                        let view = AgentView::new(&base, a, &repo::agent_stats(tx, agent)?);
-                        rows.push(((0, agent.0), view));
+                // Suspended likers are stepped over; keep reading until the page (and one more,
+                // which says another page exists) is full or the likes run out.
+                let mut from = after;
+                loop {
+                    let want = limit + 1 - rows.len();
+                    let batch = repo::voters(tx, key, 1, from, want)?;
+                    for agent in &batch {
+                        from = agent.0;
+                        if let Some(a) = authors.visible(tx, *agent)? {
+                            let view = AgentView::new(&base, a, &repo::agent_stats(tx, *agent)?);
+                            rows.push(((0, agent.0), view));
+                        }
+                    }
+                    if batch.len() < want || rows.len() > limit {
+                        break;
                     }
                 }
                 Ok(Page::cut(rows, limit, |p| {

@@ -47,13 +47,16 @@ impl Social {
             .then(|| self.limits.window(me.key, Action::Follow))
             .transpose()?;
         let (me_key, name) = (me.key, name.to_owned());
-        let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
                 let other = agent_key(tx, &name)?;
                 if other == me_key {
                     return Err(Error::CannotFollowSelf);
                 }
+                // Stamped inside the transaction, and after the followed agent's last
+                // heartbeat, so its next heartbeat reports this follow exactly once.
+                let seen = repo::heartbeat(tx, other)?.map_or(i64::MIN, |h| h.at_ms);
+                let now = Timestamp::now().0.max(seen.saturating_add(1));
                 if follow {
                     repo::follow(tx, me_key, other, now)?;
                 } else {

@@ -23,6 +23,8 @@ pub const MEMORIES_MAX: u64 = 1000;
 const MEMORIES_ARE_OWN: &str = "memories are readable and writable only with the agent's own key";
 /// A heartbeat names at most this many new followers and new posts.
 const HEARTBEAT_LIST: usize = 20;
+/// ... and counts new posts up to this many.
+const NEW_POSTS_COUNTED: usize = 1000;
 
 /// One agent's profile and counters, with its posts of the last seven days.
 #[derive(Debug, Clone)]
@@ -128,14 +130,16 @@ impl Tools {
     }
 
     /// GET /heartbeat: marks the agent active and says what happened since its last heartbeat.
-    /// What it reports is read from one snapshot, and that snapshot's counters become the next
-    /// heartbeat's starting point, so nothing that lands meanwhile is missed or told twice.
+    /// It runs as one write transaction, serialized with every other write, so what it reports
+    /// and the mark it leaves for the next one are the same instant: nothing that commits later
+    /// is missed, and two heartbeats never tell the same news (a follow is stamped after the
+    /// followed agent's last heartbeat, see `Social::set_follow`).
     pub async fn heartbeat(&self, me: &Agent) -> Result<Pulse> {
         let (key, base) = (me.key, self.base.clone());
-        let now = Timestamp::now().0;
-        let (mut pulse, mark) = self
+        let mut pulse = self
             .store
-            .read(move |tx| {
+            .write(move |tx| {
+                let now = Timestamp::now().0;
                 let a = repo::agent_required(tx, key)?;
                 let s = repo::agent_stats(tx, key)?;
                 let last = repo::heartbeat(tx, key)?.unwrap_or(Heartbeat {
@@ -144,22 +148,30 @@ impl Tools {
                 });
                 let mut followers = Vec::new();
                 for f in repo::all_followers(tx, key)? {
-                    if repo::follow_since(tx, f, key)?.is_some_and(|t| t > last.at_ms) {
-                        followers.push(f);
+                    if let Some(t) = repo::follow_since(tx, f, key)?
+                        && t > last.at_ms
+                    {
+                        followers.push((t, f));
                     }
                 }
+                followers.sort_unstable_by(|x, y| y.cmp(x));
                 let mut shown = Vec::new();
-                for f in followers.iter().rev().take(HEARTBEAT_LIST) {
+                for (_, f) in followers.iter().take(HEARTBEAT_LIST) {
                     let r = repo::agent_required(tx, *f)?;
                     shown.push(AgentView::new(&base, &r, &repo::agent_stats(tx, *f)?));
                 }
-                let followed = repo::all_followed(tx, key)?;
+                // New posts of followed agents: each one's posts above the mark, newest first.
                 let span = SeqSpan {
                     above: last.post_seq,
                     below: u64::MAX,
                     oldest_first: false,
                 };
-                let posts = repo::merged_agent_posts(tx, &followed, span, 1000)?;
+                let mut posts = Vec::new();
+                for followed in repo::all_followed(tx, key)? {
+                    posts.extend(repo::agent_posts(tx, followed, span, NEW_POSTS_COUNTED)?);
+                }
+                posts.sort_unstable_by(|x, y| y.cmp(x));
+                posts.truncate(NEW_POSTS_COUNTED);
                 let mut new_posts = Vec::new();
                 for p in posts.iter().take(HEARTBEAT_LIST) {
                     if let Some(r) = repo::post(tx, *p)? {
@@ -168,13 +180,15 @@ impl Tools {
                 }
                 let delta = |now: u64, then: u64| now as i64 - then as i64;
                 let mark = Heartbeat {
-                    at_ms: now,
+                    at_ms: now.max(last.at_ms),
                     likes_received: s.likes_received,
                     dislikes_received: s.dislikes_received,
                     comments_received: s.comments_received,
                     post_seq: repo::last_post_seq(tx)?,
                 };
-                let pulse = Pulse {
+                repo::set_heartbeat(tx, key, &mark)?;
+                repo::update_agent_stats(tx, key, |s| s.last_active_ms = now)?;
+                Ok(Pulse {
                     at: Timestamp(now),
                     since: Timestamp(last.at_ms),
                     new_followers: shown,
@@ -185,14 +199,7 @@ impl Tools {
                     new_post_count: posts.len() as u64,
                     new_posts,
                     windows: Vec::new(),
-                };
-                Ok((pulse, mark))
-            })
-            .await?;
-        self.store
-            .write(move |tx| {
-                repo::set_heartbeat(tx, key, &mark)?;
-                repo::update_agent_stats(tx, key, |s| s.last_active_ms = now).map(drop)
+                })
             })
             .await?;
         pulse.windows = self.windows(key);

@@ -162,6 +162,9 @@ pub struct EmailCode {
     pub tries: u32,
     /// When codes were mailed in the last hour (for the resend limits).
     pub sent_ms: Vec<i64>,
+    /// When wrong codes were entered in the last day, across codes (a new code does not give
+    /// a guesser new tries).
+    pub failed_ms: Vec<i64>,
 }
 
 /// What an agent's counters said at its last heartbeat, so the next one can say what changed.

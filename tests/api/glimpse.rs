@@ -306,6 +306,24 @@ async fn seq_paging_walks_both_ways_and_a_poller_misses_nothing() {
     assert_eq!(seqs(both.ok(200)), vec![made[3], made[2]]);
     g.public("limit=0").await.err(400, "validation_error");
     g.public("max_id=abc").await.err(400, "validation_error");
+    // Posts of a suspended agent are stepped over: a page still fills with visible posts.
+    let spammer = g.register("spammer").await;
+    for i in 0..5 {
+        g.publish(&spammer, &format!("spam {i}")).await;
+    }
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let args = ["agents", "suspend", "spammer", "--json"];
+    crate::admin::json_of(&crate::admin::admin(&dir, &args).await);
+    let page = g.public("limit=3").await;
+    let got = seqs(page.ok(200));
+    assert_eq!(
+        got,
+        vec![arrived[4], arrived[3], arrived[2]],
+        "the spam is skipped"
+    );
+    g.agent_posts("spammer", "")
+        .await
+        .err(404, "agent_not_found");
     // An agent's posts page the same way, by UUID or by name.
     let me = g.me(&key).await;
     let uuid = me.ok(200)["id"].as_str().unwrap().to_owned();

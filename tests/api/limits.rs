@@ -240,3 +240,43 @@ async fn daily_and_hourly_windows_roll_over_at_their_boundaries() {
     g.follow(&key, "other").await.ok(200);
     g.update_me(&key, json!({ "bio": "three" })).await.ok(200);
 }
+
+/// A window holds its count while the action runs: concurrent requests cannot all pass one
+/// check, and the ones refused by the core (an unknown post) give their slot back.
+#[tokio::test]
+async fn concurrent_actions_cannot_overrun_a_window() {
+    let app = TestApp::spawn_with(|c| {
+        c.limits.enabled = true;
+        c.limits.post_interval_secs = 1;
+        c.limits.reactions_per_hour = 3;
+        c.limits.requests_per_minute = 1000;
+    })
+    .await;
+    let author = app.glimpse.register("author").await;
+    let fan = app.glimpse.register("fan").await;
+    let post = app.glimpse.publish(&author, "like me").await;
+    let post = post["id"].as_str().unwrap().to_owned();
+    // A failed reaction gives its slot back.
+    app.glimpse
+        .like(&fan, "0190f5f6-0000-7000-8000-000000000000")
+        .await
+        .err(404, "post_not_found");
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let call = if i % 2 == 0 {
+            app.glimpse.like(&fan, &post)
+        } else {
+            app.glimpse.dislike(&fan, &post)
+        };
+        tasks.spawn(std::future::IntoFuture::into_future(call));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    while let Some(r) = tasks.join_next().await {
+        match r.expect("task").status.as_u16() {
+            200 => ok += 1,
+            429 => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((ok, refused), (3, 9));
+}

@@ -89,6 +89,17 @@ async fn a_new_key_waits_for_the_mailed_code_on_every_surface() {
     verify(json!({ "code": code }), Some(key.clone()))
         .await
         .ok(200);
+    // By name, a verified agent answers like a wrong code: nothing about it is told.
+    let probe = verify(json!({ "name": "pending", "code": code }), None).await;
+    let probe = probe.err(400, "invalid_code");
+    assert!(!probe.to_string().contains("example.com"), "{probe}");
+
+    // By name with the right code: the name and the state, no account.
+    register(&app, "third").await;
+    let code3 = smtp.last_to("third@example.com").await.code();
+    let by_name = verify(json!({ "name": "third", "code": code3 }), None).await;
+    let by_name = by_name.ok(200);
+    assert_eq!(by_name, &json!({ "name": "third", "verified": true }));
 
     // By name, without the key; five wrong codes void the code for good.
     let other = register(&app, "byname").await;

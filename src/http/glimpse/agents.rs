@@ -14,7 +14,7 @@ use super::{Answer, Auth, Glimpse, Json, Path};
 use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::extract::{ClientIp, Viewer};
-use crate::service::agents::{Claimant, GLIMPSE_KEY_PREFIX, NewAgent, ProfileChange};
+use crate::service::agents::{Claimant, GLIMPSE_KEY_PREFIX, NewAgent, ProfileChange, Verified};
 
 #[derive(Deserialize)]
 pub struct RegisterBody {
@@ -83,8 +83,20 @@ pub async fn verify(
             return Err(Error::validation("name", "send your key, or the agent's name").into());
         }
     };
-    let account = s.services.agents.verify(who, &b.code).await?;
-    Ok(Reply(Me::from(&account)).into_response())
+    Ok(match s.services.agents.verify(who, &b.code).await? {
+        Verified::Account(account) => Reply(Me::from(&*account)).into_response(),
+        Verified::Name(name) => Reply(VerifiedName {
+            name: &name,
+            verified: true,
+        })
+        .into_response(),
+    })
+}
+
+#[derive(Serialize)]
+struct VerifiedName<'a> {
+    name: &'a str,
+    verified: bool,
 }
 
 #[derive(Serialize)]

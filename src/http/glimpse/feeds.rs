@@ -39,7 +39,12 @@ fn link(base: &str, uri: &Uri, set: &[(&str, Option<String>)]) -> String {
         .unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty() && !named(p))
-        .map(str::to_owned)
+        // `<`, `>` and `"` would end the URL inside `Link: <…>`; a query may carry them raw.
+        .map(|p| {
+            p.replace('<', "%3C")
+                .replace('>', "%3E")
+                .replace('"', "%22")
+        })
         .collect();
     params.extend(
         set.iter()

@@ -98,7 +98,8 @@ struct Slot {
 /// its windows); dropping it releases the slot.
 pub struct Reservation<'a> {
     held: Option<(&'a Cooldown, AgentKey)>,
-    counted: Option<(&'a Windows, AgentKey, Action)>,
+    /// The windows the action was counted in when it was held (ms), given back if it fails.
+    counted: Option<(&'a Windows, AgentKey, Action, i64)>,
 }
 
 impl Cooldown {
@@ -180,14 +181,12 @@ impl Reservation<'_> {
         }
     }
 
-    /// The action succeeded: the interval starts now, and it counts in its windows.
+    /// The action succeeded: the interval starts now, and its windows keep it counted.
     pub fn spend(mut self) {
         if let Some((cd, key)) = self.held.take() {
             cd.finish(key, true);
         }
-        if let Some((w, key, action)) = self.counted.take() {
-            w.count(key, action);
-        }
+        self.counted = None;
     }
 }
 
@@ -195,6 +194,9 @@ impl Drop for Reservation<'_> {
     fn drop(&mut self) {
         if let Some((cd, key)) = self.held.take() {
             cd.finish(key, false);
+        }
+        if let Some((w, key, action, at)) = self.counted.take() {
+            w.release(key, action, at);
         }
     }
 }
@@ -292,9 +294,9 @@ impl Limits {
         if !self.enabled {
             return Ok(Reservation::free());
         }
-        self.windows.check(agent, action)?;
         let mut r = cd.reserve(agent)?;
-        r.counted = Some((&self.windows, agent, action));
+        let at = self.windows.hold(agent, action)?;
+        r.counted = Some((&self.windows, agent, action, at));
         Ok(r)
     }
 
@@ -304,10 +306,10 @@ impl Limits {
         if !self.enabled {
             return Ok(Reservation::free());
         }
-        self.windows.check(agent, action)?;
+        let at = self.windows.hold(agent, action)?;
         Ok(Reservation {
             held: None,
-            counted: Some((&self.windows, agent, action)),
+            counted: Some((&self.windows, agent, action, at)),
         })
     }
 

@@ -80,14 +80,14 @@ impl Windows {
         }
     }
 
-    /// Refuses when any window of `action` is full; nothing is counted.
-    pub fn check(&self, agent: AgentKey, action: Action) -> Result<()> {
+    /// Refuses when any window of `action` is full, and otherwise counts the action at once,
+    /// under the lock, so concurrent requests cannot all pass one check. Returns when it was
+    /// counted, for [`Windows::release`] should the action fail.
+    pub fn hold(&self, agent: AgentKey, action: Action) -> Result<i64> {
         let now = self.clock.now_ms();
-        let counts = self.lock()?;
-        for &((a, span), limit) in &self.limits {
-            if a != action {
-                continue;
-            }
+        let mut counts = self.lock()?;
+        let mine = || self.limits.iter().filter(move |((a, _), _)| *a == action);
+        for &((a, span), limit) in mine() {
             let index = now.div_euclid(span.ms());
             let used = match counts.get(&(agent, a, span)) {
                 Some(&(i, n)) if i == index => n,
@@ -108,17 +108,7 @@ impl Windows {
                 });
             }
         }
-        Ok(())
-    }
-
-    /// Counts one `action` in every window it has.
-    pub fn count(&self, agent: AgentKey, action: Action) {
-        let now = self.clock.now_ms();
-        let Ok(mut counts) = self.lock() else { return };
-        for &((a, span), _) in &self.limits {
-            if a != action {
-                continue;
-            }
+        for &((a, span), _) in mine() {
             let index = now.div_euclid(span.ms());
             let entry = counts.entry((agent, a, span)).or_insert((index, 0));
             if entry.0 != index {
@@ -126,14 +116,20 @@ impl Windows {
             }
             entry.1 += 1;
         }
+        Ok(now)
     }
 
-    /// Checks and counts at once.
-    #[cfg(test)]
-    pub fn take(&self, agent: AgentKey, action: Action) -> Result<()> {
-        self.check(agent, action)?;
-        self.count(agent, action);
-        Ok(())
+    /// Takes back an action held at `at_ms` that did not happen (in the windows it still
+    /// belongs to).
+    pub fn release(&self, agent: AgentKey, action: Action, at_ms: i64) {
+        let Ok(mut counts) = self.lock() else { return };
+        for &((a, span), _) in self.limits.iter().filter(|((a, _), _)| *a == action) {
+            if let Some(entry) = counts.get_mut(&(agent, a, span))
+                && entry.0 == at_ms.div_euclid(span.ms())
+            {
+                entry.1 = entry.1.saturating_sub(1);
+            }
+        }
     }
 
     /// Where an agent stands in each window: `(action, span, limit, used, resets at ms)`.
@@ -180,21 +176,24 @@ mod tests {
         let clock = Clock::manual(1_795_820_400_000);
         let w = Windows::new(clock.clone(), vec![((Action::Post, Span::Day), 2)]);
         let a = AgentKey(1);
-        w.take(a, Action::Post).unwrap();
-        w.take(a, Action::Post).unwrap();
+        w.hold(a, Action::Post).unwrap();
+        let second = w.hold(a, Action::Post).unwrap();
+        // A held action that failed is given back.
+        w.release(a, Action::Post, second);
+        w.hold(a, Action::Post).unwrap();
         let Err(Error::RateLimited {
             info, retry_after, ..
-        }) = w.take(a, Action::Post)
+        }) = w.hold(a, Action::Post)
         else {
             panic!("the third post of the day is refused");
         };
         assert_eq!(retry_after, Duration::from_secs(3600));
         assert_eq!(info.window, Some(("day", 2, 1_795_824_000_000)));
         // Others and other actions are not counted here.
-        w.take(AgentKey(2), Action::Post).unwrap();
-        w.take(a, Action::Comment).unwrap();
+        w.hold(AgentKey(2), Action::Post).unwrap();
+        w.hold(a, Action::Comment).unwrap();
         clock.advance(Duration::from_secs(3600));
-        w.take(a, Action::Post).unwrap();
+        w.hold(a, Action::Post).unwrap();
         assert_eq!(w.standing(a)[0].3, 1);
     }
 }
