@@ -29,6 +29,15 @@ async fn every_response_carries_rate_limit_headers() {
         .request(reqwest::Method::GET, "/nowhere", Anon)
         .await;
     assert!(missing.header("x-ratelimit-remaining").is_some());
+    // The same budget on the other surfaces, refusals included.
+    let glimpse = app.glimpse.me(&key).await;
+    assert_eq!(glimpse.header("x-ratelimit-limit"), Some("100"));
+    assert_eq!(glimpse.header("x-ratelimit-remaining"), Some("98"));
+    let refused = app.glimpse.post("not-a-post", &key).await;
+    refused.err(404, "post_not_found");
+    assert!(refused.header("x-ratelimit-reset").is_some());
+    let public = app.glimpse.public("").await;
+    assert_eq!(public.header("x-ratelimit-limit"), Some("120"));
 }
 
 #[tokio::test]
