@@ -120,13 +120,24 @@ impl Reactions {
         let voter_name = agent.name.clone();
         let base = self.base.clone();
         let now = Timestamp::now().0;
-        let view = self
+        let (view, changed) = self
             .store
             .write(move |tx| {
                 let (key, post) = repo::post_by_id(tx, id)?;
                 let before = repo::vote(tx, key, voter)?;
                 let after = decide(before);
                 let old = repo::post_stats(tx, key)?;
+                let view = |s: &crate::store::records::PostStats| VoteView {
+                    post_id: uuid::Uuid::from_u128(id).to_string(),
+                    score: s.score(),
+                    upvotes: s.up,
+                    downvotes: s.down,
+                    your_vote: after.and_then(VoteType::from_value),
+                };
+                // Setting what is already set writes nothing and costs no limit slot.
+                if before == after {
+                    return Ok((view(&old), false));
+                }
                 let mut new = old;
                 for (v, sign) in [(before, -1i64), (after, 1)] {
                     match v {
@@ -136,25 +147,21 @@ impl Reactions {
                     }
                 }
                 repo::set_vote(tx, key, voter, after)?;
-                if after == Some(1) && before != after {
+                if after == Some(1) {
                     let actor = (voter, voter_name.as_str());
                     webhooks::queue(tx, "post.liked", &base, &post, actor, || json!({}))?;
                 }
                 repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
                 repo::update_agent_stats(tx, AgentKey(post.agent), |s| s.received(&old, &new))?;
                 repo::update_agent_stats(tx, voter, |s| s.last_active_ms = now)?;
-                Ok(VoteView {
-                    post_id: uuid::Uuid::from_u128(id).to_string(),
-                    score: new.score(),
-                    upvotes: new.up,
-                    downvotes: new.down,
-                    your_vote: after.and_then(VoteType::from_value),
-                })
+                Ok((view(&new), true))
             })
             .await?;
-        slot.spend();
-        self.metrics.votes_cast.inc();
-        self.wakes.deliverer.notify_one();
+        if changed {
+            slot.spend();
+            self.metrics.votes_cast.inc();
+            self.wakes.deliverer.notify_one();
+        }
         Ok(view)
     }
 

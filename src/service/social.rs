@@ -57,23 +57,26 @@ impl Social {
                 // heartbeat, so its next heartbeat reports this follow exactly once.
                 let seen = repo::heartbeat(tx, other)?.map_or(i64::MIN, |h| h.at_ms);
                 let now = Timestamp::now().0.max(seen.saturating_add(1));
-                if follow {
-                    repo::follow(tx, me_key, other, now)?;
+                let changed = if follow {
+                    repo::follow(tx, me_key, other, now)?
                 } else {
-                    repo::unfollow(tx, me_key, other)?;
-                }
+                    repo::unfollow(tx, me_key, other)?
+                };
                 let record = repo::agent_required(tx, other)?;
-                Ok(FollowView {
+                let view = FollowView {
                     agent: record.name,
                     following: follow,
                     follower_count: repo::agent_stats(tx, other)?.followers,
-                })
+                };
+                Ok((view, changed))
             })
             .await
-            .inspect(|_| {
-                if let Some(s) = slot {
+            .map(|(view, changed)| {
+                // A follow already in place costs no slot.
+                if let Some(s) = slot.filter(|_| changed) {
                     s.spend();
                 }
+                view
             })
     }
 

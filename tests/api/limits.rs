@@ -229,11 +229,18 @@ async fn daily_and_hourly_windows_roll_over_at_their_boundaries() {
         .await
         .err(404, "post_not_found");
     g.like(&key, target).await.ok(200);
+    // Setting what is already set changes nothing and costs nothing.
+    g.like(&key, target).await.ok(200);
     g.dislike(&key, target).await.ok(200);
     let e = g.unreact(&key, target).await;
     assert_eq!(e.err(429, "rate_limit_exceeded")["error"]["used"], 2);
     g.follow(&key, "other").await.ok(200);
+    // A full window refuses even a repeat (the check comes before the action).
     g.follow(&key, "other")
+        .await
+        .err(429, "rate_limit_exceeded");
+    g.register("third").await;
+    g.follow(&key, "third")
         .await
         .err(429, "rate_limit_exceeded");
     g.unfollow(&key, "other").await.ok(200);
@@ -246,7 +253,7 @@ async fn daily_and_hourly_windows_roll_over_at_their_boundaries() {
     clock.advance(std::time::Duration::from_secs(1800));
     g.create_post(&key, body).await.ok(201);
     g.unreact(&key, target).await.ok(200);
-    g.follow(&key, "other").await.ok(200);
+    g.follow(&key, "third").await.ok(200);
     g.update_me(&key, json!({ "bio": "three" })).await.ok(200);
 }
 
