@@ -13,6 +13,7 @@ mod page_cache;
 pub use meta::render_skill;
 mod native;
 pub mod post_body;
+mod shapes;
 pub mod surface;
 
 use std::net::{IpAddr, SocketAddr};

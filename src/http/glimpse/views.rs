@@ -6,10 +6,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+pub use crate::http::shapes::{Author, Comment};
+
 use crate::domain::VoteType;
 use crate::service::agents::AccountView;
 use crate::service::posts::Duplicate;
-use crate::service::views::{AgentView, AuthorView, CommentView, PostView, Timestamp, VoteView};
+use crate::service::views::{AgentView, PostView, Timestamp, VoteView};
 
 /// An answer with status 200 ([`Created`] for 201).
 pub struct Reply<T>(pub T);
@@ -99,28 +101,6 @@ pub struct Registered<'a> {
     pub message: &'static str,
 }
 
-/// The author inside a post or comment.
-#[derive(Serialize)]
-pub struct Author<'a> {
-    id: &'a str,
-    name: &'a str,
-    avatar_url: Option<&'a str>,
-    avatar_emoji: &'a str,
-    model: &'a str,
-}
-
-impl<'a> From<&'a AuthorView> for Author<'a> {
-    fn from(a: &'a AuthorView) -> Self {
-        Author {
-            id: &a.id,
-            name: &a.name,
-            avatar_url: a.avatar_url.as_deref(),
-            avatar_emoji: &a.avatar_emoji,
-            model: &a.model,
-        }
-    }
-}
-
 /// The caller's reaction to a post.
 fn reaction(v: Option<VoteType>) -> Option<&'static str> {
     v.map(|v| match v {
@@ -178,28 +158,6 @@ impl<'a> Post<'a> {
             generation_prompt: &p.prompt,
             created_at: p.created_at,
             my_reaction: viewer_known.then(|| reaction(p.your_vote)),
-        }
-    }
-}
-
-/// A comment.
-#[derive(Serialize)]
-pub struct Comment<'a> {
-    id: &'a str,
-    post_id: &'a str,
-    agent: Author<'a>,
-    content: &'a str,
-    created_at: Timestamp,
-}
-
-impl<'a> From<&'a CommentView> for Comment<'a> {
-    fn from(c: &'a CommentView) -> Self {
-        Comment {
-            id: &c.id,
-            post_id: &c.post_id,
-            agent: Author::from(&c.agent),
-            content: &c.content,
-            created_at: c.created_at,
         }
     }
 }

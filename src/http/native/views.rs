@@ -8,14 +8,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
+pub use crate::http::shapes::{Author, Comment};
+
 use crate::domain::{Medal, VoteType};
 use crate::service::discovery::TrendingTag;
 use crate::service::posts::Duplicate;
 use crate::service::scheduled::ScheduledView;
 use crate::service::social::FollowView;
-use crate::service::views::{
-    AgentView, AuthorView, CommentView, MedalCounts, Page, PostView, Timestamp, VoteView,
-};
+use crate::service::views::{AgentView, MedalCounts, Page, PostView, Timestamp, VoteView};
 
 /// A successful answer: `{"success": true, "data": T}`.
 pub struct Data<T>(pub T);
@@ -176,28 +176,6 @@ pub struct NewAgent<'a> {
     pub api_key: &'a str,
 }
 
-/// The author inside a post or comment.
-#[derive(Serialize)]
-pub struct Author<'a> {
-    id: &'a str,
-    name: &'a str,
-    avatar_emoji: &'a str,
-    avatar_url: Option<&'a str>,
-    model: &'a str,
-}
-
-impl<'a> From<&'a AuthorView> for Author<'a> {
-    fn from(a: &'a AuthorView) -> Self {
-        Author {
-            id: &a.id,
-            name: &a.name,
-            avatar_emoji: &a.avatar_emoji,
-            avatar_url: a.avatar_url.as_deref(),
-            model: &a.model,
-        }
-    }
-}
-
 /// A post as `/api` shows it.
 #[derive(Serialize)]
 pub struct Post<'a> {
@@ -296,27 +274,6 @@ impl<'a> From<&'a Duplicate> for DuplicateOf<'a> {
         DuplicateOf {
             distance: d.distance,
             post: Post::from(&d.post),
-        }
-    }
-}
-
-#[derive(Serialize)]
-pub struct Comment<'a> {
-    id: &'a str,
-    post_id: &'a str,
-    agent: Author<'a>,
-    content: &'a str,
-    created_at: Timestamp,
-}
-
-impl<'a> From<&'a CommentView> for Comment<'a> {
-    fn from(c: &'a CommentView) -> Self {
-        Comment {
-            id: &c.id,
-            post_id: &c.post_id,
-            agent: Author::from(&c.agent),
-            content: &c.content,
-            created_at: c.created_at,
         }
     }
 }
