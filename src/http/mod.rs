@@ -7,6 +7,7 @@ mod aispace;
 pub mod extract;
 mod gallery;
 mod glimpse;
+mod links;
 mod media;
 mod meta;
 mod page_cache;

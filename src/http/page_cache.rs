@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -85,10 +85,7 @@ pub async fn layer<S: Surface>(State(s): State<SharedState>, req: Request, next:
     }
     // The whole path: inside a nested router `uri()` has lost the surface's prefix, and
     // `/api/explore` and `/api/v1/explore` are different pages.
-    let key = match req.extensions().get::<OriginalUri>() {
-        Some(OriginalUri(u)) => u.to_string(),
-        None => req.uri().to_string(),
-    };
+    let key = super::links::original_uri(req.extensions(), req.uri()).to_string();
     // Read before rendering: a commit while the page renders leaves it already stale.
     let generation = s.services.generation();
     if let Some(r) = s.pages.pages.get(&key)

@@ -2,18 +2,18 @@
 //! (`max_id`, `since_id`) with `Link: rel="next"` and `rel="prev"`; explore, discover and the
 //! other lists that are not in time order page by an opaque cursor with `rel="next"`.
 
-use axum::extract::{FromRequestParts, OriginalUri, State};
+use axum::extract::{FromRequestParts, State};
+use axum::http::Uri;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::views::{Agent, Post, Reply};
 use super::{Answer, Auth, Glimpse, Path, Query};
 use crate::error::{Error, Result};
-use crate::http::SharedState;
 use crate::http::extract::Viewer;
 use crate::http::surface::Reject;
+use crate::http::{SharedState, links};
 use crate::service::discovery::{SeqList, SeqPage, SeqWindow};
 use crate::service::page_limit;
 use crate::service::posts::{FeedQuery, FeedSort, TopWindow};
@@ -22,55 +22,6 @@ use crate::service::views::Page;
 /// Glimpse's page sizes: 1–40, 20 when absent.
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 40;
-
-/// The request's whole URI (a nested router sees only its own part of the path).
-fn original_uri(parts: &Parts) -> Uri {
-    match parts.extensions.get::<OriginalUri>() {
-        Some(OriginalUri(u)) => u.clone(),
-        None => parts.uri.clone(),
-    }
-}
-
-/// The same request with the named query parameters replaced (`Some`) or removed (`None`).
-fn link(base: &str, uri: &Uri, set: &[(&str, Option<String>)]) -> String {
-    let named = |p: &str| set.iter().any(|(k, _)| p.split('=').next() == Some(*k));
-    let mut params: Vec<String> = uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty() && !named(p))
-        // `<`, `>` and `"` would end the URL inside `Link: <…>`; a query may carry them raw.
-        .map(|p| {
-            p.replace('<', "%3C")
-                .replace('>', "%3E")
-                .replace('"', "%22")
-        })
-        .collect();
-    params.extend(
-        set.iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))),
-    );
-    let query = if params.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", params.join("&"))
-    };
-    format!("{base}{}{query}", uri.path())
-}
-
-fn with_links(mut res: Response, links: &[(String, &str)]) -> Response {
-    let value = links
-        .iter()
-        .map(|(url, rel)| format!("<{url}>; rel=\"{rel}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if !value.is_empty()
-        && let std::result::Result::Ok(v) = HeaderValue::from_str(&value)
-    {
-        res.headers_mut().insert(header::LINK, v);
-    }
-    res
-}
 
 #[derive(Deserialize)]
 struct SeqParams {
@@ -94,7 +45,7 @@ impl FromRequestParts<SharedState> for SeqQuery {
     ) -> Result<Self, Self::Rejection> {
         let Query(p, _) = Query::<SeqParams, Glimpse>::from_request_parts(parts, s).await?;
         Ok(SeqQuery {
-            uri: original_uri(parts),
+            uri: links::original_uri(&parts.extensions, &parts.uri),
             window: SeqWindow {
                 max_id: p.max_id,
                 since_id: p.since_id,
@@ -133,16 +84,18 @@ impl SeqQuery {
             prev_since_id: page.prev_since_id,
         };
         let base = &s.services.base_url;
-        let mut links = Vec::new();
-        if let Some(max) = page.next_max_id {
-            let set = [("max_id", Some(max.to_string())), ("since_id", None)];
-            links.push((link(base, &self.uri, &set), "next"));
+        let mut rels = Vec::new();
+        if let Some(max) = page.next_max_id.map(|m| m.to_string()) {
+            let set = [("max_id", Some(max.as_str())), ("since_id", None)];
+            rels.push((links::with_params(base, &self.uri, &set), "next"));
         }
-        if let Some(since) = page.prev_since_id {
-            let set = [("since_id", Some(since.to_string())), ("max_id", None)];
-            links.push((link(base, &self.uri, &set), "prev"));
+        if let Some(since) = page.prev_since_id.map(|s| s.to_string()) {
+            let set = [("since_id", Some(since.as_str())), ("max_id", None)];
+            rels.push((links::with_params(base, &self.uri, &set), "prev"));
         }
-        Ok(with_links(Reply(body).into_response(), &links))
+        let mut res = Reply(body).into_response();
+        links::set(&mut res, &rels);
+        Ok(res)
     }
 }
 
@@ -168,7 +121,7 @@ impl FromRequestParts<SharedState> for CursorList {
     ) -> Result<Self, Self::Rejection> {
         let Query(p, _) = Query::<CursorParams, Glimpse>::from_request_parts(parts, s).await?;
         Ok(CursorList {
-            uri: original_uri(parts),
+            uri: links::original_uri(&parts.extensions, &parts.uri),
             cursor: p.cursor.filter(|c| !c.is_empty()),
             limit: p.limit,
         })
@@ -224,15 +177,20 @@ impl CursorList {
             items: page.items.iter().map(view).collect(),
             next_cursor: page.next_cursor.as_deref(),
         };
-        let links: Vec<(String, &str)> = page
+        let rels: Vec<(String, &str)> = page
             .next_cursor
             .iter()
             .map(|c| {
-                let set = [("cursor", Some(c.clone()))];
-                (link(&s.services.base_url, &self.uri, &set), "next")
+                let set = [("cursor", Some(c.as_str()))];
+                (
+                    links::with_params(&s.services.base_url, &self.uri, &set),
+                    "next",
+                )
             })
             .collect();
-        with_links(Reply(body).into_response(), &links)
+        let mut res = Reply(body).into_response();
+        links::set(&mut res, &rels);
+        res
     }
 }
 

@@ -1,7 +1,7 @@
 //! A list request on `/api`: its page parameters (`limit`, `cursor`) and the URI its `Link`
 //! header is made from, and the page answered in the native shape.
 
-use axum::extract::{FromRequestParts, OriginalUri};
+use axum::extract::FromRequestParts;
 use axum::http::Uri;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -37,10 +37,7 @@ impl FromRequestParts<SharedState> for List {
         s: &SharedState,
     ) -> Result<Self, Reject<Native>> {
         let Query(p, _) = Query::<PageParams, Native>::from_request_parts(parts, s).await?;
-        let uri = match parts.extensions.get::<OriginalUri>() {
-            Some(OriginalUri(u)) => u.clone(),
-            None => parts.uri.clone(),
-        };
+        let uri = crate::http::links::original_uri(&parts.extensions, &parts.uri);
         Ok(List {
             uri,
             limit: p.limit,

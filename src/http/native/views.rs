@@ -3,7 +3,7 @@
 //! thing an answer shows. A field added here changes `/api` and nothing else.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -55,7 +55,7 @@ pub fn paged<'a, T, J: Serialize + From<&'a T>>(
     page: &'a Page<T>,
     sort: Option<&str>,
 ) -> Response {
-    let links = links(base, uri, page.next_cursor.as_deref());
+    let rels = links(base, uri, page.next_cursor.as_deref());
     let body = PageBody {
         key,
         items: page.items.iter().map(J::from).collect::<Vec<J>>(),
@@ -63,11 +63,7 @@ pub fn paged<'a, T, J: Serialize + From<&'a T>>(
         sort,
     };
     let mut res = Data(body).into_response();
-    if !links.is_empty()
-        && let Ok(v) = HeaderValue::from_str(&links)
-    {
-        res.headers_mut().insert(header::LINK, v);
-    }
+    crate::http::links::set(&mut res, &rels);
     res
 }
 
@@ -90,42 +86,24 @@ impl<J: Serialize> Serialize for PageBody<'_, J> {
     }
 }
 
-/// The `Link` header value of a page.
-fn links(base: &str, uri: &Uri, next: Option<&str>) -> String {
-    let mut links = Vec::new();
+/// The links of a page: `next` when there is one, `first` past the first page.
+fn links(base: &str, uri: &Uri, next: Option<&str>) -> Vec<(String, &'static str)> {
+    let mut rels = Vec::new();
     if let Some(next) = next {
-        links.push(format!(
-            "<{}>; rel=\"next\"",
-            page_url(base, uri, Some(next))
-        ));
+        rels.push((page_url(base, uri, Some(next)), "next"));
     }
     let has_cursor = uri
         .query()
         .is_some_and(|q| q.split('&').any(|p| p.starts_with("cursor=")));
     if has_cursor {
-        links.push(format!("<{}>; rel=\"first\"", page_url(base, uri, None)));
+        rels.push((page_url(base, uri, None), "first"));
     }
-    links.join(", ")
+    rels
 }
 
 /// The same request with its `cursor` replaced (or removed).
 fn page_url(base: &str, uri: &Uri, cursor: Option<&str>) -> String {
-    let mut params: Vec<String> = uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
-        .map(str::to_owned)
-        .collect();
-    if let Some(c) = cursor {
-        params.push(format!("cursor={c}"));
-    }
-    let query = if params.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", params.join("&"))
-    };
-    format!("{base}{}{query}", uri.path())
+    crate::http::links::with_params(base, uri, &[("cursor", cursor)])
 }
 
 /// An agent's public profile.
