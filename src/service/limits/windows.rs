@@ -63,6 +63,15 @@ impl Action {
 /// `(agent, action, span) -> (window index, count in it)`.
 type Counts = HashMap<(AgentKey, Action, Span), (i64, u32)>;
 
+/// The window of `span` that `now` falls in, and how many of `action` the agent did in it.
+fn used(counts: &Counts, agent: AgentKey, action: Action, span: Span, now: i64) -> (i64, u32) {
+    let index = now.div_euclid(span.ms());
+    match counts.get(&(agent, action, span)) {
+        Some(&(i, n)) if i == index => (index, n),
+        _ => (index, 0),
+    }
+}
+
 /// The counts of every agent in its current windows.
 pub struct Windows {
     clock: Clock,
@@ -88,11 +97,7 @@ impl Windows {
         let mut counts = self.lock()?;
         let mine = || self.limits.iter().filter(move |((a, _), _)| *a == action);
         for &((a, span), limit) in mine() {
-            let index = now.div_euclid(span.ms());
-            let used = match counts.get(&(agent, a, span)) {
-                Some(&(i, n)) if i == index => n,
-                _ => 0,
-            };
+            let (index, used) = used(&counts, agent, a, span, now);
             if used >= limit {
                 let end = (index + 1) * span.ms();
                 let wait = Duration::from_millis(u64::try_from(end - now).unwrap_or(0));
@@ -141,11 +146,7 @@ impl Windows {
         self.limits
             .iter()
             .map(|&((a, span), limit)| {
-                let index = now.div_euclid(span.ms());
-                let used = match counts.get(&(agent, a, span)) {
-                    Some(&(i, n)) if i == index => n,
-                    _ => 0,
-                };
+                let (index, used) = used(&counts, agent, a, span, now);
                 (a, span, limit, used, (index + 1) * span.ms())
             })
             .collect()
