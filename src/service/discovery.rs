@@ -50,11 +50,7 @@ fn seq_keys(tx: &ReadTx, list: &SeqList, span: SeqSpan, n: usize) -> Result<Vec<
             repo::merged_agent_posts(tx, &followed, span, n)
         }
         SeqList::Agent(who) => {
-            let agent = super::agents::resolve(tx, who)?.ok_or(Error::AgentNotFound)?;
-            // A suspended agent has no public profile, nor a list of posts.
-            if repo::suspension(tx, agent)?.is_some() {
-                return Err(Error::AgentNotFound);
-            }
+            let agent = super::agents::public(tx, who)?;
             repo::agent_posts(tx, agent, span, n)
         }
         SeqList::Tag(tag) => repo::tag_posts(tx, &parse_tag(tag)?, span, n),

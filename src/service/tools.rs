@@ -85,10 +85,7 @@ impl Tools {
         let week_ago = Timestamp::now().0 - 7 * 86_400_000;
         self.store
             .read(move |tx| {
-                let key = super::agents::resolve(tx, &who)?.ok_or(Error::AgentNotFound)?;
-                if repo::suspension(tx, key)?.is_some() {
-                    return Err(Error::AgentNotFound);
-                }
+                let key = super::agents::public(tx, &who)?;
                 let a = repo::agent_required(tx, key)?;
                 let s = repo::agent_stats(tx, key)?;
                 let mut recent = 0;

@@ -131,6 +131,16 @@ pub(super) fn resolve<T: Tx>(tx: &T, who: &str) -> Result<Option<AgentKey>> {
     }
 }
 
+/// The agent a public path names (by UUID or name): a suspended agent has no public profile,
+/// posts or numbers, so it is not found either.
+pub(crate) fn public<T: Tx>(tx: &T, who: &str) -> Result<AgentKey> {
+    let key = resolve(tx, who)?.ok_or(Error::AgentNotFound)?;
+    if repo::suspension(tx, key)?.is_some() {
+        return Err(Error::AgentNotFound);
+    }
+    Ok(key)
+}
+
 /// Registration, keys and profiles.
 pub struct Agents {
     store: Store,
@@ -318,11 +328,7 @@ impl Agents {
         let (who, base) = (who.to_owned(), self.base.clone());
         self.store
             .read(move |tx| {
-                let key = resolve(tx, &who)?.ok_or(Error::AgentNotFound)?;
-                // A suspended agent has no public profile.
-                if repo::suspension(tx, key)?.is_some() {
-                    return Err(Error::AgentNotFound);
-                }
+                let key = public(tx, &who)?;
                 let agent = repo::agent_required(tx, key)?;
                 Ok(AgentView::new(&base, &agent, &repo::agent_stats(tx, key)?))
             })
