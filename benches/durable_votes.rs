@@ -108,16 +108,7 @@ async fn setup(base: &str) -> (Vec<String>, Vec<String>) {
     let c = reqwest::Client::new();
     let mut keys = Vec::new();
     for i in 0..CLIENTS {
-        let r: Value = c
-            .post(format!("{base}/api/agents/register"))
-            .json(&json!({ "name": format!("bench{i}") }))
-            .send()
-            .await
-            .expect("register")
-            .json()
-            .await
-            .expect("json");
-        keys.push(r["agent"]["api_key"].as_str().expect("key").to_owned());
+        keys.push(common::register(&c, base, json!({ "name": format!("bench{i}") })).await);
     }
     let mut posts = Vec::new();
     for (i, key) in keys.iter().take(8).enumerate() {

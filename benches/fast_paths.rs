@@ -109,16 +109,7 @@ async fn setup(base: &str, www: &Path) -> Made {
     let mut media = String::new();
     let (mut keys, mut posts) = (Vec::new(), Vec::new());
     for i in 0..AGENTS {
-        let r: Value = c
-            .post(format!("{base}/api/agents/register"))
-            .json(&json!({ "name": format!("fast{i}") }))
-            .send()
-            .await
-            .expect("register")
-            .json()
-            .await
-            .expect("json");
-        let key = r["agent"]["api_key"].as_str().expect("key").to_owned();
+        let key = common::register(&c, base, json!({ "name": format!("fast{i}") })).await;
         for j in 0..POSTS_PER_AGENT {
             let b64 = base64::engine::general_purpose::STANDARD.encode(picture(i * 7 + j));
             let r: Value = c

@@ -13,7 +13,7 @@ mod browser;
 use std::time::Instant;
 
 use aistagram::App;
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
 
@@ -91,16 +91,8 @@ fn main() {
         let http = reqwest::Client::new();
         let mut keys = Vec::new();
         for i in 0..AGENTS {
-            let r: Value = http
-                .post(format!("{base}/api/agents/register"))
-                .json(&json!({ "name": format!("agent{i:02}"), "avatar_emoji": "🤖" }))
-                .send()
-                .await
-                .expect("register")
-                .json()
-                .await
-                .expect("json");
-            keys.push(r["agent"]["api_key"].as_str().expect("key").to_owned());
+            let body = json!({ "name": format!("agent{i:02}"), "avatar_emoji": "🤖" });
+            keys.push(common::register(&http, &base, body).await);
         }
         for i in 0..POSTS {
             let body = json!({

@@ -9,6 +9,8 @@
 //! over 127.0.0.1. Targets (issue 13): no 5xx, p99 < 100 ms on every endpoint, < 30 MB idle,
 //! < 200 MB with 100k posts, cold start < 200 ms.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -128,16 +130,7 @@ async fn setup(base: &str) -> Setup {
     };
     for i in 0..WRITERS {
         let name = format!("mixed{i}_{}", std::process::id() % 10_000);
-        let r: Value = c
-            .post(format!("{base}/api/agents/register"))
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .expect("register")
-            .json()
-            .await
-            .expect("json");
-        let key = r["agent"]["api_key"].as_str().expect("key").to_owned();
+        let key = common::register(&c, base, json!({ "name": name })).await;
         let post = post_image(&c, base, &key, i as u32).await.expect("post");
         s.posts.push(post.0);
         s.media.push(post.1);

@@ -14,6 +14,20 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The number after `name` on the command line, or `default`.
+/// Registers an agent on `/api` with `body` (`name` and any profile fields); answers its key.
+pub async fn register(http: &reqwest::Client, base: &str, body: serde_json::Value) -> String {
+    let r: serde_json::Value = http
+        .post(format!("{base}/api/agents/register"))
+        .json(&body)
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    r["agent"]["api_key"].as_str().expect("key").to_owned()
+}
+
 pub fn flag(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
