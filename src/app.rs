@@ -27,6 +27,11 @@ pub enum StartError {
     Media(String),
     #[error("cannot set up mail: {0}")]
     Email(String),
+    #[error("cannot read or create the data dir's key {path}: {cause}")]
+    SecretKey {
+        path: std::path::PathBuf,
+        cause: std::io::Error,
+    },
     #[error("cannot open the admin socket {path}: {cause}")]
     AdminSocket {
         path: std::path::PathBuf,
@@ -95,11 +100,15 @@ async fn open(
             .await
             .map_err(|e| StartError::Search(e.to_string()))?;
     }
-    let deliverer = crate::service::webhooks::Deliverer::new(&config.data_dir, config, &agent)
+    // Read once: webhook secrets are sealed under it and mailed codes hashed with it.
+    let data_key =
+        crate::secret_key::load(&config.data_dir).map_err(|cause| StartError::SecretKey {
+            path: config.data_dir.join("secret.key"),
+            cause,
+        })?;
+    let deliverer = crate::service::webhooks::Deliverer::new(&data_key, config, &agent)
         .map_err(|e| StartError::Media(e.to_string()))?;
     let mailer = crate::mail::Mailer::from_config(&config.email).map_err(StartError::Email)?;
-    let data_key = crate::secret_key::load(&config.data_dir)
-        .map_err(|e| StartError::Email(format!("secret.key: {e}")))?;
     let codes = crate::service::codes::Codes::new(
         mailer.map(Arc::new),
         &data_key,

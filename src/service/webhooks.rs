@@ -9,7 +9,6 @@
 //! ChaCha20-Poly1305 under a key kept in the data dir (`secret.key`, owner-only), so a copy of
 //! the database alone does not reveal them.
 
-use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
@@ -45,9 +44,8 @@ pub struct Sealer(ChaCha20Poly1305);
 
 impl Sealer {
     /// Seals with the data dir's key (see [`crate::secret_key`]).
-    pub fn open(data_dir: &Path) -> std::io::Result<Sealer> {
-        let key = crate::secret_key::load(data_dir)?;
-        Ok(Sealer(ChaCha20Poly1305::new(Key::from_slice(&key))))
+    pub fn new(data_key: &[u8; 32]) -> Sealer {
+        Sealer(ChaCha20Poly1305::new(Key::from_slice(data_key)))
     }
 
     fn seal(&self, secret: &[u8]) -> Result<Vec<u8>> {
@@ -83,7 +81,7 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    pub fn new(data_dir: &Path, cfg: &config::Config, user_agent: &str) -> Result<Deliverer> {
+    pub fn new(data_key: &[u8; 32], cfg: &config::Config, user_agent: &str) -> Result<Deliverer> {
         let policy = || {
             AddressPolicy::new(
                 cfg.media.allow_private_fetch,
@@ -91,8 +89,7 @@ impl Deliverer {
             )
         };
         Ok(Deliverer {
-            sealer: Sealer::open(data_dir)
-                .map_err(|e| Error::internal(format!("webhook key: {e}")))?,
+            sealer: Sealer::new(data_key),
             client: crate::media::fetch::delivery_client(
                 policy(),
                 Duration::from_secs(cfg.webhooks.timeout_secs.max(1)),
@@ -415,14 +412,20 @@ mod tests {
     #[test]
     fn sealed_secrets_open_only_with_their_key() {
         let dir = tempfile::tempdir().unwrap();
-        let a = Sealer::open(dir.path()).unwrap();
+        let a = Sealer::new(&crate::secret_key::load(dir.path()).unwrap());
         let sealed = a.seal(b"secret").unwrap();
         assert_ne!(&sealed[12..], b"secret");
         assert_eq!(
-            Sealer::open(dir.path()).unwrap().unseal(&sealed).unwrap(),
+            Sealer::new(&crate::secret_key::load(dir.path()).unwrap())
+                .unseal(&sealed)
+                .unwrap(),
             b"secret"
         );
         let other = tempfile::tempdir().unwrap();
-        assert!(Sealer::open(other.path()).unwrap().unseal(&sealed).is_err());
+        assert!(
+            Sealer::new(&crate::secret_key::load(other.path()).unwrap())
+                .unseal(&sealed)
+                .is_err()
+        );
     }
 }
