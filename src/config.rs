@@ -435,6 +435,23 @@ mod tests {
     }
 
     #[test]
+    fn email_settings_are_checked_and_verification_follows_the_relay() {
+        let err = load_toml("[email]\nrequire_verification = true\n").unwrap_err();
+        assert!(err.to_string().contains("email.smtp_url"), "{err}");
+        let err = load_toml("[email]\nsmtp_url = \"http://relay\"\n").unwrap_err();
+        assert!(err.to_string().contains("smtp://"), "{err}");
+        let err = load_toml("[email]\nfrom = \"not an address\"\n").unwrap_err();
+        assert!(err.to_string().contains("email.from"), "{err}");
+        let err = load_toml("[email]\ncode_ttl_secs = 0\n").unwrap_err();
+        assert!(err.to_string().contains("code_ttl_secs"), "{err}");
+        assert!(!Config::default().email.verification_required());
+        let relay = load_toml("[email]\nsmtp_url = \"smtp://127.0.0.1:25\"\n").unwrap();
+        assert!(relay.email.verification_required());
+        let off = "[email]\nsmtp_url = \"smtp://127.0.0.1:25\"\nrequire_verification = false\n";
+        assert!(!load_toml(off).unwrap().email.verification_required());
+    }
+
+    #[test]
     fn flags_override_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("c.toml");
