@@ -2,6 +2,7 @@
 //! pipeline; and content-addressed files. Nothing here touches the database except to look up
 //! whether an image is already stored.
 
+mod avif;
 pub mod cache;
 pub mod fetch;
 pub mod files;

@@ -117,6 +117,12 @@ fn decode(bytes: &[u8], format: Format, limits: image::Limits) -> Result<Dynamic
         }
         other => Error::InvalidImage(format!("cannot decode the image: {other}")),
     };
+    if format == Format::Avif {
+        // The pixels the allocation budget allows; the header check has already held the
+        // configured limits, so this is the decoder's own guard behind it.
+        let max_pixels = limits.max_alloc.unwrap_or(u64::MAX) / 4;
+        return super::avif::decode(bytes, max_pixels);
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(corrupt)?;

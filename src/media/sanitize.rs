@@ -2,6 +2,7 @@
 //! (GPS, camera), XMP, IPTC, comments and text chunks never leave the server, not even in the
 //! `original` download. Pixels and colour profiles are kept byte for byte. A JPEG's orientation is
 //! kept as a minimal EXIF block holding nothing else, so the original still displays upright.
+//! An AVIF keeps its boxes and offsets; its Exif and XMP items are zeroed where they lie.
 
 use image::metadata::Orientation;
 
@@ -15,6 +16,7 @@ pub fn strip_metadata(bytes: &[u8], format: Format) -> Result<Vec<u8>> {
         Format::Png => png(bytes),
         Format::Webp => webp(bytes),
         Format::Gif => gif(bytes),
+        Format::Avif => super::avif::strip_metadata(bytes),
     };
     stripped.ok_or_else(|| {
         Error::InvalidImage(format!(

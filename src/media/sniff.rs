@@ -14,9 +14,10 @@ pub enum Format {
     Png,
     Gif,
     Webp,
+    Avif,
 }
 
-pub const ACCEPTED: &str = "JPEG, PNG, WebP and GIF";
+pub const ACCEPTED: &str = "JPEG, PNG, WebP, GIF and AVIF";
 
 impl Format {
     pub fn content_type(self) -> &'static str {
@@ -25,6 +26,7 @@ impl Format {
             Format::Png => "image/png",
             Format::Gif => "image/gif",
             Format::Webp => "image/webp",
+            Format::Avif => "image/avif",
         }
     }
 
@@ -34,6 +36,7 @@ impl Format {
             Format::Png => ImageFormat::Png,
             Format::Gif => ImageFormat::Gif,
             Format::Webp => ImageFormat::WebP,
+            Format::Avif => ImageFormat::Avif,
         }
     }
 }
@@ -64,16 +67,25 @@ pub fn sniff(bytes: &[u8]) -> Result<Format> {
             b'P',
             ..,
         ] => Ok(Format::Webp),
-        [_, _, _, _, b'f', b't', b'y', b'p', brand @ ..]
-            if brand.starts_with(b"avif") || brand.starts_with(b"avis") =>
-        {
-            unsupported("AVIF (no decoder without a system library)")
-        }
-        [_, _, _, _, b'f', b't', b'y', b'p', ..] => unsupported("HEIF/ISO media"),
+        [_, _, _, _, b'f', b't', b'y', b'p', ..] if is_avif(bytes) => Ok(Format::Avif),
+        [_, _, _, _, b'f', b't', b'y', b'p', ..] => unsupported("HEIF/ISO media other than AVIF"),
         [] => Err(Error::InvalidImage("the image is empty".into())),
         b if looks_like_text(b) => unsupported("text (SVG, HTML or other markup)"),
         _ => unsupported("this file type"),
     }
+}
+
+/// An ISO media file whose `ftyp` names AVIF as its major or a compatible brand.
+fn is_avif(b: &[u8]) -> bool {
+    let size = b
+        .get(..4)
+        .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize);
+    let ftyp = b.get(8..size.min(b.len())).unwrap_or_default();
+    // The major brand, the minor version (skipped), then the compatible brands.
+    let brands = ftyp.chunks_exact(4).enumerate().filter(|(i, _)| *i != 1);
+    brands
+        .map(|(_, brand)| brand)
+        .any(|brand| brand == b"avif" || brand == b"avis")
 }
 
 fn looks_like_text(b: &[u8]) -> bool {
@@ -83,6 +95,9 @@ fn looks_like_text(b: &[u8]) -> bool {
 
 /// Width and height from the header alone; nothing is allocated for the pixels.
 pub fn dimensions(bytes: &[u8], format: Format) -> Result<(u32, u32)> {
+    if format == Format::Avif {
+        return super::avif::dimensions(bytes);
+    }
     ImageReader::with_format(Cursor::new(bytes), format.image_format())
         .into_dimensions()
         .map_err(|e| {
@@ -96,7 +111,8 @@ pub fn frame_count(bytes: &[u8], format: Format) -> Result<u32> {
     match format {
         Format::Gif => gif_frames(bytes),
         Format::Webp => Ok(webp_frames(bytes)),
-        Format::Jpeg | Format::Png => Ok(1),
+        // A still AVIF; image sequences are refused when decoded.
+        Format::Jpeg | Format::Png | Format::Avif => Ok(1),
     }
 }
 
@@ -171,19 +187,24 @@ mod tests {
             &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..],
             b"<!doctype html><script>alert(1)</script>",
             b"just some text",
-            b"\0\0\0\x1cftypavif\0\0",
+            b"\0\0\0\x18ftypheic\0\0\0\0mif1heic",
             b"%PDF-1.7",
             b"\x00\x01\x02\x03\x04",
         ] {
             let e = sniff(bad).unwrap_err();
             assert_eq!(e.code(), "UNSUPPORTED_MEDIA_TYPE", "{bad:?}");
         }
-        assert!(
-            sniff(b"\0\0\0\x1cftypavif")
-                .unwrap_err()
-                .to_string()
-                .contains("AVIF")
+        // AVIF by its major brand, or as a compatible brand of another.
+        assert_eq!(
+            sniff(b"\0\0\0\x14ftypavif\0\0\0\0mif1").unwrap(),
+            Format::Avif
         );
+        assert_eq!(
+            sniff(b"\0\0\0\x18ftypmif1\0\0\0\0miafavif").unwrap(),
+            Format::Avif
+        );
+        // A brand past the box's end does not count.
+        assert!(sniff(b"\0\0\0\x10ftypmif1\0\0\0\0avif").is_err());
     }
 
     #[test]

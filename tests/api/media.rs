@@ -184,7 +184,9 @@ async fn hostile_and_broken_files_are_refused_and_leave_nothing_behind() {
     let r = assert_refused(&app, &key, svg, 415, "UNSUPPORTED_MEDIA_TYPE").await;
     let msg = r.body["error"].as_str().unwrap();
     assert!(
-        msg.contains("JPEG") && msg.contains("PNG") && msg.contains("WebP") && msg.contains("GIF"),
+        ["JPEG", "PNG", "WebP", "GIF", "AVIF"]
+            .iter()
+            .all(|f| msg.contains(f)),
         "{msg}"
     );
     assert_refused(
@@ -203,12 +205,13 @@ async fn hostile_and_broken_files_are_refused_and_leave_nothing_behind() {
         "UNSUPPORTED_MEDIA_TYPE",
     )
     .await;
+    // An AVIF header with no image behind it.
     assert_refused(
         &app,
         &key,
         b"\0\0\0\x1cftypavif\0\0\0\0avifmif1",
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
+        422,
+        "INVALID_IMAGE",
     )
     .await;
     // A GIF89a header followed by HTML: a polyglot that is no image.
