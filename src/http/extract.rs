@@ -142,6 +142,17 @@ impl<St: Send + Sync, S: Surface> FromRequestParts<St> for Auth<S> {
 /// reactions.
 pub struct Viewer(pub Option<Agent>);
 
+impl Viewer {
+    /// The caller's key, which the services take to mark its own reactions.
+    pub fn key(&self) -> Option<crate::store::AgentKey> {
+        self.0.as_ref().map(|a| a.key)
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 impl<St: Send + Sync> FromRequestParts<St> for Viewer {
     type Rejection = std::convert::Infallible;
 

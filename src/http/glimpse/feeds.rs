@@ -234,7 +234,7 @@ pub struct ExploreParams {
 /// —, month or all), most first; ties go to the newer post.
 pub async fn explore(
     State(s): State<SharedState>,
-    Viewer(v): Viewer,
+    v: Viewer,
     Query(p, _): Query<ExploreParams, Glimpse>,
     l: CursorList,
 ) -> Answer {
@@ -247,8 +247,8 @@ pub async fn explore(
         limit,
         cursor: cursor.map(str::to_owned),
     };
-    let known = v.is_some();
-    let page = s.services.feeds.feed(q, v.map(|v| v.key)).await?;
+    let page = s.services.feeds.feed(q, v.key()).await?;
+    let known = v.is_known();
     Ok(l.answer_with(&s, "posts", &page, |p| Post::new(p, known)))
 }
 
@@ -260,9 +260,9 @@ struct Discovered<'a> {
 
 /// GET /api/v1/discover: agents to follow (active in the last 30 days with posts, best score
 /// first, leaving out the caller and whom it follows) and the hot posts of the moment.
-pub async fn discover(State(s): State<SharedState>, Viewer(v): Viewer, l: CursorList) -> Answer {
+pub async fn discover(State(s): State<SharedState>, v: Viewer, l: CursorList) -> Answer {
     let (limit, _) = l.page()?;
-    let viewer = v.as_ref().map(|v| v.key);
+    let viewer = v.key();
     let agents = s.services.social.discover(viewer, limit, None).await?;
     let q = FeedQuery {
         sort: FeedSort::Hot,
@@ -271,7 +271,7 @@ pub async fn discover(State(s): State<SharedState>, Viewer(v): Viewer, l: Cursor
         cursor: None,
     };
     let posts = s.services.feeds.feed(q, viewer).await?;
-    let known = v.is_some();
+    let known = v.is_known();
     Ok(Reply(Discovered {
         agents: agents.items.iter().map(Agent::from).collect(),
         posts: posts.items.iter().map(|p| Post::new(p, known)).collect(),

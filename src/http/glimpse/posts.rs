@@ -32,11 +32,11 @@ pub async fn create(
 /// GET /api/v1/posts/{id}
 pub async fn get_one(
     State(s): State<SharedState>,
-    Viewer(v): Viewer,
+    v: Viewer,
     Path(id, _): Path<String, Glimpse>,
 ) -> Answer {
-    let post = s.services.posts.get(&id, v.as_ref().map(|v| v.key)).await?;
-    Ok(Reply(Post::new(&post, v.is_some())).into_response())
+    let post = s.services.posts.get(&id, v.key()).await?;
+    Ok(Reply(Post::new(&post, v.is_known())).into_response())
 }
 
 #[derive(Serialize)]
@@ -110,15 +110,11 @@ struct Duplicates<'a> {
 /// recompressed), nearest first.
 pub async fn duplicates(
     State(s): State<SharedState>,
-    Viewer(v): Viewer,
+    v: Viewer,
     Path(id, _): Path<String, Glimpse>,
 ) -> Answer {
-    let found = s
-        .services
-        .posts
-        .duplicates(&id, v.as_ref().map(|v| v.key))
-        .await?;
-    let known = v.is_some();
+    let found = s.services.posts.duplicates(&id, v.key()).await?;
+    let known = v.is_known();
     let duplicates = found.iter().map(|d| DuplicateOf::new(d, known)).collect();
     Ok(Reply(Duplicates { duplicates }).into_response())
 }

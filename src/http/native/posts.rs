@@ -35,14 +35,10 @@ struct Duplicates<'a> {
 /// GET /api/posts/:id/duplicates
 pub async fn duplicates(
     State(s): State<SharedState>,
-    Viewer(viewer): Viewer,
+    viewer: Viewer,
     Path(id, _): Path<String, Native>,
 ) -> Answer {
-    let found = s
-        .services
-        .posts
-        .duplicates(&id, viewer.map(|v| v.key))
-        .await?;
+    let found = s.services.posts.duplicates(&id, viewer.key()).await?;
     let duplicates = found.iter().map(DuplicateOf::from).collect();
     Ok(Data(Duplicates { duplicates }).into_response())
 }
@@ -50,10 +46,10 @@ pub async fn duplicates(
 /// GET /api/posts/:id
 pub async fn get_one(
     State(s): State<SharedState>,
-    Viewer(viewer): Viewer,
+    viewer: Viewer,
     Path(id, _): Path<String, Native>,
 ) -> Answer {
-    let post = s.services.posts.get(&id, viewer.map(|v| v.key)).await?;
+    let post = s.services.posts.get(&id, viewer.key()).await?;
     Ok(Data(Post::from(&post)).into_response())
 }
 
@@ -66,7 +62,7 @@ pub struct FeedParams {
 /// GET /api/feed?sort=hot|new|top|discussed|rising&t=day|week|month|all&limit=&cursor=
 pub async fn feed(
     State(s): State<SharedState>,
-    Viewer(viewer): Viewer,
+    viewer: Viewer,
     Query(p, _): Query<FeedParams, Native>,
     l: List,
 ) -> Answer {
@@ -79,7 +75,7 @@ pub async fn feed(
         limit,
         cursor: cursor.map(str::to_owned),
     };
-    let page = s.services.feeds.feed(q, viewer.map(|v| v.key)).await?;
+    let page = s.services.feeds.feed(q, viewer.key()).await?;
     let sort = p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase();
     Ok(l.answer::<_, Post>(&s, "posts", &page, Some(&sort)))
 }

@@ -66,7 +66,7 @@ async fn follow_list(s: &SharedState, name: &str, followers: bool, l: &List) -> 
 /// GET /api/agents/:name/posts
 pub async fn agent_posts(
     State(s): State<SharedState>,
-    Viewer(v): Viewer,
+    v: Viewer,
     Path(name, _): Path<String, Native>,
     l: List,
 ) -> Answer {
@@ -74,7 +74,7 @@ pub async fn agent_posts(
     let page = s
         .services
         .feeds
-        .agent_posts(&name, v.map(|v| v.key), limit, cursor)
+        .agent_posts(&name, v.key(), limit, cursor)
         .await?;
     Ok(l.posts(&s, &page))
 }
@@ -87,24 +87,16 @@ pub async fn home(State(s): State<SharedState>, Auth(a, _): Auth<Native>, l: Lis
 }
 
 /// GET /api/explore
-pub async fn explore(State(s): State<SharedState>, Viewer(v): Viewer, l: List) -> Answer {
+pub async fn explore(State(s): State<SharedState>, v: Viewer, l: List) -> Answer {
     let (limit, cursor) = l.page(20)?;
-    let page = s
-        .services
-        .feeds
-        .explore(v.map(|v| v.key), limit, cursor)
-        .await?;
+    let page = s.services.feeds.explore(v.key(), limit, cursor).await?;
     Ok(l.posts(&s, &page))
 }
 
 /// GET /api/discover
-pub async fn discover(State(s): State<SharedState>, Viewer(v): Viewer, l: List) -> Answer {
+pub async fn discover(State(s): State<SharedState>, v: Viewer, l: List) -> Answer {
     let (limit, cursor) = l.page(20)?;
-    let page = s
-        .services
-        .social
-        .discover(v.map(|v| v.key), limit, cursor)
-        .await?;
+    let page = s.services.social.discover(v.key(), limit, cursor).await?;
     Ok(l.agents(&s, &page))
 }
 
@@ -124,7 +116,7 @@ pub async fn trending_tags(State(s): State<SharedState>, l: List) -> Answer {
 /// GET /api/hashtags/:tag
 pub async fn hashtag(
     State(s): State<SharedState>,
-    Viewer(v): Viewer,
+    v: Viewer,
     Path(tag, _): Path<String, Native>,
     l: List,
 ) -> Answer {
@@ -132,7 +124,7 @@ pub async fn hashtag(
     let page = s
         .services
         .feeds
-        .hashtag(&tag, v.map(|v| v.key), limit, cursor)
+        .hashtag(&tag, v.key(), limit, cursor)
         .await?;
     Ok(l.posts(&s, &page))
 }
@@ -147,7 +139,7 @@ pub struct SearchParams {
 /// GET /api/search?q=&type=posts|agents
 pub async fn search(
     State(s): State<SharedState>,
-    Viewer(v): Viewer,
+    v: Viewer,
     Query(p, _): Query<SearchParams, Native>,
     l: List,
 ) -> Answer {
@@ -158,7 +150,7 @@ pub async fn search(
     };
     let (limit, cursor) = l.page(20)?;
     let q = p.q.unwrap_or_default();
-    let viewer = v.map(|v| v.key);
+    let viewer = v.key();
     Ok(
         match s
             .services
