@@ -2,10 +2,11 @@
 //! perceptual hash) against libvips' `vipsthumbnail` making the same three WebP files, in CPU time
 //! per image, side by side in one run.
 //!
-//! Run: `cargo bench --bench image_pipeline` (needs `vipsthumbnail`: Debian `libvips-tools`).
-//! Fixtures are generated: a 4000×3000 photo-like JPEG and a 1024×1024 PNG (a typical AI image).
-//! Both sides are single-threaded (`--vips-concurrency=1`), so CPU time is the honest unit; the
-//! medians and their ratio are printed at the end.
+//! Run: `cargo bench --bench image_pipeline` (needs `vipsthumbnail`: Debian `libvips-tools`, and
+//! `avifenc`: `libavif-bin`). Fixtures are generated: a 4000×3000 photo-like JPEG, a 1024×1024 PNG
+//! (a typical AI image), and both as AVIF (libavif's encoder, speed 6). CPU time of every thread
+//! is the unit (vips runs with `--vips-concurrency=1`; the AV1 decoders may use more threads, and
+//! their time counts); the medians and their ratio are printed at the end.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,21 @@ fn ai_png(side: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// `source` as AVIF, made by libavif's `avifenc` at its default speed and quality.
+fn avif(dir: &Path, source: &[u8], ext: &str) -> Vec<u8> {
+    let (input, output) = (dir.join(format!("source.{ext}")), dir.join("out.avif"));
+    std::fs::write(&input, source).expect("source");
+    let status = Command::new("avifenc")
+        .args(["-j", "2"])
+        .arg(&input)
+        .arg(&output)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("avifenc runs (apt-get install libavif-bin)");
+    assert!(status.success());
+    std::fs::read(output).expect("avif")
+}
+
 /// What ingest does to a new image, minus the disk writes.
 fn pipeline(bytes: &[u8], enc: Encoding) -> process::Processed {
     let format = sniff::sniff(bytes).expect("sniff");
@@ -133,9 +149,12 @@ fn main() {
         quality: 80.0,
         method,
     };
+    let (photo, ai) = (photo(4000, 3000), ai_png(1024));
     let fixtures = [
-        ("photo_4000x3000.jpg", photo(4000, 3000)),
-        ("ai_1024x1024.png", ai_png(1024)),
+        ("photo_4000x3000.avif", avif(&dir, &photo, "jpg")),
+        ("ai_1024x1024.avif", avif(&dir, &ai, "png")),
+        ("photo_4000x3000.jpg", photo),
+        ("ai_1024x1024.png", ai),
     ];
     let mut c = Criterion::default()
         .sample_size(10)
@@ -149,11 +168,11 @@ fn main() {
         let ours = format!("aistagram/{name}");
         g.bench_function("aistagram (CPU time)", |b| {
             b.iter_custom(|iters| {
-                let start = cpu(libc::RUSAGE_THREAD);
+                let start = cpu(libc::RUSAGE_SELF);
                 for _ in 0..iters {
                     black_box(pipeline(bytes, enc));
                 }
-                let spent = cpu(libc::RUSAGE_THREAD) - start;
+                let spent = cpu(libc::RUSAGE_SELF) - start;
                 record(&ours, spent / iters as u32);
                 spent
             })
