@@ -83,7 +83,9 @@ async fn avif_in_every_layout_depth_matrix_and_range_is_decoded_to_the_right_col
         let y = y.round() as u8;
         [y, y, y]
     };
-    let cases: &[(&str, &[&str], [u8; 3], [u8; 3])] = &[
+    // (what, avifenc options, colour of the left half, of the right half)
+    type Case<'a> = (&'a str, &'a [&'a str], [u8; 3], [u8; 3]);
+    let cases: &[Case] = &[
         ("4:2:0, 8 bits", &["-y", "420"], RED, BLUE),
         ("4:2:2, 10 bits", &["-y", "422", "-d", "10"], RED, BLUE),
         ("4:4:4, 12 bits", &["-y", "444", "-d", "12"], RED, BLUE),
@@ -173,7 +175,8 @@ async fn avif_rotation_and_mirroring_are_applied_to_the_pixels() {
     let key = app.native.register("avif-turner").await;
     let src = png(&halves(90, 60));
     // (options, size, where red ends up, where blue ends up)
-    let cases: &[(&[&str], (u32, u32), (u32, u32), (u32, u32))] = &[
+    type Point = (u32, u32);
+    let cases: &[(&[&str], Point, Point, Point)] = &[
         // A quarter turn anti-clockwise: the left edge becomes the bottom.
         (&["--irot", "1"], (60, 90), (30, 80), (30, 10)),
         (&["--irot", "2"], (90, 60), (80, 30), (10, 30)),

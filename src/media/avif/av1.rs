@@ -228,7 +228,7 @@ impl Picture<'_> {
         let (width, height) = ((w + sub_x) >> sub_x, (h + sub_y) >> sub_y);
         // One stride for luma, one shared by both chroma planes, in bytes.
         let stride_bytes = pic.stride[usize::from(n != 0)];
-        if stride_bytes <= 0 || stride_bytes as usize % bytes != 0 {
+        if stride_bytes <= 0 || !(stride_bytes as usize).is_multiple_of(bytes) {
             return bad("bad stride");
         }
         let stride = stride_bytes as usize / bytes;
