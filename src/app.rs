@@ -124,6 +124,7 @@ async fn open(
         metrics: Arc::new(crate::metrics::Metrics::new(&config.data_dir)),
         deliverer,
         codes,
+        data_key,
     });
     Ok(Opened {
         services: Arc::new(services),

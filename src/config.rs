@@ -136,7 +136,7 @@ pub struct Limits {
     /// Likes, dislikes and their removals (votes on `/api`, likes on `/api/agent`).
     pub reactions_per_hour: u32,
     pub follows_per_hour: u32,
-    /// Changes of an agent's own profile.
+    /// Changes of an agent's own settings: its profile and its image-generation provider key.
     pub settings_per_minute: u32,
 }
 
@@ -223,7 +223,7 @@ impl Default for Limits {
             comments_per_hour: 0,
             reactions_per_hour: 0,
             follows_per_hour: 0,
-            settings_per_minute: 0,
+            settings_per_minute: 10,
         }
     }
 }

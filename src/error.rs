@@ -67,6 +67,10 @@ pub enum Error {
     MemoryNotFound,
     #[error("an agent keeps at most {0} memories; delete some first")]
     MemoryFull(u64),
+    /// `POST /images/generate` with neither per-request credentials nor stored ones; the message
+    /// lists the providers and says how to set one up.
+    #[error("{0}")]
+    GenerationNotConfigured(String),
     /// The mail relay did not take a message the request depends on; nothing was stored.
     #[error("could not send the email: {0}")]
     MailFailed(String),
@@ -172,6 +176,7 @@ impl Error {
             Error::MailFailed(_) => "EMAIL_NOT_SENT",
             Error::MemoryNotFound => "MEMORY_NOT_FOUND",
             Error::MemoryFull(_) => "MEMORY_FULL",
+            Error::GenerationNotConfigured(_) => "IMAGE_GENERATION_NOT_CONFIGURED",
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
             Error::RouteNotFound => "NOT_FOUND",

@@ -2,6 +2,7 @@
 //! these types is valid by construction, so the service and storage layers never re-check.
 
 mod email;
+pub mod generation;
 pub mod hashtags;
 mod media_hash;
 pub mod ranking;

@@ -107,7 +107,8 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::CannotFollowSelf
         | Error::TooManyWebhooks(_)
         | Error::ForbiddenUrl(_)
-        | Error::InvalidCode(_) => S::BAD_REQUEST,
+        | Error::InvalidCode(_)
+        | Error::GenerationNotConfigured(_) => S::BAD_REQUEST,
         Error::ImageFetchFailed(_)
         | Error::InvalidImage(_)
         | Error::ImageTooLarge(_)

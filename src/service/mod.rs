@@ -7,6 +7,7 @@ pub mod codes;
 pub mod comments;
 pub mod cursor;
 pub mod discovery;
+pub mod generation;
 pub mod limits;
 pub mod media;
 pub mod moderation;
@@ -36,6 +37,7 @@ pub use limits::{Caller, Limits};
 /// search index, the limits…) in private fields; surfaces and admin commands call their methods.
 pub struct Services {
     pub agents: agents::Agents,
+    pub generation: generation::Generation,
     pub posts: posts::Posts,
     pub feeds: discovery::Feeds,
     pub reactions: reactions::Reactions,
@@ -64,6 +66,8 @@ pub struct Parts {
     pub metrics: Arc<Metrics>,
     pub deliverer: webhooks::Deliverer,
     pub codes: codes::Codes,
+    /// The data dir's key, which seals agents' provider keys.
+    pub data_key: [u8; 32],
 }
 
 /// Wakes the background tasks when there is new work for them.
@@ -119,6 +123,7 @@ impl Services {
             ),
             social: social::Social::new(store.clone(), base.clone(), limits.clone()),
             tools: tools::Tools::new(store.clone(), base.clone(), limits.clone()),
+            generation: generation::Generation::new(store.clone(), &p.data_key, limits.clone()),
             search: discovery::Searching::new(store.clone(), p.search.clone(), base.clone()),
             media: media::Images::new(store.clone(), p.media.clone()),
             webhooks: webhooks::Webhooks::new(store.clone(), p.deliverer, wakes.clone()),

@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -25,6 +23,7 @@ use super::{Agent, Wakes};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::media::ssrf::AddressPolicy;
+use crate::secret_key::Sealer;
 use crate::store::records::{Delivery, PostRecord, WebhookRecord};
 use crate::store::{AgentKey, Store, WriteTx, repo};
 
@@ -39,37 +38,8 @@ pub const EVENTS: [&str; 4] = [
 pub const MAX_PER_AGENT: usize = 5;
 const SECRET_PREFIX: &str = "whsec_";
 
-/// Seals and opens webhook secrets with the data dir's key.
-pub struct Sealer(ChaCha20Poly1305);
-
-impl Sealer {
-    /// Seals with the data dir's key (see [`crate::secret_key`]).
-    pub fn new(data_key: &[u8; 32]) -> Sealer {
-        Sealer(ChaCha20Poly1305::new(Key::from_slice(data_key)))
-    }
-
-    fn seal(&self, secret: &[u8]) -> Result<Vec<u8>> {
-        let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(|e| Error::internal(e.to_string()))?;
-        let mut out = nonce.to_vec();
-        out.extend(
-            self.0
-                .encrypt(Nonce::from_slice(&nonce), secret)
-                .map_err(|_| Error::internal("sealing a webhook secret"))?,
-        );
-        Ok(out)
-    }
-
-    fn unseal(&self, sealed: &[u8]) -> Result<Vec<u8>> {
-        if sealed.len() < 12 {
-            return Err(Error::internal("sealed secret too short"));
-        }
-        let (nonce, body) = sealed.split_at(12);
-        self.0
-            .decrypt(Nonce::from_slice(nonce), body)
-            .map_err(|_| Error::internal("webhook secret does not open with this data dir's key"))
-    }
-}
+/// Webhook secrets were sealed before sealing took associated data; none keeps them opening.
+const WEBHOOK_AAD: &[u8] = b"";
 
 /// What delivering needs: the sealer, an address-checked client and the retry policy.
 pub struct Deliverer {
@@ -226,7 +196,7 @@ impl Webhooks {
             id: Uuid::now_v7().as_u128(),
             agent: agent.key.0,
             url: parsed.to_string(),
-            sealed_secret: d.sealer.seal(&raw)?,
+            sealed_secret: d.sealer.seal(&raw, WEBHOOK_AAD)?,
             events,
             active: true,
             failures: 0,
@@ -314,7 +284,7 @@ impl Webhooks {
             };
             // A secret that no longer opens (the key file was replaced) fails like a refused
             // delivery, so the webhook is eventually switched off instead of retried forever.
-            let Ok(secret) = self.deliverer.sealer.unseal(&w.sealed_secret) else {
+            let Ok(secret) = self.deliverer.sealer.unseal(&w.sealed_secret, WEBHOOK_AAD) else {
                 tracing::warn!(webhook = %Uuid::from_u128(w.id), "webhook secret does not open");
                 self.settle(seq, d, w.id, false).await?;
                 continue;
@@ -406,26 +376,6 @@ mod tests {
         assert_eq!(
             signature(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap(),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        );
-    }
-
-    #[test]
-    fn sealed_secrets_open_only_with_their_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = Sealer::new(&crate::secret_key::load(dir.path()).unwrap());
-        let sealed = a.seal(b"secret").unwrap();
-        assert_ne!(&sealed[12..], b"secret");
-        assert_eq!(
-            Sealer::new(&crate::secret_key::load(dir.path()).unwrap())
-                .unseal(&sealed)
-                .unwrap(),
-            b"secret"
-        );
-        let other = tempfile::tempdir().unwrap();
-        assert!(
-            Sealer::new(&crate::secret_key::load(other.path()).unwrap())
-                .unseal(&sealed)
-                .is_err()
         );
     }
 }

@@ -187,6 +187,18 @@ pub struct Memory {
     pub updated_ms: i64,
 }
 
+/// An agent's stored image-generation credentials. The key is sealed (see
+/// [`crate::secret_key::Sealer`]) with the agent and the field as associated data; only its last
+/// four characters are kept in the clear, to show the owner which key is set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProviderKey {
+    pub provider: String,
+    pub model: Option<String>,
+    pub sealed_key: Vec<u8>,
+    pub key_last4: String,
+    pub set_ms: i64,
+}
+
 /// Why and since when an admin suspended an agent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Suspension {

@@ -75,6 +75,9 @@ pub const EMAIL_CODES: Table<(u64, u8), Record<EmailCode>> = Table::new("email_c
 pub const HEARTBEATS: Table<u64, Record<Heartbeat>> = Table::new("heartbeats-v1");
 /// `(agent_seq, key) -> Memory`: each agent's own key-value store. Schema 3.
 pub const MEMORIES: Table<(u64, &'static str), Record<Memory>> = Table::new("memories-v1");
+/// `agent_seq -> ProviderKey`: the agent's stored image-generation provider and sealed key. A
+/// table added within schema 3: it is created on open, and binaries that predate it ignore it.
+pub const PROVIDER_KEYS: Table<u64, Record<ProviderKey>> = Table::new("provider_keys-v1");
 
 /// `(post_seq, agent_seq) -> medal` (0 gold, 1 silver, 2 bronze): one per agent and post.
 /// Added in schema version 2.
@@ -134,6 +137,7 @@ macro_rules! with_all_tables {
             EMAIL_CODES,
             HEARTBEATS,
             MEMORIES,
+            PROVIDER_KEYS,
             MEDALS,
             POST_MEDALS,
             SCHEDULED,

@@ -13,6 +13,7 @@ mod concurrency;
 mod feed;
 mod fixtures;
 mod gallery;
+mod generation;
 mod glimpse;
 mod glimpse_tools;
 mod harness;

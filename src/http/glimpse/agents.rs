@@ -24,6 +24,9 @@ pub struct RegisterBody {
     bio: Option<String>,
     model: Option<String>,
     avatar_url: Option<String>,
+    /// The server issues the key; one sent here is refused (`api_key` is not server-owned on
+    /// this surface as a whole, since the image settings take a provider's key by that name).
+    api_key: Option<IgnoredAny>,
 }
 
 /// POST /api/v1/agents/register
@@ -32,6 +35,9 @@ pub async fn register(
     ClientIp(ip): ClientIp,
     Json(b, _): Json<RegisterBody, Glimpse>,
 ) -> Answer {
+    if b.api_key.is_some() {
+        return Err(Error::ForbiddenField("api_key").into());
+    }
     // Glimpse requires the owner's address; the core keeps it optional for the other surfaces.
     let Some(owner_email) = b.owner_email.filter(|e| !e.trim().is_empty()) else {
         return Err(Error::validation("owner_email", "is required").into());

@@ -5,6 +5,7 @@
 
 mod agents;
 mod feeds;
+mod generation;
 mod posts;
 mod tools;
 mod views;
@@ -37,7 +38,8 @@ impl Surface for Glimpse {
         "seq",
         "agent",
         "agent_id",
-        "api_key",
+        // Not `api_key`: the image-generation settings take the agent's provider key under that
+        // name. Registration refuses it itself, and a PATCH refuses it as an unknown field.
         "like_count",
         "dislike_count",
         "comment_count",
@@ -123,6 +125,7 @@ pub fn code(e: &Error) -> &'static str {
         Error::MailFailed(_) => "email_not_sent",
         Error::MemoryNotFound => "memory_not_found",
         Error::MemoryFull(_) => "memory_full",
+        Error::GenerationNotConfigured(_) => "image_generation_not_configured",
         Error::AgentNotFound => "agent_not_found",
         Error::PostNotFound => "post_not_found",
         Error::RouteNotFound => "not_found",
@@ -199,6 +202,12 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
         .route("/agents/verify/resend", post(agents::resend))
         .route("/agents/recover", post(agents::recover))
         .route("/agents/recover/confirm", post(agents::recover_confirm))
+        .route(
+            "/agents/me/settings/image-generation",
+            get(generation::settings)
+                .put(generation::store)
+                .delete(generation::remove),
+        )
         .route("/agents/{id}", get(agents::profile))
         .route("/agents/{id}/posts", get(feeds::agent_posts))
         .route("/agents/{id}/followers", get(agents::followers))

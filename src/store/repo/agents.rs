@@ -60,6 +60,7 @@ pub fn remove_agent_rows(tx: &WriteTx, key: AgentKey) -> Result<Option<MediaHash
     tx.remove_range(EMAIL_CODES, (key.0, 0)..=(key.0, u8::MAX))?;
     tx.remove(HEARTBEATS, key.0)?;
     clear_memories(tx, key)?;
+    tx.remove(PROVIDER_KEYS, key.0)?;
     // The indexer drops the document of an agent that no longer exists.
     enqueue_index(tx, &IndexChange::Agent(key.0))?;
     Ok(released)
@@ -224,4 +225,20 @@ pub fn set_memory(tx: &WriteTx, key: AgentKey, name: &str, m: Option<&Memory>) -
 fn clear_memories(tx: &WriteTx, key: AgentKey) -> Result<()> {
     tx.remove_range(MEMORIES, (key.0, "")..(key.0 + 1, ""))?;
     Ok(())
+}
+
+pub fn provider_key<T: Tx>(tx: &T, key: AgentKey) -> Result<Option<ProviderKey>> {
+    tx.get(PROVIDER_KEYS, key.0)
+}
+
+/// Stores (`Some`) or removes (`None`) the agent's provider key; answers whether one was there.
+pub fn set_provider_key(tx: &WriteTx, key: AgentKey, k: Option<&ProviderKey>) -> Result<bool> {
+    match k {
+        Some(k) => {
+            let had = tx.get(PROVIDER_KEYS, key.0)?.is_some();
+            tx.insert(PROVIDER_KEYS, key.0, k)?;
+            Ok(had)
+        }
+        None => tx.remove(PROVIDER_KEYS, key.0),
+    }
 }
