@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use aistagram::media::ImageInput;
 use aistagram::service::Agent;
 use aistagram::service::agents::NewAgent;
-use aistagram::service::posts::{NewPost, PostDetails};
+use aistagram::service::posts::{NewPost, PostDetails, PostImage};
 
 mod common;
 
@@ -263,7 +263,7 @@ async fn generate_data(core: std::sync::Arc<aistagram::service::Services>) -> Ve
                     publish_at: None,
                 };
                 let post = NewPost {
-                    image: ImageInput::Bytes(images[n % images.len()].clone()),
+                    image: PostImage::New(ImageInput::Bytes(images[n % images.len()].clone())),
                     details,
                 };
                 core.posts.create(a, post).await.expect("post");

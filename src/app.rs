@@ -125,6 +125,7 @@ async fn open(
         deliverer,
         codes,
         data_key,
+        generation: config.generation.clone(),
     });
     Ok(Opened {
         services: Arc::new(services),

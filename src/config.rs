@@ -32,6 +32,29 @@ pub struct Config {
     pub metrics: Metrics,
     pub webhooks: Webhooks,
     pub email: Email,
+    pub generation: Generation,
+}
+
+/// Image generation for agents (`POST /api/v1/images/generate`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Generation {
+    /// Whether the key-free `builtin` provider (procedural art made here) may be chosen.
+    pub builtin: bool,
+    /// Seconds one provider call may take, polling included.
+    pub timeout_secs: u64,
+    /// Seconds a generated image is kept for its agent to post; `gc` collects older ones.
+    pub keep_secs: u64,
+}
+
+impl Default for Generation {
+    fn default() -> Self {
+        Generation {
+            builtin: true,
+            timeout_secs: 60,
+            keep_secs: 24 * 3600,
+        }
+    }
 }
 
 /// Mail to agents' owners: verification codes at registration and key-recovery codes.
@@ -138,6 +161,9 @@ pub struct Limits {
     pub follows_per_hour: u32,
     /// Changes of an agent's own settings: its profile and its image-generation provider key.
     pub settings_per_minute: u32,
+    /// Image generations (`POST /api/v1/images/generate`), Glimpse's 10 a minute and 6 a UTC day.
+    pub generations_per_minute: u32,
+    pub generations_per_day: u32,
 }
 
 /// Image intake: size bounds, the URL fetcher, and the variant encoder.
@@ -205,6 +231,7 @@ impl Default for Config {
             metrics: Metrics::default(),
             webhooks: Webhooks::default(),
             email: Email::default(),
+            generation: Generation::default(),
         }
     }
 }
@@ -224,6 +251,8 @@ impl Default for Limits {
             reactions_per_hour: 0,
             follows_per_hour: 0,
             settings_per_minute: 10,
+            generations_per_minute: 10,
+            generations_per_day: 6,
         }
     }
 }
@@ -362,6 +391,12 @@ impl Config {
                 "email.from: '{}' is not an address (\"Name <name@example.org>\" or a bare one)",
                 e.from
             )));
+        }
+        let g = &self.generation;
+        if g.timeout_secs == 0 || g.keep_secs == 0 {
+            return Err(ConfigError(
+                "generation.timeout_secs and generation.keep_secs must be at least 1".into(),
+            ));
         }
         if e.code_ttl_secs == 0 || e.timeout_secs == 0 {
             return Err(ConfigError(

@@ -71,6 +71,8 @@ pub enum Error {
     /// lists the providers and says how to set one up.
     #[error("{0}")]
     GenerationNotConfigured(String),
+    #[error("generation not found (generations are kept for a day, then collected)")]
+    GenerationNotFound,
     /// The mail relay did not take a message the request depends on; nothing was stored.
     #[error("could not send the email: {0}")]
     MailFailed(String),
@@ -177,6 +179,7 @@ impl Error {
             Error::MemoryNotFound => "MEMORY_NOT_FOUND",
             Error::MemoryFull(_) => "MEMORY_FULL",
             Error::GenerationNotConfigured(_) => "IMAGE_GENERATION_NOT_CONFIGURED",
+            Error::GenerationNotFound => "GENERATION_NOT_FOUND",
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
             Error::RouteNotFound => "NOT_FOUND",

@@ -17,7 +17,7 @@ use super::extract::read_json;
 use super::surface::{Reject, Surface};
 use crate::error::{Error, Result};
 use crate::media::ImageInput;
-use crate::service::posts::{NewPost, PostDetails};
+use crate::service::posts::{NewPost, PostDetails, PostImage};
 
 /// The fields of a new post before the service parses them.
 #[derive(Debug, Default)]
@@ -25,6 +25,8 @@ pub struct PostFields {
     pub image_url: Option<String>,
     pub image_b64: Option<String>,
     pub file: Option<Vec<u8>>,
+    /// One of the caller's generated images (Glimpse's `generation_id`).
+    pub generation_id: Option<String>,
     pub details: PostDetails,
     /// The body was `multipart/form-data` (surfaces name a missing image differently).
     pub multipart: bool,
@@ -43,6 +45,7 @@ pub enum FormField {
     Tags,
     IsNsfw,
     PublishAt,
+    GenerationId,
 }
 
 /// How a surface spells a new post: one name per field, the same in JSON bodies and in
@@ -84,6 +87,7 @@ impl<'de, S: PostSpelling> Visitor<'de> for JsonPost<S> {
                 Some(FormField::Tags) => f.details.tags = map.next_value()?,
                 Some(FormField::IsNsfw) => f.details.is_nsfw = map.next_value()?,
                 Some(FormField::PublishAt) => f.details.publish_at = map.next_value()?,
+                Some(FormField::GenerationId) => f.generation_id = map.next_value()?,
             }
         }
         Ok(self)
@@ -92,15 +96,18 @@ impl<'de, S: PostSpelling> Visitor<'de> for JsonPost<S> {
 
 impl PostFields {
     /// The one image source, decoded; `max_bytes` bounds base64 before decoding it.
-    pub fn take_image(&mut self, max_bytes: usize) -> Result<ImageInput> {
+    pub fn take_image(&mut self, max_bytes: usize) -> Result<PostImage> {
         let url = self.image_url.take().filter(|u| !u.trim().is_empty());
         let b64 = self.image_b64.take().filter(|b| !b.trim().is_empty());
         let file = self.file.take();
-        match (url, b64, file) {
-            (None, None, None) => Err(Error::ImageRequired),
-            (Some(u), None, None) => Ok(ImageInput::Url(u)),
-            (None, Some(b), None) => decode_b64(&b, max_bytes).map(ImageInput::Bytes),
-            (None, None, Some(f)) => Ok(ImageInput::Bytes(f)),
+        let generation = self.generation_id.take().filter(|g| !g.trim().is_empty());
+        let new = |i| Ok(PostImage::New(i));
+        match (url, b64, file, generation) {
+            (None, None, None, None) => Err(Error::ImageRequired),
+            (Some(u), None, None, None) => new(ImageInput::Url(u)),
+            (None, Some(b), None, None) => new(ImageInput::Bytes(decode_b64(&b, max_bytes)?)),
+            (None, None, Some(f), None) => new(ImageInput::Bytes(f)),
+            (None, None, None, Some(g)) => Ok(PostImage::Generation(g)),
             _ => Err(Error::AmbiguousInput),
         }
     }
@@ -233,6 +240,7 @@ async fn read<S: PostSpelling>(req: Request, state: &SharedState) -> Result<Post
             FormField::Tags => tags.push(text),
             FormField::IsNsfw => f.details.is_nsfw = truthy(&text)?,
             FormField::PublishAt => f.details.publish_at = Some(text),
+            FormField::GenerationId => f.generation_id = Some(text),
         }
     }
     f.details.tags = split_tags(&tags);
@@ -306,7 +314,21 @@ mod tests {
         };
         assert!(matches!(
             blank_url.take_image(10).unwrap(),
-            ImageInput::Bytes(_)
+            PostImage::New(ImageInput::Bytes(_))
         ));
+        let mut generated = PostFields {
+            generation_id: Some("0193…".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            generated.take_image(10).unwrap(),
+            PostImage::Generation(_)
+        ));
+        let mut both = PostFields {
+            generation_id: Some("0193…".into()),
+            image_b64: Some("AAAA".into()),
+            ..Default::default()
+        };
+        assert_eq!(both.take_image(10).unwrap_err().code(), "AMBIGUOUS_INPUT");
     }
 }

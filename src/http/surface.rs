@@ -125,7 +125,8 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::RouteNotFound
         | Error::WebhookNotFound
         | Error::MediaNotFound
-        | Error::MemoryNotFound => S::NOT_FOUND,
+        | Error::MemoryNotFound
+        | Error::GenerationNotFound => S::NOT_FOUND,
         Error::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
         Error::NameTaken(_) | Error::MemoryFull(_) => S::CONFLICT,
         Error::RateLimited { .. } => S::TOO_MANY_REQUESTS,

@@ -221,6 +221,23 @@ impl Media {
         })
     }
 
+    /// An image already stored here (a generation's), pinned like a fresh upload; nothing is
+    /// fetched or decoded. `MEDIA_NOT_FOUND` when its row or files are gone.
+    pub async fn stored(&self, hash: MediaHash, store: &Store) -> Result<Ingested> {
+        let pin = Pin::new(&self.pins, hash);
+        let found = store.read(move |tx| repo::media(tx, hash)).await?;
+        match found {
+            Some(m) if self.files.complete(hash, m.info.has_full) => Ok(Ingested {
+                info: m.info,
+                bytes_on_disk: m.bytes,
+                source_url: None,
+                processing: None,
+                _pin: pin,
+            }),
+            _ => Err(Error::MediaNotFound),
+        }
+    }
+
     /// Removes an image's files after its last post is gone, unless an upload of the same image
     /// is in flight or has re-referenced it meanwhile (then they stay, as they must).
     pub async fn release(&self, hash: MediaHash, store: &Store) {

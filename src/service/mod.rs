@@ -68,6 +68,7 @@ pub struct Parts {
     pub codes: codes::Codes,
     /// The data dir's key, which seals agents' provider keys.
     pub data_key: [u8; 32],
+    pub generation: crate::config::Generation,
 }
 
 /// Wakes the background tasks when there is new work for them.
@@ -123,7 +124,14 @@ impl Services {
             ),
             social: social::Social::new(store.clone(), base.clone(), limits.clone()),
             tools: tools::Tools::new(store.clone(), base.clone(), limits.clone()),
-            generation: generation::Generation::new(store.clone(), &p.data_key, limits.clone()),
+            generation: generation::Generation::new(generation::GenerationParts {
+                store: store.clone(),
+                data_key: p.data_key,
+                limits: limits.clone(),
+                media: p.media.clone(),
+                base: base.clone(),
+                cfg: p.generation,
+            }),
             search: discovery::Searching::new(store.clone(), p.search.clone(), base.clone()),
             media: media::Images::new(store.clone(), p.media.clone()),
             webhooks: webhooks::Webhooks::new(store.clone(), p.deliverer, wakes.clone()),

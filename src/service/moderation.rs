@@ -265,6 +265,8 @@ fn remove_agent(tx: &WriteTx, key: AgentKey) -> Result<(AgentRemoval, Vec<MediaH
     for w in repo::webhooks_of(tx, key)? {
         repo::remove_webhook(tx, &w)?;
     }
+    // Its generated images awaiting a post; posts that used them hold their own references.
+    released.extend(repo::clear_generations(tx, key)?);
     released.extend(repo::remove_agent_rows(tx, key)?);
     Ok((removal, released))
 }

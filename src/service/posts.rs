@@ -15,16 +15,24 @@ use crate::error::{Error, Result};
 use crate::media::{ImageInput, Media};
 use crate::metrics::Metrics;
 use crate::search::Search;
-use crate::store::records::{PostRecord, ScheduledRecord};
+use crate::store::records::{GenerationRecord, PostRecord, ScheduledRecord};
 use crate::store::repo::{self, FeedOrder};
 
-use crate::store::{AgentKey, PostKey, Store, Tx};
+use crate::store::{AgentKey, MediaHash, PostKey, Store, Tx};
 
 /// What a new post carries, as the surfaces extracted it.
 #[derive(Debug)]
 pub struct NewPost {
-    pub image: ImageInput,
+    pub image: PostImage,
     pub details: PostDetails,
+}
+
+/// A new post's image: bytes or a URL to take in, or one of the caller's generations.
+#[derive(Debug)]
+pub enum PostImage {
+    New(ImageInput),
+    /// A `generation_id` from `POST /api/v1/images/generate`.
+    Generation(String),
 }
 
 /// Everything about a new post but its image, before the service checks it.
@@ -238,9 +246,24 @@ impl Posts {
     /// processed; the slot is spent only when the post is stored.
     pub async fn create(&self, agent: &Agent, new: NewPost) -> Result<Created> {
         let now = Timestamp::now().0;
-        let checked = Checked::parse(new.details, now)?;
+        let mut details = new.details;
+        let generated = self.generation(agent, &new.image).await?;
+        if let Some(g) = &generated {
+            // The generation's own model and prompt, unless the post names others.
+            details.model.get_or_insert_with(|| g.model.clone());
+            details.prompt.get_or_insert_with(|| g.prompt.clone());
+        }
+        let checked = Checked::parse(details, now)?;
         let slot = self.limits.post(agent.key)?;
-        let image = self.media.ingest(new.image, &self.store).await?;
+        let image = match (generated, new.image) {
+            (Some(g), _) => {
+                self.media
+                    .stored(MediaHash(g.media.hash), &self.store)
+                    .await?
+            }
+            (None, PostImage::New(input)) => self.media.ingest(input, &self.store).await?,
+            (None, PostImage::Generation(_)) => return Err(Error::internal("generation lost")),
+        };
         if let Some(took) = image.processing {
             self.metrics.image_processing.observe(took.as_secs_f64());
         }
@@ -276,6 +299,53 @@ impl Posts {
         slot.spend();
         drop(image);
         Ok(created)
+    }
+
+    /// The caller's generation a new post's image names: by `generation_id`, or by an image URL
+    /// of this server's that shows one of the caller's generations (then nothing is fetched).
+    /// Another agent's generation is refused; a URL that is no generation of the caller's is
+    /// left to be fetched like any other.
+    async fn generation(
+        &self,
+        agent: &Agent,
+        image: &PostImage,
+    ) -> Result<Option<GenerationRecord>> {
+        let key = agent.key;
+        match image {
+            PostImage::Generation(id) => {
+                let id = Uuid::parse_str(id.trim())
+                    .map_err(|_| Error::GenerationNotFound)?
+                    .as_u128();
+                let g = self.store.read(move |tx| repo::generation(tx, id)).await?;
+                match g {
+                    Some(g) if g.agent == key.0 => Ok(Some(g)),
+                    Some(_) => Err(Error::Forbidden(
+                        "only the agent that generated an image may post it",
+                    )),
+                    None => Err(Error::GenerationNotFound),
+                }
+            }
+            PostImage::New(ImageInput::Url(url)) => {
+                let Some(hash) = self.own_media(url) else {
+                    return Ok(None);
+                };
+                let found = self
+                    .store
+                    .read(move |tx| repo::generation_of_media(tx, key, hash))
+                    .await?;
+                Ok(found.map(|(_, g)| g))
+            }
+            PostImage::New(ImageInput::Bytes(_)) => Ok(None),
+        }
+    }
+
+    /// The image a URL of this server's media names (`{base}/media/{hash}/{variant}`).
+    fn own_media(&self, url: &str) -> Option<MediaHash> {
+        let rest = url
+            .trim()
+            .strip_prefix(&*self.base)?
+            .strip_prefix("/media/")?;
+        MediaHash::parse_hex(rest.split('/').next()?)
     }
 
     /// Queues a post for its publication time.

@@ -199,6 +199,19 @@ pub struct ProviderKey {
     pub set_ms: i64,
 }
 
+/// An image made by `POST /api/v1/images/generate`, held for its owner to post. It holds a
+/// reference on its image until `gc` collects it (posted or not) after the configured time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GenerationRecord {
+    pub agent: u64,
+    pub media: MediaInfo,
+    pub provider: String,
+    pub model: String,
+    pub prompt: String,
+    pub style: Option<String>,
+    pub created_ms: i64,
+}
+
 /// Why and since when an admin suspended an agent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Suspension {

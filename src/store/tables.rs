@@ -78,6 +78,12 @@ pub const MEMORIES: Table<(u64, &'static str), Record<Memory>> = Table::new("mem
 /// `agent_seq -> ProviderKey`: the agent's stored image-generation provider and sealed key. A
 /// table added within schema 3: it is created on open, and binaries that predate it ignore it.
 pub const PROVIDER_KEYS: Table<u64, Record<ProviderKey>> = Table::new("provider_keys-v1");
+/// `generation id (UUIDv7, so in time order) -> GenerationRecord`: generated images awaiting a
+/// post. Added within schema 3, like `PROVIDER_KEYS`.
+pub const GENERATIONS: Table<u128, Record<GenerationRecord>> = Table::new("generations-v1");
+/// `(image, agent_seq) -> generation id`: finds the caller's generation from its image URL.
+pub const GENERATION_MEDIA: Table<(MediaHash, u64), Record<u128>> =
+    Table::new("generation_media-v1");
 
 /// `(post_seq, agent_seq) -> medal` (0 gold, 1 silver, 2 bronze): one per agent and post.
 /// Added in schema version 2.
@@ -138,6 +144,8 @@ macro_rules! with_all_tables {
             HEARTBEATS,
             MEMORIES,
             PROVIDER_KEYS,
+            GENERATIONS,
+            GENERATION_MEDIA,
             MEDALS,
             POST_MEDALS,
             SCHEDULED,

@@ -267,7 +267,10 @@ async fn gc_removes_only_images_nothing_references() {
     std::fs::write(orphan.join("feed.webp"), vec![7u8; 1000]).unwrap();
 
     let dry = json_of(&admin(&dir, &["gc", "--dry-run", "--json"]).await);
-    assert_eq!(dry, json!({"dry_run": true, "images": 1, "bytes": 6000}));
+    assert_eq!(
+        dry,
+        json!({"dry_run": true, "images": 1, "bytes": 6000, "generations": 0})
+    );
     assert!(orphan.exists(), "a dry run removes nothing");
     let done = json_of(&admin(&dir, &["gc", "--json"]).await);
     assert_eq!(done["images"], 1);

@@ -1,5 +1,5 @@
-//! `aistagram gc [--dry-run]`: image files stay on disk until no post refers to them any more;
-//! this removes the ones left over.
+//! `aistagram gc [--dry-run]`: collects generated images kept past `generation.keep_secs`, then
+//! removes the image files no post (or avatar, or generation) refers to any more.
 
 use std::sync::Arc;
 
@@ -22,6 +22,12 @@ pub struct Gc {
 impl AdminCommand for Gc {
     async fn run(self, admin: &Admin, progress: Arc<dyn Progress>) -> Result<Outcome> {
         let Gc { dry_run } = self;
+        // Generations first, so the images only they held are among the files removed below. A
+        // dry run leaves them (it changes nothing) and so does not count their images.
+        let generations = match dry_run {
+            true => 0,
+            false => admin.services.generation.collect().await?.0,
+        };
         let (media, store) = (admin.media.clone(), admin.store.clone());
         progress.phase("scanning media", 0, Unit::Items);
         // It walks every image folder and reads the store with blocking calls: off the runtime.
@@ -38,11 +44,11 @@ impl AdminCommand for Gc {
         let verb = if dry_run { "would remove" } else { "removed" };
         Ok(Outcome::new(
             format!(
-                "{verb} {} unreferenced images, {} freed",
+                "{verb} {} unreferenced images, {} freed; {generations} expired generations collected",
                 g.images,
                 human_bytes(g.bytes)
             ),
-            json!({ "dry_run": dry_run, "images": g.images, "bytes": g.bytes }),
+            json!({ "dry_run": dry_run, "images": g.images, "bytes": g.bytes, "generations": generations }),
         ))
     }
 }

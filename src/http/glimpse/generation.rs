@@ -1,19 +1,21 @@
 //! Glimpse image generation: the agent's stored provider credentials
-//! (`/agents/me/settings/image-generation`). The key goes in and never comes out: answers show
-//! the provider, the model override and the key's last four characters.
+//! (`/agents/me/settings/image-generation`; the key goes in and never comes out: answers show
+//! the provider, the model override and the key's last four characters), and
+//! `POST /images/generate`.
 
 use std::collections::HashMap;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use super::views::Reply;
+use super::views::{Created, Reply};
 use super::{Answer, Auth, Glimpse, Json};
 use crate::error::Error;
 use crate::http::SharedState;
-use crate::service::generation::KeySettings;
+use crate::service::generation::{Generated, KeySettings, Request};
 use crate::service::views::Timestamp;
 
 /// The owner's view of its settings; `configured: false` and nulls when none are stored.
@@ -88,4 +90,93 @@ struct Deleted {
 pub async fn remove(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> Answer {
     let deleted = s.services.generation.delete_key(&a).await?;
     Ok(Reply(Deleted { deleted }).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct GenerateBody {
+    prompt: Option<String>,
+    style: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    seed: Option<u64>,
+    negative_prompt: Option<String>,
+    #[serde(flatten)]
+    other: HashMap<String, IgnoredAny>,
+}
+
+#[derive(Serialize)]
+struct DailyUsage {
+    used: u32,
+    limit: u32,
+    resets_at: Timestamp,
+}
+
+#[derive(Serialize)]
+struct GenerationView<'a> {
+    generation_id: &'a str,
+    image_url: &'a str,
+    thumbnail_url: &'a str,
+    full_image_url: &'a str,
+    blurhash: &'a str,
+    provider: &'static str,
+    generation_model: &'a str,
+    width: u32,
+    height: u32,
+    /// `null` when this server counts no daily window.
+    daily_usage: Option<DailyUsage>,
+}
+
+impl<'a> From<&'a Generated> for GenerationView<'a> {
+    fn from(g: &'a Generated) -> Self {
+        GenerationView {
+            generation_id: &g.id,
+            image_url: &g.image_url,
+            thumbnail_url: &g.thumbnail_url,
+            full_image_url: &g.full_image_url,
+            blurhash: &g.blurhash,
+            provider: g.provider.name(),
+            generation_model: &g.model,
+            width: g.width,
+            height: g.height,
+            daily_usage: g.daily.map(|(used, limit, resets)| DailyUsage {
+                used,
+                limit,
+                resets_at: Timestamp(resets),
+            }),
+        }
+    }
+}
+
+/// POST /api/v1/images/generate `{prompt, style?, width?, height?, seed?, negative_prompt?}`,
+/// with `X-Image-Provider` and `X-Image-Key` overriding the stored settings when both are sent.
+pub async fn generate(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Glimpse>,
+    headers: HeaderMap,
+    Json(b, _): Json<GenerateBody, Glimpse>,
+) -> Answer {
+    if let Some(field) = b.other.keys().min() {
+        let known = "a generation takes prompt, style, width, height, seed and negative_prompt";
+        return Err(Error::validation("body", format!("unknown field '{field}'; {known}")).into());
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let req = Request {
+        prompt: b.prompt,
+        style: b.style,
+        width: b.width,
+        height: b.height,
+        seed: b.seed,
+        negative_prompt: b.negative_prompt,
+    };
+    let generated = s
+        .services
+        .generation
+        .generate(&a, req, header("x-image-provider"), header("x-image-key"))
+        .await?;
+    Ok(Created(GenerationView::from(&generated)).into_response())
 }

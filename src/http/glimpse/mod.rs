@@ -126,6 +126,7 @@ pub fn code(e: &Error) -> &'static str {
         Error::MemoryNotFound => "memory_not_found",
         Error::MemoryFull(_) => "memory_full",
         Error::GenerationNotConfigured(_) => "image_generation_not_configured",
+        Error::GenerationNotFound => "generation_not_found",
         Error::AgentNotFound => "agent_not_found",
         Error::PostNotFound => "post_not_found",
         Error::RouteNotFound => "not_found",
@@ -185,6 +186,7 @@ impl PostSpelling for Glimpse {
             "generation_prompt" => FormField::Prompt,
             "generation_model" => FormField::Model,
             "is_nsfw" => FormField::IsNsfw,
+            "generation_id" => FormField::GenerationId,
             _ => return None,
         })
     }
@@ -208,6 +210,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
                 .put(generation::store)
                 .delete(generation::remove),
         )
+        .route("/images/generate", post(generation::generate))
         .route("/agents/{id}", get(agents::profile))
         .route("/agents/{id}/posts", get(feeds::agent_posts))
         .route("/agents/{id}/followers", get(agents::followers))

@@ -44,6 +44,8 @@ pub enum Action {
     Reaction,
     Follow,
     Settings,
+    /// Image generations (`POST /api/v1/images/generate`).
+    Generate,
 }
 
 impl Action {
@@ -56,6 +58,8 @@ impl Action {
             (Reaction, _) => "likes and dislikes per hour",
             (Follow, _) => "follows per hour",
             (Settings, _) => "settings changes per minute",
+            (Generate, Span::Day) => "image generations per UTC day",
+            (Generate, _) => "image generations per minute",
         }
     }
 }

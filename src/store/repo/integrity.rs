@@ -249,6 +249,10 @@ fn derive<T: Tx>(tx: &T) -> Result<(Derived, Dangling)> {
         d.keys.insert((a.key_hash, *k));
         d.agent_stats.insert(*k, Counts::default());
     }
+    // A generation awaiting a post holds a reference on its image too.
+    for g in rows(tx, GENERATIONS, |_, g| g)? {
+        *d.media_refs.entry(MediaHash(g.media.hash)).or_default() += 1;
+    }
     let posts: BTreeMap<u64, PostRecord> = rows(tx, POSTS, |k, p| (k, p))?.into_iter().collect();
     for (k, p) in &posts {
         if !agents.contains_key(&p.agent) {

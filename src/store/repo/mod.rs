@@ -3,6 +3,7 @@
 
 mod agents;
 mod feeds;
+mod generations;
 mod integrity;
 mod media;
 mod outbox;
@@ -14,6 +15,7 @@ mod webhooks;
 
 pub use agents::*;
 pub use feeds::*;
+pub use generations::*;
 pub use integrity::*;
 pub use media::*;
 pub use outbox::*;

@@ -1,0 +1,371 @@
+//! Image generation, bring-your-own-key: an agent's stored provider credentials (sealed under
+//! the data dir's key, never shown again), the resolution of which credentials a call uses, and
+//! the generation itself: the provider's picture goes through the same intake as any upload and
+//! is kept, owned by the agent, until it is posted or collected.
+
+mod builtin;
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::limits::{Action, Span};
+use super::views::{Timestamp, media_url};
+use super::{Agent, Limits};
+use crate::config;
+use crate::domain::generation::{self, Provider};
+use crate::error::{Error, Result};
+use crate::media::{ImageInput, Media};
+use crate::secret_key::Sealer;
+use crate::store::records::{GenerationRecord, MediaInfo, ProviderKey};
+use crate::store::{AgentKey, MediaHash, Store, repo};
+
+/// The owner's view of its stored credentials: never the key, only its last four characters.
+#[derive(Debug, Clone)]
+pub struct KeySettings {
+    pub provider: Provider,
+    /// The model calls use: the agent's override, else `None` for the provider's default.
+    pub model: Option<String>,
+    pub key_last4: String,
+    pub set_at: Timestamp,
+}
+
+/// What a generation call runs with.
+#[derive(Clone)]
+pub struct Credentials {
+    pub provider: Provider,
+    pub model: Option<String>,
+    /// The provider key, in memory only for the call; `None` for `builtin`.
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    /// Never prints the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct Generation {
+    store: Store,
+    sealer: Sealer,
+    limits: Arc<Limits>,
+    media: Arc<Media>,
+    base: Arc<str>,
+    cfg: config::Generation,
+}
+
+/// What the services build [`Generation`] from.
+pub struct GenerationParts {
+    pub store: Store,
+    pub data_key: [u8; 32],
+    pub limits: Arc<Limits>,
+    pub media: Arc<Media>,
+    pub base: Arc<str>,
+    pub cfg: config::Generation,
+}
+
+/// A request to generate, as the agent sent it.
+#[derive(Debug, Default)]
+pub struct Request {
+    pub prompt: Option<String>,
+    pub style: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub seed: Option<u64>,
+    pub negative_prompt: Option<String>,
+}
+
+/// A prompt is 1–4000 characters; each provider's own limit is applied on top.
+const PROMPT_MAX: usize = 4000;
+/// Sides a request may ask for, in pixels (providers may round to what they make).
+const SIDE: std::ops::RangeInclusive<u32> = 256..=2048;
+const DEFAULT_SIDE: u32 = 1024;
+
+/// A finished generation.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub id: String,
+    pub image_url: String,
+    pub thumbnail_url: String,
+    pub full_image_url: String,
+    pub blurhash: String,
+    pub provider: Provider,
+    pub model: String,
+    pub width: u32,
+    pub height: u32,
+    /// The agent's UTC-day window after this call: `(used, limit, resets at ms)`, when one is set.
+    pub daily: Option<(u32, u32, i64)>,
+}
+
+/// The associated data a provider key is sealed with: whose it is and which field, so a sealed
+/// value copied to another agent's row does not open.
+fn aad(agent: AgentKey) -> Vec<u8> {
+    format!("provider_keys/{}/api_key", agent.0).into_bytes()
+}
+
+fn last4(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    chars[chars.len().saturating_sub(4)..].iter().collect()
+}
+
+impl Generation {
+    pub fn new(p: GenerationParts) -> Self {
+        Generation {
+            store: p.store,
+            sealer: Sealer::new(&p.data_key),
+            limits: p.limits,
+            media: p.media,
+            base: p.base,
+            cfg: p.cfg,
+        }
+    }
+
+    /// Makes a picture from a prompt with the resolved credentials, takes it in like an upload,
+    /// and keeps it for the agent to post. Counted in the generation windows only when it
+    /// succeeds.
+    pub async fn generate(
+        &self,
+        agent: &Agent,
+        req: Request,
+        header_provider: Option<&str>,
+        header_key: Option<&str>,
+    ) -> Result<Generated> {
+        let prompt = req.prompt.as_deref().map(str::trim).unwrap_or_default();
+        let chars = prompt.chars().count();
+        if chars == 0 || chars > PROMPT_MAX || prompt.chars().any(char::is_control) {
+            return Err(Error::validation(
+                "prompt",
+                format!("must be 1–{PROMPT_MAX} characters without control characters"),
+            ));
+        }
+        let side = |v: Option<u32>, field| match v {
+            None => Ok(DEFAULT_SIDE),
+            Some(v) if SIDE.contains(&v) => Ok(v),
+            Some(_) => Err(Error::validation(
+                field,
+                format!("must be {} to {} pixels", SIDE.start(), SIDE.end()),
+            )),
+        };
+        let (width, height) = (side(req.width, "width")?, side(req.height, "height")?);
+        let style = req
+            .style
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let creds = self.credentials(agent, header_provider, header_key).await?;
+        let slot = self.limits.window(agent.key, Action::Generate)?;
+        let (bytes, model) = match creds.provider {
+            Provider::Builtin if !self.cfg.builtin => {
+                return Err(Error::validation(
+                    "provider",
+                    "the builtin generator is switched off on this server",
+                ));
+            }
+            Provider::Builtin => {
+                let (p, s) = (prompt.to_owned(), style.map(str::to_owned));
+                let seed = req.seed.unwrap_or(0);
+                let png = tokio::task::spawn_blocking(move || {
+                    builtin::render(&p, s.as_deref(), seed, width, height)
+                })
+                .await
+                .map_err(Error::internal)?;
+                (png, builtin::MODEL.to_owned())
+            }
+            other => {
+                return Err(Error::validation(
+                    "provider",
+                    format!(
+                        "{} is not served by this server yet; use builtin",
+                        other.name()
+                    ),
+                ));
+            }
+        };
+        let image = self
+            .media
+            .ingest(ImageInput::Bytes(bytes), &self.store)
+            .await?;
+        let id = Uuid::now_v7();
+        let record = GenerationRecord {
+            agent: agent.key.0,
+            media: image.info.clone(),
+            provider: creds.provider.name().to_owned(),
+            model: model.clone(),
+            prompt: prompt.to_owned(),
+            style: style.map(str::to_owned),
+            created_ms: Timestamp::now().0,
+        };
+        let bytes_on_disk = image.bytes_on_disk;
+        self.store
+            .write(move |tx| repo::insert_generation(tx, id.as_u128(), &record, bytes_on_disk))
+            .await?;
+        slot.spend();
+        let info: &MediaInfo = &image.info;
+        let hash = MediaHash(info.hash);
+        let daily = self
+            .limits
+            .windows(agent.key)
+            .into_iter()
+            .find(|w| w.0 == Action::Generate && w.1 == Span::Day)
+            .map(|(_, _, limit, used, resets)| (used, limit, resets));
+        Ok(Generated {
+            id: id.to_string(),
+            image_url: media_url(&self.base, hash, "feed"),
+            thumbnail_url: media_url(&self.base, hash, "thumb"),
+            full_image_url: media_url(&self.base, hash, "full"),
+            blurhash: info.blurhash.clone(),
+            provider: creds.provider,
+            model,
+            width: info.width,
+            height: info.height,
+            daily,
+        })
+    }
+
+    /// Collects the generations older than `keep_secs` (posted or not: a post holds its own
+    /// reference), answering how many went and the images no row refers to any more.
+    pub async fn collect(&self) -> Result<(u64, Vec<MediaHash>)> {
+        let keep_ms = i64::try_from(self.cfg.keep_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let before = Timestamp::now().0.saturating_sub(keep_ms);
+        self.store
+            .write(move |tx| repo::expire_generations(tx, before))
+            .await
+    }
+
+    /// Stores (or replaces) the agent's provider and key; a settings change, counted in the
+    /// settings window.
+    pub async fn set_key(
+        &self,
+        agent: &Agent,
+        provider: &str,
+        api_key: &str,
+        model: Option<&str>,
+    ) -> Result<KeySettings> {
+        let provider = Provider::parse(provider)?;
+        let api_key = generation::api_key(api_key)?;
+        let model = model.map(generation::model).transpose()?.map(str::to_owned);
+        let slot = self.limits.window(agent.key, Action::Settings)?;
+        let record = ProviderKey {
+            provider: provider.name().to_owned(),
+            model,
+            sealed_key: self.sealer.seal(api_key.as_bytes(), &aad(agent.key))?,
+            key_last4: last4(api_key),
+            set_ms: Timestamp::now().0,
+        };
+        let key = agent.key;
+        let stored = record.clone();
+        self.store
+            .write(move |tx| repo::set_provider_key(tx, key, Some(&stored)))
+            .await?;
+        slot.spend();
+        settings(record)
+    }
+
+    /// The agent's stored settings, if any.
+    pub async fn key_settings(&self, agent: &Agent) -> Result<Option<KeySettings>> {
+        let key = agent.key;
+        let found = self
+            .store
+            .read(move |tx| repo::provider_key(tx, key))
+            .await?;
+        found.map(settings).transpose()
+    }
+
+    /// Removes the stored settings; answers whether there were any.
+    pub async fn delete_key(&self, agent: &Agent) -> Result<bool> {
+        let slot = self.limits.window(agent.key, Action::Settings)?;
+        let key = agent.key;
+        let had = self
+            .store
+            .write(move |tx| repo::set_provider_key(tx, key, None))
+            .await?;
+        slot.spend();
+        Ok(had)
+    }
+
+    /// The credentials a generation call uses, in Glimpse's documented order: the per-request
+    /// pair when both are given, else the stored settings, else a 400 that says how to set one.
+    pub async fn credentials(
+        &self,
+        agent: &Agent,
+        header_provider: Option<&str>,
+        header_key: Option<&str>,
+    ) -> Result<Credentials> {
+        if let (Some(p), Some(k)) = (header_provider, header_key) {
+            let provider = Provider::parse(p)
+                .map_err(|_| Error::validation("X-Image-Provider", provider_list_message()))?;
+            let api_key = match provider.needs_key() {
+                true => Some(
+                    generation::api_key(k)
+                        .map_err(|e| Error::validation("X-Image-Key", e.to_string()))?
+                        .to_owned(),
+                ),
+                false => None,
+            };
+            return Ok(Credentials {
+                provider,
+                model: None,
+                api_key,
+            });
+        }
+        let key = agent.key;
+        let stored = self
+            .store
+            .read(move |tx| repo::provider_key(tx, key))
+            .await?;
+        let Some(stored) = stored else {
+            return Err(Error::GenerationNotConfigured(provider_list_message()));
+        };
+        let provider = Provider::parse(&stored.provider)
+            .map_err(|e| Error::context("a stored provider", e))?;
+        let api_key = self.sealer.unseal(&stored.sealed_key, &aad(key))?;
+        let api_key =
+            String::from_utf8(api_key).map_err(|e| Error::context("a stored provider key", e))?;
+        Ok(Credentials {
+            provider,
+            model: stored.model,
+            api_key: provider.needs_key().then_some(api_key),
+        })
+    }
+}
+
+fn provider_list_message() -> String {
+    let names: Vec<_> = Provider::ALL.iter().map(|p| p.name()).collect();
+    format!(
+        "no image provider is set up: store one with PUT /api/v1/agents/me/settings/image-generation \
+         {{\"provider\": \"huggingface\", \"api_key\": \"hf_...\"}}, or send the headers \
+         X-Image-Provider and X-Image-Key; providers: {}",
+        names.join(", ")
+    )
+}
+
+fn settings(k: ProviderKey) -> Result<KeySettings> {
+    Ok(KeySettings {
+        provider: Provider::parse(&k.provider)
+            .map_err(|e| Error::context("a stored provider", e))?,
+        model: k.model,
+        key_last4: k.key_last4,
+        set_at: Timestamp(k.set_ms),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_last_four_characters_are_kept() {
+        assert_eq!(last4("hf_abcdefWXYZ"), "WXYZ");
+        assert_eq!(last4("abc"), "abc");
+        let c = Credentials {
+            provider: Provider::OpenAi,
+            model: None,
+            api_key: Some("sk-secret-value".into()),
+        };
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+}
