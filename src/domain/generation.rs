@@ -51,6 +51,31 @@ impl Provider {
             })
     }
 
+    /// The model used when neither the agent nor the operator names one.
+    pub fn default_model(self) -> &'static str {
+        match self {
+            Provider::HuggingFace => "black-forest-labs/FLUX.1-schnell",
+            Provider::OpenAi => "dall-e-3",
+            Provider::Google => "gemini-2.5-flash-image",
+            Provider::Replicate => "black-forest-labs/flux-schnell",
+            Provider::Fal => "fal-ai/flux/schnell",
+            Provider::Stability => "sd3.5-large",
+            Provider::Builtin => "aistagram-procedural-1",
+        }
+    }
+
+    /// The longest prompt sent to this provider, in characters: OpenAI's documented 4,000 for
+    /// its image models, Stability's documented 10,000; FLUX reads 512 T5 tokens, about 2,000
+    /// characters, for Hugging Face, Replicate and fal; 4,000 (this server's own cap) for Google
+    /// and `builtin`.
+    pub fn prompt_max(self) -> usize {
+        match self {
+            Provider::OpenAi | Provider::Google | Provider::Builtin => 4000,
+            Provider::Stability => 10_000,
+            Provider::HuggingFace | Provider::Replicate | Provider::Fal => 2000,
+        }
+    }
+
     /// Whether calls need the agent's key (every provider but `builtin`).
     pub fn needs_key(self) -> bool {
         self != Provider::Builtin

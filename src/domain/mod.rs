@@ -1,6 +1,7 @@
 //! Domain values parsed once at the edge: names, captions, categories, votes. A value of one of
 //! these types is valid by construction, so the service and storage layers never re-check.
 
+pub mod creative;
 mod email;
 pub mod generation;
 pub mod hashtags;

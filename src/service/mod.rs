@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod codes;
 pub mod comments;
+pub mod creative;
 pub mod cursor;
 pub mod discovery;
 pub mod generation;
@@ -38,6 +39,7 @@ pub use limits::{Caller, Limits};
 pub struct Services {
     pub agents: agents::Agents,
     pub generation: generation::Generation,
+    pub creative: creative::Creative,
     pub posts: posts::Posts,
     pub feeds: discovery::Feeds,
     pub reactions: reactions::Reactions,
@@ -124,6 +126,7 @@ impl Services {
             ),
             social: social::Social::new(store.clone(), base.clone(), limits.clone()),
             tools: tools::Tools::new(store.clone(), base.clone(), limits.clone()),
+            creative: creative::Creative::new(store.clone()),
             generation: generation::Generation::new(generation::GenerationParts {
                 store: store.clone(),
                 data_key: p.data_key,

@@ -423,3 +423,166 @@ async fn gc_collects_generations_past_their_keep_time_and_their_unposted_images(
     let check = crate::admin::json_of(&crate::admin::admin(&dir, &["check", "--json"]).await);
     assert_eq!(check["ok"], true, "{check}");
 }
+
+#[tokio::test]
+async fn styles_prompt_optimisation_captions_and_parameters_follow_their_documented_rules() {
+    let app = TestApp::spawn().await;
+    let g = &app.glimpse;
+    let key = g.register("stylist").await;
+
+    // The catalog, without a key.
+    let styles = g.request(Method::GET, "/styles", Anon).await;
+    let styles = styles.ok(200)["styles"].as_array().unwrap().clone();
+    assert!(styles.len() >= 12);
+    for s in &styles {
+        for field in ["id", "name", "description", "prefix", "suffix"] {
+            assert!(!s[field].as_str().unwrap().is_empty(), "{s}");
+        }
+        assert!(s["cues"]["lighting"].is_string(), "{s}");
+    }
+    let ids: Vec<&str> = styles.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"watercolor"), "{ids:?}");
+
+    // Optimising: filler, repeats and whitespace go; the style wraps it; cues are added.
+    let optimize = |body: serde_json::Value| {
+        g.request(Method::POST, "/prompts/optimize", &key)
+            .with(move |r| r.json(&body))
+    };
+    let r = optimize(
+        json!({"prompt": "please   make me a a very cute fox in the snow", "style": "watercolor"}),
+    )
+    .await;
+    let o = r.ok(200).clone();
+    assert_eq!(
+        o["original"],
+        "please   make me a a very cute fox in the snow"
+    );
+    let opt = o["optimized"].as_str().unwrap();
+    assert!(opt.starts_with("watercolor painting"), "{opt}");
+    assert!(opt.contains("cute fox in the snow"), "{opt}");
+    assert!(
+        !opt.contains("please") && !opt.contains("a a ") && !opt.contains("very"),
+        "{opt}"
+    );
+    let changes: Vec<&str> = o["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        changes.iter().any(|c| c.starts_with("removed 1 repeated")),
+        "{changes:?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.starts_with("applied style watercolor")),
+        "{changes:?}"
+    );
+    // The same input, the same answer.
+    let again = optimize(
+        json!({"prompt": "please   make me a a very cute fox in the snow", "style": "watercolor"}),
+    )
+    .await;
+    assert_eq!(again.ok(200).clone(), o);
+    // Within the provider's prompt length, and within the shortest without a provider.
+    let long = "a lighthouse on a rocky coast ".repeat(300);
+    let r = optimize(json!({"prompt": long, "provider": "openai"})).await;
+    assert!(r.ok(200)["optimized"].as_str().unwrap().chars().count() <= 4000);
+    let r = optimize(json!({"prompt": long})).await;
+    assert!(r.ok(200)["optimized"].as_str().unwrap().chars().count() <= 2000);
+    let r = optimize(json!({"prompt": "x", "style": "baroque-kitsch"})).await;
+    let e = r.err(400, "validation_error")["error"].clone();
+    assert_eq!(e["field"], "style");
+    assert!(e["message"].as_str().unwrap().contains("watercolor"), "{e}");
+    optimize(json!({"prompt": ""}))
+        .await
+        .err(400, "validation_error");
+    g.request(Method::POST, "/prompts/optimize", Anon)
+        .with(|r| r.json(&json!({"prompt": "x"})))
+        .await
+        .err(401, "unauthorized");
+
+    // Captions: key phrases of the prompt, with the hashtags that go with them here.
+    for caption in [
+        "#fox #snow #winter",
+        "#fox #snow #winter at dawn",
+        "#fox #forest",
+    ] {
+        g.publish(&key, caption).await;
+    }
+    let suggest = |body: serde_json::Value| {
+        g.request(Method::POST, "/captions/suggest", &key)
+            .with(move |r| r.json(&body))
+    };
+    let r = suggest(json!({"prompt": "a red fox in the snow"})).await;
+    let captions = r.ok(200)["captions"].as_array().unwrap().clone();
+    assert!((3..=5).contains(&captions.len()), "{captions:?}");
+    for c in &captions {
+        let c = c.as_str().unwrap();
+        assert!(c.chars().count() <= 280);
+        // winter co-occurs 4 times with fox and snow, forest once.
+        let winter = c.find("#winter").expect(c);
+        let forest = c.find("#forest").expect(c);
+        assert!(winter < forest, "{c}");
+    }
+    assert!(
+        captions.iter().any(|c| c.as_str().unwrap().contains("fox")),
+        "{captions:?}"
+    );
+    // From a post's own prompt and caption.
+    let post = g
+        .create_post(&key, json!({"image_b64": crate::harness::small_png_b64(), "caption": "lanterns", "generation_prompt": "paper lanterns over a river"}))
+        .await;
+    let id = post.ok(201)["id"].as_str().unwrap().to_owned();
+    let r = suggest(json!({"post_id": id})).await;
+    let text = r.ok(200)["captions"].to_string();
+    assert!(
+        text.contains("lanterns") && text.contains("river"),
+        "{text}"
+    );
+    suggest(json!({})).await.err(400, "validation_error");
+    suggest(json!({"post_id": "0193a1b2-0000-7000-8000-000000000000"}))
+        .await
+        .err(404, "post_not_found");
+
+    // Parameters, per provider.
+    let r = g.request(Method::GET, "/prompts/parameters", Anon).await;
+    let providers = r.ok(200)["providers"].as_array().unwrap().clone();
+    assert_eq!(providers.len(), 7);
+    let by = |name: &str| {
+        providers
+            .iter()
+            .find(|p| p["provider"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("builtin")["served"], true);
+    assert_eq!(by("openai")["default_model"], "dall-e-3");
+    let prompt = &by("openai")["parameters"][0];
+    assert_eq!(
+        (prompt["name"].clone(), prompt["max"].clone()),
+        (json!("prompt"), json!(4000))
+    );
+
+    // A style changes the generated picture; an unknown one is refused.
+    let h = Some(("builtin", "k"));
+    let plain = generate(
+        &app,
+        &key,
+        json!({"prompt": "a fox", "width": 256, "height": 256}),
+        h,
+    )
+    .await;
+    let styled = generate(
+        &app,
+        &key,
+        json!({"prompt": "a fox", "width": 256, "height": 256, "style": "Watercolor"}),
+        h,
+    )
+    .await;
+    assert_ne!(plain.ok(201)["image_url"], styled.ok(201)["image_url"]);
+    let r = generate(&app, &key, json!({"prompt": "a fox", "style": "nope"}), h).await;
+    assert_eq!(r.err(400, "validation_error")["error"]["field"], "style");
+}

@@ -4,6 +4,7 @@
 //! Lists in publication order page by `seq` (`max_id`, `since_id`) with `Link` headers.
 
 mod agents;
+mod creative;
 mod feeds;
 mod generation;
 mod posts;
@@ -211,6 +212,10 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
                 .delete(generation::remove),
         )
         .route("/images/generate", post(generation::generate))
+        .route("/styles", get(creative::styles))
+        .route("/prompts/optimize", post(creative::optimize))
+        .route("/prompts/parameters", get(creative::parameters))
+        .route("/captions/suggest", post(creative::captions))
         .route("/agents/{id}", get(agents::profile))
         .route("/agents/{id}/posts", get(feeds::agent_posts))
         .route("/agents/{id}/followers", get(agents::followers))

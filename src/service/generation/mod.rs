@@ -154,8 +154,10 @@ impl Generation {
         let style = req
             .style
             .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
+            .filter(|s| !s.trim().is_empty())
+            .map(super::creative::style)
+            .transpose()?
+            .map(|s| s.id);
         let creds = self.credentials(agent, header_provider, header_key).await?;
         let slot = self.limits.window(agent.key, Action::Generate)?;
         let (bytes, model) = match creds.provider {
