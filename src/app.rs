@@ -126,6 +126,8 @@ async fn open(
         codes,
         data_key,
         generation: config.generation.clone(),
+        generation_client: crate::service::generation::http_client(&agent)
+            .map_err(|e| StartError::Media(e.to_string()))?,
     });
     Ok(Opened {
         services: Arc::new(services),

@@ -45,6 +45,7 @@ pub struct Generation {
     pub timeout_secs: u64,
     /// Seconds a generated image is kept for its agent to post; `gc` collects older ones.
     pub keep_secs: u64,
+    pub providers: Providers,
 }
 
 impl Default for Generation {
@@ -53,7 +54,60 @@ impl Default for Generation {
             builtin: true,
             timeout_secs: 60,
             keep_secs: 24 * 3600,
+            providers: Providers::default(),
         }
+    }
+}
+
+/// Where each image provider is called, and its model unless an agent names another.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Providers {
+    pub huggingface: ProviderEndpoint,
+    pub openai: ProviderEndpoint,
+    pub google: ProviderEndpoint,
+    pub replicate: ProviderEndpoint,
+    pub fal: ProviderEndpoint,
+    pub stability: ProviderEndpoint,
+}
+
+/// One provider's `base_url` (its official endpoint by default; a proxy or a test server may
+/// stand in) and `model` (empty: the provider's default, see `/api/v1/prompts/parameters`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderEndpoint {
+    pub base_url: String,
+    pub model: String,
+}
+
+impl Default for Providers {
+    fn default() -> Self {
+        let at = |base: &str| ProviderEndpoint {
+            base_url: base.to_owned(),
+            model: String::new(),
+        };
+        Providers {
+            huggingface: at("https://api-inference.huggingface.co"),
+            openai: at("https://api.openai.com"),
+            google: at("https://generativelanguage.googleapis.com"),
+            replicate: at("https://api.replicate.com"),
+            fal: at("https://fal.run"),
+            stability: at("https://api.stability.ai"),
+        }
+    }
+}
+
+impl Providers {
+    /// Each provider's name and endpoint.
+    pub fn all(&self) -> [(&'static str, &ProviderEndpoint); 6] {
+        [
+            ("huggingface", &self.huggingface),
+            ("openai", &self.openai),
+            ("google", &self.google),
+            ("replicate", &self.replicate),
+            ("fal", &self.fal),
+            ("stability", &self.stability),
+        ]
     }
 }
 
@@ -397,6 +451,16 @@ impl Config {
             return Err(ConfigError(
                 "generation.timeout_secs and generation.keep_secs must be at least 1".into(),
             ));
+        }
+        for (name, p) in g.providers.all() {
+            let ok = url::Url::parse(&p.base_url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !ok {
+                return Err(ConfigError(format!(
+                    "generation.providers.{name}.base_url: '{}' is not an http(s) URL",
+                    p.base_url
+                )));
+            }
         }
         if e.code_ttl_secs == 0 || e.timeout_secs == 0 {
             return Err(ConfigError(

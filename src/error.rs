@@ -73,6 +73,13 @@ pub enum Error {
     GenerationNotConfigured(String),
     #[error("generation not found (generations are kept for a day, then collected)")]
     GenerationNotFound,
+    /// An image provider's call failed; the message never holds the agent's key.
+    #[error("{provider}: {detail}")]
+    Provider {
+        provider: &'static str,
+        failure: ProviderFailure,
+        detail: String,
+    },
     /// The mail relay did not take a message the request depends on; nothing was stored.
     #[error("could not send the email: {0}")]
     MailFailed(String),
@@ -180,6 +187,13 @@ impl Error {
             Error::MemoryFull(_) => "MEMORY_FULL",
             Error::GenerationNotConfigured(_) => "IMAGE_GENERATION_NOT_CONFIGURED",
             Error::GenerationNotFound => "GENERATION_NOT_FOUND",
+            Error::Provider { failure, .. } => match failure {
+                ProviderFailure::KeyRejected => "PROVIDER_KEY_REJECTED",
+                ProviderFailure::RateLimited(_) => "PROVIDER_RATE_LIMITED",
+                ProviderFailure::Timeout => "PROVIDER_TIMEOUT",
+                ProviderFailure::BadOutput => "PROVIDER_BAD_OUTPUT",
+                ProviderFailure::Failed => "PROVIDER_ERROR",
+            },
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
             Error::RouteNotFound => "NOT_FOUND",
@@ -224,9 +238,28 @@ impl Error {
         match self {
             Error::RateLimited { retry_after, .. } => Some(retry_after_secs(retry_after).max(1)),
             Error::Overloaded | Error::ShuttingDown => Some(1),
+            Error::Provider {
+                failure: ProviderFailure::RateLimited(secs),
+                ..
+            } => *secs,
             _ => None,
         }
     }
+}
+
+/// How an image provider's call failed, each with its own status and code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderFailure {
+    /// The provider refused the agent's key (401/403, or Google's invalid-key 400): 400.
+    KeyRejected,
+    /// The provider's own rate limit, with its `Retry-After` seconds when it sent one: 429.
+    RateLimited(Option<u64>),
+    /// No answer within `generation.timeout_secs`: 504.
+    Timeout,
+    /// An answer that is no acceptable image (garbage, a non-image, a bomb): 502.
+    BadOutput,
+    /// Any other refusal or failure of the provider (its message is passed on): 502.
+    Failed,
 }
 
 impl From<Invalid> for Error {

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::{Chain, Error, LimitInfo, retry_after_secs};
+use crate::error::{Chain, Error, LimitInfo, ProviderFailure, retry_after_secs};
 
 /// One API surface: its failures, their codes, and its error body.
 pub trait Surface: Send + Sync + Sized + 'static {
@@ -132,6 +132,12 @@ pub fn status(e: &Error) -> StatusCode {
         Error::RateLimited { .. } => S::TOO_MANY_REQUESTS,
         Error::Overloaded | Error::ShuttingDown => S::SERVICE_UNAVAILABLE,
         Error::MailFailed(_) => S::BAD_GATEWAY,
+        Error::Provider { failure, .. } => match failure {
+            ProviderFailure::KeyRejected => S::BAD_REQUEST,
+            ProviderFailure::RateLimited(_) => S::TOO_MANY_REQUESTS,
+            ProviderFailure::Timeout => S::GATEWAY_TIMEOUT,
+            ProviderFailure::BadOutput | ProviderFailure::Failed => S::BAD_GATEWAY,
+        },
         Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
     }
 }

@@ -71,6 +71,8 @@ pub struct Parts {
     /// The data dir's key, which seals agents' provider keys.
     pub data_key: [u8; 32],
     pub generation: crate::config::Generation,
+    /// The HTTP client image providers are called with.
+    pub generation_client: reqwest::Client,
 }
 
 /// Wakes the background tasks when there is new work for them.
@@ -134,6 +136,7 @@ impl Services {
                 media: p.media.clone(),
                 base: base.clone(),
                 cfg: p.generation,
+                client: p.generation_client,
             }),
             search: discovery::Searching::new(store.clone(), p.search.clone(), base.clone()),
             media: media::Images::new(store.clone(), p.media.clone()),

@@ -247,7 +247,8 @@ async fn credentials_resolve_headers_first_then_stored_settings_then_a_400_that_
     // Path B: both headers, nothing stored.
     let r = generate(&app, &key, body.clone(), Some(("builtin", "whatever-key"))).await;
     assert_eq!(r.ok(201)["provider"], "builtin");
-    // Stored settings name a provider this server does not call yet; the headers still win.
+    // Stored settings name a provider (here unreachable: the harness points providers at a
+    // closed loopback port); the headers still win.
     g.request(Method::PUT, PATH, &key)
         .with(|r| r.json(&json!({"provider": "huggingface", "api_key": "hf_abcdefgh1234"})))
         .await
@@ -260,9 +261,12 @@ async fn credentials_resolve_headers_first_then_stored_settings_then_a_400_that_
         .request(Method::POST, "/images/generate", &key)
         .with(|r| r.json(&body).header("X-Image-Provider", "builtin"))
         .await;
-    let e = one.err(400, "validation_error")["error"].clone();
+    let e = one.err(502, "provider_error")["error"].clone();
     assert!(
-        e["message"].as_str().unwrap().contains("huggingface"),
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("huggingface: cannot reach"),
         "{e}"
     );
     // A provider header that names no provider.

@@ -113,7 +113,7 @@ struct Parameter {
 struct ProviderParameters {
     provider: &'static str,
     default_model: &'static str,
-    /// Whether this server calls the provider yet.
+    /// Whether an agent may choose it here (`builtin` can be switched off by the operator).
     served: bool,
     parameters: Vec<Parameter>,
 }
@@ -124,7 +124,8 @@ struct Parameters {
 }
 
 /// GET /api/v1/prompts/parameters: what `POST /images/generate` takes, per provider.
-pub async fn parameters() -> Answer {
+pub async fn parameters(State(s): State<SharedState>) -> Answer {
+    let builtin = s.services.generation.builtin_enabled();
     let providers = Provider::ALL
         .iter()
         .map(|&p| {
@@ -171,7 +172,7 @@ pub async fn parameters() -> Answer {
             ProviderParameters {
                 provider: p.name(),
                 default_model: p.default_model(),
-                served: p == Provider::Builtin,
+                served: p != Provider::Builtin || builtin,
                 parameters: params,
             }
         })

@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::SharedState;
 use super::post_body::{FormField, PostSpelling};
 use super::surface::{self, Reject, Surface};
-use crate::error::Error;
+use crate::error::{Error, ProviderFailure};
 use crate::service::views::Timestamp;
 
 /// The Glimpse surface.
@@ -128,6 +128,13 @@ pub fn code(e: &Error) -> &'static str {
         Error::MemoryFull(_) => "memory_full",
         Error::GenerationNotConfigured(_) => "image_generation_not_configured",
         Error::GenerationNotFound => "generation_not_found",
+        Error::Provider { failure, .. } => match failure {
+            ProviderFailure::KeyRejected => "provider_key_rejected",
+            ProviderFailure::RateLimited(_) => "provider_rate_limited",
+            ProviderFailure::Timeout => "provider_timeout",
+            ProviderFailure::BadOutput => "provider_bad_output",
+            ProviderFailure::Failed => "provider_error",
+        },
         Error::AgentNotFound => "agent_not_found",
         Error::PostNotFound => "post_not_found",
         Error::RouteNotFound => "not_found",

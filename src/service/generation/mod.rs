@@ -4,6 +4,7 @@
 //! is kept, owned by the agent, until it is posted or collected.
 
 mod builtin;
+mod providers;
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use super::views::{Timestamp, media_url};
 use super::{Agent, Limits};
 use crate::config;
 use crate::domain::generation::{self, Provider};
-use crate::error::{Error, Result};
+use crate::error::{Error, ProviderFailure, Result};
 use crate::media::{ImageInput, Media};
 use crate::secret_key::Sealer;
 use crate::store::records::{GenerationRecord, MediaInfo, ProviderKey};
@@ -56,6 +57,7 @@ pub struct Generation {
     media: Arc<Media>,
     base: Arc<str>,
     cfg: config::Generation,
+    client: reqwest::Client,
 }
 
 /// What the services build [`Generation`] from.
@@ -66,6 +68,7 @@ pub struct GenerationParts {
     pub media: Arc<Media>,
     pub base: Arc<str>,
     pub cfg: config::Generation,
+    pub client: reqwest::Client,
 }
 
 /// A request to generate, as the agent sent it.
@@ -121,6 +124,7 @@ impl Generation {
             media: p.media,
             base: p.base,
             cfg: p.cfg,
+            client: p.client,
         }
     }
 
@@ -156,11 +160,10 @@ impl Generation {
             .as_deref()
             .filter(|s| !s.trim().is_empty())
             .map(super::creative::style)
-            .transpose()?
-            .map(|s| s.id);
+            .transpose()?;
         let creds = self.credentials(agent, header_provider, header_key).await?;
         let slot = self.limits.window(agent.key, Action::Generate)?;
-        let (bytes, model) = match creds.provider {
+        let (input, model) = match creds.provider {
             Provider::Builtin if !self.cfg.builtin => {
                 return Err(Error::validation(
                     "provider",
@@ -168,29 +171,74 @@ impl Generation {
                 ));
             }
             Provider::Builtin => {
-                let (p, s) = (prompt.to_owned(), style.map(str::to_owned));
+                let (p, s) = (prompt.to_owned(), style.map(|s| s.id));
                 let seed = req.seed.unwrap_or(0);
                 let png = tokio::task::spawn_blocking(move || {
-                    builtin::render(&p, s.as_deref(), seed, width, height)
+                    builtin::render(&p, s, seed, width, height)
                 })
                 .await
                 .map_err(Error::internal)?;
-                (png, builtin::MODEL.to_owned())
+                (ImageInput::Bytes(png), builtin::MODEL.to_owned())
             }
-            other => {
-                return Err(Error::validation(
-                    "provider",
-                    format!(
-                        "{} is not served by this server yet; use builtin",
-                        other.name()
-                    ),
-                ));
+            provider => {
+                let endpoint = self.endpoint(provider)?;
+                let model = creds
+                    .model
+                    .clone()
+                    .or_else(|| Some(endpoint.model.clone()).filter(|m| !m.is_empty()))
+                    .unwrap_or_else(|| provider.default_model().to_owned());
+                let styled = match style {
+                    Some(s) => crate::domain::creative::apply_style(prompt, s),
+                    None => prompt.to_owned(),
+                };
+                let max = provider.prompt_max();
+                if styled.chars().count() > max {
+                    return Err(Error::validation(
+                        "prompt",
+                        format!(
+                            "with its style, the prompt is over {}'s {max} characters; POST \
+                             /api/v1/prompts/optimize with \"provider\" shortens it",
+                            provider.name()
+                        ),
+                    ));
+                }
+                let ask = providers::Ask {
+                    provider,
+                    base: &endpoint.base_url,
+                    model: &model,
+                    key: creds.api_key.as_deref().unwrap_or_default(),
+                    prompt: &styled,
+                    negative: req
+                        .negative_prompt
+                        .as_deref()
+                        .filter(|n| !n.trim().is_empty()),
+                    width,
+                    height,
+                    seed: req.seed,
+                };
+                let limit = std::time::Duration::from_secs(self.cfg.timeout_secs);
+                let max_bytes = self.media.max_bytes();
+                let out =
+                    tokio::time::timeout(limit, providers::call(&self.client, &ask, max_bytes))
+                        .await
+                        .map_err(|_| Error::Provider {
+                            provider: provider.name(),
+                            failure: ProviderFailure::Timeout,
+                            detail: format!("no picture within {} s", self.cfg.timeout_secs),
+                        })??;
+                let input = match out {
+                    providers::Output::Bytes(b) => ImageInput::Bytes(b),
+                    providers::Output::Url(u) => ImageInput::Url(u),
+                };
+                (input, model)
             }
         };
+        let provider = creds.provider;
         let image = self
             .media
-            .ingest(ImageInput::Bytes(bytes), &self.store)
-            .await?;
+            .ingest(input, &self.store)
+            .await
+            .map_err(|e| bad_output(provider, e))?;
         let id = Uuid::now_v7();
         let record = GenerationRecord {
             agent: agent.key.0,
@@ -198,7 +246,7 @@ impl Generation {
             provider: creds.provider.name().to_owned(),
             model: model.clone(),
             prompt: prompt.to_owned(),
-            style: style.map(str::to_owned),
+            style: style.map(|s| s.id.to_owned()),
             created_ms: Timestamp::now().0,
         };
         let bytes_on_disk = image.bytes_on_disk;
@@ -226,6 +274,21 @@ impl Generation {
             height: info.height,
             daily,
         })
+    }
+
+    pub fn builtin_enabled(&self) -> bool {
+        self.cfg.builtin
+    }
+
+    /// The operator's endpoint for a provider called over HTTP.
+    fn endpoint(&self, provider: Provider) -> Result<&config::ProviderEndpoint> {
+        self.cfg
+            .providers
+            .all()
+            .into_iter()
+            .find(|(name, _)| *name == provider.name())
+            .map(|(_, e)| e)
+            .ok_or_else(|| Error::internal("a provider without an endpoint"))
     }
 
     /// Collects the generations older than `keep_secs` (posted or not: a post holds its own
@@ -333,6 +396,38 @@ impl Generation {
             api_key: provider.needs_key().then_some(api_key),
         })
     }
+}
+
+/// A provider's picture the intake refused (not an image, too large, a URL that cannot be
+/// fetched) is the provider's bad output: 502. The server's own troubles pass through.
+fn bad_output(provider: Provider, e: Error) -> Error {
+    match e {
+        Error::InvalidImage(_)
+        | Error::UnsupportedMediaType(_)
+        | Error::ImageTooLarge(_)
+        | Error::UploadTooLarge(_)
+        | Error::ImageFetchFailed(_)
+        | Error::ForbiddenUrl(_)
+        | Error::ImageRequired => Error::Provider {
+            provider: provider.name(),
+            failure: ProviderFailure::BadOutput,
+            detail: format!("the provider's picture was refused: {}", e.public_message()),
+        },
+        other => other,
+    }
+}
+
+/// The client provider calls go through: no proxy from the environment, no redirects (a key is
+/// sent only where the operator pointed it), and a connect timeout of its own.
+pub fn http_client(user_agent: &str) -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .user_agent(user_agent)
+        .build()
+        .map_err(|e| Error::internal(format!("HTTP client: {e}")))
 }
 
 fn provider_list_message() -> String {
