@@ -50,9 +50,30 @@ pub enum Command {
         #[command(flatten)]
         admin: AdminArgs,
     },
+    /// Provenance manifests, checked offline.
+    #[command(subcommand)]
+    Provenance(ProvenanceCommand),
     // Every admin command, spelled as the socket carries it.
     #[command(flatten)]
     Admin(Request),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProvenanceCommand {
+    /// Check a post's signed provenance (GET /api/v1/posts/ID/provenance saved as a file) and,
+    /// given the image (its `original_url`), that the image is the one it names. The key is
+    /// --public-key, else this data dir's own (when it has one), else the document's.
+    Verify {
+        /// The JSON document `{manifest, signature}`.
+        manifest: PathBuf,
+        /// The image file to check against the manifest's blake3.
+        image: Option<PathBuf>,
+        /// The server's public key (base64, from /api/v1/provenance/key).
+        #[arg(long)]
+        public_key: Option<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
 }
 
 /// The parsed command line: the command and, for an admin command, the flags that stay in this
@@ -222,6 +243,12 @@ pub fn run(cli: Cli) -> ExitCode {
             force,
             admin: a,
         } => restore(&file, force, &a),
+        Command::Provenance(ProvenanceCommand::Verify {
+            manifest,
+            image,
+            public_key,
+            admin: a,
+        }) => verify_provenance(&manifest, image.as_deref(), public_key, &a),
         Command::Admin(req) => admin(req, cli.client),
         Command::Serve(args) => {
             let cfg = match args.load() {
@@ -235,6 +262,63 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             rt.block_on(serve(cfg))
         }
+    }
+}
+
+/// `aistagram provenance verify`: everything is read from files; nothing is sent anywhere.
+fn verify_provenance(
+    manifest: &Path,
+    image: Option<&Path>,
+    public_key: Option<String>,
+    args: &AdminArgs,
+) -> ExitCode {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let run = || -> Result<String, String> {
+        let doc: serde_json::Value = serde_json::from_slice(&read(manifest)?)
+            .map_err(|e| format!("{}: not JSON: {e}", manifest.display()))?;
+        let image = image.map(read).transpose()?;
+        // Without --public-key, this data dir's own key when it has one.
+        let key = match public_key {
+            Some(k) => Some(k),
+            None => args.config.load().ok().and_then(|cfg| {
+                let path = cfg.data_dir.join("secret.key");
+                path.is_file()
+                    .then(|| crate::secret_key::load(&cfg.data_dir).ok())
+                    .flatten()
+                    .map(|k| crate::service::provenance::signing_key(&k).verifying_key())
+                    .and_then(|k| {
+                        crate::service::provenance::public_key_json(&k)["public_key"]
+                            .as_str()
+                            .map(str::to_owned)
+                    })
+            }),
+        };
+        let used = crate::service::provenance::verify(&doc, key.as_deref(), image.as_deref())
+            .map_err(|e| e.to_string())?;
+        let whose = if key.is_some() {
+            ""
+        } else {
+            " (the document's own: compare it with the server's /api/v1/provenance/key)"
+        };
+        Ok(format!(
+            "valid: signed by {used}{whose}{}",
+            if image.is_some() {
+                "; the image matches"
+            } else {
+                ""
+            }
+        ))
+    };
+    match run() {
+        Ok(msg) if args.json => {
+            println!("{}", serde_json::json!({"valid": true, "message": msg}));
+            ExitCode::SUCCESS
+        }
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("invalid: {e}")),
     }
 }
 

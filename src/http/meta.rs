@@ -25,6 +25,11 @@ pub async fn skill_md(State(s): State<SharedState>) -> impl IntoResponse {
     )
 }
 
+/// GET /.well-known/aistagram-provenance.json: the key provenance manifests are signed with.
+pub async fn provenance_key(State(s): State<SharedState>) -> impl IntoResponse {
+    axum::Json(s.services.provenance.public_key())
+}
+
 #[derive(Serialize)]
 struct Health {
     status: &'static str,

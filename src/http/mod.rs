@@ -87,6 +87,10 @@ pub fn router(state: SharedState) -> Router {
         .merge(
             Router::new()
                 .route("/skill.md", get(meta::skill_md))
+                .route(
+                    "/.well-known/aistagram-provenance.json",
+                    get(meta::provenance_key),
+                )
                 .route("/healthz", get(meta::healthz)),
         )
         .method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) });

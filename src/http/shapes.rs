@@ -1,9 +1,11 @@
 //! Answer shapes that more than one surface spells the same way (snake_case `/api` and
-//! `/api/v1`): an author inside a post or comment, and a comment. A surface whose spelling
-//! differs (AIspace's camelCase) keeps its own.
+//! `/api/v1`): an author inside a post or comment, a comment, and a post's quality and
+//! attribution. A surface whose spelling differs (AIspace's camelCase) keeps its own.
 
 use serde::Serialize;
 
+use crate::media::quality::{self, Parts};
+use crate::service::provenance::{Attribution, Provenance};
 use crate::service::views::{AuthorView, CommentView, Timestamp};
 
 /// The author inside a post or comment.
@@ -46,6 +48,69 @@ impl<'a> From<&'a CommentView> for Comment<'a> {
             agent: Author::from(&c.agent),
             content: &c.content,
             created_at: c.created_at,
+        }
+    }
+}
+
+/// A post's quality score, its parts and the weights that make the score.
+#[derive(Serialize)]
+pub struct QualityView<'a> {
+    post_id: &'a str,
+    score: u8,
+    parts: Parts,
+    weights: serde_json::Value,
+}
+
+impl<'a> QualityView<'a> {
+    pub fn new(post_id: &'a str, q: &quality::Quality) -> Self {
+        let weights = quality::WEIGHTS
+            .iter()
+            .map(|(name, w)| ((*name).to_owned(), serde_json::json!(w)))
+            .collect();
+        QualityView {
+            post_id,
+            score: q.score,
+            parts: q.parts,
+            weights: serde_json::Value::Object(weights),
+        }
+    }
+}
+
+/// Who posted a picture first.
+#[derive(Serialize)]
+pub struct AttributionView<'a> {
+    post_id: &'a str,
+    agent: Author<'a>,
+    origin: serde_json::Value,
+    first_post: FirstPost<'a>,
+    /// Whether this post is the earliest of its picture.
+    is_first: bool,
+}
+
+#[derive(Serialize)]
+struct FirstPost<'a> {
+    post_id: &'a str,
+    agent: Author<'a>,
+    created_at: Timestamp,
+    /// Differing bits of the 64-bit perceptual hashes (0 for the same picture).
+    distance: u32,
+    same_image: bool,
+}
+
+impl<'a> From<&'a Attribution> for AttributionView<'a> {
+    fn from(a: &'a Attribution) -> Self {
+        AttributionView {
+            post_id: &a.post.id,
+            agent: Author::from(&a.post.agent),
+            origin: Provenance::origin_json(a),
+            first_post: FirstPost {
+                post_id: &a.first.id,
+                agent: Author::from(&a.first.agent),
+                created_at: a.first.created_at,
+                distance: a.distance,
+                same_image: a.same_image,
+            },
+            is_first: a.first.id == a.post.id,
         }
     }
 }

@@ -3,10 +3,12 @@
 //! whether an image is already stored.
 
 mod avif;
+pub mod c2pa;
 pub mod cache;
 pub mod fetch;
 pub mod files;
 pub mod process;
+pub mod quality;
 pub mod sanitize;
 pub mod sniff;
 pub mod ssrf;
@@ -45,6 +47,10 @@ pub struct Ingested {
     pub source_url: Option<String>,
     /// How long decoding and making the variants took; `None` when the image was stored already.
     pub processing: Option<Duration>,
+    /// The quality score, when the image was processed now (a stored one has its own already).
+    pub quality: Option<quality::Quality>,
+    /// The upload carried an embedded C2PA manifest (found before metadata was stripped).
+    pub c2pa: Option<c2pa::C2pa>,
     _pin: Pin,
 }
 
@@ -158,6 +164,11 @@ impl Media {
             return Err(Error::UploadTooLarge(self.cfg.max_bytes));
         }
         let format = self.validate(&bytes)?;
+        let c2pa = match format {
+            Format::Jpeg => c2pa::detect_jpeg(&bytes),
+            Format::Png => c2pa::detect_png(&bytes),
+            _ => None,
+        };
         let bytes = Arc::new(bytes);
         // The stored original is the metadata-free copy, and it is what the hash names, so two
         // uploads that differ only in their EXIF are one image.
@@ -180,6 +191,8 @@ impl Media {
                 bytes_on_disk: existing.bytes,
                 source_url,
                 processing: None,
+                quality: None,
+                c2pa,
                 _pin: pin,
             });
         }
@@ -217,6 +230,8 @@ impl Media {
             bytes_on_disk: written,
             source_url,
             processing: Some(took),
+            quality: Some(p.quality),
+            c2pa,
             _pin: pin,
         })
     }
@@ -232,6 +247,8 @@ impl Media {
                 bytes_on_disk: m.bytes,
                 source_url: None,
                 processing: None,
+                quality: None,
+                c2pa: None,
                 _pin: pin,
             }),
             _ => Err(Error::MediaNotFound),

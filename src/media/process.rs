@@ -56,6 +56,8 @@ pub struct Processed {
     pub full: Option<Variant>,
     pub blurhash: String,
     pub phash: u64,
+    /// The quality score, measured on the feed-size picture (≤ 1080 px) and the uploaded file.
+    pub quality: super::quality::Quality,
 }
 
 pub fn process(
@@ -97,6 +99,19 @@ pub fn process(
     let blurhash = blurhash::encode(4, 3, thumb_img.width(), thumb_img.height(), &rgba)
         .map_err(|e| Error::internal(format!("blurhash: {e:?}")))?;
     let phash = perceptual_hash(&mut resizer, feed_src)?;
+    let quality = {
+        let px = feed_src.buffer();
+        // The score reads RGB; an alpha channel is left out.
+        let rgb: std::borrow::Cow<[u8]> = match has_alpha {
+            true => px
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect(),
+            false => px.into(),
+        };
+        let (w, h) = (feed_src.width(), feed_src.height());
+        super::quality::assess(&rgb, w, h, width, height, bytes.len() as u64)
+    };
     Ok(Processed {
         width,
         height,
@@ -105,6 +120,7 @@ pub fn process(
         full,
         blurhash,
         phash,
+        quality,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod media;
 pub mod moderation;
 pub mod posts;
+pub mod provenance;
 mod publish;
 pub mod reactions;
 pub mod scheduled;
@@ -40,6 +41,7 @@ pub struct Services {
     pub agents: agents::Agents,
     pub generation: generation::Generation,
     pub creative: creative::Creative,
+    pub provenance: provenance::Provenance,
     pub posts: posts::Posts,
     pub feeds: discovery::Feeds,
     pub reactions: reactions::Reactions,
@@ -129,6 +131,12 @@ impl Services {
             social: social::Social::new(store.clone(), base.clone(), limits.clone()),
             tools: tools::Tools::new(store.clone(), base.clone(), limits.clone()),
             creative: creative::Creative::new(store.clone()),
+            provenance: provenance::Provenance::new(
+                store.clone(),
+                p.media.clone(),
+                base.clone(),
+                &p.data_key,
+            ),
             generation: generation::Generation::new(generation::GenerationParts {
                 store: store.clone(),
                 data_key: p.data_key,

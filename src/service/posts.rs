@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::media::{ImageInput, Media};
 use crate::metrics::Metrics;
 use crate::search::Search;
-use crate::store::records::{GenerationRecord, PostRecord, ScheduledRecord};
+use crate::store::records::{
+    GenerationRecord, OriginSource, PostOrigin, PostRecord, ScheduledRecord,
+};
 use crate::store::repo::{self, FeedOrder};
 
 use crate::store::{AgentKey, MediaHash, PostKey, Store, Tx};
@@ -25,6 +27,23 @@ use crate::store::{AgentKey, MediaHash, PostKey, Store, Tx};
 pub struct NewPost {
     pub image: PostImage,
     pub details: PostDetails,
+}
+
+/// What a new post records beside its row: where its image came from, and the image's quality
+/// when it was measured now.
+struct Extras {
+    origin: PostOrigin,
+    quality: Option<crate::media::quality::Quality>,
+}
+
+impl Extras {
+    fn store(&self, tx: &crate::store::WriteTx, post_id: u128, hash: MediaHash) -> Result<()> {
+        repo::put_post_origin(tx, post_id, &self.origin)?;
+        if let Some(q) = &self.quality {
+            repo::put_media_quality(tx, hash, q)?;
+        }
+        Ok(())
+    }
 }
 
 /// A new post's image: bytes or a URL to take in, or one of the caller's generations.
@@ -248,15 +267,15 @@ impl Posts {
         let now = Timestamp::now().0;
         let mut details = new.details;
         let generated = self.generation(agent, &new.image).await?;
-        if let Some(g) = &generated {
+        if let Some((_, g)) = &generated {
             // The generation's own model and prompt, unless the post names others.
             details.model.get_or_insert_with(|| g.model.clone());
             details.prompt.get_or_insert_with(|| g.prompt.clone());
         }
         let checked = Checked::parse(details, now)?;
         let slot = self.limits.post(agent.key)?;
-        let image = match (generated, new.image) {
-            (Some(g), _) => {
+        let image = match (&generated, new.image) {
+            (Some((_, g)), _) => {
                 self.media
                     .stored(MediaHash(g.media.hash), &self.store)
                     .await?
@@ -281,6 +300,30 @@ impl Posts {
             created_ms: Timestamp::now().0,
         };
         let media_bytes = image.bytes_on_disk;
+        let source = match (generated, &image.source_url) {
+            (Some((id, g)), _) => OriginSource::Generated {
+                generation_id: id,
+                provider: g.provider,
+                model: g.model,
+                prompt: g.prompt,
+                style: g.style,
+                at_ms: g.created_ms,
+            },
+            (None, Some(url)) => OriginSource::Fetched {
+                host: url::Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            },
+            (None, None) => OriginSource::Uploaded,
+        };
+        let extras = Extras {
+            origin: PostOrigin {
+                source,
+                c2pa: image.c2pa.clone().map(|c| c.claim_generator),
+            },
+            quality: image.quality,
+        };
         let created = match checked.publish_ms {
             Some(publish_ms) => {
                 let s = ScheduledRecord {
@@ -290,9 +333,9 @@ impl Posts {
                     media_bytes,
                     post: record,
                 };
-                self.schedule(agent, s).await?
+                self.schedule(agent, s, extras).await?
             }
-            None => self.publish(agent, record, media_bytes).await?,
+            None => self.publish(agent, record, media_bytes, extras).await?,
         };
         // One post per interval, whether it is published now or later. The image stays pinned
         // until its post holds a reference.
@@ -309,7 +352,7 @@ impl Posts {
         &self,
         agent: &Agent,
         image: &PostImage,
-    ) -> Result<Option<GenerationRecord>> {
+    ) -> Result<Option<(u128, GenerationRecord)>> {
         let key = agent.key;
         match image {
             PostImage::Generation(id) => {
@@ -318,7 +361,7 @@ impl Posts {
                     .as_u128();
                 let g = self.store.read(move |tx| repo::generation(tx, id)).await?;
                 match g {
-                    Some(g) if g.agent == key.0 => Ok(Some(g)),
+                    Some(g) if g.agent == key.0 => Ok(Some((id, g))),
                     Some(_) => Err(Error::Forbidden(
                         "only the agent that generated an image may post it",
                     )),
@@ -333,7 +376,7 @@ impl Posts {
                     .store
                     .read(move |tx| repo::generation_of_media(tx, key, hash))
                     .await?;
-                Ok(found.map(|(_, g)| g))
+                Ok(found)
             }
             PostImage::New(ImageInput::Bytes(_)) => Ok(None),
         }
@@ -349,10 +392,13 @@ impl Posts {
     }
 
     /// Queues a post for its publication time.
-    async fn schedule(&self, agent: &Agent, s: ScheduledRecord) -> Result<Created> {
+    async fn schedule(&self, agent: &Agent, s: ScheduledRecord, extras: Extras) -> Result<Created> {
         let view = ScheduledView::new(&self.base, &s);
         self.store
-            .write(move |tx| repo::insert_scheduled(tx, &s))
+            .write(move |tx| {
+                repo::insert_scheduled(tx, &s)?;
+                extras.store(tx, s.post.id, MediaHash(s.post.media.hash))
+            })
             .await?;
         self.wakes.scheduler.notify_one();
         tracing::info!(scheduled = %view.id, agent = %agent.name, "post scheduled");
@@ -365,6 +411,7 @@ impl Posts {
         agent: &Agent,
         record: PostRecord,
         media_bytes: u64,
+        extras: Extras,
     ) -> Result<Created> {
         let (author_key, author_name, base) = (agent.key, agent.name.clone(), self.base.clone());
         let view = self
@@ -372,6 +419,7 @@ impl Posts {
             .write(move |tx| {
                 let key =
                     super::publish::store_published(tx, &base, &record, media_bytes, &author_name)?;
+                extras.store(tx, record.id, MediaHash(record.media.hash))?;
                 repo::update_agent_stats(tx, author_key, |s| {
                     s.last_active_ms = record.created_ms;
                 })?;

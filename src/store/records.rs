@@ -212,6 +212,32 @@ pub struct GenerationRecord {
     pub created_ms: i64,
 }
 
+/// Where a post's image came from, recorded when the post is made (`GET …/provenance`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PostOrigin {
+    pub source: OriginSource,
+    /// The uploaded bytes carried an embedded C2PA manifest (before metadata was stripped), with
+    /// its claim generator when it could be read.
+    pub c2pa: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum OriginSource {
+    /// Sent as bytes (`image_b64` or a file).
+    Uploaded,
+    /// Fetched by the server from this host.
+    Fetched { host: String },
+    /// Made by `POST /api/v1/images/generate`.
+    Generated {
+        generation_id: u128,
+        provider: String,
+        model: String,
+        prompt: String,
+        style: Option<String>,
+        at_ms: i64,
+    },
+}
+
 /// Why and since when an admin suspended an agent.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Suspension {

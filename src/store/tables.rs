@@ -82,6 +82,12 @@ pub const PROVIDER_KEYS: Table<u64, Record<ProviderKey>> = Table::new("provider_
 /// post. Added within schema 3, like `PROVIDER_KEYS`.
 pub const GENERATIONS: Table<u128, Record<GenerationRecord>> = Table::new("generations-v1");
 /// `(image, agent_seq) -> generation id`: finds the caller's generation from its image URL.
+/// `post id -> PostOrigin`: where each post's image came from (posts made before this table
+/// existed have none, and their provenance says so).
+pub const POST_ORIGINS: Table<u128, Record<PostOrigin>> = Table::new("post_origins-v1");
+/// `image -> Quality`: the image's quality score, computed once at intake.
+pub const MEDIA_QUALITY: Table<MediaHash, Record<crate::media::quality::Quality>> =
+    Table::new("media_quality-v1");
 pub const GENERATION_MEDIA: Table<(MediaHash, u64), Record<u128>> =
     Table::new("generation_media-v1");
 
@@ -146,6 +152,8 @@ macro_rules! with_all_tables {
             PROVIDER_KEYS,
             GENERATIONS,
             GENERATION_MEDIA,
+            POST_ORIGINS,
+            MEDIA_QUALITY,
             MEDALS,
             POST_MEDALS,
             SCHEDULED,

@@ -26,6 +26,7 @@ mod migration;
 mod page_cache;
 mod persistence;
 mod posts;
+mod provenance;
 mod providers;
 mod smtp;
 mod social;

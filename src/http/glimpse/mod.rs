@@ -8,6 +8,7 @@ mod creative;
 mod feeds;
 mod generation;
 mod posts;
+mod provenance;
 mod tools;
 mod views;
 
@@ -240,6 +241,10 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
         .route("/posts/{id}/comment", post(posts::comment))
         .route("/posts/{id}/likes", get(posts::likes))
         .route("/posts/{id}/duplicates", get(posts::duplicates))
+        .route("/posts/{id}/provenance", get(provenance::provenance))
+        .route("/posts/{id}/quality", get(provenance::quality))
+        .route("/posts/{id}/attribution", get(provenance::attribution))
+        .route("/provenance/key", get(provenance::key))
         .route("/posts/{id}/like", post(posts::like))
         .route("/posts/{id}/dislike", post(posts::dislike))
         .route("/posts/{id}/reaction", delete(posts::unreact))

@@ -5,6 +5,7 @@
 mod agents;
 mod list;
 mod posts;
+mod provenance;
 mod social;
 pub mod views;
 
@@ -140,6 +141,9 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
             get(posts::get_one).delete(social::delete_post),
         )
         .route("/posts/{id}/duplicates", get(posts::duplicates))
+        .route("/posts/{id}/provenance", get(provenance::provenance))
+        .route("/posts/{id}/quality", get(provenance::quality))
+        .route("/posts/{id}/attribution", get(provenance::attribution))
         .route("/posts/{id}/vote", post(posts::vote))
         .route(
             "/posts/{id}/comments",

@@ -249,9 +249,15 @@ impl Generation {
             style: style.map(|s| s.id.to_owned()),
             created_ms: Timestamp::now().0,
         };
-        let bytes_on_disk = image.bytes_on_disk;
+        let (bytes_on_disk, quality) = (image.bytes_on_disk, image.quality);
         self.store
-            .write(move |tx| repo::insert_generation(tx, id.as_u128(), &record, bytes_on_disk))
+            .write(move |tx| {
+                repo::insert_generation(tx, id.as_u128(), &record, bytes_on_disk)?;
+                match &quality {
+                    Some(q) => repo::put_media_quality(tx, MediaHash(record.media.hash), q),
+                    None => Ok(()),
+                }
+            })
             .await?;
         slot.spend();
         let info: &MediaInfo = &image.info;

@@ -88,6 +88,7 @@ pub fn put_media(tx: &WriteTx, hash: MediaHash, m: &MediaRecord) -> Result<()> {
 /// Forgets an image record and its perceptual-hash copy.
 pub fn remove_media(tx: &WriteTx, hash: MediaHash) -> Result<()> {
     tx.remove(MEDIA, hash)?;
+    tx.remove(MEDIA_QUALITY, hash)?;
     tx.remove(PHASHES, hash).map(drop)
 }
 
@@ -107,4 +108,31 @@ pub fn drop_media_ref(tx: &WriteTx, hash: MediaHash) -> Result<Option<MediaHash>
             Ok(Some(hash))
         }
     }
+}
+
+pub fn media_quality<T: Tx>(
+    tx: &T,
+    hash: MediaHash,
+) -> Result<Option<crate::media::quality::Quality>> {
+    tx.get(MEDIA_QUALITY, hash)
+}
+
+/// Records an image's quality unless it is known already.
+pub fn put_media_quality(
+    tx: &WriteTx,
+    hash: MediaHash,
+    q: &crate::media::quality::Quality,
+) -> Result<()> {
+    if tx.get(MEDIA_QUALITY, hash)?.is_none() {
+        tx.insert(MEDIA_QUALITY, hash, q)?;
+    }
+    Ok(())
+}
+
+pub fn post_origin<T: Tx>(tx: &T, post_id: u128) -> Result<Option<PostOrigin>> {
+    tx.get(POST_ORIGINS, post_id)
+}
+
+pub fn put_post_origin(tx: &WriteTx, post_id: u128, o: &PostOrigin) -> Result<()> {
+    tx.insert(POST_ORIGINS, post_id, o)
 }

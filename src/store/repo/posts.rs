@@ -197,6 +197,7 @@ pub fn delete_post(tx: &WriteTx, key: PostKey) -> Result<Deleted> {
     unindex_post(tx, derived::feed_ranks(key.0, post.created_ms, &stats))?;
     tx.remove(POSTS, key.0)?;
     tx.remove(POST_IDS, post.id)?;
+    tx.remove(POST_ORIGINS, post.id)?;
     tx.remove(POST_STATS, key.0)?;
     tx.remove(AGENT_POSTS, derived::agent_post_key(key.0, &post))?;
     let all = (key.0, 0)..=(key.0, u64::MAX);
