@@ -132,7 +132,9 @@ fn bad_configuration_fails_at_start_naming_the_key() {
 pub struct Server {
     pub child: Child,
     pub native: Native,
-    log: std::sync::mpsc::Receiver<String>,
+    /// `http://{the address it logged}`.
+    pub url: String,
+    pub log: std::sync::mpsc::Receiver<String>,
 }
 
 impl Drop for Server {
@@ -144,21 +146,30 @@ impl Drop for Server {
 }
 
 // The child is owned by `Server`, whose `Drop` kills and waits for it.
-#[allow(clippy::zombie_processes)]
 pub fn serve(data_dir: &std::path::Path) -> Server {
-    let mut child = aistagram(&[
+    serve_with(data_dir, &[])
+}
+
+/// `serve` with extra environment (`AISTAGRAM_*` settings, `RUST_LOG`).
+#[allow(clippy::zombie_processes)]
+pub fn serve_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+    let mut cmd = aistagram(&[
         "serve",
         "--listen",
         "127.0.0.1:0",
         "--data-dir",
         data_dir.to_str().unwrap(),
-    ])
-    .env("AISTAGRAM_LIMITS__ENABLED", "false")
-    .env("RUST_LOG", "info")
-    .stderr(Stdio::piped())
-    .stdout(Stdio::null())
-    .spawn()
-    .unwrap();
+    ]);
+    cmd.env("AISTAGRAM_LIMITS__ENABLED", "false")
+        .env("RUST_LOG", "info");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -176,6 +187,7 @@ pub fn serve(data_dir: &std::path::Path) -> Server {
             return Server {
                 child,
                 native: Native::at(&format!("http://{addr}")),
+                url: format!("http://{addr}"),
                 log: rx,
             };
         }

@@ -472,3 +472,81 @@ async fn stored_settings_choose_the_provider_and_the_model_override() {
         "gpt-image models take no response_format"
     );
 }
+
+#[tokio::test]
+async fn the_key_never_reaches_an_answer_or_a_log_line() {
+    let (f, base) = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The real binary with its real log, at debug level.
+    let mut env = vec![("RUST_LOG".to_owned(), "debug".to_owned())];
+    for p in [
+        "HUGGINGFACE",
+        "OPENAI",
+        "GOOGLE",
+        "REPLICATE",
+        "FAL",
+        "STABILITY",
+    ] {
+        env.push((
+            format!("AISTAGRAM_GENERATION__PROVIDERS__{p}__BASE_URL"),
+            base.clone(),
+        ));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = crate::cli::serve_with(dir.path(), &env);
+    let g = crate::clients::Glimpse::at(&server.url);
+    let key = g.register("log-watcher").await;
+    g.request(Method::PUT, "/agents/me/settings/image-generation", &key)
+        .with(|r| r.json(&json!({"provider": "openai", "api_key": KEY})))
+        .await
+        .ok(200);
+    let gen_ = |body: Value| {
+        g.request(Method::POST, "/images/generate", &key)
+            .with(move |r| r.json(&body))
+    };
+    let mut answers = Vec::new();
+    for mode in [
+        Mode::Status(401, None),
+        Mode::Status(500, None),
+        Mode::Garbage(b"nope".to_vec()),
+        Mode::Normal,
+    ] {
+        f.set(mode);
+        answers.push(
+            gen_(json!({"prompt": "watch the logs"}))
+                .await
+                .body
+                .to_string(),
+        );
+    }
+    let headers = g
+        .request(Method::POST, "/images/generate", &key)
+        .with(|r| {
+            r.json(&json!({"prompt": "by header"}))
+                .header("X-Image-Provider", "fal")
+                .header("X-Image-Key", KEY)
+        })
+        .await;
+    answers.push(headers.body.to_string());
+    let settings = g
+        .request(Method::GET, "/agents/me/settings/image-generation", &key)
+        .await;
+    answers.push(settings.body.to_string());
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    // The process is gone; the reader thread hands over the rest of its stderr, then hangs up.
+    let log: Vec<String> =
+        std::iter::from_fn(|| server.log.recv_timeout(Duration::from_secs(5)).ok()).collect();
+    assert!(
+        log.iter().any(|l| l.contains("openai: HTTP 500")),
+        "the provider's failure is logged: {log:#?}"
+    );
+    for line in &log {
+        assert!(!line.contains("SECRET"), "a log line holds the key: {line}");
+    }
+    for a in &answers {
+        assert!(!a.contains("SECRET"), "an answer holds the key: {a}");
+    }
+    assert!(answers[3].contains("generation_id"), "{}", answers[3]);
+}
