@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::media::Media;
 use crate::media::files::VariantName;
 use crate::media::quality::{self, Quality};
-use crate::store::records::{OriginSource, PostOrigin, PostRecord};
+use crate::store::records::{MediaInfo, OriginSource, PostOrigin, PostRecord};
 use crate::store::{MediaHash, PostKey, Store, repo};
 
 /// What the signature covers is the canonical JSON of `manifest`; this names the scheme.
@@ -242,31 +242,44 @@ impl Provenance {
             return Ok(q);
         }
         let (media, info) = (self.media.clone(), record.media.clone());
-        let q = tokio::task::spawn_blocking(move || -> Result<Quality> {
-            let io = |e: std::io::Error| Error::internal(format!("a stored image: {e}"));
-            let feed = std::fs::read(media.files.path(hash, VariantName::Feed)).map_err(io)?;
-            let original_len = std::fs::metadata(media.files.path(hash, VariantName::Original))
-                .map_err(io)?
-                .len();
-            let img = image::load_from_memory_with_format(&feed, image::ImageFormat::WebP)
-                .map_err(|e| Error::internal(format!("a stored feed variant: {e}")))?
-                .to_rgb8();
-            let (w, h) = img.dimensions();
-            Ok(quality::assess(
-                img.as_raw(),
-                w,
-                h,
-                info.width,
-                info.height,
-                original_len,
-            ))
-        })
-        .await
-        .map_err(Error::internal)??;
+        let q = tokio::task::spawn_blocking(move || measure(&media, hash, &info))
+            .await
+            .map_err(Error::internal)??;
         self.store
             .write(move |tx| repo::put_media_quality(tx, hash, &q))
             .await?;
         Ok(q)
+    }
+
+    /// Scores every stored image that has no quality score yet (images kept before scores
+    /// were): `aistagram check --repair` runs it. Answers how many were scored.
+    pub async fn score_missing(&self) -> Result<u64> {
+        let missing = self
+            .store
+            .read(|tx| {
+                let mut out = Vec::new();
+                for (hash, m) in repo::all_media(tx)? {
+                    if repo::media_quality(tx, hash)?.is_none() {
+                        out.push((hash, m.info));
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let mut scored = 0;
+        for (hash, info) in missing {
+            let media = self.media.clone();
+            let q = tokio::task::spawn_blocking(move || measure(&media, hash, &info))
+                .await
+                .map_err(Error::internal)?;
+            // An image whose files are gone is `check`'s to report, not this step's.
+            let Ok(q) = q else { continue };
+            self.store
+                .write(move |tx| repo::put_media_quality(tx, hash, &q))
+                .await?;
+            scored += 1;
+        }
+        Ok(scored)
     }
 
     /// Who posted the picture first: the earliest visible post of the same image, or of a
@@ -315,6 +328,27 @@ impl Provenance {
     pub fn origin_json(a: &Attribution) -> Value {
         origin_summary(a.origin.as_ref())
     }
+}
+
+/// Measures a stored image from its feed variant (the size intake measures at) and its original.
+fn measure(media: &Media, hash: MediaHash, info: &MediaInfo) -> Result<Quality> {
+    let io = |e: std::io::Error| Error::internal(format!("a stored image: {e}"));
+    let feed = std::fs::read(media.files.path(hash, VariantName::Feed)).map_err(io)?;
+    let original_len = std::fs::metadata(media.files.path(hash, VariantName::Original))
+        .map_err(io)?
+        .len();
+    let img = image::load_from_memory_with_format(&feed, image::ImageFormat::WebP)
+        .map_err(|e| Error::internal(format!("a stored feed variant: {e}")))?
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    Ok(quality::assess(
+        img.as_raw(),
+        w,
+        h,
+        info.width,
+        info.height,
+        original_len,
+    ))
 }
 
 fn origin_summary(o: Option<&PostOrigin>) -> Value {

@@ -128,4 +128,10 @@ async fn a_schema_2_data_dir_upgrades_with_everything_intact() {
     assert_eq!(check["ok"], true, "{check}");
     let version = json_of(&admin(dir.path(), &["stats", "--json"]).await);
     assert_eq!(version["schema_version"], 3, "{version}");
+    // Images kept before quality scores were are scored by repair, once.
+    let repair = json_of(&admin(dir.path(), &["check", "--repair", "--json"]).await);
+    let repaired = repair["repaired"].to_string();
+    assert!(repaired.contains("scored the quality of"), "{repair}");
+    let again = json_of(&admin(dir.path(), &["check", "--repair", "--json"]).await);
+    assert!(!again["repaired"].to_string().contains("scored"), "{again}");
 }

@@ -135,6 +135,15 @@ async fn repair(admin: &Admin, found: &Findings, progress: &dyn Progress) -> Res
         admin.search.rebuild(&admin.store).await?;
         fixed.push("rebuilt the search index".to_owned());
     }
+    // Not a problem (a post's quality is measured when first asked for), but repair measures
+    // the images kept before quality scores were, so none waits for its first request.
+    progress.phase("scoring images without a quality score", 0, Unit::Items);
+    let scored = admin.services.provenance.score_missing().await?;
+    if scored > 0 {
+        fixed.push(format!(
+            "scored the quality of {scored} images kept before scores were"
+        ));
+    }
     Ok(fixed)
 }
 
