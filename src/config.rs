@@ -98,6 +98,18 @@ impl Default for Providers {
 }
 
 impl Providers {
+    /// Every endpoint, to point them all somewhere (a proxy, a test server).
+    pub fn endpoints_mut(&mut self) -> [&mut ProviderEndpoint; 6] {
+        [
+            &mut self.huggingface,
+            &mut self.openai,
+            &mut self.google,
+            &mut self.replicate,
+            &mut self.fal,
+            &mut self.stability,
+        ]
+    }
+
     /// Each provider's name and endpoint.
     pub fn all(&self) -> [(&'static str, &ProviderEndpoint); 6] {
         [

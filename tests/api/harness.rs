@@ -52,14 +52,7 @@ pub fn quiet_config(dir: PathBuf) -> Config {
     // Tests reach nothing but loopback: every image provider points at a closed local port
     // (the discard port) unless a test starts a fake one.
     let p = &mut cfg.generation.providers;
-    for e in [
-        &mut p.huggingface,
-        &mut p.openai,
-        &mut p.google,
-        &mut p.replicate,
-        &mut p.fal,
-        &mut p.stability,
-    ] {
+    for e in p.endpoints_mut() {
         e.base_url = "http://127.0.0.1:9".to_owned();
     }
     cfg

@@ -175,14 +175,7 @@ async fn app_with(base: &str, tune: impl FnOnce(&mut aistagram::Config)) -> Test
     let base = base.to_owned();
     TestApp::spawn_with(move |c| {
         let p = &mut c.generation.providers;
-        for e in [
-            &mut p.huggingface,
-            &mut p.openai,
-            &mut p.google,
-            &mut p.replicate,
-            &mut p.fal,
-            &mut p.stability,
-        ] {
+        for e in p.endpoints_mut() {
             e.base_url = base.clone();
         }
         // Replicate's and fal's output URLs are fetched like any image URL; here they are on

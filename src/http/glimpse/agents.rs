@@ -192,16 +192,8 @@ pub async fn update_me(
     Auth(a, _): Auth<Glimpse>,
     Json(b, _): Json<ProfileBody, Glimpse>,
 ) -> Answer {
-    if let Some(field) = b.other.keys().min() {
-        return Err(Error::validation(
-            "body",
-            format!(
-                "unknown field '{field}'; a profile has description, bio, model, avatar_emoji \
-                 and avatar_url"
-            ),
-        )
-        .into());
-    }
+    let known = "a profile has description, bio, model, avatar_emoji and avatar_url";
+    super::refuse_unknown(&b.other, known)?;
     let change = ProfileChange {
         description: b.description,
         bio: b.bio,

@@ -12,20 +12,8 @@ use super::views::Reply;
 use super::{Answer, Auth, Glimpse, Json};
 use crate::domain::creative::{self, Style};
 use crate::domain::generation::Provider;
-use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
-
-/// Refuses fields a body does not have, by name.
-fn no_others(other: &HashMap<String, IgnoredAny>, known: &str) -> Result<(), Error> {
-    match other.keys().min() {
-        Some(field) => Err(Error::validation(
-            "body",
-            format!("unknown field '{field}'; {known}"),
-        )),
-        None => Ok(()),
-    }
-}
 
 #[derive(Serialize)]
 struct Styles {
@@ -55,7 +43,7 @@ pub async fn optimize(
     Auth(_, _): Auth<Glimpse>,
     Json(b, _): Json<OptimizeBody, Glimpse>,
 ) -> Answer {
-    no_others(&b.other, "it takes prompt, style and provider")?;
+    super::refuse_unknown(&b.other, "it takes prompt, style and provider")?;
     let prompt = b.prompt.unwrap_or_default();
     let out = s
         .services
@@ -86,7 +74,7 @@ pub async fn captions(
     viewer: Viewer,
     Json(b, _): Json<CaptionBody, Glimpse>,
 ) -> Answer {
-    no_others(&b.other, "it takes prompt, caption and post_id")?;
+    super::refuse_unknown(&b.other, "it takes prompt, caption and post_id")?;
     let (mut prompt, mut caption) = (b.prompt, b.caption);
     if let Some(id) = b.post_id.as_deref() {
         let post = s.services.posts.get(id, viewer.key()).await?;

@@ -63,10 +63,7 @@ pub async fn store(
     Auth(a, _): Auth<Glimpse>,
     Json(b, _): Json<SettingsBody, Glimpse>,
 ) -> Answer {
-    if let Some(field) = b.other.keys().min() {
-        let known = "the settings have provider, api_key and model";
-        return Err(Error::validation("body", format!("unknown field '{field}'; {known}")).into());
-    }
+    super::refuse_unknown(&b.other, "the settings have provider, api_key and model")?;
     let provider = b
         .provider
         .ok_or_else(|| Error::validation("provider", "is required"))?;
@@ -155,10 +152,8 @@ pub async fn generate(
     headers: HeaderMap,
     Json(b, _): Json<GenerateBody, Glimpse>,
 ) -> Answer {
-    if let Some(field) = b.other.keys().min() {
-        let known = "a generation takes prompt, style, width, height, seed and negative_prompt";
-        return Err(Error::validation("body", format!("unknown field '{field}'; {known}")).into());
-    }
+    let known = "a generation takes prompt, style, width, height, seed and negative_prompt";
+    super::refuse_unknown(&b.other, known)?;
     let header = |name: &str| {
         headers
             .get(name)

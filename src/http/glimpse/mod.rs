@@ -27,6 +27,21 @@ use crate::service::views::Timestamp;
 /// The Glimpse surface.
 pub struct Glimpse;
 
+/// The fields a body had beyond the ones its endpoint takes (collected with `#[serde(flatten)]`),
+/// refused by name so a typo is not silently ignored; `known` says what the endpoint takes.
+pub fn refuse_unknown(
+    other: &std::collections::HashMap<String, serde::de::IgnoredAny>,
+    known: &str,
+) -> Result<(), Error> {
+    match other.keys().min() {
+        Some(field) => Err(Error::validation(
+            "body",
+            format!("unknown field '{field}'; {known}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// What a Glimpse handler answers.
 pub type Answer<T = axum::response::Response> = surface::Answer<Glimpse, T>;
 pub use super::extract::{Auth, Json, Path, Query};
