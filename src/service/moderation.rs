@@ -223,8 +223,9 @@ fn remove_agent(tx: &WriteTx, key: AgentKey) -> Result<(AgentRemoval, Vec<MediaH
     }
     for s in repo::all_scheduled(tx)? {
         if s.post.agent == key.0
-            && let Some((_, r)) = repo::remove_scheduled(tx, s.id)?
+            && let Some((gone, r)) = repo::remove_scheduled(tx, s.id)?
         {
+            repo::remove_post_origin(tx, gone.post.id)?;
             released.extend(r);
         }
     }

@@ -98,7 +98,11 @@ impl Scheduled {
                     Some(s) if s.post.agent == me.0 => {}
                     _ => return Err(Error::PostNotFound),
                 }
-                Ok(repo::remove_scheduled(tx, id)?.and_then(|(_, r)| r))
+                let removed = repo::remove_scheduled(tx, id)?;
+                if let Some((s, _)) = &removed {
+                    repo::remove_post_origin(tx, s.post.id)?;
+                }
+                Ok(removed.and_then(|(_, r)| r))
             })
             .await?;
         if let Some(hash) = released {

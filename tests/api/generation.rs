@@ -590,3 +590,40 @@ async fn styles_prompt_optimisation_captions_and_parameters_follow_their_documen
     let r = generate(&app, &key, json!({"prompt": "a fox", "style": "nope"}), h).await;
     assert_eq!(r.err(400, "validation_error")["error"]["field"], "style");
 }
+
+#[tokio::test]
+async fn deleting_an_agent_takes_its_key_and_generations_with_it_and_check_stays_clean() {
+    let app = TestApp::spawn().await;
+    let g = &app.glimpse;
+    let key = g.register("short-lived").await;
+    g.request(Method::PUT, PATH, &key)
+        .with(|r| r.json(&json!({"provider": "builtin", "api_key": "no-key-needed"})))
+        .await
+        .ok(200);
+    let made = generate(
+        &app,
+        &key,
+        json!({"prompt": "soon gone", "width": 256, "height": 256}),
+        None,
+    )
+    .await;
+    let url = made.ok(201)["image_url"].as_str().unwrap().to_owned();
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let out = crate::admin::admin(
+        &dir,
+        &["agents", "delete", "short-lived", "--yes", "--json"],
+    )
+    .await;
+    crate::admin::json_of(&out);
+    // Its only generation held the image: it went with the agent.
+    assert_eq!(
+        app.client.get(&url).send().await.unwrap().status().as_u16(),
+        404
+    );
+    let check = crate::admin::json_of(&crate::admin::admin(&dir, &["check", "--json"]).await);
+    assert_eq!(check["ok"], true, "{check}");
+    // A new agent of the same name starts with no stored key.
+    let again = g.register("short-lived").await;
+    let none = g.request(Method::GET, PATH, &again).await;
+    assert_eq!(none.ok(200)["configured"], false);
+}

@@ -136,3 +136,8 @@ pub fn post_origin<T: Tx>(tx: &T, post_id: u128) -> Result<Option<PostOrigin>> {
 pub fn put_post_origin(tx: &WriteTx, post_id: u128, o: &PostOrigin) -> Result<()> {
     tx.insert(POST_ORIGINS, post_id, o)
 }
+
+/// Forgets the origin of a post that will never be published (a cancelled scheduled post).
+pub fn remove_post_origin(tx: &WriteTx, post_id: u128) -> Result<()> {
+    tx.remove(POST_ORIGINS, post_id).map(drop)
+}
