@@ -55,10 +55,14 @@ fn jpeg_segment(bytes: &[u8], pos: usize, instances: &mut Vec<Instance>) -> Opti
     }
 }
 
+/// How many JPEG XT box instances are reassembled; a real file has one or two.
+const MAX_INSTANCES: usize = 16;
+
 /// Adds one APP11 segment's payload to its JPEG XT box instance.
 fn app11(seg: &[u8], instances: &mut Vec<Instance>) -> Option<()> {
     seg.starts_with(b"JP").then_some(())?;
     let (en, z, jumbf) = (be(seg, 2, 2)?, be(seg, 4, 4)?, seg.get(8..)?);
+    let room = instances.len() < MAX_INSTANCES;
     match instances.iter_mut().find(|(e, _, _)| *e == en) {
         Some((_, next, buf)) if z == *next => {
             let (_, repeated, _) = box_header(jumbf)?;
@@ -67,7 +71,9 @@ fn app11(seg: &[u8], instances: &mut Vec<Instance>) -> Option<()> {
         }
         // Out of sequence: the instance is corrupt or repeated; ignoring the segment is safest.
         Some(_) => {}
-        None if jumbf.get(4..8)? == b"jumb" => instances.push((en, z + 1, jumbf.to_vec())),
+        // At most a few box instances are followed: a file of thousands would make every
+        // segment's lookup scan them all.
+        None if jumbf.get(4..8)? == b"jumb" && room => instances.push((en, z + 1, jumbf.to_vec())),
         None => {}
     }
     Some(())

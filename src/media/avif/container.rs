@@ -187,6 +187,38 @@ pub fn walk(file: &[u8]) -> Option<Container> {
     })
 }
 
+/// How many item extents `iloc` declares in all, or `None` when there is no `iloc` to read. An
+/// extent may take no bytes of the file (zero-size fields) yet cost a parser memory, so the
+/// count is checked before avif-parse reads the file.
+pub fn extent_count(file: &[u8]) -> Option<u64> {
+    let top = boxes(file, 0)?;
+    let meta = find(&top, b"meta")?.clone();
+    let children = boxes(file.get(meta.start + 4..meta.end)?, meta.start + 4)?;
+    let r = find(&children, b"iloc")?;
+    let mut p = Reader::new(file.get(r.clone())?);
+    let (v, _) = p.full()?;
+    let sizes = p.u8()?;
+    let (offset_size, length_size) = (usize::from(sizes >> 4), usize::from(sizes & 15));
+    let sizes = p.u8()?;
+    let base_offset_size = usize::from(sizes >> 4);
+    let index_size = if v == 0 { 0 } else { usize::from(sizes & 15) };
+    let count = if v < 2 { p.u16()? } else { p.u32()? };
+    let mut total = 0u64;
+    for _ in 0..count {
+        let _id = if v < 2 { p.u16()? } else { p.u32()? };
+        if v != 0 {
+            p.u16()?;
+        }
+        p.u16()?;
+        p.uint(base_offset_size)?;
+        let extents = p.u16()? as usize;
+        total += extents as u64;
+        // Each extent's fields, read only to find the next item.
+        p.bytes((index_size + offset_size + length_size) * extents)?;
+    }
+    Some(total)
+}
+
 /// The primary item's `irot` and `imir`, in the order `ipma` associates them.
 fn transforms(file: &[u8], iprp: &Range<usize>, primary: u64) -> Option<Vec<Transform>> {
     let children = boxes(file.get(iprp.clone())?, iprp.start)?;

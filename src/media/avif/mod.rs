@@ -16,7 +16,16 @@ use self::av1::{Decoder, Layout, Picture, Plane};
 use self::container::Transform;
 use crate::error::{Error, Result};
 
+/// Item extents a still image needs are few (one for the colour, one for alpha, a handful for
+/// metadata); thousands are a file made to exhaust a parser.
+const MAX_EXTENTS: u64 = 1024;
+
 fn parse(bytes: &[u8]) -> Result<avif_parse::AvifData> {
+    if container::extent_count(bytes).is_some_and(|n| n > MAX_EXTENTS) {
+        return Err(Error::InvalidImage(format!(
+            "the AVIF declares more than {MAX_EXTENTS} item extents"
+        )));
+    }
     avif_parse::read_avif(&mut &bytes[..]).map_err(|e| match e {
         // Grids (collages of tiles) and image sequences are valid files we cannot take.
         avif_parse::Error::Unsupported(what) => {
@@ -335,6 +344,29 @@ mod tests {
         assert_eq!(expand(64, 10, false), 0);
         assert_eq!(expand(940, 10, false), 255);
         assert_eq!(expand(2048, 12, true), 128);
+    }
+
+    /// A boxed payload: `size`, `kind`, `body`.
+    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn a_file_declaring_thousands_of_empty_extents_is_refused_before_parsing() {
+        // iloc v1, zero-size offsets and lengths: 2000 extents in 14 bytes of item.
+        let mut iloc = vec![1, 0, 0, 0, 0x00, 0x00, 0, 1];
+        iloc.extend_from_slice(&[0, 1, 0, 0, 0, 0]);
+        iloc.extend_from_slice(&2000u16.to_be_bytes());
+        let mut meta = vec![0, 0, 0, 0];
+        meta.extend(boxed(b"iloc", &iloc));
+        let mut file = boxed(b"ftyp", b"avif\0\0\0\0mif1");
+        file.extend(boxed(b"meta", &meta));
+        assert_eq!(container::extent_count(&file), Some(2000));
+        let e = dimensions(&file).unwrap_err().to_string();
+        assert!(e.contains("item extents"), "{e}");
     }
 
     #[test]

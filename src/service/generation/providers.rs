@@ -94,13 +94,18 @@ fn json_of(a: &Ask, bytes: &[u8]) -> Result<Value> {
 
 /// Turns a refusal status into its failure, with the provider's own message when it sent one.
 fn refusal(a: &Ask, status: StatusCode, headers: &HeaderMap, bytes: &[u8]) -> Error {
-    let text = String::from_utf8_lossy(bytes);
+    // The key goes before anything is cut, or a cut could leave part of it.
+    let text = String::from_utf8_lossy(bytes).replace(a.key, "***");
     let message = serde_json::from_slice::<Value>(bytes)
         .ok()
         .and_then(|v| provider_message(&v))
+        .map(|m| m.replace(a.key, "***"))
         .unwrap_or_else(|| text.trim().chars().take(200).collect());
     let failure = match status.as_u16() {
-        401 | 403 => ProviderFailure::KeyRejected,
+        401 => ProviderFailure::KeyRejected,
+        // Google's PERMISSION_DENIED is about the key; elsewhere a 403 is moderation, region or
+        // model access, which a new key would not change.
+        403 if a.provider == Provider::Google => ProviderFailure::KeyRejected,
         // Google reports a bad key as a 400 INVALID_ARGUMENT naming it.
         400 if a.provider == Provider::Google && message.contains("API key") => {
             ProviderFailure::KeyRejected
@@ -134,6 +139,16 @@ fn provider_message(v: &Value) -> Option<String> {
             })
         })
         .or_else(|| s(&v["message"]))
+}
+
+/// Whether `url` is on `base`'s origin, without credentials of its own.
+fn same_origin(base: &str, url: &str) -> bool {
+    match (url::Url::parse(base), url::Url::parse(url)) {
+        (Ok(b), Ok(u)) => {
+            u.origin() == b.origin() && u.username().is_empty() && u.password().is_none()
+        }
+        _ => false,
+    }
 }
 
 /// The picture in a `data:` URI, or the URL itself.
@@ -343,10 +358,11 @@ pub async fn call(client: &reqwest::Client, a: &Ask<'_>, max_bytes: usize) -> Re
                         ));
                     }
                 }
-                // The key goes only to the provider's own origin.
+                // The key goes only to the provider's own origin (scheme, host and port), and never
+                // to a URL carrying credentials of its own.
                 let poll = v["urls"]["get"]
                     .as_str()
-                    .filter(|u| u.starts_with(base))
+                    .filter(|u| same_origin(base, u))
                     .ok_or_else(|| {
                         fail(
                             a,
@@ -446,6 +462,25 @@ mod tests {
         assert_eq!(aspect_ratio(1024, 1024), "1:1");
         assert_eq!(aspect_ratio(1920, 1080), "16:9");
         assert_eq!(aspect_ratio(832, 1248), "2:3");
+    }
+
+    #[test]
+    fn polling_stays_on_the_providers_origin() {
+        let base = "https://api.replicate.com";
+        assert!(same_origin(
+            base,
+            "https://api.replicate.com/v1/predictions/p1"
+        ));
+        for bad in [
+            "https://api.replicate.com.evil.tld/v1/predictions/p1",
+            "https://api.replicate.com@169.254.169.254/v1/predictions/p1",
+            "https://user:pw@api.replicate.com/v1/predictions/p1",
+            "http://api.replicate.com/v1/predictions/p1",
+            "https://api.replicate.com:444/v1/predictions/p1",
+            "not a url",
+        ] {
+            assert!(!same_origin(base, bad), "{bad}");
+        }
     }
 
     #[test]
