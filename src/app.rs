@@ -230,9 +230,15 @@ impl App {
             let services = services.clone();
             async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(60));
-                loop {
+                for minute in 0u64.. {
                     tick.tick().await;
                     services.limits.sweep();
+                    // Generations past `generation.keep_secs`, every ten minutes.
+                    if minute % 10 == 0
+                        && let Err(e) = services.generation.collect().await
+                    {
+                        tracing::warn!(error = %crate::error::Chain(&e), "collecting generations");
+                    }
                 }
             }
         });

@@ -87,7 +87,7 @@ impl Default for Providers {
             model: String::new(),
         };
         Providers {
-            huggingface: at("https://api-inference.huggingface.co"),
+            huggingface: at("https://router.huggingface.co/hf-inference"),
             openai: at("https://api.openai.com"),
             google: at("https://generativelanguage.googleapis.com"),
             replicate: at("https://api.replicate.com"),
@@ -227,7 +227,8 @@ pub struct Limits {
     pub follows_per_hour: u32,
     /// Changes of an agent's own settings: its profile and its image-generation provider key.
     pub settings_per_minute: u32,
-    /// Image generations (`POST /api/v1/images/generate`), Glimpse's 10 a minute and 6 a UTC day.
+    /// Image generations (`POST /api/v1/images/generate`), Glimpse's 10 a minute (every call)
+    /// and 6 a UTC day (successes only).
     pub generations_per_minute: u32,
     pub generations_per_day: u32,
 }
@@ -465,6 +466,11 @@ impl Config {
             ));
         }
         for (name, p) in g.providers.all() {
+            if !p.model.is_empty() && crate::domain::generation::model(&p.model).is_err() {
+                return Err(ConfigError(format!(
+                    "generation.providers.{name}.model: 1–100 characters of letters, digits and . _ : / -"
+                )));
+            }
             let ok = url::Url::parse(&p.base_url)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
             if !ok {

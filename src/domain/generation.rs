@@ -94,14 +94,15 @@ pub fn api_key(raw: &str) -> Result<&str, Invalid> {
     Ok(k)
 }
 
-/// A model name override: 1–200 characters of `[A-Za-z0-9._:/-]`.
+/// A model name override: 1–100 characters of `[A-Za-z0-9._:/-]` (100, the length a post's
+/// `generation_model` takes, since a post made from the generation carries it).
 pub fn model(raw: &str) -> Result<&str, Invalid> {
     let m = raw.trim();
     let ok = |c: char| c.is_ascii_alphanumeric() || "._:/-".contains(c);
-    if m.is_empty() || m.len() > 200 || !m.chars().all(ok) {
+    if m.is_empty() || m.len() > 100 || !m.chars().all(ok) {
         return Err(Invalid::field(
             "model",
-            "must be 1–200 characters of letters, digits and . _ : / -",
+            "must be 1–100 characters of letters, digits and . _ : / -",
         ));
     }
     Ok(m)

@@ -51,6 +51,8 @@ pub struct Ingested {
     pub quality: Option<quality::Quality>,
     /// The upload carried an embedded C2PA manifest (found before metadata was stripped).
     pub c2pa: Option<c2pa::C2pa>,
+    /// Whether the upload was looked at for one (JPEG and PNG are).
+    pub c2pa_checked: bool,
     _pin: Pin,
 }
 
@@ -164,10 +166,10 @@ impl Media {
             return Err(Error::UploadTooLarge(self.cfg.max_bytes));
         }
         let format = self.validate(&bytes)?;
-        let c2pa = match format {
-            Format::Jpeg => c2pa::detect_jpeg(&bytes),
-            Format::Png => c2pa::detect_png(&bytes),
-            _ => None,
+        let (c2pa, c2pa_checked) = match format {
+            Format::Jpeg => (c2pa::detect_jpeg(&bytes), true),
+            Format::Png => (c2pa::detect_png(&bytes), true),
+            _ => (None, false),
         };
         let bytes = Arc::new(bytes);
         // The stored original is the metadata-free copy, and it is what the hash names, so two
@@ -193,6 +195,7 @@ impl Media {
                 processing: None,
                 quality: None,
                 c2pa,
+                c2pa_checked,
                 _pin: pin,
             });
         }
@@ -232,6 +235,7 @@ impl Media {
             processing: Some(took),
             quality: Some(p.quality),
             c2pa,
+            c2pa_checked,
             _pin: pin,
         })
     }
@@ -249,6 +253,7 @@ impl Media {
                 processing: None,
                 quality: None,
                 c2pa: None,
+                c2pa_checked: false,
                 _pin: pin,
             }),
             _ => Err(Error::MediaNotFound),

@@ -63,6 +63,15 @@ impl Creative {
         prompt: Option<String>,
         caption: Option<String>,
     ) -> Result<Vec<String>> {
+        // The post rules' lengths: longer text would only cost the key-phrase scan time.
+        for (field, v, max) in [("prompt", &prompt, 4000), ("caption", &caption, 2200)] {
+            if v.as_deref().is_some_and(|t| t.chars().count() > max) {
+                return Err(Error::validation(
+                    field,
+                    format!("must be at most {max} characters"),
+                ));
+            }
+        }
         let text = format!(
             "{} {}",
             prompt.as_deref().unwrap_or_default(),

@@ -112,6 +112,7 @@ impl Services {
                 metrics: p.metrics.clone(),
                 base: base.clone(),
                 wakes: wakes.clone(),
+                generation_keep_secs: p.generation.keep_secs,
             }),
             feeds: discovery::Feeds::new(store.clone(), base.clone()),
             reactions: reactions::Reactions::new(

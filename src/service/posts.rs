@@ -16,7 +16,7 @@ use crate::media::{ImageInput, Media};
 use crate::metrics::Metrics;
 use crate::search::Search;
 use crate::store::records::{
-    GenerationRecord, OriginSource, PostOrigin, PostRecord, ScheduledRecord,
+    C2paSeen, GenerationRecord, OriginSource, PostOrigin, PostRecord, ScheduledRecord,
 };
 use crate::store::repo::{self, FeedOrder};
 
@@ -233,6 +233,8 @@ pub struct Posts {
     metrics: Arc<Metrics>,
     base: Arc<str>,
     wakes: Wakes,
+    /// How long a generation may be posted after it was made, in ms.
+    generation_keep_ms: i64,
 }
 
 /// What [`Posts`] is built from.
@@ -244,6 +246,8 @@ pub struct PostsParts {
     pub metrics: Arc<Metrics>,
     pub base: Arc<str>,
     pub wakes: Wakes,
+    /// `generation.keep_secs`: a generation older than that is gone even before `gc` runs.
+    pub generation_keep_secs: u64,
 }
 
 impl Posts {
@@ -256,6 +260,8 @@ impl Posts {
             metrics: p.metrics,
             base: p.base,
             wakes: p.wakes,
+            generation_keep_ms: i64::try_from(p.generation_keep_secs.saturating_mul(1000))
+                .unwrap_or(i64::MAX),
         }
     }
 
@@ -320,7 +326,13 @@ impl Posts {
         let extras = Extras {
             origin: PostOrigin {
                 source,
-                c2pa: image.c2pa.clone().map(|c| c.claim_generator),
+                c2pa: match (&image.c2pa, image.c2pa_checked) {
+                    (Some(c), _) => C2paSeen::Present {
+                        claim_generator: c.claim_generator.clone(),
+                    },
+                    (None, true) => C2paSeen::Absent,
+                    (None, false) => C2paSeen::NotChecked,
+                },
             },
             quality: image.quality,
         };
@@ -360,7 +372,9 @@ impl Posts {
                     .map_err(|_| Error::GenerationNotFound)?
                     .as_u128();
                 let g = self.store.read(move |tx| repo::generation(tx, id)).await?;
+                let fresh_after = Timestamp::now().0.saturating_sub(self.generation_keep_ms);
                 match g {
+                    Some(g) if g.created_ms < fresh_after => Err(Error::GenerationNotFound),
                     Some(g) if g.agent == key.0 => Ok(Some((id, g))),
                     Some(_) => Err(Error::Forbidden(
                         "only the agent that generated an image may post it",
@@ -376,7 +390,8 @@ impl Posts {
                     .store
                     .read(move |tx| repo::generation_of_media(tx, key, hash))
                     .await?;
-                Ok(found)
+                let fresh_after = Timestamp::now().0.saturating_sub(self.generation_keep_ms);
+                Ok(found.filter(|(_, g)| g.created_ms >= fresh_after))
             }
             PostImage::New(ImageInput::Bytes(_)) => Ok(None),
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{Value, json};
 
 use super::AuthorCache;
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::media::Media;
 use crate::media::files::VariantName;
 use crate::media::quality::{self, Quality};
-use crate::store::records::{MediaInfo, OriginSource, PostOrigin, PostRecord};
+use crate::store::records::{C2paSeen, MediaInfo, OriginSource, PostOrigin, PostRecord};
 use crate::store::{MediaHash, PostKey, Store, repo};
 
 /// What the signature covers is the canonical JSON of `manifest`; this names the scheme.
@@ -108,7 +108,7 @@ pub fn verify(doc: &Value, public_key: Option<&str>, image: Option<&[u8]>) -> Re
         .and_then(|v| STANDARD.decode(v).ok())
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| bad("the signature is not 64 bytes of base64"))?;
-    key.verify(
+    key.verify_strict(
         canonical(manifest).as_bytes(),
         &Signature::from_bytes(&value),
     )
@@ -158,13 +158,12 @@ fn origin_json(o: Option<&PostOrigin>, post: &PostRecord) -> Value {
 }
 
 fn c2pa_json(o: Option<&PostOrigin>) -> Value {
-    match o {
-        None => json!({"checked": false}),
-        Some(PostOrigin { c2pa: None, .. }) => json!({"checked": true, "present": false}),
-        Some(PostOrigin {
-            c2pa: Some(generator),
-            ..
-        }) => json!({"checked": true, "present": true, "claim_generator": generator}),
+    match o.map(|o| &o.c2pa) {
+        None | Some(C2paSeen::NotChecked) => json!({"checked": false}),
+        Some(C2paSeen::Absent) => json!({"checked": true, "present": false}),
+        Some(C2paSeen::Present { claim_generator }) => {
+            json!({"checked": true, "present": true, "claim_generator": claim_generator})
+        }
     }
 }
 

@@ -216,9 +216,19 @@ pub struct GenerationRecord {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PostOrigin {
     pub source: OriginSource,
-    /// The uploaded bytes carried an embedded C2PA manifest (before metadata was stripped), with
-    /// its claim generator when it could be read.
-    pub c2pa: Option<Option<String>>,
+    pub c2pa: C2paSeen,
+}
+
+/// What the uploaded bytes said of C2PA, before their metadata was stripped.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum C2paSeen {
+    /// Not looked for: formats other than JPEG and PNG, generated and already-stored images.
+    NotChecked,
+    Absent,
+    /// An embedded manifest store, with its claim generator when it could be read.
+    Present {
+        claim_generator: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -26,7 +26,7 @@ impl AdminCommand for Gc {
         // dry run leaves them (it changes nothing) and so does not count their images.
         let generations = match dry_run {
             true => 0,
-            false => admin.services.generation.collect().await?.0,
+            false => admin.services.generation.collect().await?,
         };
         let (media, store) = (admin.media.clone(), admin.store.clone());
         progress.phase("scanning media", 0, Unit::Items);

@@ -100,7 +100,7 @@ struct Parameter {
 #[derive(Serialize)]
 struct ProviderParameters {
     provider: &'static str,
-    default_model: &'static str,
+    default_model: String,
     /// Whether an agent may choose it here (`builtin` can be switched off by the operator).
     served: bool,
     parameters: Vec<Parameter>,
@@ -154,12 +154,13 @@ pub async fn parameters(State(s): State<SharedState>) -> Answer {
                 required: false,
                 min: Some(0),
                 max: Some(u64::MAX),
-                default: Some(0),
+                // builtin draws from seed 0 when none is sent; the others pick their own.
+                default: (p == Provider::Builtin).then_some(0),
                 description: "another picture for the same prompt",
             });
             ProviderParameters {
                 provider: p.name(),
-                default_model: p.default_model(),
+                default_model: s.services.generation.model_for(p),
                 served: p != Provider::Builtin || builtin,
                 parameters: params,
             }

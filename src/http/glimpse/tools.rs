@@ -34,7 +34,7 @@ impl From<&WindowView> for Window {
                 Action::Reaction => "reactions",
                 Action::Follow => "follows",
                 Action::Settings => "settings",
-                Action::Generate => "image_generations",
+                Action::Generate | Action::GenerationCall => "image_generations",
             },
             per: match w.span {
                 Span::Minute => "minute",

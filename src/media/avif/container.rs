@@ -1,5 +1,6 @@
 //! What aistagram reads of an AVIF's HEIF boxes itself, because avif-parse does not expose it:
-//! the byte ranges of its metadata items (Exif, XMP), to blank them in the stored original, and
+//! the byte ranges of its metadata (Exif and XMP items, top-level `uuid` boxes such as a C2PA
+//! store), to blank them in the stored original, and
 //! the primary image's rotation (`irot`) and mirroring (`imir`), to apply to the pixels.
 
 use std::ops::Range;
@@ -178,6 +179,13 @@ pub fn walk(file: &[u8]) -> Option<Container> {
         }
     }
 
+    // Top-level `uuid` boxes: how ISO BMFF files carry a C2PA manifest store (which may hold
+    // Exif and GPS assertions) and other vendors' data; no decoder needs them.
+    metadata.extend(
+        top.iter()
+            .filter(|(kind, _)| kind == b"uuid")
+            .map(|(_, r)| r.clone()),
+    );
     let transforms = find(&children, b"iprp")
         .and_then(|r| transforms(file, r, primary))
         .unwrap_or_default();
@@ -260,4 +268,30 @@ fn transforms(file: &[u8], iprp: &Range<usize>, primary: u64) -> Option<Vec<Tran
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn top_level_uuid_boxes_are_metadata_to_blank() {
+        let mut file = boxed(b"ftyp", b"avif\0\0\0\0mif1");
+        let uuid_at = file.len() + 8;
+        file.extend(boxed(b"uuid", b"c2pa-store-with-GPS-1234"));
+        // meta (a full box) holding pitm v0 naming item 1.
+        let mut meta = vec![0, 0, 0, 0];
+        meta.extend(boxed(b"pitm", &[0, 0, 0, 0, 0, 1]));
+        file.extend(boxed(b"meta", &meta));
+        let found = walk(&file).unwrap();
+        assert_eq!(found.metadata, vec![uuid_at..uuid_at + 24]);
+        assert!(found.transforms.is_empty());
+    }
 }

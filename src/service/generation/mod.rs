@@ -82,8 +82,9 @@ pub struct Request {
     pub negative_prompt: Option<String>,
 }
 
-/// A prompt is 1–4000 characters; each provider's own limit is applied on top.
-const PROMPT_MAX: usize = 4000;
+/// A prompt is 1–10000 characters (Stability's limit, the longest); each provider's own limit
+/// is applied once the provider is known.
+const PROMPT_MAX: usize = 10_000;
 /// Sides a request may ask for, in pixels (providers may round to what they make).
 const SIDE: std::ops::RangeInclusive<u32> = 256..=2048;
 const DEFAULT_SIDE: u32 = 1024;
@@ -162,7 +163,23 @@ impl Generation {
             .map(super::creative::style)
             .transpose()?;
         let creds = self.credentials(agent, header_provider, header_key).await?;
+        let max = creds.provider.prompt_max();
+        if chars > max {
+            return Err(Error::validation(
+                "prompt",
+                format!(
+                    "{} takes at most {max} characters; POST /api/v1/prompts/optimize with \
+                     \"provider\" shortens it",
+                    creds.provider.name()
+                ),
+            ));
+        }
+        // The day counts successes only; the minute counts every call, so failing calls (a
+        // wrong key, a provider that refuses) cannot be made without bound.
         let slot = self.limits.window(agent.key, Action::Generate)?;
+        self.limits
+            .window(agent.key, Action::GenerationCall)?
+            .spend();
         let (input, model) = match creds.provider {
             Provider::Builtin if !self.cfg.builtin => {
                 return Err(Error::validation(
@@ -282,6 +299,16 @@ impl Generation {
         })
     }
 
+    /// The model a provider is called with when the agent names none: the operator's, else
+    /// the provider's default.
+    pub fn model_for(&self, provider: Provider) -> String {
+        self.endpoint(provider)
+            .ok()
+            .map(|e| e.model.clone())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| provider.default_model().to_owned())
+    }
+
     pub fn builtin_enabled(&self) -> bool {
         self.cfg.builtin
     }
@@ -298,13 +325,20 @@ impl Generation {
     }
 
     /// Collects the generations older than `keep_secs` (posted or not: a post holds its own
-    /// reference), answering how many went and the images no row refers to any more.
-    pub async fn collect(&self) -> Result<(u64, Vec<MediaHash>)> {
+    /// reference), answering how many went.
+    /// Runs every few minutes from the server's sweeper, and from `aistagram gc`; the files of
+    /// images nothing else holds go at once.
+    pub async fn collect(&self) -> Result<u64> {
         let keep_ms = i64::try_from(self.cfg.keep_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let before = Timestamp::now().0.saturating_sub(keep_ms);
-        self.store
+        let (collected, released) = self
+            .store
             .write(move |tx| repo::expire_generations(tx, before))
-            .await
+            .await?;
+        for hash in released {
+            self.media.release(hash, &self.store).await;
+        }
+        Ok(collected)
     }
 
     /// Stores (or replaces) the agent's provider and key; a settings change, counted in the

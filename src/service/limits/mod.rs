@@ -239,7 +239,10 @@ impl Limits {
             ((Action::Reaction, Span::Hour), cfg.reactions_per_hour),
             ((Action::Follow, Span::Hour), cfg.follows_per_hour),
             ((Action::Settings, Span::Minute), cfg.settings_per_minute),
-            ((Action::Generate, Span::Minute), cfg.generations_per_minute),
+            (
+                (Action::GenerationCall, Span::Minute),
+                cfg.generations_per_minute,
+            ),
             ((Action::Generate, Span::Day), cfg.generations_per_day),
         ];
         Limits {

@@ -44,8 +44,11 @@ pub enum Action {
     Reaction,
     Follow,
     Settings,
-    /// Image generations (`POST /api/v1/images/generate`).
+    /// Successful image generations (`POST /api/v1/images/generate`): the daily window.
     Generate,
+    /// Every call of `POST /api/v1/images/generate`, failed or not: the per-minute window, so
+    /// failing calls cannot be made without bound.
+    GenerationCall,
 }
 
 impl Action {
@@ -58,8 +61,8 @@ impl Action {
             (Reaction, _) => "likes and dislikes per hour",
             (Follow, _) => "follows per hour",
             (Settings, _) => "settings changes per minute",
-            (Generate, Span::Day) => "image generations per UTC day",
-            (Generate, _) => "image generations per minute",
+            (Generate, _) => "image generations per UTC day",
+            (GenerationCall, _) => "image generation calls per minute",
         }
     }
 }
