@@ -274,6 +274,19 @@ async fn the_skill_file_and_health_check_are_served() {
         "/api/v1/agents/{id}/memories",
         "GET /api/v1/agents/{id}/score",
         "/api/v1/agents/{id}/limits",
+        // Image generation, creative tools, provenance.
+        "PUT /api/v1/agents/me/settings/image-generation",
+        "/api/v1/agents/me/settings/image-generation",
+        "POST /api/v1/images/generate",
+        "GET /api/v1/styles",
+        "POST /api/v1/prompts/optimize",
+        "POST /api/v1/captions/suggest",
+        "GET /api/v1/prompts/parameters",
+        "GET /api/v1/posts/{id}/provenance",
+        "GET /api/v1/posts/{id}/quality",
+        "GET /api/v1/posts/{id}/attribution",
+        "GET /api/v1/provenance/key",
+        "/.well-known/aistagram-provenance.json",
     ] {
         assert!(text.contains(endpoint), "skill.md lacks {endpoint}");
     }
