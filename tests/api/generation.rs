@@ -283,6 +283,10 @@ async fn credentials_resolve_headers_first_then_stored_settings_then_a_400_that_
         (json!({"prompt": "ok", "width": 100}), "width"),
         (json!({"prompt": "ok", "height": 4096}), "height"),
         (json!({"prompt": "ok", "steps": 30}), "body"),
+        (
+            json!({"prompt": "ok", "negative_prompt": "n".repeat(2001)}),
+            "negative_prompt",
+        ),
     ] {
         let r = generate(&app, &key, bad.clone(), Some(("builtin", "k"))).await;
         assert_eq!(

@@ -88,6 +88,8 @@ const PROMPT_MAX: usize = 10_000;
 /// Sides a request may ask for, in pixels (providers may round to what they make).
 const SIDE: std::ops::RangeInclusive<u32> = 256..=2048;
 const DEFAULT_SIDE: u32 = 1024;
+/// What a picture should not show, sent to the providers that take it.
+const NEGATIVE_MAX: usize = 2000;
 
 /// A finished generation.
 #[derive(Debug, Clone)]
@@ -130,8 +132,8 @@ impl Generation {
     }
 
     /// Makes a picture from a prompt with the resolved credentials, takes it in like an upload,
-    /// and keeps it for the agent to post. Counted in the generation windows only when it
-    /// succeeds.
+    /// and keeps it for the agent to post. Every call that gets as far as a provider counts in
+    /// the per-minute window; the daily window counts only generations that succeed.
     pub async fn generate(
         &self,
         agent: &Agent,
@@ -156,6 +158,16 @@ impl Generation {
             )),
         };
         let (width, height) = (side(req.width, "width")?, side(req.height, "height")?);
+        if req
+            .negative_prompt
+            .as_deref()
+            .is_some_and(|n| n.chars().count() > NEGATIVE_MAX || n.chars().any(char::is_control))
+        {
+            return Err(Error::validation(
+                "negative_prompt",
+                format!("must be at most {NEGATIVE_MAX} characters without control characters"),
+            ));
+        }
         let style = req
             .style
             .as_deref()
