@@ -144,7 +144,7 @@ pub struct Viewer(pub Option<Agent>);
 
 impl Viewer {
     /// The caller's key, which the services take to mark its own reactions.
-    pub fn key(&self) -> Option<crate::store::AgentKey> {
+    pub fn key(&self) -> Option<crate::service::AgentKey> {
         self.0.as_ref().map(|a| a.key)
     }
 

@@ -31,8 +31,9 @@ use crate::error::Result;
 use crate::media::Media;
 use crate::metrics::Metrics;
 use crate::search::Search;
+pub use crate::store::AgentKey;
 use crate::store::records::AgentRecord;
-use crate::store::{AgentKey, Store, Tx, repo};
+use crate::store::{Store, Tx, repo};
 pub use limits::{Caller, Limits};
 
 /// Every service of one server. Each owns what it needs (a store handle, the media pipeline, the
