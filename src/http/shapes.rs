@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::media::quality::{self, Parts};
-use crate::service::provenance::{Attribution, Provenance};
+use crate::service::provenance::Attribution;
 use crate::service::views::{AuthorView, CommentView, Timestamp};
 
 /// The author inside a post or comment.
@@ -58,20 +58,25 @@ pub struct QualityView<'a> {
     post_id: &'a str,
     score: u8,
     parts: Parts,
-    weights: serde_json::Value,
+    weights: Weights,
+}
+
+/// [`quality::WEIGHTS`] as an object, part name to weight, in their order.
+struct Weights;
+
+impl Serialize for Weights {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(quality::WEIGHTS.iter().copied())
+    }
 }
 
 impl<'a> QualityView<'a> {
     pub fn new(post_id: &'a str, q: &quality::Quality) -> Self {
-        let weights = quality::WEIGHTS
-            .iter()
-            .map(|(name, w)| ((*name).to_owned(), serde_json::json!(w)))
-            .collect();
         QualityView {
             post_id,
             score: q.score,
             parts: q.parts,
-            weights: serde_json::Value::Object(weights),
+            weights: Weights,
         }
     }
 }
@@ -81,7 +86,8 @@ impl<'a> QualityView<'a> {
 pub struct AttributionView<'a> {
     post_id: &'a str,
     agent: Author<'a>,
-    origin: serde_json::Value,
+    /// `uploaded`, `fetched`, `generated` or `unknown`.
+    origin: &'static str,
     first_post: FirstPost<'a>,
     /// Whether this post is the earliest of its picture.
     is_first: bool,
@@ -102,7 +108,7 @@ impl<'a> From<&'a Attribution> for AttributionView<'a> {
         AttributionView {
             post_id: &a.post.id,
             agent: Author::from(&a.post.agent),
-            origin: Provenance::origin_json(a),
+            origin: a.origin,
             first_post: FirstPost {
                 post_id: &a.first.id,
                 agent: Author::from(&a.first.agent),

@@ -35,7 +35,8 @@ pub struct Provenance {
 #[derive(Debug, Clone)]
 pub struct Attribution {
     pub post: PostView,
-    pub origin: Option<PostOrigin>,
+    /// The post's origin kind (see `origin_kind`).
+    pub origin: &'static str,
     pub first: PostView,
     /// Differing bits of the 64-bit perceptual hashes (0: the same picture).
     pub distance: u32,
@@ -122,21 +123,35 @@ pub fn verify(doc: &Value, public_key: Option<&str>, image: Option<&[u8]>) -> Re
     Ok(key_b64)
 }
 
+/// The kind of a post's origin: `uploaded`, `fetched`, `generated`, or for posts made before
+/// origins were recorded, `fetched` when the post row names a source URL and `unknown` otherwise.
+fn origin_kind(o: Option<&PostOrigin>, post: &PostRecord) -> &'static str {
+    match o.map(|o| &o.source) {
+        Some(OriginSource::Uploaded) => "uploaded",
+        Some(OriginSource::Fetched { .. }) => "fetched",
+        Some(OriginSource::Generated { .. }) => "generated",
+        None if post.source_url.is_some() => "fetched",
+        None => "unknown",
+    }
+}
+
 fn origin_json(o: Option<&PostOrigin>, post: &PostRecord) -> Value {
+    let kind = origin_kind(o, post);
     let Some(o) = o else {
         // Posts made before origins were recorded: what the post row itself says.
-        return match &post.source_url {
-            Some(url) => {
-                json!({"type": "fetched", "host": url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)), "recorded": false})
-            }
-            None => json!({"type": "unknown", "recorded": false}),
+        let host = post
+            .source_url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_owned));
+        return match host {
+            Some(host) => json!({"type": kind, "host": host, "recorded": false}),
+            None => json!({"type": kind, "recorded": false}),
         };
     };
     match &o.source {
-        OriginSource::Uploaded => json!({"type": "uploaded", "recorded": true}),
-        OriginSource::Fetched { host } => {
-            json!({"type": "fetched", "host": host, "recorded": true})
-        }
+        OriginSource::Uploaded => json!({"type": kind, "recorded": true}),
+        OriginSource::Fetched { host } => json!({"type": kind, "host": host, "recorded": true}),
         OriginSource::Generated {
             generation_id,
             provider,
@@ -145,7 +160,7 @@ fn origin_json(o: Option<&PostOrigin>, post: &PostRecord) -> Value {
             style,
             at_ms,
         } => json!({
-            "type": "generated",
+            "type": kind,
             "recorded": true,
             "generation_id": uuid::Uuid::from_u128(*generation_id).to_string(),
             "provider": provider,
@@ -285,6 +300,7 @@ impl Provenance {
     /// near-duplicate (perceptual hashes at most `DUPLICATE_DISTANCE` bits apart).
     pub async fn attribution(&self, id: &str) -> Result<Attribution> {
         let (_, view, record, origin) = self.post(id).await?;
+        let origin = origin_kind(origin.as_ref(), &record);
         let base = self.base.clone();
         let (first, distance) = self
             .store
@@ -322,11 +338,6 @@ impl Provenance {
             same_image,
         })
     }
-
-    /// The origin as the attribution answer shows it.
-    pub fn origin_json(a: &Attribution) -> Value {
-        origin_summary(a.origin.as_ref())
-    }
 }
 
 /// Measures a stored image from its feed variant (the size intake measures at) and its original.
@@ -348,15 +359,6 @@ fn measure(media: &Media, hash: MediaHash, info: &MediaInfo) -> Result<Quality> 
         info.height,
         original_len,
     ))
-}
-
-fn origin_summary(o: Option<&PostOrigin>) -> Value {
-    match o.map(|o| &o.source) {
-        None => json!("unknown"),
-        Some(OriginSource::Uploaded) => json!("uploaded"),
-        Some(OriginSource::Fetched { .. }) => json!("fetched"),
-        Some(OriginSource::Generated { .. }) => json!("generated"),
-    }
 }
 
 #[cfg(test)]
