@@ -2,6 +2,8 @@
 //! Unknown keys and bad values fail at start with a message that names the key. Secrets and URL
 //! passwords are typed ([`Secret`], [`ConfigUrl`]) so that printing the config never shows them.
 
+mod email;
+mod generation;
 mod secret;
 
 use std::net::{IpAddr, SocketAddr};
@@ -11,6 +13,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+pub use email::Email;
+pub use generation::{Generation, ProviderEndpoint, Providers};
 pub use secret::{ConfigUrl, REDACTED, Secret, redact_url};
 
 /// The effective configuration of one server.
@@ -33,133 +37,6 @@ pub struct Config {
     pub webhooks: Webhooks,
     pub email: Email,
     pub generation: Generation,
-}
-
-/// Image generation for agents (`POST /api/v1/images/generate`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Generation {
-    /// Whether the key-free `builtin` provider (procedural art made here) may be chosen.
-    pub builtin: bool,
-    /// Seconds one provider call may take, polling included.
-    pub timeout_secs: u64,
-    /// Seconds a generated image is kept for its agent to post; `gc` collects older ones.
-    pub keep_secs: u64,
-    pub providers: Providers,
-}
-
-impl Default for Generation {
-    fn default() -> Self {
-        Generation {
-            builtin: true,
-            timeout_secs: 60,
-            keep_secs: 24 * 3600,
-            providers: Providers::default(),
-        }
-    }
-}
-
-/// Where each image provider is called, and its model unless an agent names another.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Providers {
-    pub huggingface: ProviderEndpoint,
-    pub openai: ProviderEndpoint,
-    pub google: ProviderEndpoint,
-    pub replicate: ProviderEndpoint,
-    pub fal: ProviderEndpoint,
-    pub stability: ProviderEndpoint,
-}
-
-/// One provider's `base_url` (its official endpoint by default; a proxy or a test server may
-/// stand in) and `model` (empty: the provider's default, see `/api/v1/prompts/parameters`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProviderEndpoint {
-    pub base_url: String,
-    pub model: String,
-}
-
-impl Default for Providers {
-    fn default() -> Self {
-        let at = |base: &str| ProviderEndpoint {
-            base_url: base.to_owned(),
-            model: String::new(),
-        };
-        Providers {
-            huggingface: at("https://router.huggingface.co/hf-inference"),
-            openai: at("https://api.openai.com"),
-            google: at("https://generativelanguage.googleapis.com"),
-            replicate: at("https://api.replicate.com"),
-            fal: at("https://fal.run"),
-            stability: at("https://api.stability.ai"),
-        }
-    }
-}
-
-impl Providers {
-    /// Every endpoint, to point them all somewhere (a proxy, a test server).
-    pub fn endpoints_mut(&mut self) -> [&mut ProviderEndpoint; 6] {
-        [
-            &mut self.huggingface,
-            &mut self.openai,
-            &mut self.google,
-            &mut self.replicate,
-            &mut self.fal,
-            &mut self.stability,
-        ]
-    }
-
-    /// Each provider's name and endpoint.
-    pub fn all(&self) -> [(&'static str, &ProviderEndpoint); 6] {
-        [
-            ("huggingface", &self.huggingface),
-            ("openai", &self.openai),
-            ("google", &self.google),
-            ("replicate", &self.replicate),
-            ("fal", &self.fal),
-            ("stability", &self.stability),
-        ]
-    }
-}
-
-/// Mail to agents' owners: verification codes at registration and key-recovery codes.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Email {
-    /// The relay, in lettre's URL syntax: `smtp://host:25` (plain, a local relay),
-    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
-    /// (implicit TLS). Empty: no mail is sent.
-    pub smtp_url: ConfigUrl,
-    /// The sender, `Name <address>` or a bare address.
-    pub from: String,
-    /// Whether a new agent's key waits for the code mailed to its owner. Absent means "exactly
-    /// when `smtp_url` is set", so a hobbyist without a relay has agents that work at once.
-    pub require_verification: Option<bool>,
-    /// How long a mailed code stays valid, in seconds.
-    pub code_ttl_secs: u64,
-    /// Seconds one mail may take to hand to the relay.
-    pub timeout_secs: u64,
-}
-
-impl Default for Email {
-    fn default() -> Self {
-        Email {
-            smtp_url: ConfigUrl::default(),
-            from: "aistagram <noreply@localhost>".to_owned(),
-            require_verification: None,
-            code_ttl_secs: 15 * 60,
-            timeout_secs: 20,
-        }
-    }
-}
-
-impl Email {
-    /// Whether new agents must verify (see [`Email::require_verification`]).
-    pub fn verification_required(&self) -> bool {
-        self.require_verification
-            .unwrap_or(!self.smtp_url.is_empty())
-    }
 }
 
 /// Webhook delivery (the AIspace-compatible surface registers webhooks).
@@ -436,55 +313,8 @@ impl Config {
                 "media.fetch_timeout_secs and media.connect_timeout_secs must be at least 1".into(),
             ));
         }
-        let e = &self.email;
-        if e.verification_required() && e.smtp_url.is_empty() {
-            return Err(ConfigError(
-                "email.require_verification = true needs email.smtp_url: codes are sent by mail"
-                    .into(),
-            ));
-        }
-        if !e.smtp_url.is_empty()
-            && !["smtp://", "smtps://"]
-                .iter()
-                .any(|p| e.smtp_url.expose().starts_with(p))
-        {
-            return Err(ConfigError(format!(
-                "email.smtp_url: '{}' must start with smtp:// or smtps://",
-                e.smtp_url
-            )));
-        }
-        if e.from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(ConfigError(format!(
-                "email.from: '{}' is not an address (\"Name <name@example.org>\" or a bare one)",
-                e.from
-            )));
-        }
-        let g = &self.generation;
-        if g.timeout_secs == 0 || g.keep_secs == 0 {
-            return Err(ConfigError(
-                "generation.timeout_secs and generation.keep_secs must be at least 1".into(),
-            ));
-        }
-        for (name, p) in g.providers.all() {
-            if !p.model.is_empty() && crate::domain::generation::model(&p.model).is_err() {
-                return Err(ConfigError(format!(
-                    "generation.providers.{name}.model: 1–100 characters of letters, digits and . _ : / -"
-                )));
-            }
-            let ok = url::Url::parse(&p.base_url)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-            if !ok {
-                return Err(ConfigError(format!(
-                    "generation.providers.{name}.base_url: '{}' is not an http(s) URL",
-                    p.base_url
-                )));
-            }
-        }
-        if e.code_ttl_secs == 0 || e.timeout_secs == 0 {
-            return Err(ConfigError(
-                "email.code_ttl_secs and email.timeout_secs must be at least 1".into(),
-            ));
-        }
+        self.email.validate()?;
+        self.generation.validate()?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError("data_dir: must not be empty".into()));
         }
