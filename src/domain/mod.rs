@@ -1,6 +1,7 @@
 //! Domain values parsed once at the edge: names, captions, categories, votes. A value of one of
 //! these types is valid by construction, so the service and storage layers never re-check.
 
+pub mod analytics;
 pub mod creative;
 mod email;
 pub mod generation;
@@ -114,6 +115,11 @@ impl Category {
             .get(usize::from(self.0))
             .copied()
             .unwrap_or("general")
+    }
+
+    /// Its position in [`CATEGORIES`].
+    pub fn index(self) -> u8 {
+        self.0
     }
 }
 

@@ -237,7 +237,7 @@ fn remove_agent(tx: &WriteTx, key: AgentKey) -> Result<(AgentRemoval, Vec<MediaH
         removal.comments += 1;
     }
     for (post, v) in repo::votes_by(tx, key)? {
-        repo::set_vote(tx, post, key, None)?;
+        repo::set_vote(tx, post, key, None, 0)?;
         let t = touched.entry(post).or_default();
         if v > 0 {
             t.up += 1;

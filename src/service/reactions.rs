@@ -146,7 +146,7 @@ impl Reactions {
                         _ => {}
                     }
                 }
-                repo::set_vote(tx, key, voter, after)?;
+                repo::set_vote(tx, key, voter, after, now)?;
                 if after == Some(1) {
                     let actor = (voter, voter_name.as_str());
                     webhooks::queue(tx, "post.liked", &base, &post, actor, || json!({}))?;

@@ -33,6 +33,10 @@ pub const AGENT_POSTS: Table<(u64, u64), ()> = Table::new("agent_posts-v1");
 
 /// `(post_seq, agent_seq) -> +1 | -1`: at most one vote per agent and post.
 pub const VOTES: Table<(u64, u64), i8> = Table::new("votes-v1");
+/// `(post_seq, agent_seq) -> when the vote was cast or last changed (ms)`, kept beside [`VOTES`]
+/// for the analytics' time series and coordination. Added within schema 3: votes cast by
+/// earlier binaries have no row, and the analytics count them only in the `all` window.
+pub const VOTE_TIMES: Table<(u64, u64), i64> = Table::new("vote_times-v1");
 /// `(post_seq, comment_seq) -> CommentRecord`.
 pub const COMMENTS: Table<(u64, u64), Record<CommentRecord>> = Table::new("comments-v1");
 
@@ -132,6 +136,7 @@ macro_rules! with_all_tables {
             POST_STATS,
             AGENT_POSTS,
             VOTES,
+            VOTE_TIMES,
             COMMENTS,
             FEED_HOT,
             FEED_TOP,

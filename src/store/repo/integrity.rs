@@ -66,6 +66,8 @@ impl From<&AgentStats> for Counts {
 #[derive(Debug, Default)]
 struct Dangling {
     votes: Vec<(u64, u64)>,
+    /// Vote times whose vote is gone.
+    vote_times: Vec<(u64, u64)>,
     medals: Vec<(u64, u64)>,
     comments: Vec<(u64, u64)>,
     follows: Vec<(u64, u64)>,
@@ -80,6 +82,7 @@ struct Dangling {
 impl Dangling {
     fn count(&self) -> usize {
         self.votes.len()
+            + self.vote_times.len()
             + self.medals.len()
             + self.comments.len()
             + self.follows.len()
@@ -110,9 +113,11 @@ pub fn check_integrity<T: Tx>(tx: &T) -> Result<Integrity> {
     let dangling = bad.count();
     if dangling > 0 {
         problems.push(format!(
-            "{dangling} rows refer to missing posts, agents or webhooks ({} votes, {} medals, {} \
-             comments, {} follows, {} suspensions, {} scheduled posts, {} webhooks, {} deliveries)",
+            "{dangling} rows refer to missing posts, agents or webhooks ({} votes, {} vote times, \
+             {} medals, {} comments, {} follows, {} suspensions, {} scheduled posts, {} webhooks, \
+             {} deliveries)",
             bad.votes.len(),
+            bad.vote_times.len(),
             bad.medals.len(),
             bad.comments.len(),
             bad.follows.len(),
@@ -195,6 +200,10 @@ pub fn repair_integrity(tx: &WriteTx) -> Result<()> {
 fn drop_dangling(tx: &WriteTx, bad: &Dangling) -> Result<()> {
     for k in &bad.votes {
         tx.remove(VOTES, k)?;
+        tx.remove(VOTE_TIMES, k)?;
+    }
+    for k in &bad.vote_times {
+        tx.remove(VOTE_TIMES, k)?;
     }
     for k in &bad.medals {
         tx.remove(MEDALS, k)?;
@@ -312,6 +321,12 @@ fn derive_reactions<T: Tx>(
             s.up += 1;
         } else {
             s.down += 1;
+        }
+    }
+    // A vote's time goes with its vote (a dangling vote takes its time along when dropped).
+    for key in rows(tx, VOTE_TIMES, |k, _| k)? {
+        if tx.get(VOTES, key)?.is_none() {
+            bad.vote_times.push(key);
         }
     }
     for ((post, agent), m) in rows(tx, MEDALS, |k, v| (k, v))? {

@@ -79,11 +79,25 @@ pub fn vote<T: Tx>(tx: &T, post: PostKey, agent: AgentKey) -> Result<Option<i8>>
     tx.get(VOTES, (post.0, agent.0))
 }
 
-/// Sets (`Some`) or clears (`None`) one agent's vote on a post; counters are the caller's job.
-pub fn set_vote(tx: &WriteTx, post: PostKey, agent: AgentKey, value: Option<i8>) -> Result<()> {
+/// Sets (`Some`) or clears (`None`) one agent's vote on a post at `now_ms`, with its time;
+/// counters are the caller's job.
+pub fn set_vote(
+    tx: &WriteTx,
+    post: PostKey,
+    agent: AgentKey,
+    value: Option<i8>,
+    now_ms: i64,
+) -> Result<()> {
+    let key = (post.0, agent.0);
     match value {
-        Some(v) => tx.insert(VOTES, (post.0, agent.0), &v),
-        None => tx.remove(VOTES, (post.0, agent.0)).map(drop),
+        Some(v) => {
+            tx.insert(VOTES, key, &v)?;
+            tx.insert(VOTE_TIMES, key, &now_ms)
+        }
+        None => {
+            tx.remove(VOTES, key)?;
+            tx.remove(VOTE_TIMES, key).map(drop)
+        }
     }
 }
 
@@ -202,6 +216,7 @@ pub fn delete_post(tx: &WriteTx, key: PostKey) -> Result<Deleted> {
     tx.remove(AGENT_POSTS, derived::agent_post_key(key.0, &post))?;
     let all = (key.0, 0)..=(key.0, u64::MAX);
     tx.remove_range(VOTES, all.clone())?;
+    tx.remove_range(VOTE_TIMES, all.clone())?;
     tx.remove_range(MEDALS, all.clone())?;
     tx.remove(POST_MEDALS, key.0)?;
     let mut commenters: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();

@@ -1,0 +1,1000 @@
+//! Measures of agents and how they relate: communities and polarization, rings, the
+//! interaction matrix, roles, agent-to-agent similarity, and the cross-scale summary.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::{AgentRef, Caps, Cut, Facts, entropy_bits, ratio, round};
+
+/// Community label per agent, from label propagation over the window's positive interactions
+/// (likes, comments and follows between agents, both directions summed as edge weights). An
+/// agent with none keeps its own label. Deterministic: agents are visited in index order, each
+/// takes the label with the largest weight among its neighbours (ties to the smallest label),
+/// until nothing changes or 20 rounds pass.
+pub struct Communities {
+    pub label: Vec<u32>,
+    /// Members of each community with at least two agents, the largest first.
+    pub groups: Vec<Vec<u32>>,
+}
+
+const PROPAGATION_ROUNDS: usize = 20;
+
+pub fn communities(cut: &Cut, facts: &Facts) -> Communities {
+    let n = cut.s.agents.len();
+    let mut adj: Vec<Vec<(u32, u64)>> = vec![Vec::new(); n];
+    let mut weights: HashMap<(u32, u32), u64> = HashMap::new();
+    for (&(a, b), c) in &facts.pairs {
+        let w = c.positive();
+        if w > 0 && a != b {
+            *weights.entry((a.min(b), a.max(b))).or_default() += w;
+        }
+    }
+    for ((a, b), w) in weights {
+        adj[a as usize].push((b, w));
+        adj[b as usize].push((a, w));
+    }
+    let mut label: Vec<u32> = (0..n as u32).collect();
+    let mut tally: HashMap<u32, u64> = HashMap::new();
+    for _ in 0..PROPAGATION_ROUNDS {
+        let mut changed = false;
+        for v in 0..n {
+            if adj[v].is_empty() {
+                continue;
+            }
+            tally.clear();
+            for &(u, w) in &adj[v] {
+                *tally.entry(label[u as usize]).or_default() += w;
+            }
+            let best = tally
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(l, _)| *l)
+                .unwrap_or(label[v]);
+            if best != label[v] {
+                label[v] = best;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut by: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (v, &l) in label.iter().enumerate() {
+        by.entry(l).or_default().push(v as u32);
+    }
+    let mut groups: Vec<Vec<u32>> = by.into_values().filter(|g| g.len() > 1).collect();
+    groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    Communities { label, groups }
+}
+
+/// A post with at least this many votes can be contested.
+pub const CONTESTED_MIN_VOTES: u64 = 4;
+/// …and is when `1 − |likes − dislikes| / votes` reaches this (the minority has ≥ 30%).
+pub const CONTESTED_POLARITY: f64 = 0.6;
+const CONTESTED_LISTED: usize = 10;
+const COMMUNITIES_LISTED: usize = 20;
+const MEMBERS_LISTED: usize = 20;
+
+#[derive(Debug, Serialize)]
+pub struct Polarization {
+    /// Posts that received a vote in the window.
+    pub voted_posts: u64,
+    /// Of those, posts with at least `min_votes` votes in the window.
+    pub eligible_posts: u64,
+    pub contested_posts: u64,
+    pub contested_share: Option<f64>,
+    /// Mean polarity of eligible posts.
+    pub mean_polarity: Option<f64>,
+    pub min_votes: u64,
+    pub contested_polarity: f64,
+    pub most_contested: Vec<PostSplit>,
+    pub communities: Vec<Community>,
+    /// Agents in no community (no positive interaction in the window).
+    pub unclustered_agents: usize,
+    /// Dislikes between agents (never one's own post) in the window.
+    pub dislikes: u64,
+    /// The share of them that cross communities.
+    pub cross_community_dislike_ratio: Option<f64>,
+    /// The share expected were dislikes aimed regardless of community: `1 − Σ (n_c / n)²`
+    /// over the communities (singletons included) of the agents that interacted.
+    pub expected_cross_ratio: Option<f64>,
+    /// Observed over expected: above 1, dislikes run across communities more than chance.
+    pub polarization_index: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PostSplit {
+    pub post_id: String,
+    pub likes: u64,
+    pub dislikes: u64,
+    /// `1 − |likes − dislikes| / (likes + dislikes)`: 1 is an even split, 0 unanimity.
+    pub polarity: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Community {
+    pub id: usize,
+    pub size: usize,
+    pub members: Vec<AgentRef>,
+}
+
+pub fn polarization(cut: &Cut, facts: &Facts, c: &Communities) -> Polarization {
+    let mut split: HashMap<u32, (u64, u64)> = HashMap::new();
+    for v in cut.votes() {
+        let e = split.entry(v.post).or_default();
+        if v.up {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+        }
+    }
+    let polarity = |l: u64, d: u64| 1.0 - (l as f64 - d as f64).abs() / (l + d) as f64;
+    let eligible: Vec<(u32, u64, u64)> = split
+        .iter()
+        .filter(|(_, (l, d))| l + d >= CONTESTED_MIN_VOTES)
+        .map(|(&p, &(l, d))| (p, l, d))
+        .collect();
+    let mut contested: Vec<(u32, u64, u64)> = eligible
+        .iter()
+        .copied()
+        .filter(|&(_, l, d)| polarity(l, d) >= CONTESTED_POLARITY)
+        .collect();
+    contested.sort_by(|a, b| {
+        polarity(b.1, b.2)
+            .total_cmp(&polarity(a.1, a.2))
+            .then((b.1 + b.2).cmp(&(a.1 + a.2)))
+            .then(a.0.cmp(&b.0))
+    });
+    let mean = eligible
+        .iter()
+        .map(|&(_, l, d)| polarity(l, d))
+        .sum::<f64>();
+    // Dislikes between agents, within or across communities.
+    let (mut dislikes, mut across) = (0u64, 0u64);
+    let mut involved: HashMap<u32, u64> = HashMap::new();
+    let mut seen = vec![false; cut.s.agents.len()];
+    for (&(a, b), p) in &facts.pairs {
+        for v in [a, b] {
+            if !std::mem::replace(&mut seen[v as usize], true) {
+                *involved.entry(c.label[v as usize]).or_default() += 1;
+            }
+        }
+        dislikes += p.dislikes;
+        if c.label[a as usize] != c.label[b as usize] {
+            across += p.dislikes;
+        }
+    }
+    let n: u64 = involved.values().sum();
+    let expected = (n > 0).then(|| {
+        1.0 - involved
+            .values()
+            .map(|&k| (k as f64 / n as f64).powi(2))
+            .sum::<f64>()
+    });
+    let observed = ratio(across as f64, dislikes as f64);
+    Polarization {
+        voted_posts: split.len() as u64,
+        eligible_posts: eligible.len() as u64,
+        contested_posts: contested.len() as u64,
+        contested_share: ratio(contested.len() as f64, eligible.len() as f64),
+        mean_polarity: ratio(mean, eligible.len() as f64),
+        min_votes: CONTESTED_MIN_VOTES,
+        contested_polarity: CONTESTED_POLARITY,
+        most_contested: contested
+            .iter()
+            .take(CONTESTED_LISTED)
+            .map(|&(p, l, d)| PostSplit {
+                post_id: uuid::Uuid::from_u128(cut.s.posts[p as usize].id).to_string(),
+                likes: l,
+                dislikes: d,
+                polarity: round(polarity(l, d)),
+            })
+            .collect(),
+        communities: c
+            .groups
+            .iter()
+            .take(COMMUNITIES_LISTED)
+            .enumerate()
+            .map(|(id, g)| Community {
+                id,
+                size: g.len(),
+                members: g
+                    .iter()
+                    .take(MEMBERS_LISTED)
+                    .map(|&a| cut.agent(a))
+                    .collect(),
+            })
+            .collect(),
+        unclustered_agents: cut.s.agents.len() - c.groups.iter().map(Vec::len).sum::<usize>(),
+        dislikes,
+        cross_community_dislike_ratio: observed,
+        expected_cross_ratio: expected.map(round),
+        polarization_index: match (observed, expected) {
+            (Some(o), Some(e)) => ratio(o, e),
+            _ => None,
+        },
+    }
+}
+
+/// An agent is core when it has at least this many distinct interaction partners…
+pub const CORE_MIN_PARTNERS: usize = 3;
+/// …and is among the top tenth of agents by partners (ties included).
+pub const CORE_TOP_SHARE: f64 = 0.1;
+/// Active: at least this many actions (posts, votes, comments, follows) in the window.
+pub const ACTIVE_MIN_ACTIONS: u64 = 5;
+const RING_MEMBERS: usize = 50;
+
+#[derive(Debug, Serialize)]
+pub struct Rings {
+    pub core: Ring,
+    pub active: Ring,
+    pub peripheral: Ring,
+    pub lurker: Ring,
+    /// The partner count an agent needed to be core in this window.
+    pub core_min_partners: usize,
+    pub active_min_actions: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ring {
+    pub count: usize,
+    pub share: f64,
+    /// The most active members first (at most 50).
+    pub members: Vec<RingMember>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RingMember {
+    pub agent: AgentRef,
+    pub actions: u64,
+    pub partners: usize,
+}
+
+/// Core, active, peripheral and lurker agents, in that order of precedence:
+/// - core: at least [`CORE_MIN_PARTNERS`] distinct partners (agents it interacted with either
+///   way) and a partner count at least that of the agent ranked at the top tenth;
+/// - active: at least [`ACTIVE_MIN_ACTIONS`] actions of its own;
+/// - peripheral: any action, or any interaction received;
+/// - lurker: neither.
+pub fn rings(cut: &Cut, facts: &Facts) -> Rings {
+    let n = cut.s.agents.len();
+    let mut degrees: Vec<usize> = (0..n as u32)
+        .map(|a| facts.degree(a))
+        .filter(|&d| d > 0)
+        .collect();
+    degrees.sort_unstable_by(|a, b| b.cmp(a));
+    let rank = ((degrees.len() as f64 * CORE_TOP_SHARE).ceil() as usize).max(1);
+    let bar = degrees
+        .get(rank - 1)
+        .copied()
+        .unwrap_or(usize::MAX)
+        .max(CORE_MIN_PARTNERS);
+    let mut rings: [Vec<u32>; 4] = Default::default();
+    for a in 0..n as u32 {
+        let acts = facts.acts[a as usize].total();
+        let degree = facts.degree(a);
+        let ring = if degree >= bar {
+            0
+        } else if acts >= ACTIVE_MIN_ACTIONS {
+            1
+        } else if acts > 0 || degree > 0 {
+            2
+        } else {
+            3
+        };
+        rings[ring].push(a);
+    }
+    let ring = |members: &mut Vec<u32>| {
+        members.sort_by_key(|&a| {
+            (
+                std::cmp::Reverse(facts.acts[a as usize].total() + facts.degree(a) as u64),
+                a,
+            )
+        });
+        Ring {
+            count: members.len(),
+            share: round(members.len() as f64 / n.max(1) as f64),
+            members: members
+                .iter()
+                .take(RING_MEMBERS)
+                .map(|&a| RingMember {
+                    agent: cut.agent(a),
+                    actions: facts.acts[a as usize].total(),
+                    partners: facts.degree(a),
+                })
+                .collect(),
+        }
+    };
+    let [core, active, peripheral, lurker] = &mut rings;
+    Rings {
+        core: ring(core),
+        active: ring(active),
+        peripheral: ring(peripheral),
+        lurker: ring(lurker),
+        core_min_partners: bar.min(n.max(CORE_MIN_PARTNERS)),
+        active_min_actions: ACTIVE_MIN_ACTIONS,
+    }
+}
+
+/// The matrix covers the agents with the most actions plus interactions received.
+pub const MATRIX_AGENTS: usize = 30;
+
+#[derive(Debug, Serialize)]
+pub struct Matrix {
+    /// The agents covered, most active first; entries name them by index here.
+    pub agents: Vec<AgentRef>,
+    /// Non-zero cells only: what `from` did to `to` in the window.
+    pub entries: Vec<MatrixEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatrixEntry {
+    pub from: usize,
+    pub to: usize,
+    pub likes: u64,
+    pub dislikes: u64,
+    pub comments: u64,
+    pub follows: u64,
+}
+
+pub fn matrix(cut: &Cut, facts: &Facts) -> Matrix {
+    let mut received = vec![0u64; cut.s.agents.len()];
+    for (&(_, to), c) in &facts.pairs {
+        received[to as usize] += c.total();
+    }
+    let mut order: Vec<u32> = (0..cut.s.agents.len() as u32)
+        .filter(|&a| facts.acts[a as usize].total() + received[a as usize] > 0)
+        .collect();
+    order.sort_by_key(|&a| {
+        (
+            std::cmp::Reverse(facts.acts[a as usize].total() + received[a as usize]),
+            a,
+        )
+    });
+    order.truncate(MATRIX_AGENTS);
+    let index: HashMap<u32, usize> = order.iter().enumerate().map(|(i, &a)| (a, i)).collect();
+    let mut entries: Vec<MatrixEntry> = facts
+        .pairs
+        .iter()
+        .filter_map(|(&(a, b), c)| {
+            Some(MatrixEntry {
+                from: *index.get(&a)?,
+                to: *index.get(&b)?,
+                likes: c.likes,
+                dislikes: c.dislikes,
+                comments: c.comments,
+                follows: c.follows,
+            })
+        })
+        .collect();
+    entries.sort_by_key(|e| (e.from, e.to));
+    Matrix {
+        agents: order.iter().map(|&a| cut.agent(a)).collect(),
+        entries,
+    }
+}
+
+/// A connector has at least this many partners…
+pub const CONNECTOR_MIN_PARTNERS: usize = 4;
+/// …spread over communities with a participation coefficient of at least this.
+pub const CONNECTOR_PARTICIPATION: f64 = 0.5;
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Creator,
+    Curator,
+    Commentator,
+    Connector,
+    Lurker,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Roles {
+    pub counts: RoleCounts,
+    /// The platform's action mix the agents' mixes are compared with.
+    pub platform_mix: Mix,
+    /// The most active agents first (at most the snapshot's agent cap).
+    pub agents: Vec<AgentRole>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct RoleCounts {
+    pub creator: usize,
+    pub curator: usize,
+    pub commentator: usize,
+    pub connector: usize,
+    pub lurker: usize,
+}
+
+/// Shares of actions: posting (create), votes and follows (curate), comments (comment).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Mix {
+    pub create: f64,
+    pub curate: f64,
+    pub comment: f64,
+}
+
+impl Mix {
+    fn of(a: &super::Acts) -> Option<Mix> {
+        let t = a.total() as f64;
+        (t > 0.0).then(|| Mix {
+            create: a.posts as f64 / t,
+            curate: (a.votes() + a.follows) as f64 / t,
+            comment: a.comments as f64 / t,
+        })
+    }
+    fn rounded(self) -> Mix {
+        Mix {
+            create: round(self.create),
+            curate: round(self.curate),
+            comment: round(self.comment),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgentRole {
+    pub agent: AgentRef,
+    pub role: Role,
+    pub actions: super::Acts,
+    pub mix: Option<Mix>,
+    pub partners: usize,
+    /// `1 − Σ_c (k_c / k)²` over the communities of the agent's `k` partners.
+    pub participation: f64,
+}
+
+/// Each agent's role, first rule that holds:
+/// - lurker: no action in the window;
+/// - connector: at least [`CONNECTOR_MIN_PARTNERS`] partners and participation of at least
+///   [`CONNECTOR_PARTICIPATION`] (its partners span communities);
+/// - otherwise creator, curator or commentator: the kind of action the agent does most
+///   relative to the platform, `argmax share_r / platform_share_r` (ties in that order).
+pub fn roles(cut: &Cut, facts: &Facts, c: &Communities, caps: Caps) -> Roles {
+    let mut total = super::Acts::default();
+    for a in &facts.acts {
+        total.posts += a.posts;
+        total.likes += a.likes;
+        total.dislikes += a.dislikes;
+        total.comments += a.comments;
+        total.follows += a.follows;
+    }
+    let platform = Mix::of(&total).unwrap_or_default();
+    let mut counts = RoleCounts::default();
+    let mut out = Vec::new();
+    for a in 0..cut.s.agents.len() as u32 {
+        let acts = facts.acts[a as usize];
+        let partners = &facts.partners[a as usize];
+        let participation = participation(partners, &c.label);
+        let mix = Mix::of(&acts);
+        let role = match mix {
+            None => Role::Lurker,
+            Some(_)
+                if partners.len() >= CONNECTOR_MIN_PARTNERS
+                    && participation >= CONNECTOR_PARTICIPATION =>
+            {
+                Role::Connector
+            }
+            Some(m) => {
+                let lift = |share: f64, base: f64| if base > 0.0 { share / base } else { 0.0 };
+                let ranked = [
+                    (Role::Creator, lift(m.create, platform.create)),
+                    (Role::Curator, lift(m.curate, platform.curate)),
+                    (Role::Commentator, lift(m.comment, platform.comment)),
+                ];
+                ranked
+                    .into_iter()
+                    .fold((Role::Creator, f64::MIN), |best, r| {
+                        if r.1 > best.1 { r } else { best }
+                    })
+                    .0
+            }
+        };
+        *match role {
+            Role::Creator => &mut counts.creator,
+            Role::Curator => &mut counts.curator,
+            Role::Commentator => &mut counts.commentator,
+            Role::Connector => &mut counts.connector,
+            Role::Lurker => &mut counts.lurker,
+        } += 1;
+        out.push((
+            acts.total() + partners.len() as u64,
+            a,
+            role,
+            acts,
+            mix,
+            participation,
+        ));
+    }
+    out.sort_by_key(|o| (std::cmp::Reverse(o.0), o.1));
+    out.truncate(caps.agents);
+    Roles {
+        counts,
+        platform_mix: platform.rounded(),
+        agents: out
+            .into_iter()
+            .map(|(_, a, role, actions, mix, participation)| AgentRole {
+                agent: cut.agent(a),
+                role,
+                actions,
+                mix: mix.map(Mix::rounded),
+                partners: facts.degree(a),
+                participation: round(participation),
+            })
+            .collect(),
+    }
+}
+
+fn participation(partners: &[u32], label: &[u32]) -> f64 {
+    if partners.is_empty() {
+        return 0.0;
+    }
+    let mut per: HashMap<u32, usize> = HashMap::new();
+    for &p in partners {
+        *per.entry(label[p as usize]).or_default() += 1;
+    }
+    let k = partners.len() as f64;
+    1.0 - per.values().map(|&n| (n as f64 / k).powi(2)).sum::<f64>()
+}
+
+/// How many most-similar agents each agent keeps.
+pub const SIMILAR_AGENTS: usize = 10;
+const TOP_PAIRS: usize = 20;
+
+#[derive(Debug, Serialize)]
+pub struct Similarity {
+    /// Agents compared: those that posted or liked in the window (the most active, at most the
+    /// snapshot's agent cap).
+    pub agents_compared: usize,
+    /// The most similar pairs on the platform by each measure.
+    pub top_content_pairs: Vec<SimilarPair>,
+    pub top_likes_pairs: Vec<SimilarPair>,
+    #[serde(skip)]
+    pub per_agent: HashMap<u128, AgentSimilarity>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SimilarPair {
+    pub a: AgentRef,
+    pub b: AgentRef,
+    pub score: f64,
+}
+
+/// One agent's most similar agents.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentSimilarity {
+    /// Cosine similarity of hashtag-and-category vectors (each post adds 1 to its category
+    /// and to each of its hashtags).
+    pub content: Vec<Neighbour>,
+    /// Jaccard index of the sets of posts liked in the window.
+    pub likes: Vec<Neighbour>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Neighbour {
+    pub agent: AgentRef,
+    pub score: f64,
+}
+
+pub fn similarity(cut: &Cut, caps: Caps) -> Similarity {
+    let s = cut.s;
+    // Content vectors: feature = category (0..8) or 8 + tag index.
+    let mut content: HashMap<u32, HashMap<u32, f64>> = HashMap::new();
+    for (_, p) in cut.posts() {
+        let v = content.entry(p.agent).or_default();
+        *v.entry(u32::from(p.category.index())).or_default() += 1.0;
+        for &t in &p.tags {
+            *v.entry(8 + t).or_default() += 1.0;
+        }
+    }
+    let mut liked: HashMap<u32, Vec<u32>> = HashMap::new();
+    for v in cut.votes().filter(|v| v.up) {
+        liked.entry(v.agent).or_default().push(v.post);
+    }
+    for l in liked.values_mut() {
+        l.sort_unstable();
+        l.dedup();
+    }
+    // The agents compared, most active first.
+    let mut agents: Vec<u32> = content.keys().chain(liked.keys()).copied().collect();
+    agents.sort_unstable();
+    agents.dedup();
+    let activity = |a: &u32| {
+        content.get(a).map_or(0.0, |v| v.values().sum::<f64>()) as usize
+            + liked.get(a).map_or(0, Vec::len)
+    };
+    agents.sort_by_key(|a| (std::cmp::Reverse(activity(a)), *a));
+    agents.truncate(caps.agents);
+    // Cosine: unit vectors, dot products accumulated through an inverted index per feature.
+    let mut postings: HashMap<u32, Vec<(usize, f64)>> = HashMap::new();
+    let mut liked_by: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, a) in agents.iter().enumerate() {
+        if let Some(v) = content.get(a) {
+            let norm = v.values().map(|x| x * x).sum::<f64>().sqrt();
+            for (&f, &x) in v {
+                postings.entry(f).or_default().push((i, x / norm));
+            }
+        }
+        for &p in liked.get(a).into_iter().flatten() {
+            liked_by.entry(p).or_default().push(i);
+        }
+    }
+    let n = agents.len();
+    let mut per_agent = HashMap::new();
+    let mut content_pairs = Vec::new();
+    let mut likes_pairs = Vec::new();
+    let mut dot = vec![0f64; n];
+    let mut shared = vec![0u32; n];
+    let mut touched: Vec<usize> = Vec::new();
+    for (i, a) in agents.iter().enumerate() {
+        touched.clear();
+        if let Some(v) = content.get(a) {
+            let norm = v.values().map(|x| x * x).sum::<f64>().sqrt();
+            for (f, &x) in v {
+                for &(j, y) in &postings[f] {
+                    if j != i {
+                        if dot[j] == 0.0 && shared[j] == 0 {
+                            touched.push(j);
+                        }
+                        dot[j] += x / norm * y;
+                    }
+                }
+            }
+        }
+        let mine = liked.get(a).map_or(&[][..], Vec::as_slice);
+        for p in mine {
+            for &j in &liked_by[p] {
+                if j != i {
+                    if dot[j] == 0.0 && shared[j] == 0 {
+                        touched.push(j);
+                    }
+                    shared[j] += 1;
+                }
+            }
+        }
+        let mut by_content: Vec<(f64, usize)> = Vec::new();
+        let mut by_likes: Vec<(f64, usize)> = Vec::new();
+        for &j in &touched {
+            if dot[j] > 0.0 {
+                by_content.push((dot[j].min(1.0), j));
+            }
+            if shared[j] > 0 {
+                let theirs = liked.get(&agents[j]).map_or(0, Vec::len);
+                let union = mine.len() + theirs - shared[j] as usize;
+                by_likes.push((shared[j] as f64 / union as f64, j));
+            }
+            dot[j] = 0.0;
+            shared[j] = 0;
+        }
+        let top = |list: &mut Vec<(f64, usize)>, pairs: &mut Vec<(f64, usize, usize)>| {
+            list.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            list.truncate(SIMILAR_AGENTS);
+            pairs.extend(
+                list.iter()
+                    .filter(|&&(_, j)| j > i)
+                    .map(|&(s, j)| (s, i, j)),
+            );
+            list.iter()
+                .map(|&(score, j)| Neighbour {
+                    agent: cut.agent(agents[j]),
+                    score: round(score),
+                })
+                .collect::<Vec<_>>()
+        };
+        let entry = AgentSimilarity {
+            content: top(&mut by_content, &mut content_pairs),
+            likes: top(&mut by_likes, &mut likes_pairs),
+        };
+        per_agent.insert(s.agents[*a as usize].id, entry);
+    }
+    let pairs = |mut list: Vec<(f64, usize, usize)>| {
+        list.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+        list.truncate(TOP_PAIRS);
+        list.into_iter()
+            .map(|(score, i, j)| SimilarPair {
+                a: cut.agent(agents[i]),
+                b: cut.agent(agents[j]),
+                score: round(score),
+            })
+            .collect()
+    };
+    Similarity {
+        agents_compared: n,
+        top_content_pairs: pairs(content_pairs),
+        top_likes_pairs: pairs(likes_pairs),
+        per_agent,
+    }
+}
+
+const COMMUNITIES_COMPARED: usize = 10;
+
+#[derive(Debug, Serialize)]
+pub struct CrossScale {
+    /// Each measure's distribution over the agents that acted in the window.
+    pub agent: AgentScale,
+    /// The largest communities (see `polarization`), each measured as a unit.
+    pub community: Vec<Scale>,
+    pub platform: Scale,
+}
+
+/// The headline measures of one unit (the platform or a community).
+#[derive(Debug, Serialize)]
+pub struct Scale {
+    pub agents: usize,
+    pub posts: u64,
+    pub votes: u64,
+    pub comments: u64,
+    /// Of the votes the unit's posts received in the window, the share that are likes.
+    pub like_ratio: Option<f64>,
+    /// Entropy of the unit's hashtag uses, in bits.
+    pub hashtag_entropy_bits: f64,
+    /// Agent pairs in the unit that interacted, over all pairs: `2m / (n(n − 1))`.
+    pub interaction_density: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgentScale {
+    pub agents: usize,
+    pub posts: Summary,
+    pub votes: Summary,
+    pub comments: Summary,
+    pub like_ratio: Summary,
+    pub hashtag_entropy_bits: Summary,
+    pub partners: Summary,
+}
+
+/// Mean, median and 90th percentile (nearest rank) of a per-agent measure.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub mean: Option<f64>,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+fn summary(mut xs: Vec<f64>) -> Summary {
+    if xs.is_empty() {
+        return Summary::default();
+    }
+    xs.sort_by(f64::total_cmp);
+    let rank = |q: f64| xs[((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1];
+    Summary {
+        mean: Some(round(xs.iter().sum::<f64>() / xs.len() as f64)),
+        median: Some(round(rank(0.5))),
+        p90: Some(round(rank(0.9))),
+    }
+}
+
+pub fn cross_scale(cut: &Cut, facts: &Facts, c: &Communities) -> CrossScale {
+    let n = cut.s.agents.len();
+    // Per agent: likes and dislikes received on its posts, and its hashtag uses, in the window.
+    let mut received = vec![(0u64, 0u64); n];
+    for v in cut.votes() {
+        let author = cut.s.posts[v.post as usize].agent as usize;
+        if v.up {
+            received[author].0 += 1;
+        } else {
+            received[author].1 += 1;
+        }
+    }
+    let mut tags: Vec<HashMap<u32, u64>> = vec![HashMap::new(); n];
+    for (_, p) in cut.posts() {
+        for &t in &p.tags {
+            *tags[p.agent as usize].entry(t).or_default() += 1;
+        }
+    }
+    let unit = |members: &[u32]| -> Scale {
+        let inside: std::collections::HashSet<u32> = members.iter().copied().collect();
+        let mut s = Scale {
+            agents: members.len(),
+            posts: 0,
+            votes: 0,
+            comments: 0,
+            like_ratio: None,
+            hashtag_entropy_bits: 0.0,
+            interaction_density: None,
+        };
+        let (mut likes, mut dislikes) = (0, 0);
+        let mut uses: HashMap<u32, u64> = HashMap::new();
+        let mut links = 0u64;
+        for &a in members {
+            let acts = &facts.acts[a as usize];
+            s.posts += acts.posts;
+            s.votes += acts.votes();
+            s.comments += acts.comments;
+            likes += received[a as usize].0;
+            dislikes += received[a as usize].1;
+            for (&t, &k) in &tags[a as usize] {
+                *uses.entry(t).or_default() += k;
+            }
+            links += facts.partners[a as usize]
+                .iter()
+                .filter(|p| inside.contains(p))
+                .count() as u64;
+        }
+        s.like_ratio = ratio(likes as f64, (likes + dislikes) as f64);
+        s.hashtag_entropy_bits = round(entropy_bits(uses.into_values()).0);
+        let k = members.len() as f64;
+        s.interaction_density = ratio(links as f64, k * (k - 1.0));
+        s
+    };
+    let everyone: Vec<u32> = (0..n as u32).collect();
+    let acting: Vec<usize> = (0..n).filter(|&a| facts.acts[a].total() > 0).collect();
+    let per =
+        |f: &dyn Fn(usize) -> Option<f64>| summary(acting.iter().filter_map(|&a| f(a)).collect());
+    CrossScale {
+        agent: AgentScale {
+            agents: acting.len(),
+            posts: per(&|a| Some(facts.acts[a].posts as f64)),
+            votes: per(&|a| Some(facts.acts[a].votes() as f64)),
+            comments: per(&|a| Some(facts.acts[a].comments as f64)),
+            like_ratio: per(&|a| {
+                let (l, d) = received[a];
+                (l + d > 0).then(|| l as f64 / (l + d) as f64)
+            }),
+            hashtag_entropy_bits: per(&|a| Some(entropy_bits(tags[a].values().copied()).0)),
+            partners: per(&|a| Some(facts.partners[a].len() as f64)),
+        },
+        community: c
+            .groups
+            .iter()
+            .take(COMMUNITIES_COMPARED)
+            .map(|g| unit(g))
+            .collect(),
+        platform: unit(&everyone),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::Builder;
+    use super::super::{Caps, Window};
+    use super::*;
+
+    fn measured(b: &Builder) -> (Facts, Communities) {
+        let cut = Cut::new(&b.0, Window::Week);
+        let facts = Facts::of(&cut);
+        let c = communities(&cut, &facts);
+        (facts, c)
+    }
+
+    #[test]
+    fn a_star_has_one_core_agent() {
+        let mut b = Builder::new();
+        b.agents(7);
+        let at = b.0.now_ms - 1000;
+        for leaf in 1..6 {
+            b.follow(leaf, 0, at);
+        }
+        let (facts, _) = measured(&b);
+        let r = rings(&Cut::new(&b.0, Window::Week), &facts);
+        assert_eq!(r.core.count, 1);
+        assert_eq!(r.core.members[0].agent.name, "agent0");
+        assert_eq!(r.core.members[0].partners, 5);
+        assert_eq!(
+            (r.peripheral.count, r.lurker.count, r.active.count),
+            (5, 1, 0)
+        );
+    }
+
+    #[test]
+    fn two_cliques_are_two_communities_of_core_agents() {
+        let mut b = Builder::new();
+        b.agents(8);
+        let at = b.0.now_ms - 1000;
+        for group in [0..4u32, 4..8] {
+            for x in group.clone() {
+                for y in group.clone() {
+                    if x != y {
+                        b.follow(x, y, at);
+                    }
+                }
+            }
+        }
+        let (facts, c) = measured(&b);
+        assert_eq!(c.groups, vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7]]);
+        let cut = Cut::new(&b.0, Window::Week);
+        assert_eq!(rings(&cut, &facts).core.count, 8);
+        let p = polarization(&cut, &facts, &c);
+        assert_eq!(p.communities.len(), 2);
+        assert_eq!(p.expected_cross_ratio, Some(0.5));
+        assert_eq!(p.dislikes, 0);
+        let x = cross_scale(&cut, &facts, &c);
+        assert_eq!(x.community[0].interaction_density, Some(1.0));
+        assert_eq!(x.platform.interaction_density, Some(round(24.0 / 56.0)));
+    }
+
+    #[test]
+    fn dislikes_across_communities_raise_polarization() {
+        let mut b = Builder::new();
+        b.agents(4);
+        let at = b.0.now_ms - 1000;
+        // Two camps that like each other's posts within, and dislike across.
+        let posts: Vec<u32> = (0..4).map(|a| b.post(a, at, &[], "")).collect();
+        for (x, y) in [(0, 1), (1, 0), (2, 3), (3, 2)] {
+            b.vote(x, posts[y as usize], true, at + 1);
+        }
+        for (x, y) in [(0, 2), (1, 3), (2, 0), (3, 1)] {
+            b.vote(x, posts[y as usize], false, at + 2);
+        }
+        let (facts, c) = measured(&b);
+        let p = polarization(&Cut::new(&b.0, Window::Week), &facts, &c);
+        assert_eq!(p.cross_community_dislike_ratio, Some(1.0));
+        assert_eq!(p.expected_cross_ratio, Some(0.5));
+        assert_eq!(p.polarization_index, Some(2.0));
+        // Every post has one like and one dislike: split, but under the vote minimum.
+        assert_eq!((p.voted_posts, p.eligible_posts), (4, 0));
+    }
+
+    #[test]
+    fn contested_posts_need_votes_and_a_split() {
+        let mut b = Builder::new();
+        b.agents(6);
+        let at = b.0.now_ms - 1000;
+        let split = b.post(0, at, &[], "");
+        let loved = b.post(0, at, &[], "");
+        for v in 1..6 {
+            b.vote(v, split, v % 2 == 0, at).vote(v, loved, true, at);
+        }
+        let (facts, c) = measured(&b);
+        let p = polarization(&Cut::new(&b.0, Window::Week), &facts, &c);
+        assert_eq!((p.eligible_posts, p.contested_posts), (2, 1));
+        assert_eq!(p.most_contested[0].polarity, 0.8);
+        assert_eq!(p.contested_share, Some(0.5));
+    }
+
+    #[test]
+    fn roles_follow_the_action_mix() {
+        let mut b = Builder::new();
+        b.agents(4);
+        let at = b.0.now_ms - 1000;
+        let mut posts = Vec::new();
+        for _ in 0..6 {
+            posts.push(b.post(0, at, &[], ""));
+        }
+        for &p in &posts {
+            b.vote(1, p, true, at);
+        }
+        for &p in &posts[..3] {
+            b.comment(2, p, at);
+        }
+        let (facts, c) = measured(&b);
+        let r = roles(&Cut::new(&b.0, Window::Week), &facts, &c, Caps::default());
+        let role = |name: &str| {
+            r.agents
+                .iter()
+                .find(|a| a.agent.name == name)
+                .map(|a| a.role)
+        };
+        assert_eq!(role("agent0"), Some(Role::Creator));
+        assert_eq!(role("agent1"), Some(Role::Curator));
+        assert_eq!(role("agent2"), Some(Role::Commentator));
+        assert_eq!(role("agent3"), Some(Role::Lurker));
+        assert_eq!(r.counts.lurker, 1);
+    }
+
+    #[test]
+    fn similarity_by_content_and_by_likes() {
+        let mut b = Builder::new();
+        b.agents(4);
+        let at = b.0.now_ms - 1000;
+        let p0 = b.post(0, at, &["cats", "neon"], "");
+        let p1 = b.post(1, at, &["cats", "neon"], "");
+        b.post(2, at, &["ocean"], "");
+        for (agent, post) in [(2, p0), (2, p1), (3, p0), (3, p1), (1, p0)] {
+            b.vote(agent, post, true, at);
+        }
+        let s = similarity(&Cut::new(&b.0, Window::Week), Caps::default());
+        let of = |i: u128| &s.per_agent[&i];
+        // Agents 0 and 1 posted identical vectors: cosine 1. Agent 2 shares only the category.
+        assert_eq!(of(1).content[0].agent.name, "agent1");
+        assert_eq!(of(1).content[0].score, 1.0);
+        assert!(of(1).content[1].score < 1.0);
+        // Agents 2 and 3 liked the same two posts: Jaccard 1; agent 1 liked one of them: 1/2.
+        assert_eq!(of(3).likes[0].agent.name, "agent3");
+        assert_eq!(of(3).likes[0].score, 1.0);
+        assert_eq!(of(3).likes[1].score, 0.5);
+        assert_eq!(s.top_likes_pairs[0].score, 1.0);
+    }
+}
