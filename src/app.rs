@@ -128,6 +128,7 @@ async fn open(
         generation: config.generation.clone(),
         generation_client: crate::service::generation::http_client(&agent)
             .map_err(|e| StartError::Media(e.to_string()))?,
+        analytics: config.analytics.clone(),
     });
     Ok(Opened {
         services: Arc::new(services),
@@ -243,6 +244,7 @@ impl App {
             }
         });
         let indexer = tokio::spawn(opened.search.clone().run(opened.store.clone()));
+        services.analytics.start();
         let scheduler = tokio::spawn({
             let services = services.clone();
             async move { services.scheduled.run().await }
@@ -280,6 +282,7 @@ impl App {
         // and exits; awaiting both tasks drops what they hold, the store among it, so the
         // database is closed, and its lock released, when this returns.
         opened.search.stop();
+        services.analytics.stop().await;
         let _ = sweeper.await;
         let _ = indexer.await;
         opened.store.close().await;

@@ -37,6 +37,27 @@ pub struct Config {
     pub webhooks: Webhooks,
     pub email: Email,
     pub generation: Generation,
+    pub analytics: Analytics,
+}
+
+/// The analytics snapshot behind `/api/v1/analytics/*`, `/api/v1/network/*` and `/stats`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Analytics {
+    /// Seconds between checks for changes; a snapshot is rebuilt only when something was
+    /// written since the last one (or it is an hour old, since windows slide).
+    pub refresh_secs: u64,
+    /// Per-agent lists (roles, attendance, similarity) keep this many most active agents.
+    pub max_agents: usize,
+}
+
+impl Default for Analytics {
+    fn default() -> Self {
+        Analytics {
+            refresh_secs: 60,
+            max_agents: 2000,
+        }
+    }
 }
 
 /// Webhook delivery (the AIspace-compatible surface registers webhooks).
@@ -176,6 +197,7 @@ impl Default for Config {
             webhooks: Webhooks::default(),
             email: Email::default(),
             generation: Generation::default(),
+            analytics: Analytics::default(),
         }
     }
 }
@@ -291,6 +313,11 @@ impl Config {
                     "{key}: must be at least 1 (set limits.enabled = false to switch limits off)"
                 )));
             }
+        }
+        if self.analytics.refresh_secs == 0 || self.analytics.max_agents == 0 {
+            return Err(ConfigError(
+                "analytics.refresh_secs and analytics.max_agents must be at least 1".into(),
+            ));
         }
         let m = &self.media;
         if m.max_bytes == 0 || m.max_side == 0 || m.max_pixels == 0 || m.max_frames == 0 {

@@ -131,6 +131,9 @@ pub enum Error {
     Overloaded,
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The analytics snapshot is still being built for the first time since start.
+    #[error("the analytics snapshot is being built; retry in a few seconds")]
+    AnalyticsNotReady,
     /// Anything we did not expect: logged in full with its source chain, answered with a
     /// generic message.
     #[error("internal error")]
@@ -216,6 +219,7 @@ impl Error {
             Error::WebhookNotFound => "WEBHOOK_NOT_FOUND",
             Error::Overloaded => "OVERLOADED",
             Error::ShuttingDown => "SHUTTING_DOWN",
+            Error::AnalyticsNotReady => "ANALYTICS_NOT_READY",
             Error::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -238,6 +242,7 @@ impl Error {
         match self {
             Error::RateLimited { retry_after, .. } => Some(retry_after_secs(retry_after).max(1)),
             Error::Overloaded | Error::ShuttingDown => Some(1),
+            Error::AnalyticsNotReady => Some(2),
             Error::Provider {
                 failure: ProviderFailure::RateLimited(secs),
                 ..

@@ -43,6 +43,9 @@ pub struct Metrics {
     pub image_processing: Histogram,
     database_bytes: Gauge,
     database: PathBuf,
+    analytics_builds: Counter,
+    analytics_build_ms: Gauge,
+    analytics_bytes: Gauge,
 }
 
 impl Metrics {
@@ -94,8 +97,28 @@ impl Metrics {
             "Size of the database file",
             database_bytes.clone(),
         );
+        let (analytics_builds, analytics_build_ms, analytics_bytes) =
+            (Counter::default(), Gauge::default(), Gauge::default());
+        registry.register(
+            "analytics_builds",
+            "Analytics snapshots built",
+            analytics_builds.clone(),
+        );
+        registry.register(
+            "analytics_build_milliseconds",
+            "Time the latest analytics snapshot took to build, read included",
+            analytics_build_ms.clone(),
+        );
+        registry.register(
+            "analytics_snapshot_bytes",
+            "Size of the latest analytics snapshot's answers, as JSON",
+            analytics_bytes.clone(),
+        );
         Metrics {
             registry,
+            analytics_builds,
+            analytics_build_ms,
+            analytics_bytes,
             requests,
             latency,
             rate_limited,
@@ -106,6 +129,15 @@ impl Metrics {
             database_bytes,
             database: data_dir.join("aistagram.redb"),
         }
+    }
+
+    /// Records a finished analytics snapshot.
+    pub fn analytics_built(&self, build_ms: u64, bytes: usize) {
+        self.analytics_builds.inc();
+        self.analytics_build_ms
+            .set(i64::try_from(build_ms).unwrap_or(i64::MAX));
+        self.analytics_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     fn observe(&self, labels: RequestLabels, took: Duration) {

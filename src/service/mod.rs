@@ -3,6 +3,7 @@
 //! their own spellings onto these methods; every rule lives here, once.
 
 pub mod agents;
+pub mod analytics;
 pub mod codes;
 pub mod comments;
 pub mod creative;
@@ -40,6 +41,7 @@ pub use limits::{Caller, Limits};
 /// search index, the limits…) in private fields; surfaces and admin commands call their methods.
 pub struct Services {
     pub agents: agents::Agents,
+    pub analytics: analytics::Analytics,
     pub generation: generation::Generation,
     pub creative: creative::Creative,
     pub provenance: provenance::Provenance,
@@ -76,6 +78,7 @@ pub struct Parts {
     pub generation: crate::config::Generation,
     /// The HTTP client image providers are called with.
     pub generation_client: reqwest::Client,
+    pub analytics: crate::config::Analytics,
 }
 
 /// Wakes the background tasks when there is new work for them.
@@ -96,6 +99,7 @@ impl Services {
         // Holds the keys of the most active agents; each entry is a few dozen bytes.
         let keys = Arc::new(agents::KeyCache::new(16 * 1024));
         Services {
+            analytics: analytics::Analytics::new(store.clone(), p.analytics, p.metrics.clone()),
             agents: agents::Agents::new(agents::AgentsParts {
                 store: store.clone(),
                 base: base.clone(),

@@ -49,6 +49,8 @@ pub fn quiet_config(dir: PathBuf) -> Config {
         ..Config::default()
     };
     cfg.limits.enabled = false;
+    // The analytics worker checks for changes every second, so tests see a fresh snapshot soon.
+    cfg.analytics.refresh_secs = 1;
     // Tests reach nothing but loopback: every image provider points at a closed local port
     // (the discard port) unless a test starts a fake one.
     let p = &mut cfg.generation.providers;

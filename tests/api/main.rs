@@ -4,6 +4,7 @@
 mod admin;
 mod agents;
 mod aispace;
+mod analytics;
 mod avif;
 mod browser;
 mod cli;

@@ -6,10 +6,10 @@
 //! The measures are built once per snapshot, for each [`Window`], by `service::analytics`; the
 //! request path only picks a finished answer.
 
-mod agents;
-mod content;
-mod network;
-mod timing;
+pub mod agents;
+pub mod content;
+pub mod network;
+pub mod timing;
 
 use std::collections::HashMap;
 

@@ -272,7 +272,7 @@ pub fn measure(s: &Society) -> Network {
             mean: ratio(sorted.iter().sum::<usize>() as f64, n as f64),
             median: (!sorted.is_empty()).then(|| {
                 let m = sorted.len() / 2;
-                round(if sorted.len() % 2 == 0 {
+                round(if sorted.len().is_multiple_of(2) {
                     (sorted[m - 1] + sorted[m]) as f64 / 2.0
                 } else {
                     sorted[m] as f64

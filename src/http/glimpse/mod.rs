@@ -4,6 +4,7 @@
 //! Lists in publication order page by `seq` (`max_id`, `since_id`) with `Link` headers.
 
 mod agents;
+mod analytics;
 mod creative;
 mod feeds;
 mod generation;
@@ -173,6 +174,7 @@ pub fn code(e: &Error) -> &'static str {
         Error::WebhookNotFound => "webhook_not_found",
         Error::Overloaded => "overloaded",
         Error::ShuttingDown => "shutting_down",
+        Error::AnalyticsNotReady => "analytics_not_ready",
         Error::Internal(_) => "internal_error",
     }
 }
@@ -282,6 +284,24 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
         .route("/explore", get(feeds::explore).layer(cached.clone()))
         .route("/discover", get(feeds::discover))
         .route("/hashtags/{name}", get(feeds::hashtag).layer(cached))
+        .route("/analytics/entropy", get(analytics::entropy))
+        .route("/analytics/polarization", get(analytics::polarization))
+        .route("/analytics/similar", get(analytics::similar))
+        .route("/analytics/rings", get(analytics::rings))
+        .route("/analytics/matrix", get(analytics::matrix))
+        .route("/analytics/roles", get(analytics::roles))
+        .route("/analytics/emergence", get(analytics::emergence))
+        .route("/analytics/coordination", get(analytics::coordination))
+        .route("/analytics/attendance", get(analytics::attendance))
+        .route("/analytics/activity", get(analytics::activity))
+        .route("/analytics/models", get(analytics::models))
+        .route("/analytics/neutral", get(analytics::neutral))
+        .route("/analytics/similarity", get(analytics::similarity))
+        .route("/analytics/cross-scale", get(analytics::cross_scale))
+        .route("/network/graph", get(analytics::graph))
+        .route("/network/health", get(analytics::health))
+        .route("/network/stats", get(analytics::stats))
+        .route("/network/matrix", get(analytics::network_matrix))
         .fallback(|| async { Reject::<Glimpse>::from(Error::RouteNotFound) })
         .method_not_allowed_fallback(|| async { Reject::<Glimpse>::from(Error::MethodNotAllowed) });
     super::surface_router::<Glimpse>(routes, state)

@@ -343,6 +343,15 @@ impl Generation {
     pub async fn collect(&self) -> Result<u64> {
         let keep_ms = i64::try_from(self.cfg.keep_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let before = Timestamp::now().0.saturating_sub(keep_ms);
+        // An empty commit would still be a write: it costs an fsync and tells the caches and
+        // the analytics worker that something changed.
+        let due = self
+            .store
+            .read(move |tx| repo::any_generation_before(tx, before))
+            .await?;
+        if !due {
+            return Ok(0);
+        }
         let (collected, released) = self
             .store
             .write(move |tx| repo::expire_generations(tx, before))

@@ -26,6 +26,17 @@ pub fn generation_of_media<T: Tx>(
     Ok(generation(tx, id)?.map(|g| (id, g)))
 }
 
+/// Whether any generation was made before `before_ms` (a read, so an idle sweep commits
+/// nothing).
+pub fn any_generation_before<T: Tx>(tx: &T, before_ms: i64) -> Result<bool> {
+    let mut found = false;
+    tx.scan_all(GENERATIONS, false, |_, g| {
+        found = g.created_ms < before_ms;
+        Ok(false)
+    })?;
+    Ok(found)
+}
+
 /// Removes the generations made before `before` (ids are UUIDv7: time-ordered), dropping their
 /// image references; answers how many went and the images no row refers to any more.
 pub fn expire_generations(tx: &WriteTx, before_ms: i64) -> Result<(u64, Vec<MediaHash>)> {

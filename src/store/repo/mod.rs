@@ -2,6 +2,7 @@
 //! inside one transaction; nothing outside this module reads or writes a table.
 
 mod agents;
+mod analytics;
 mod feeds;
 mod generations;
 mod integrity;
@@ -14,6 +15,7 @@ mod stats;
 mod webhooks;
 
 pub use agents::*;
+pub use analytics::*;
 pub use feeds::*;
 pub use generations::*;
 pub use integrity::*;

@@ -1,0 +1,216 @@
+//! The analytics snapshot: a worker thread that, every `analytics.refresh_secs`, rebuilds every
+//! analytics and network measure from one read transaction when something was written since
+//! the last build, and the latest finished snapshot the endpoints answer from. Nothing is
+//! computed on the request path.
+//!
+//! The worker runs at a lower CPU priority (nice 10) so a build, which keeps one core busy for
+//! a second or two on a large society, yields to request handling on a small machine.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::config;
+use crate::domain::analytics::{self, Caps, Measures, Network, Window};
+use crate::error::{Error, Result};
+use crate::service::views::Timestamp;
+use crate::store::{Store, repo};
+
+/// A snapshot older than this is rebuilt even without writes: its windows have slid.
+const MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// Every measure, as of one read of the store.
+pub struct Snapshot {
+    pub computed_at: Timestamp,
+    /// The store's write generation the read saw (at least).
+    pub generation: u64,
+    /// Wall time of the build, read included.
+    pub build_ms: u64,
+    /// Size of every answer it holds, serialised as JSON: what it keeps in memory, give or
+    /// take the struct overhead.
+    pub bytes: usize,
+    windows: Vec<(Window, Measures)>,
+    pub network: Network,
+}
+
+impl Snapshot {
+    pub fn window(&self, w: Window) -> &Measures {
+        // Built for every window; the first entry is never reached unless one were missing.
+        self.windows
+            .iter()
+            .find(|(x, _)| *x == w)
+            .map_or(&self.windows[0].1, |(_, m)| m)
+    }
+}
+
+/// Builds a snapshot from the store as it is now (on the calling thread).
+pub fn build(store: &Store, generation: u64, caps: Caps) -> Result<Snapshot> {
+    let started = Instant::now();
+    let now = Timestamp::now();
+    let society = store.read_blocking(|tx| repo::society(tx, now.0))?;
+    let windows: Vec<(Window, Measures)> = Window::EVERY
+        .into_iter()
+        .map(|w| (w, analytics::measure(&society, w, caps)))
+        .collect();
+    let network = analytics::network(&society);
+    let bytes = windows
+        .iter()
+        .map(|(_, m)| json_len(m) + json_len(&m.neutral.items) + similarity_len(m))
+        .sum::<usize>()
+        + json_len(&network);
+    Ok(Snapshot {
+        computed_at: now,
+        generation,
+        build_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        bytes,
+        windows,
+        network,
+    })
+}
+
+fn json_len<T: serde::Serialize>(v: &T) -> usize {
+    serde_json::to_vec(v).map_or(0, |b| b.len())
+}
+
+/// The per-agent similarity lists are not serialised with the window (nor are the neutral
+/// posts); they are counted apart.
+fn similarity_len(m: &Measures) -> usize {
+    m.similarity.per_agent.values().map(json_len).sum()
+}
+
+/// The analytics service: the latest snapshot and the worker that replaces it.
+pub struct Analytics {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+}
+
+struct Shared {
+    store: Store,
+    cfg: config::Analytics,
+    current: RwLock<Option<Arc<Snapshot>>>,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl Analytics {
+    pub fn new(
+        store: Store,
+        cfg: config::Analytics,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        Analytics {
+            shared: Arc::new(Shared {
+                store,
+                cfg,
+                current: RwLock::new(None),
+                metrics,
+            }),
+            worker: Mutex::new(None),
+        }
+    }
+
+    /// The latest snapshot; refused with 503 until the first build after start finishes.
+    pub fn snapshot(&self) -> Result<Arc<Snapshot>> {
+        self.shared
+            .current
+            .read()
+            .map_err(|_| Error::internal("analytics snapshot lock poisoned"))?
+            .clone()
+            .ok_or(Error::AnalyticsNotReady)
+    }
+
+    /// Starts the worker (once); it builds the first snapshot at once.
+    pub fn start(&self) {
+        let Ok(mut worker) = self.worker.lock() else {
+            return;
+        };
+        if worker.is_some() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let shared = self.shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("analytics".into())
+            .spawn(move || shared.run(rx));
+        match spawned {
+            Ok(handle) => *worker = Some((tx, handle)),
+            Err(e) => tracing::error!(error = %e, "cannot start the analytics worker"),
+        }
+    }
+
+    /// Asks for a check now rather than at the next tick.
+    pub fn poke(&self) {
+        if let Ok(w) = self.worker.lock()
+            && let Some((tx, _)) = &*w
+        {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Stops the worker and waits for it (a build in progress finishes first), so the store
+    /// it holds is released.
+    pub async fn stop(&self) {
+        let taken = self.worker.lock().ok().and_then(|mut w| w.take());
+        if let Some((tx, handle)) = taken {
+            drop(tx);
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+}
+
+impl Shared {
+    fn run(&self, rx: mpsc::Receiver<()>) {
+        lower_priority();
+        let refresh = Duration::from_secs(self.cfg.refresh_secs);
+        let caps = Caps {
+            agents: self.cfg.max_agents,
+        };
+        let mut built: Option<(u64, Instant)> = None;
+        loop {
+            let generation = self
+                .store
+                .writer_stats()
+                .commits
+                .load(std::sync::atomic::Ordering::SeqCst);
+            let stale = built.is_none_or(|(g, at)| g != generation || at.elapsed() >= MAX_AGE);
+            if stale {
+                match build(&self.store, generation, caps) {
+                    Ok(s) => {
+                        tracing::debug!(
+                            build_ms = s.build_ms,
+                            bytes = s.bytes,
+                            "analytics snapshot built"
+                        );
+                        self.metrics.analytics_built(s.build_ms, s.bytes);
+                        if let Ok(mut current) = self.current.write() {
+                            *current = Some(Arc::new(s));
+                        }
+                        built = Some((generation, Instant::now()));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %crate::error::Chain(&e), "analytics snapshot failed")
+                    }
+                }
+            }
+            match rx.recv_timeout(refresh) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+}
+
+/// Lowers this thread's scheduling priority (nice 10). On Linux the nice value is per thread.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's id; no memory is shared.
+        let r = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
+        };
+        if r != 0 {
+            tracing::debug!("could not lower the analytics worker's priority");
+        }
+    }
+}
