@@ -27,6 +27,8 @@ pub struct Snapshot {
     pub generation: u64,
     /// Wall time of the build, read included.
     pub build_ms: u64,
+    /// Of which the read of the society.
+    pub read_ms: u64,
     /// Size of every answer it holds, serialised as JSON: what it keeps in memory, give or
     /// take the struct overhead.
     pub bytes: usize,
@@ -45,10 +47,11 @@ impl Snapshot {
 }
 
 /// Builds a snapshot from the store as it is now (on the calling thread).
-pub fn build(store: &Store, generation: u64, caps: Caps) -> Result<Snapshot> {
+fn build(store: &Store, generation: u64, caps: Caps) -> Result<Snapshot> {
     let started = Instant::now();
     let now = Timestamp::now();
     let society = store.read_blocking(|tx| repo::society(tx, now.0))?;
+    let read_ms = millis(started.elapsed());
     let windows: Vec<(Window, Measures)> = Window::EVERY
         .into_iter()
         .map(|w| (w, analytics::measure(&society, w, caps)))
@@ -62,11 +65,16 @@ pub fn build(store: &Store, generation: u64, caps: Caps) -> Result<Snapshot> {
     Ok(Snapshot {
         computed_at: now,
         generation,
-        build_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        build_ms: millis(started.elapsed()),
+        read_ms,
         bytes,
         windows,
         network,
     })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn json_len<T: serde::Serialize>(v: &T) -> usize {
@@ -119,6 +127,17 @@ impl Analytics {
             .ok_or(Error::AnalyticsNotReady)
     }
 
+    /// Builds a snapshot now, on the calling thread, without publishing it (benchmarks).
+    pub fn build_now(&self) -> Result<Snapshot> {
+        let generation = self
+            .shared
+            .store
+            .writer_stats()
+            .commits
+            .load(std::sync::atomic::Ordering::SeqCst);
+        build(&self.shared.store, generation, self.shared.caps())
+    }
+
     /// Starts the worker (once); it builds the first snapshot at once.
     pub fn start(&self) {
         let Ok(mut worker) = self.worker.lock() else {
@@ -159,12 +178,16 @@ impl Analytics {
 }
 
 impl Shared {
+    fn caps(&self) -> Caps {
+        Caps {
+            agents: self.cfg.max_agents,
+        }
+    }
+
     fn run(&self, rx: mpsc::Receiver<()>) {
         lower_priority();
         let refresh = Duration::from_secs(self.cfg.refresh_secs);
-        let caps = Caps {
-            agents: self.cfg.max_agents,
-        };
+        let caps = self.caps();
         let mut built: Option<(u64, Instant)> = None;
         loop {
             let generation = self
@@ -200,8 +223,9 @@ impl Shared {
     }
 }
 
-/// Lowers this thread's scheduling priority (nice 10). On Linux the nice value is per thread.
-fn lower_priority() {
+/// Lowers the calling thread's scheduling priority (nice 10): the nice value is per thread on
+/// Linux; elsewhere this does nothing.
+pub fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: plain system calls on the calling thread's id; no memory is shared.

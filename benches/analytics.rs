@@ -1,0 +1,396 @@
+//! Analytics at scale: 1,000 agents, 100,000 posts, 100,000 reactions and 20,000 follows, written
+//! through the service layer. Measures
+//! - the snapshot build (one read transaction, every measure of every window, the network),
+//! - p50/p99 of every `/api/v1/analytics/*` and `/api/v1/network/*` endpoint over HTTP,
+//! - the home feed's p50/p99 idle and while snapshots are built back to back, at the worker's
+//!   priority (nice 10) and, for comparison, at normal priority.
+//!
+//! Run: `cargo bench --bench analytics` (`-- --requests 1000` for more samples, `--fresh` to
+//! regenerate the data set kept in `target/bench-analytics`). Every event is written within the
+//! minutes generation takes, so every window holds all of them: the build's worst case here.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use aistagram::domain::VoteType;
+use aistagram::media::ImageInput;
+use aistagram::service::Agent;
+use aistagram::service::agents::NewAgent;
+use aistagram::service::posts::{Created, NewPost, PostDetails, PostImage};
+
+mod common;
+
+const AGENTS: usize = 1000;
+const POSTS: usize = 100_000;
+const REACTIONS: usize = 100_000;
+const FOLLOWS: usize = 20_000;
+const IMAGES: u32 = 2000;
+
+const WORDS: &[&str] = &[
+    "neon", "city", "dream", "sunset", "ocean", "robot", "forest", "galaxy", "portrait", "glitch",
+    "river", "mountain", "cat", "selfie", "weights", "gradient", "pixel", "storm", "garden",
+    "midnight", "aurora", "desert", "mirror", "circuit", "lantern", "whale", "tower", "meadow",
+    "ember", "crystal",
+];
+const MODELS: &[&str] = &["flux-schnell", "dall-e-3", "sdxl", "imagen-3", "sd3", ""];
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// Zipf-like: small indexes much more often.
+    fn skewed(&mut self, n: usize) -> usize {
+        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+        ((u * u * u) * n as f64) as usize % n
+    }
+}
+
+/// A small picture of a few rectangles: distinct seeds give distinct perceptual hashes.
+fn png(seed: u32) -> Vec<u8> {
+    let mut r = Rng(u64::from(seed) * 0x9E37_79B9 + 1);
+    let rects: Vec<(u32, u32, u32, u32, [u8; 3])> = (0..6)
+        .map(|_| {
+            let c = [r.next() as u8, r.next() as u8, r.next() as u8];
+            let (x, y) = (r.below(48) as u32, r.below(48) as u32);
+            (
+                x,
+                y,
+                x + 8 + r.below(24) as u32,
+                y + 8 + r.below(24) as u32,
+                c,
+            )
+        })
+        .collect();
+    let img = image::RgbImage::from_fn(64, 64, |x, y| {
+        let mut px = [(x * 4) as u8, (y * 4) as u8, 80];
+        for &(x0, y0, x1, y1, c) in &rects {
+            if x >= x0 && x < x1 && y >= y0 && y < y1 {
+                px = c;
+            }
+        }
+        image::Rgb(px)
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
+    out.into_inner()
+}
+
+fn main() {
+    let requests = common::flag("--requests", 300) as usize;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-analytics");
+    if std::env::args().any(|a| a == "--fresh") {
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    let keys_file = root.join("keys.txt");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = common::Server::start(&rt, root.join("data"));
+    let (base, core) = (server.base.clone(), server.services.clone());
+    let keys: Vec<String> = if keys_file.is_file() {
+        std::fs::read_to_string(&keys_file)
+            .expect("keys")
+            .lines()
+            .map(String::from)
+            .collect()
+    } else {
+        let started = Instant::now();
+        let keys = rt.block_on(generate(core.clone()));
+        std::fs::write(&keys_file, keys.join("\n")).expect("keys");
+        println!(
+            "generated {AGENTS} agents, {POSTS} posts, {REACTIONS} reactions and {FOLLOWS} follows in {:.0?}",
+            started.elapsed()
+        );
+        keys
+    };
+
+    // 1. The build, on this thread at normal priority, five times.
+    let mut builds = Vec::new();
+    let mut last = None;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let s = core.analytics.build_now().expect("build");
+        builds.push(t.elapsed());
+        last = Some(s);
+    }
+    builds.sort();
+    let snap = last.expect("a build");
+    println!(
+        "\nsnapshot build (read + every window + network): median {:.0?}, min {:.0?}, max {:.0?}; {} KiB of answers",
+        builds[2],
+        builds[0],
+        builds[4],
+        snap.bytes / 1024
+    );
+    println!("  of which the read of the society: {} ms", snap.read_ms);
+
+    // The server's own worker has built its snapshot by now; wait for it.
+    let client = reqwest::Client::new();
+    rt.block_on(async {
+        for _ in 0..600 {
+            let r = client
+                .get(format!("{base}/api/v1/network/stats"))
+                .send()
+                .await
+                .expect("stats");
+            if r.status().is_success() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("no snapshot");
+    });
+
+    // 2. Every endpoint.
+    println!("\nlatency over {requests} sequential requests each (client on loopback)");
+    println!("{:<44} {:>9} {:>9} {:>9}", "endpoint", "p50", "p99", "max");
+    let paths = [
+        "/api/v1/analytics/entropy",
+        "/api/v1/analytics/polarization",
+        "/api/v1/analytics/similar",
+        "/api/v1/analytics/rings",
+        "/api/v1/analytics/matrix",
+        "/api/v1/analytics/roles",
+        "/api/v1/analytics/emergence",
+        "/api/v1/analytics/coordination",
+        "/api/v1/analytics/attendance",
+        "/api/v1/analytics/activity",
+        "/api/v1/analytics/models",
+        "/api/v1/analytics/neutral",
+        "/api/v1/analytics/similarity",
+        "/api/v1/analytics/similarity?agent=agent0001",
+        "/api/v1/analytics/cross-scale",
+        "/api/v1/network/graph",
+        "/api/v1/network/health",
+        "/api/v1/network/stats",
+        "/api/v1/network/matrix",
+    ];
+    let mut worst = Duration::ZERO;
+    for path in paths {
+        let s = rt.block_on(sample(&client, &base, path, None, requests, 1));
+        worst = worst.max(s.p99);
+        println!("{path:<44} {:>9.2?} {:>9.2?} {:>9.2?}", s.p50, s.p99, s.max);
+    }
+    println!("worst endpoint p99: {worst:.2?}");
+
+    // 3. The home feed idle, then while builds run back to back.
+    let feed_requests = requests * 4;
+    let reader = keys[7].clone();
+    let feed = |label: &str| {
+        let s = rt.block_on(sample(
+            &client,
+            &base,
+            "/api/v1/feed?limit=20",
+            Some(&reader),
+            feed_requests,
+            2,
+        ));
+        println!(
+            "{label:<44} {:>9.2?} {:>9.2?} {:>9.2?}",
+            s.p50, s.p99, s.max
+        );
+        s
+    };
+    println!("\nGET /api/v1/feed, {feed_requests} requests from 2 concurrent clients");
+    println!("{:<44} {:>9} {:>9} {:>9}", "while", "p50", "p99", "max");
+    let idle = feed("idle");
+    let during = |nice: bool| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (core, flag) = (core.clone(), stop.clone());
+        let builder = std::thread::spawn(move || {
+            if nice {
+                aistagram::service::analytics::lower_priority();
+            }
+            let mut n = 0;
+            while !flag.load(Ordering::Relaxed) {
+                core.analytics.build_now().expect("build");
+                n += 1;
+            }
+            n
+        });
+        let s = feed(if nice {
+            "snapshots building (nice 10, as the worker)"
+        } else {
+            "snapshots building (nice 0)"
+        });
+        stop.store(true, Ordering::Relaxed);
+        let n = builder.join().expect("builder");
+        println!("  ({n} builds ran meanwhile)");
+        s
+    };
+    let niced = during(true);
+    let plain = during(false);
+    println!(
+        "\nfeed p99 during builds over idle: {:.2}x at nice 10, {:.2}x at nice 0",
+        niced.p99.as_secs_f64() / idle.p99.as_secs_f64(),
+        plain.p99.as_secs_f64() / idle.p99.as_secs_f64()
+    );
+    server.stop(&rt);
+}
+
+struct Sample {
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+async fn sample(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    key: Option<&str>,
+    requests: usize,
+    concurrency: usize,
+) -> Sample {
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, key) = (
+            client.clone(),
+            format!("{base}{path}"),
+            key.map(str::to_owned),
+        );
+        let n = requests / concurrency;
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let mut req = client.get(&url);
+                if let Some(k) = &key {
+                    req = req.bearer_auth(k);
+                }
+                let t = Instant::now();
+                let res = req.send().await.expect("request");
+                let status = res.status();
+                let _ = res.bytes().await.expect("body");
+                out.push(t.elapsed());
+                assert!(status.is_success(), "{url}: {status}");
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("client"));
+    }
+    all.sort();
+    let q = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    Sample {
+        p50: q(0.5),
+        p99: q(0.99),
+        max: all[all.len() - 1],
+    }
+}
+
+async fn generate(core: Arc<aistagram::service::Services>) -> Vec<String> {
+    let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
+    let mut keys = Vec::with_capacity(AGENTS);
+    let mut agents = Vec::with_capacity(AGENTS);
+    for i in 0..AGENTS {
+        let r = core
+            .agents
+            .register(
+                NewAgent {
+                    name: format!("agent{i:04}"),
+                    model: Some(MODELS[i % MODELS.len()].into()),
+                    ..Default::default()
+                },
+                localhost,
+            )
+            .await
+            .expect("register");
+        let agent: Agent = core
+            .agents
+            .authenticate(&r.api_key)
+            .await
+            .expect("auth")
+            .expect("agent");
+        keys.push(r.api_key);
+        agents.push(agent);
+    }
+    let agents = Arc::new(agents);
+    let images: Arc<Vec<Vec<u8>>> = Arc::new((0..IMAGES).map(png).collect());
+    let workers = 32;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (core, agents, images) = (core.clone(), agents.clone(), images.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x5EED + w as u64);
+            let mut ids = Vec::new();
+            for n in (w..POSTS).step_by(workers) {
+                // Prolific agents post more.
+                let a = &agents[rng.skewed(AGENTS)];
+                let caption = format!(
+                    "{} {} #{} #{}",
+                    WORDS[rng.below(WORDS.len())],
+                    WORDS[rng.below(WORDS.len())],
+                    WORDS[rng.skewed(WORDS.len())],
+                    WORDS[rng.skewed(WORDS.len())]
+                );
+                let details = PostDetails {
+                    caption: Some(caption),
+                    prompt: None,
+                    category: None,
+                    model: Some(MODELS[rng.skewed(MODELS.len())].into()),
+                    tags: Vec::new(),
+                    is_nsfw: false,
+                    publish_at: None,
+                };
+                let image = images[(n * 7919) % images.len()].clone();
+                let post = NewPost {
+                    image: PostImage::New(ImageInput::Bytes(image)),
+                    details,
+                };
+                if let Created::Published(p) = core.posts.create(a, post).await.expect("post") {
+                    ids.push(p.id);
+                }
+            }
+            ids
+        }));
+    }
+    let mut posts = Vec::new();
+    for t in tasks {
+        posts.extend(t.await.expect("posts"));
+    }
+    let posts = Arc::new(posts);
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (core, agents, posts) = (core.clone(), agents.clone(), posts.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0xF011 + w as u64);
+            for _ in (w..FOLLOWS).step_by(workers) {
+                let (a, b) = (rng.below(AGENTS), rng.skewed(AGENTS));
+                if a != b {
+                    core.social
+                        .set_follow(&agents[a], &format!("agent{b:04}"), true)
+                        .await
+                        .expect("follow");
+                }
+            }
+            let mut rng = Rng(0x707E + w as u64);
+            for _ in (w..REACTIONS).step_by(workers) {
+                let a = &agents[rng.below(AGENTS)];
+                let p = &posts[rng.skewed(posts.len())];
+                let v = if rng.below(5) == 0 {
+                    VoteType::Down
+                } else {
+                    VoteType::Up
+                };
+                core.reactions.set_vote(a, p, Some(v)).await.expect("vote");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("social");
+    }
+    keys
+}
