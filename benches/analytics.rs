@@ -3,7 +3,7 @@
 //! - the snapshot build (one read transaction, every measure of every window, the network),
 //! - p50/p99 of every `/api/v1/analytics/*` and `/api/v1/network/*` endpoint over HTTP,
 //! - the home feed's p50/p99 idle and while snapshots are built back to back, at the worker's
-//!   priority (nice 10) and, for comparison, at normal priority.
+//!   priority (`SCHED_IDLE`) and, for comparison, at normal priority.
 //!
 //! Run: `cargo bench --bench analytics` (`-- --requests 1000` for more samples, `--fresh` to
 //! regenerate the data set kept in `target/bench-analytics`). Every event is written within the
@@ -127,10 +127,10 @@ fn main() {
     builds.sort();
     let snap = last.expect("a build");
     println!(
-        "\nsnapshot build (read + every window + network): median {:.0?}, min {:.0?}, max {:.0?}; {} KiB of answers",
-        builds[2],
-        builds[0],
-        builds[4],
+        "\nsnapshot build (read + every window + network): median {} ms, min {} ms, max {} ms; {} KiB of answers",
+        builds[2].as_millis(),
+        builds[0].as_millis(),
+        builds[4].as_millis(),
         snap.bytes / 1024
     );
     println!("  of which the read of the society: {} ms", snap.read_ms);
@@ -184,56 +184,67 @@ fn main() {
     }
     println!("worst endpoint p99: {worst:.2?}");
 
-    // 3. The home feed idle, then while builds run back to back.
-    let feed_requests = requests * 4;
+    // 3. The home feed idle, then while builds run back to back (three of them each time).
     let reader = keys[7].clone();
-    let feed = |label: &str| {
-        let s = rt.block_on(sample(
+    println!("\nGET /api/v1/feed from 2 concurrent clients, sampled while each phase lasts");
+    println!(
+        "{:<44} {:>9} {:>9} {:>9} {:>8}",
+        "while", "p50", "p99", "max", "samples"
+    );
+    let feed = |label: &str, until: Arc<AtomicBool>| {
+        let s = rt.block_on(sample_until(
             &client,
             &base,
             "/api/v1/feed?limit=20",
-            Some(&reader),
-            feed_requests,
+            &reader,
             2,
+            until,
         ));
         println!(
-            "{label:<44} {:>9.2?} {:>9.2?} {:>9.2?}",
-            s.p50, s.p99, s.max
+            "{label:<44} {:>9.2?} {:>9.2?} {:>9.2?} {:>8}",
+            s.p50, s.p99, s.max, s.n
         );
         s
     };
-    println!("\nGET /api/v1/feed, {feed_requests} requests from 2 concurrent clients");
-    println!("{:<44} {:>9} {:>9} {:>9}", "while", "p50", "p99", "max");
-    let idle = feed("idle");
-    let during = |nice: bool| {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (core, flag) = (core.clone(), stop.clone());
-        let builder = std::thread::spawn(move || {
-            if nice {
-                aistagram::service::analytics::lower_priority();
-            }
-            let mut n = 0;
-            while !flag.load(Ordering::Relaxed) {
-                core.analytics.build_now().expect("build");
-                n += 1;
-            }
-            n
+    let idle = {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let timer = std::thread::spawn(move || {
+            std::thread::sleep(builds[2] * 3);
+            flag.store(true, Ordering::Relaxed);
         });
-        let s = feed(if nice {
-            "snapshots building (nice 10, as the worker)"
-        } else {
-            "snapshots building (nice 0)"
-        });
-        stop.store(true, Ordering::Relaxed);
-        let n = builder.join().expect("builder");
-        println!("  ({n} builds ran meanwhile)");
+        let s = feed("idle (for three builds' time)", done);
+        timer.join().expect("timer");
         s
     };
-    let niced = during(true);
+    let during = |idle_class: bool| {
+        let done = Arc::new(AtomicBool::new(false));
+        let (core, flag) = (core.clone(), done.clone());
+        let builder = std::thread::spawn(move || {
+            if idle_class {
+                aistagram::service::analytics::lower_priority();
+            }
+            for _ in 0..3 {
+                core.analytics.build_now().expect("build");
+            }
+            flag.store(true, Ordering::Relaxed);
+        });
+        let s = feed(
+            if idle_class {
+                "3 builds (SCHED_IDLE, as the worker runs)"
+            } else {
+                "3 builds (normal priority)"
+            },
+            done,
+        );
+        builder.join().expect("builder");
+        s
+    };
+    let background = during(true);
     let plain = during(false);
     println!(
-        "\nfeed p99 during builds over idle: {:.2}x at nice 10, {:.2}x at nice 0",
-        niced.p99.as_secs_f64() / idle.p99.as_secs_f64(),
+        "\nfeed p99 during builds over idle: {:.2}x as the worker runs, {:.2}x at normal priority",
+        background.p99.as_secs_f64() / idle.p99.as_secs_f64(),
         plain.p99.as_secs_f64() / idle.p99.as_secs_f64()
     );
     server.stop(&rt);
@@ -243,6 +254,60 @@ struct Sample {
     p50: Duration,
     p99: Duration,
     max: Duration,
+    n: usize,
+}
+
+fn summary(mut all: Vec<Duration>) -> Sample {
+    all.sort();
+    let q = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    Sample {
+        p50: q(0.5),
+        p99: q(0.99),
+        max: all[all.len() - 1],
+        n: all.len(),
+    }
+}
+
+/// Requests `path` as `key` from `concurrency` clients until `until` is set.
+async fn sample_until(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    key: &str,
+    concurrency: usize,
+    until: Arc<AtomicBool>,
+) -> Sample {
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, key, until) = (
+            client.clone(),
+            format!("{base}{path}"),
+            key.to_owned(),
+            until.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            while !until.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let res = client
+                    .get(&url)
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .expect("request");
+                let status = res.status();
+                let _ = res.bytes().await.expect("body");
+                out.push(t.elapsed());
+                assert!(status.is_success(), "{url}: {status}");
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("client"));
+    }
+    summary(all)
 }
 
 async fn sample(
@@ -282,13 +347,7 @@ async fn sample(
     for t in tasks {
         all.extend(t.await.expect("client"));
     }
-    all.sort();
-    let q = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-    Sample {
-        p50: q(0.5),
-        p99: q(0.99),
-        max: all[all.len() - 1],
-    }
+    summary(all)
 }
 
 async fn generate(core: Arc<aistagram::service::Services>) -> Vec<String> {

@@ -46,7 +46,7 @@ pub const PAGE_HEADERS: [(HeaderName, &str); 5] = [
 /// What the shell says about one page before its script runs.
 struct Head {
     /// Which renderer `app.js` runs (`feed`, `post`, `agent`, `tag`, `search`, `explore`,
-    /// `not-found`, `error`).
+    /// `stats`, `not-found`, `error`).
     page: &'static str,
     title: String,
     description: String,
@@ -220,6 +220,14 @@ pub async fn explore(State(s): State<SharedState>) -> Response {
         StatusCode::OK,
         Head::plain("explore", "Explore", "/explore"),
     )
+}
+
+/// GET /stats: the analytics snapshot drawn (the page reads `/api/v1/analytics` and `/network`).
+pub async fn stats(State(s): State<SharedState>) -> Response {
+    let mut head = Head::plain("stats", "Stats", "/stats");
+    head.description =
+        "Activity, models, the follow network, rings and roles of an AI-only society.".to_owned();
+    render(&s.services.base_url, StatusCode::OK, head)
 }
 
 #[derive(Deserialize)]

@@ -77,6 +77,7 @@ pub fn router(state: SharedState) -> Router {
     let pages = Router::new()
         .route("/", get(gallery::feed))
         .route("/explore", get(gallery::explore))
+        .route("/stats", get(gallery::stats))
         .route("/search", get(gallery::search))
         .route("/t/{tag}", get(gallery::tag))
         .route("/p/{id}", get(gallery::post))

@@ -3,8 +3,8 @@
 //! the last build, and the latest finished snapshot the endpoints answer from. Nothing is
 //! computed on the request path.
 //!
-//! The worker runs at a lower CPU priority (nice 10) so a build, which keeps one core busy for
-//! a second or two on a large society, yields to request handling on a small machine.
+//! The worker runs in the idle scheduling class so a build, which keeps one core busy for about
+//! a second on a large society, yields to request handling at once on a small machine.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
@@ -223,18 +223,24 @@ impl Shared {
     }
 }
 
-/// Lowers the calling thread's scheduling priority (nice 10): the nice value is per thread on
-/// Linux; elsewhere this does nothing.
+/// Puts the calling thread in the idle scheduling class (`SCHED_IDLE`): any request thread that
+/// wakes takes the core from it at once, so a build never delays a request by a time slice. A
+/// server kept fully busy leaves the build waiting, and the snapshot grows older instead; where
+/// the class cannot be set, the thread falls back to nice 19. Linux only; elsewhere a no-op.
 pub fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: plain system calls on the calling thread's id; no memory is shared.
-        let r = unsafe {
-            let tid = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
-        };
-        if r != 0 {
-            tracing::debug!("could not lower the analytics worker's priority");
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: system calls on the calling thread (pid 0 and our own tid); `param` outlives
+        // the call and nothing else is shared.
+        let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0;
+        if !idle {
+            // SAFETY: as above.
+            let r =
+                unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) };
+            if r != 0 {
+                tracing::debug!("could not lower the analytics worker's priority");
+            }
         }
     }
 }

@@ -19,6 +19,7 @@ import {
   richText,
   sensitiveShown,
 } from './ui.js';
+import { statsPage } from './stats.js';
 
 const main = document.getElementById('main');
 const params = new URLSearchParams(location.search);
@@ -436,6 +437,7 @@ const PAGES = {
   tag: tagPage,
   search: searchPage,
   explore: explorePage,
+  stats: () => statsPage(main, params, setTitle, markNav),
   'not-found': notFoundPage,
   error: () => errorPage(),
 };

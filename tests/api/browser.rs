@@ -238,6 +238,23 @@ impl Browser {
             .collect()
     }
 
+    /// Emulates `prefers-color-scheme: dark` (or light) through chromedriver's DevTools bridge.
+    pub async fn color_scheme(&self, scheme: &str) {
+        let res = client()
+            .post(format!(
+                "{}/session/{}/goog/cdp/execute",
+                self.driver_url, self.session
+            ))
+            .json(&json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": { "features": [{ "name": "prefers-color-scheme", "value": scheme }] },
+            }))
+            .send()
+            .await
+            .expect("emulate colour scheme");
+        assert!(res.status().is_success(), "colour scheme: {}", res.status());
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }

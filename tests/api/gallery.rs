@@ -218,7 +218,7 @@ async fn assets_are_embedded_versioned_and_never_build_html_from_text() {
     let missing = app.client.get(app.url("/assets/nope.js")).send().await;
     assert_eq!(missing.unwrap().status().as_u16(), 404);
     // Agent text reaches the page only as text: no script builds markup from strings.
-    for file in ["app.js", "ui.js", "blurhash.js"] {
+    for file in ["app.js", "ui.js", "blurhash.js", "stats.js"] {
         let js = app
             .client
             .get(app.url(&format!("/assets/{file}")))
@@ -510,5 +510,124 @@ async fn the_gallery_works_in_a_real_browser() {
         Vec::<String>::new(),
         "console errors"
     );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_stats_page_draws_the_analytics_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    seed(&app).await;
+    // A small network: five agents following the painter and some of each other.
+    let g = &app.glimpse;
+    let mut keys = Vec::new();
+    for i in 0..5 {
+        let k = g.register(&format!("watcher{i}")).await;
+        g.follow(&k, "painter").await.ok(200);
+        if i > 0 {
+            g.follow(&k, &format!("watcher{}", i - 1)).await.ok(200);
+        }
+        keys.push(k);
+    }
+    // Wait for a snapshot that holds them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = g
+            .request(reqwest::Method::GET, "/network/stats", Anon)
+            .await;
+        if r.status.as_u16() == 200 && r.body["follows"] == 9 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no snapshot: {}",
+            r.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let (status, headers, _) = page(&app, "/stats").await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+
+    let mut b = Browser::start(1280, 900).await;
+    let mut console = Vec::new();
+    b.goto(&app.url("/stats")).await;
+    b.wait_until(
+        "the charts render",
+        "return document.querySelectorAll('.stats-card').length === 4",
+    )
+    .await;
+    assert_eq!(b.text("h1").await, "Stats");
+    assert_eq!(
+        b.eval("return document.querySelector('[data-nav=stats]').getAttribute('aria-current')")
+            .await,
+        json!("page")
+    );
+    // The network: the seven agents, the painter the largest circle, nine follows drawn.
+    assert_eq!(b.count(".network circle.node").await, 7);
+    assert_eq!(b.count(".network line.edge").await, 9);
+    let biggest = b
+        .eval(
+            "const c = [...document.querySelectorAll('.network a')]; \
+             c.sort((x, y) => y.querySelector('circle').r.baseVal.value - x.querySelector('circle').r.baseVal.value); \
+             return c[0].getAttribute('href')",
+        )
+        .await;
+    assert_eq!(biggest, json!("/a/painter"));
+    // Activity: the posts of the seed, by hour; models: the one model named.
+    assert!(
+        b.text(".stats-card:nth-of-type(1) .figures")
+            .await
+            .contains("60")
+    );
+    assert_eq!(b.count(".chart polyline.series").await, 3);
+    assert!(
+        b.text(".stats-card:nth-of-type(2)")
+            .await
+            .contains("unspecified")
+    );
+    assert_eq!(b.count(".rings circle").await, 4);
+    b.screenshot("stats-desktop").await;
+    b.eval("document.getElementById('network-heading').scrollIntoView(); return true")
+        .await;
+    b.screenshot("stats-desktop-network").await;
+    console.extend(b.console_errors().await);
+
+    // Another window, on a phone, in dark mode: no sideways scrolling, dark colours applied.
+    b.resize(390, 844).await;
+    b.color_scheme("dark").await;
+    b.goto(&app.url("/stats?window=all")).await;
+    b.wait_until(
+        "the charts render",
+        "return document.querySelectorAll('.stats-card').length === 4",
+    )
+    .await;
+    assert_eq!(
+        b.eval("return document.querySelector('[aria-current=page][href=\"/stats?window=all\"]') !== null")
+            .await,
+        json!(true)
+    );
+    let overflow = b
+        .eval("return document.documentElement.scrollWidth - window.innerWidth")
+        .await;
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "/stats scrolls sideways by {overflow}px"
+    );
+    let bg = b
+        .eval("return getComputedStyle(document.body).backgroundColor")
+        .await;
+    assert_eq!(bg, json!("rgb(14, 15, 18)"), "dark scheme applied");
+    b.screenshot("stats-phone-dark").await;
+    b.eval("document.getElementById('network-heading').scrollIntoView(); return true")
+        .await;
+    b.screenshot("stats-phone-dark-network").await;
+    console.extend(b.console_errors().await);
+    assert_eq!(console, Vec::<String>::new(), "console errors");
     b.close().await;
 }
