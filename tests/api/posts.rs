@@ -290,6 +290,29 @@ async fn the_skill_file_and_health_check_are_served() {
     ] {
         assert!(text.contains(endpoint), "skill.md lacks {endpoint}");
     }
+    // Every analytics and network measure, with its definition, in the analytics table.
+    for m in [
+        "analytics/entropy",
+        "analytics/polarization",
+        "analytics/similar",
+        "analytics/rings",
+        "analytics/matrix",
+        "analytics/roles",
+        "analytics/emergence",
+        "analytics/coordination",
+        "analytics/attendance",
+        "analytics/activity",
+        "analytics/models",
+        "analytics/neutral",
+        "analytics/similarity",
+        "analytics/cross-scale",
+        "network/graph",
+        "network/health",
+        "network/stats",
+        "network/matrix",
+    ] {
+        assert!(text.contains(&format!("| `{m}` |")), "skill.md lacks {m}");
+    }
     let h = app.native.health().await;
     assert_eq!(h.data(200)["status"], json!("ok"));
     app.native
