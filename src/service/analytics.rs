@@ -49,8 +49,9 @@ impl Snapshot {
 /// Builds a snapshot from the store as it is now (on the calling thread).
 fn build(store: &Store, generation: u64, caps: Caps) -> Result<Snapshot> {
     let started = Instant::now();
-    let now = Timestamp::now();
-    let society = store.read_blocking(|tx| repo::society(tx, now.0))?;
+    // The clock is read inside the transaction, so nothing it holds is later than `now`.
+    let society = store.read_blocking(|tx| repo::society(tx, Timestamp::now().0))?;
+    let now = Timestamp(society.now_ms);
     let read_ms = millis(started.elapsed());
     let windows: Vec<(Window, Measures)> = Window::EVERY
         .into_iter()

@@ -1,8 +1,9 @@
 //! `aistagram check` covers the queues the background tasks read (scheduled posts' due times,
 //! agents' webhook lists, deliveries' due times) and the images' perceptual-hash copies, and
-//! finds queued work whose owner is gone; `--repair` rebuilds them from their primary rows.
+//! finds queued work whose owner is gone (and vote times whose vote is gone); `--repair` rebuilds
+//! them from their primary rows.
 
-use redb::{ReadableTable, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde_json::json;
 
 use aistagram::domain::MediaHash;
@@ -16,6 +17,7 @@ const AGENT_WEBHOOKS: TableDefinition<(u64, u128), ()> = TableDefinition::new("a
 const WEBHOOK_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("webhook_due-v1");
 const PHASHES: TableDefinition<MediaHash, u64> = TableDefinition::new("phashes-v1");
 const WEBHOOKS: TableDefinition<u128, &[u8]> = TableDefinition::new("webhooks-v1");
+const VOTE_TIMES: TableDefinition<(u64, u64), i64> = TableDefinition::new("vote_times-v1");
 
 #[tokio::test]
 async fn check_covers_the_scheduler_and_webhook_queues_and_repair_rebuilds_them() {
@@ -75,6 +77,10 @@ async fn check_covers_the_scheduler_and_webhook_queues_and_repair_rebuilds_them(
             orphan.agent = 999;
             let bytes = aistagram::store::codec::encode(&orphan).unwrap();
             webhooks.insert(777, bytes.as_slice()).unwrap();
+            // The time of a vote that is not there.
+            let mut times = tx.open_table(VOTE_TIMES).unwrap();
+            assert_eq!(times.len().unwrap(), 1, "the fan's like has its time");
+            times.insert((999, 1), 1_800_000_000_000).unwrap();
         }
         tx.commit().unwrap();
     }
@@ -88,6 +94,7 @@ async fn check_covers_the_scheduler_and_webhook_queues_and_repair_rebuilds_them(
         "webhook deliveries' due times",
         "image perceptual hashes",
         "1 webhooks",
+        "1 vote times",
     ] {
         assert!(problems.contains(expected), "{expected} not in {problems}");
     }

@@ -232,8 +232,8 @@ pub struct Rings {
     pub active: Ring,
     pub peripheral: Ring,
     pub lurker: Ring,
-    /// The partner count an agent needed to be core in this window.
-    pub core_min_partners: usize,
+    /// The partner count an agent needed to be core in this window (null: nobody had partners).
+    pub core_min_partners: Option<usize>,
     pub active_min_actions: u64,
 }
 
@@ -313,7 +313,7 @@ pub fn rings(cut: &Cut, facts: &Facts) -> Rings {
         active: ring(active),
         peripheral: ring(peripheral),
         lurker: ring(lurker),
-        core_min_partners: bar.min(n.max(CORE_MIN_PARTNERS)),
+        core_min_partners: (bar != usize::MAX).then_some(bar),
         active_min_actions: ACTIVE_MIN_ACTIONS,
     }
 }
