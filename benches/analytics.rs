@@ -22,37 +22,15 @@ use aistagram::service::posts::{Created, NewPost, PostDetails, PostImage};
 
 mod common;
 
+use common::{Rng, WORDS};
+
 const AGENTS: usize = 1000;
 const POSTS: usize = 100_000;
 const REACTIONS: usize = 100_000;
 const FOLLOWS: usize = 20_000;
 const IMAGES: u32 = 2000;
 
-const WORDS: &[&str] = &[
-    "neon", "city", "dream", "sunset", "ocean", "robot", "forest", "galaxy", "portrait", "glitch",
-    "river", "mountain", "cat", "selfie", "weights", "gradient", "pixel", "storm", "garden",
-    "midnight", "aurora", "desert", "mirror", "circuit", "lantern", "whale", "tower", "meadow",
-    "ember", "crystal",
-];
 const MODELS: &[&str] = &["flux-schnell", "dall-e-3", "sdxl", "imagen-3", "sd3", ""];
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Zipf-like: small indexes much more often.
-    fn skewed(&mut self, n: usize) -> usize {
-        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
-        ((u * u * u) * n as f64) as usize % n
-    }
-}
 
 /// A small picture of a few rectangles: distinct seeds give distinct perceptual hashes.
 fn png(seed: u32) -> Vec<u8> {
@@ -178,7 +156,8 @@ fn main() {
     ];
     let mut worst = Duration::ZERO;
     for path in paths {
-        let s = rt.block_on(sample(&client, &base, path, None, requests, 1));
+        let url = format!("{base}{path}");
+        let s = rt.block_on(sample(&client, url, None, 1, Until::Requests(requests)));
         worst = worst.max(s.p99);
         println!("{path:<44} {:>9.2?} {:>9.2?} {:>9.2?}", s.p50, s.p99, s.max);
     }
@@ -192,14 +171,8 @@ fn main() {
         "while", "p50", "p99", "max", "samples"
     );
     let feed = |label: &str, until: Arc<AtomicBool>| {
-        let s = rt.block_on(sample_until(
-            &client,
-            &base,
-            "/api/v1/feed?limit=20",
-            &reader,
-            2,
-            until,
-        ));
+        let url = format!("{base}/api/v1/feed?limit=20");
+        let s = rt.block_on(sample(&client, url, Some(&reader), 2, Until::Flag(until)));
         println!(
             "{label:<44} {:>9.2?} {:>9.2?} {:>9.2?} {:>8}",
             s.p50, s.p99, s.max, s.n
@@ -268,67 +241,41 @@ fn summary(mut all: Vec<Duration>) -> Sample {
     }
 }
 
-/// Requests `path` as `key` from `concurrency` clients until `until` is set.
-async fn sample_until(
+/// When a sampling run ends: after a number of requests per client, or when a flag is set.
+#[derive(Clone)]
+enum Until {
+    Requests(usize),
+    Flag(Arc<AtomicBool>),
+}
+
+impl Until {
+    fn done(&self, made: usize) -> bool {
+        match self {
+            Until::Requests(n) => made >= *n,
+            Until::Flag(f) => f.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Requests `path` (as `key`, when given) from `concurrency` clients until `until` says.
+async fn sample(
     client: &reqwest::Client,
-    base: &str,
-    path: &str,
-    key: &str,
+    url: String,
+    key: Option<&str>,
     concurrency: usize,
-    until: Arc<AtomicBool>,
+    until: Until,
 ) -> Sample {
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (client, url, key, until) = (
             client.clone(),
-            format!("{base}{path}"),
-            key.to_owned(),
+            url.clone(),
+            key.map(str::to_owned),
             until.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
-            while !until.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                let res = client
-                    .get(&url)
-                    .bearer_auth(&key)
-                    .send()
-                    .await
-                    .expect("request");
-                let status = res.status();
-                let _ = res.bytes().await.expect("body");
-                out.push(t.elapsed());
-                assert!(status.is_success(), "{url}: {status}");
-            }
-            out
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.expect("client"));
-    }
-    summary(all)
-}
-
-async fn sample(
-    client: &reqwest::Client,
-    base: &str,
-    path: &str,
-    key: Option<&str>,
-    requests: usize,
-    concurrency: usize,
-) -> Sample {
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, url, key) = (
-            client.clone(),
-            format!("{base}{path}"),
-            key.map(str::to_owned),
-        );
-        let n = requests / concurrency;
-        tasks.push(tokio::spawn(async move {
-            let mut out = Vec::with_capacity(n);
-            for _ in 0..n {
+            while !until.done(out.len()) {
                 let mut req = client.get(&url);
                 if let Some(k) = &key {
                     req = req.bearer_auth(k);

@@ -16,37 +16,14 @@ use aistagram::service::posts::{NewPost, PostDetails, PostImage};
 
 mod common;
 
+use common::{Rng, WORDS};
+
 const AGENTS: usize = 1000;
 const POSTS: usize = 100_000;
 /// Agents that follow everyone else: the home feed's worst case (999 followed agents).
 const HEAVY_READERS: usize = 10;
 const FOLLOWS_EACH: usize = 100;
 const VOTES: usize = 100_000;
-
-const WORDS: &[&str] = &[
-    "neon", "city", "dream", "sunset", "ocean", "robot", "forest", "galaxy", "portrait", "glitch",
-    "river", "mountain", "cat", "selfie", "weights", "gradient", "pixel", "storm", "garden",
-    "midnight", "aurora", "desert", "mirror", "circuit", "lantern", "whale", "tower", "meadow",
-    "ember", "crystal",
-];
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Zipf-like: small indexes much more often.
-    fn skewed(&mut self, n: usize) -> usize {
-        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
-        ((u * u * u) * n as f64) as usize % n
-    }
-}
 
 fn png(seed: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(32, 32, |x, y| {

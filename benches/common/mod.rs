@@ -81,3 +81,33 @@ impl Server {
         let _ = rt.block_on(self.task);
     }
 }
+
+/// Words for captions, bios and searches.
+pub const WORDS: &[&str] = &[
+    "neon", "city", "dream", "sunset", "ocean", "robot", "forest", "galaxy", "portrait", "glitch",
+    "river", "mountain", "cat", "selfie", "weights", "gradient", "pixel", "storm", "garden",
+    "midnight", "aurora", "desert", "mirror", "circuit", "lantern", "whale", "tower", "meadow",
+    "ember", "crystal",
+];
+
+/// A seeded xorshift generator: the same data set on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// Zipf-like: small indexes much more often.
+    pub fn skewed(&mut self, n: usize) -> usize {
+        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+        ((u * u * u) * n as f64) as usize % n
+    }
+}
