@@ -7,6 +7,7 @@
 //! a second on a large society, yields to request handling at once on a small machine.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -47,16 +48,20 @@ impl Snapshot {
 }
 
 /// Builds a snapshot from the store as it is now (on the calling thread).
-fn build(store: &Store, generation: u64, caps: Caps) -> Result<Snapshot> {
+/// `stop` is checked between windows: a server shutting down does not wait for a whole build.
+fn build(store: &Store, generation: u64, caps: Caps, stop: &AtomicBool) -> Result<Snapshot> {
     let started = Instant::now();
     // The clock is read inside the transaction, so nothing it holds is later than `now`.
     let society = store.read_blocking(|tx| repo::society(tx, Timestamp::now().0))?;
     let now = Timestamp(society.now_ms);
     let read_ms = millis(started.elapsed());
-    let windows: Vec<(Window, Measures)> = Window::EVERY
-        .into_iter()
-        .map(|w| (w, analytics::measure(&society, w, caps)))
-        .collect();
+    let mut windows = Vec::with_capacity(Window::EVERY.len());
+    for w in Window::EVERY {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Error::ShuttingDown);
+        }
+        windows.push((w, analytics::measure(&society, w, caps)));
+    }
     let network = analytics::network(&society);
     let bytes = windows
         .iter()
@@ -99,6 +104,7 @@ struct Shared {
     cfg: config::Analytics,
     current: RwLock<Option<Arc<Snapshot>>>,
     metrics: Arc<crate::metrics::Metrics>,
+    stopping: AtomicBool,
 }
 
 impl Analytics {
@@ -113,6 +119,7 @@ impl Analytics {
                 cfg,
                 current: RwLock::new(None),
                 metrics,
+                stopping: AtomicBool::new(false),
             }),
             worker: Mutex::new(None),
         }
@@ -135,8 +142,13 @@ impl Analytics {
             .store
             .writer_stats()
             .commits
-            .load(std::sync::atomic::Ordering::SeqCst);
-        build(&self.shared.store, generation, self.shared.caps())
+            .load(Ordering::SeqCst);
+        build(
+            &self.shared.store,
+            generation,
+            self.shared.caps(),
+            &AtomicBool::new(false),
+        )
     }
 
     /// Starts the worker (once); it builds the first snapshot at once.
@@ -158,20 +170,12 @@ impl Analytics {
         }
     }
 
-    /// Asks for a check now rather than at the next tick.
-    pub fn poke(&self) {
-        if let Ok(w) = self.worker.lock()
-            && let Some((tx, _)) = &*w
-        {
-            let _ = tx.send(());
-        }
-    }
-
-    /// Stops the worker and waits for it (a build in progress finishes first), so the store
-    /// it holds is released.
+    /// Stops the worker and waits for it (a build in progress stops at its next window), so
+    /// the store it holds is released.
     pub async fn stop(&self) {
         let taken = self.worker.lock().ok().and_then(|mut w| w.take());
         if let Some((tx, handle)) = taken {
+            self.shared.stopping.store(true, Ordering::Relaxed);
             drop(tx);
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
@@ -195,10 +199,10 @@ impl Shared {
                 .store
                 .writer_stats()
                 .commits
-                .load(std::sync::atomic::Ordering::SeqCst);
+                .load(Ordering::SeqCst);
             let stale = built.is_none_or(|(g, at)| g != generation || at.elapsed() >= MAX_AGE);
             if stale {
-                match build(&self.store, generation, caps) {
+                match build(&self.store, generation, caps, &self.stopping) {
                     Ok(s) => {
                         tracing::debug!(
                             build_ms = s.build_ms,
@@ -211,6 +215,7 @@ impl Shared {
                         }
                         built = Some((generation, Instant::now()));
                     }
+                    Err(Error::ShuttingDown) => return,
                     Err(e) => {
                         tracing::warn!(error = %crate::error::Chain(&e), "analytics snapshot failed")
                     }
