@@ -6,8 +6,8 @@
 //! The worker runs in the idle scheduling class so a build, which keeps one core busy for about
 //! a second on a large society, yields to request handling at once on a small machine.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -195,11 +195,7 @@ impl Shared {
         let caps = self.caps();
         let mut built: Option<(u64, Instant)> = None;
         loop {
-            let generation = self
-                .store
-                .writer_stats()
-                .commits
-                .load(Ordering::SeqCst);
+            let generation = self.store.writer_stats().commits.load(Ordering::SeqCst);
             let stale = built.is_none_or(|(g, at)| g != generation || at.elapsed() >= MAX_AGE);
             if stale {
                 match build(&self.store, generation, caps, &self.stopping) {
