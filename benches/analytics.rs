@@ -98,7 +98,7 @@ fn main() {
     let mut last = None;
     for _ in 0..5 {
         let t = Instant::now();
-        let s = core.analytics.build_now().expect("build");
+        let s = core.analytics.build_now(false).expect("build");
         builds.push(t.elapsed());
         last = Some(s);
     }
@@ -194,11 +194,8 @@ fn main() {
         let done = Arc::new(AtomicBool::new(false));
         let (core, flag) = (core.clone(), done.clone());
         let builder = std::thread::spawn(move || {
-            if idle_class {
-                aistagram::service::analytics::lower_priority();
-            }
             for _ in 0..3 {
-                core.analytics.build_now().expect("build");
+                core.analytics.build_now(idle_class).expect("build");
             }
             flag.store(true, Ordering::Relaxed);
         });

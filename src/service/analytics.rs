@@ -3,8 +3,9 @@
 //! the last build, and the latest finished snapshot the endpoints answer from. Nothing is
 //! computed on the request path.
 //!
-//! The worker runs in the idle scheduling class so a build, which keeps one core busy for about
-//! a second on a large society, yields to request handling at once on a small machine.
+//! The measures are computed in the idle scheduling class so a build, which keeps one core busy
+//! for about a second on a large society, yields to request handling at once on a small
+//! machine; the read of the store and the swap of the snapshot run at normal priority.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -47,27 +48,55 @@ impl Snapshot {
     }
 }
 
-/// Builds a snapshot from the store as it is now (on the calling thread).
-/// `stop` is checked between windows: a server shutting down does not wait for a whole build.
-fn build(store: &Store, generation: u64, caps: Caps, stop: &AtomicBool) -> Result<Snapshot> {
+/// Builds a snapshot from the store as it is now. The read runs on the calling thread, at its
+/// priority: a thread in the idle class must not hold the database's locks when it is
+/// preempted. The measures are computed on a thread of their own, in the idle class when
+/// `background` (so requests always come first), and `stop` is checked between their steps so
+/// a server shutting down does not wait for a whole build. A panic in the measures is an error,
+/// not the end of the worker.
+fn build(
+    store: &Store,
+    generation: u64,
+    caps: Caps,
+    stop: &AtomicBool,
+    background: bool,
+) -> Result<Snapshot> {
     let started = Instant::now();
     // The clock is read inside the transaction, so nothing it holds is later than `now`.
     let society = store.read_blocking(|tx| repo::society(tx, Timestamp::now().0))?;
-    let now = Timestamp(society.now_ms);
     let read_ms = millis(started.elapsed());
-    let mut windows = Vec::with_capacity(Window::EVERY.len());
-    for w in Window::EVERY {
-        if stop.load(Ordering::Relaxed) {
-            return Err(Error::ShuttingDown);
-        }
-        windows.push((w, analytics::measure(&society, w, caps)));
-    }
-    let network = analytics::network(&society);
-    let bytes = windows
-        .iter()
-        .map(|(_, m)| json_len(m) + json_len(&m.neutral.items) + similarity_len(m))
-        .sum::<usize>()
-        + json_len(&network);
+    let now = Timestamp(society.now_ms);
+    let computed = std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("analytics-measures".into())
+            .spawn_scoped(scope, || {
+                if background {
+                    lower_priority();
+                }
+                let mut windows = Vec::with_capacity(Window::EVERY.len());
+                for w in Window::EVERY {
+                    if stop.load(Ordering::Relaxed) {
+                        return Err(Error::ShuttingDown);
+                    }
+                    windows.push((w, analytics::measure(&society, w, caps)));
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return Err(Error::ShuttingDown);
+                }
+                let network = analytics::network(&society);
+                let bytes = windows
+                    .iter()
+                    .map(|(_, m)| json_len(m) + json_len(&m.neutral.items) + similarity_len(m))
+                    .sum::<usize>()
+                    + json_len(&network);
+                Ok((windows, network, bytes))
+            })
+            .map_err(|e| Error::internal(format!("analytics thread: {e}")))?;
+        worker
+            .join()
+            .map_err(|_| Error::internal("the analytics measures panicked"))?
+    })?;
+    let (windows, network, bytes) = computed;
     Ok(Snapshot {
         computed_at: now,
         generation,
@@ -135,8 +164,9 @@ impl Analytics {
             .ok_or(Error::AnalyticsNotReady)
     }
 
-    /// Builds a snapshot now, on the calling thread, without publishing it (benchmarks).
-    pub fn build_now(&self) -> Result<Snapshot> {
+    /// Builds a snapshot now without publishing it (benchmarks); `background` computes it in
+    /// the idle CPU class as the worker does.
+    pub fn build_now(&self, background: bool) -> Result<Snapshot> {
         let generation = self
             .shared
             .store
@@ -148,6 +178,7 @@ impl Analytics {
             generation,
             self.shared.caps(),
             &AtomicBool::new(false),
+            background,
         )
     }
 
@@ -190,7 +221,6 @@ impl Shared {
     }
 
     fn run(&self, rx: mpsc::Receiver<()>) {
-        lower_priority();
         let refresh = Duration::from_secs(self.cfg.refresh_secs);
         let caps = self.caps();
         let mut built: Option<(u64, Instant)> = None;
@@ -198,7 +228,7 @@ impl Shared {
             let generation = self.store.writer_stats().commits.load(Ordering::SeqCst);
             let stale = built.is_none_or(|(g, at)| g != generation || at.elapsed() >= MAX_AGE);
             if stale {
-                match build(&self.store, generation, caps, &self.stopping) {
+                match build(&self.store, generation, caps, &self.stopping, true) {
                     Ok(s) => {
                         tracing::debug!(
                             build_ms = s.build_ms,
@@ -206,9 +236,13 @@ impl Shared {
                             "analytics snapshot built"
                         );
                         self.metrics.analytics_built(s.build_ms, s.bytes);
-                        if let Ok(mut current) = self.current.write() {
-                            *current = Some(Arc::new(s));
-                        }
+                        let old = match self.current.write() {
+                            Ok(mut current) => current.replace(Arc::new(s)),
+                            Err(_) => None,
+                        };
+                        // The old snapshot (many small allocations) is freed after the lock
+                        // is released, so readers never wait on it.
+                        drop(old);
                         built = Some((generation, Instant::now()));
                     }
                     Err(Error::ShuttingDown) => return,
@@ -229,7 +263,7 @@ impl Shared {
 /// wakes takes the core from it at once, so a build never delays a request by a time slice. A
 /// server kept fully busy leaves the build waiting, and the snapshot grows older instead; where
 /// the class cannot be set, the thread falls back to nice 19. Linux only; elsewhere a no-op.
-pub fn lower_priority() {
+fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         let param = libc::sched_param { sched_priority: 0 };

@@ -82,9 +82,10 @@ async fn entropy_models_and_neutral_posts_of_a_known_society() {
 
     // Neutral: exactly the two posts nobody touched, newest first, paged by seq.
     let n = settled(&app, "/analytics/neutral?limit=1", |b| b["total"] == 2).await;
-    assert_eq!(n["posts"][0]["id"], json!(ids[3]));
+    assert_eq!(n["posts"], 4, "the window's posts, counted");
+    assert_eq!(n["items"][0]["id"], json!(ids[3]));
     assert!(
-        n["posts"][0]["thumbnail_url"]
+        n["items"][0]["thumbnail_url"]
             .as_str()
             .unwrap()
             .ends_with("/thumb")
@@ -92,7 +93,7 @@ async fn entropy_models_and_neutral_posts_of_a_known_society() {
     let next = n["next_max_id"].as_u64().expect("a second page");
     let n2 = get(&app, &format!("/analytics/neutral?limit=1&max_id={next}")).await;
     let n2 = n2.ok(200);
-    assert_eq!(n2["posts"][0]["id"], json!(ids[2]));
+    assert_eq!(n2["items"][0]["id"], json!(ids[2]));
     assert_eq!(n2["next_max_id"], Value::Null);
 
     let m = get(&app, "/analytics/models?window=all").await;
@@ -319,5 +320,9 @@ async fn the_snapshot_refreshes_after_a_change_and_not_without_one() {
     let a = get(&app, "/analytics/activity?window=1d").await;
     let a = a.ok(200);
     assert_eq!(a["totals"]["registrations"], 1);
-    assert_eq!(a["hourly"].as_array().unwrap().len(), 24);
+    assert_eq!(
+        a["hourly"].as_array().unwrap().len(),
+        25,
+        "the hours a day touches"
+    );
 }

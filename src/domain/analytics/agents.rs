@@ -1,7 +1,8 @@
 //! Measures of agents and how they relate: communities and polarization, rings, the
 //! interaction matrix, roles, agent-to-agent similarity, and the cross-scale summary.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use serde::Serialize;
 
@@ -541,6 +542,8 @@ fn participation(partners: &[u32], label: &[u32]) -> f64 {
 
 /// How many most-similar agents each agent keeps.
 pub const SIMILAR_AGENTS: usize = 10;
+/// Posts liked by more agents than this are left out of the likes similarity.
+pub const SIMILARITY_MAX_LIKERS: usize = 200;
 const TOP_PAIRS: usize = 20;
 
 #[derive(Debug, Serialize)]
@@ -590,13 +593,19 @@ pub fn similarity(cut: &Cut, caps: Caps) -> Similarity {
         }
     }
     let mut liked: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut likers: HashMap<u32, usize> = HashMap::new();
     for v in cut.votes().filter(|v| v.up) {
         liked.entry(v.agent).or_default().push(v.post);
+        *likers.entry(v.post).or_default() += 1;
     }
+    // Liking what nearly everyone likes says little of taste, and would cost a pass over every
+    // pair of its likers.
     for l in liked.values_mut() {
         l.sort_unstable();
         l.dedup();
+        l.retain(|p| likers.get(p).is_some_and(|&n| n <= SIMILARITY_MAX_LIKERS));
     }
+    liked.retain(|_, l| !l.is_empty());
     // The agents compared, most active first.
     let mut agents: Vec<u32> = content.keys().chain(liked.keys()).copied().collect();
     agents.sort_unstable();
@@ -623,8 +632,8 @@ pub fn similarity(cut: &Cut, caps: Caps) -> Similarity {
     }
     let n = agents.len();
     let mut per_agent = HashMap::new();
-    let mut content_pairs = Vec::new();
-    let mut likes_pairs = Vec::new();
+    let mut content_pairs = TopPairs::default();
+    let mut likes_pairs = TopPairs::default();
     let mut dot = vec![0f64; n];
     let mut shared = vec![0u32; n];
     let mut touched: Vec<usize> = Vec::new();
@@ -668,14 +677,13 @@ pub fn similarity(cut: &Cut, caps: Caps) -> Similarity {
             dot[j] = 0.0;
             shared[j] = 0;
         }
-        let top = |list: &mut Vec<(f64, usize)>, pairs: &mut Vec<(f64, usize, usize)>| {
+        let top = |list: &mut Vec<(f64, usize)>, pairs: &mut TopPairs| {
+            // Every pair once (from its smaller end), before this agent's list is cut.
+            for &(score, j) in list.iter().filter(|&&(_, j)| j > i) {
+                pairs.offer(score, i, j);
+            }
             list.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
             list.truncate(SIMILAR_AGENTS);
-            pairs.extend(
-                list.iter()
-                    .filter(|&&(_, j)| j > i)
-                    .map(|&(s, j)| (s, i, j)),
-            );
             list.iter()
                 .map(|&(score, j)| Neighbour {
                     agent: cut.agent(agents[j]),
@@ -689,10 +697,9 @@ pub fn similarity(cut: &Cut, caps: Caps) -> Similarity {
         };
         per_agent.insert(s.agents[*a as usize].id, entry);
     }
-    let pairs = |mut list: Vec<(f64, usize, usize)>| {
-        list.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
-        list.truncate(TOP_PAIRS);
-        list.into_iter()
+    let pairs = |top: TopPairs| {
+        top.sorted()
+            .into_iter()
             .map(|(score, i, j)| SimilarPair {
                 a: cut.agent(agents[i]),
                 b: cut.agent(agents[j]),
@@ -705,6 +712,34 @@ pub fn similarity(cut: &Cut, caps: Caps) -> Similarity {
         top_content_pairs: pairs(content_pairs),
         top_likes_pairs: pairs(likes_pairs),
         per_agent,
+    }
+}
+
+/// The best [`TOP_PAIRS`] pairs seen, in a min-heap keyed by score (non-negative, so its bits
+/// order like its value); among equal scores the smaller indices stay.
+#[derive(Default)]
+struct TopPairs(BinaryHeap<Reverse<PairKey>>);
+
+/// A pair's score bits, then its indices reversed (so the larger indices go first).
+type PairKey = (u64, Reverse<(usize, usize)>);
+
+impl TopPairs {
+    fn offer(&mut self, score: f64, i: usize, j: usize) {
+        self.0.push(Reverse((score.to_bits(), Reverse((i, j)))));
+        if self.0.len() > TOP_PAIRS {
+            self.0.pop();
+        }
+    }
+
+    /// Best first.
+    fn sorted(self) -> Vec<(f64, usize, usize)> {
+        let mut out: Vec<(f64, usize, usize)> = self
+            .0
+            .into_iter()
+            .map(|Reverse((bits, Reverse((i, j))))| (f64::from_bits(bits), i, j))
+            .collect();
+        out.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+        out
     }
 }
 
@@ -972,6 +1007,24 @@ mod tests {
         assert_eq!(role("agent2"), Some(Role::Commentator));
         assert_eq!(role("agent3"), Some(Role::Lurker));
         assert_eq!(r.counts.lurker, 1);
+    }
+
+    #[test]
+    fn the_top_pairs_keep_the_best_scores_whoever_saw_them() {
+        let mut top = TopPairs::default();
+        // Agent 0's ten neighbours at 0.9, then a pair only agent 11 would list, at 0.8, then
+        // many weaker pairs.
+        for j in 1..=10 {
+            top.offer(0.9, 0, j);
+        }
+        top.offer(0.8, 0, 11);
+        for j in 12..40 {
+            top.offer(0.1, 5, j);
+        }
+        let best = top.sorted();
+        assert_eq!(best.len(), TOP_PAIRS);
+        assert_eq!(best[10], (0.8, 0, 11));
+        assert_eq!(best[11], (0.1, 5, 12), "ties keep the smaller indices");
     }
 
     #[test]

@@ -147,11 +147,10 @@ pub fn similar(cut: &Cut) -> Similar {
     let mut distinct: Vec<u64> = posts.iter().map(|p| p.1).collect();
     distinct.sort_unstable();
     distinct.dedup();
-    let links = near_pairs(&distinct, NEAR_DUPLICATE_BITS);
     let mut sets = Sets::new(distinct.len());
-    for (a, b) in links {
+    near_pairs(&distinct, NEAR_DUPLICATE_BITS, |a, b| {
         sets.union(a, b);
-    }
+    });
     let mut groups: HashMap<u32, Vec<(u32, u64)>> = HashMap::new();
     for &(post, hash) in &posts {
         let Ok(h) = distinct.binary_search(&hash) else {
@@ -204,14 +203,15 @@ pub fn similar(cut: &Cut) -> Similar {
     }
 }
 
-/// Pairs of indices into `hashes` (distinct, sorted) within `max_bits` (at most 11) of each
-/// other.
-fn near_pairs(hashes: &[u64], max_bits: u32) -> Vec<(u32, u32)> {
+/// Calls `found` with every pair of indices into `hashes` (distinct, sorted) within `max_bits`
+/// (at most 11) of each other, once each.
+fn near_pairs(hashes: &[u64], max_bits: u32, mut found: impl FnMut(u32, u32)) {
     const BLOCKS: u32 = 4;
-    let per_block = max_bits / BLOCKS; // 10 bits over 4 blocks: some block is within 2
+    // 10 bits over 4 blocks: some block is within 2; `neighbours` enumerates up to 2 flips.
+    let per_block = max_bits / BLOCKS;
+    debug_assert!(per_block <= 2, "neighbours() flips at most two bits");
     let block = |h: u64, b: u32| ((h >> (16 * b)) & 0xFFFF) as usize;
     // Each 16-bit value's entries per block, as offsets into one array (counting sort).
-    let mut pairs = Vec::new();
     let mut probes: Vec<u16> = Vec::new();
     for b in 0..BLOCKS {
         let mut start = vec![0u32; 65_537];
@@ -247,13 +247,12 @@ fn near_pairs(hashes: &[u64], max_bits: u32) -> Vec<(u32, u32)> {
                         })
                         .unwrap_or(b);
                     if first_close == b {
-                        pairs.push((i as u32, j));
+                        found(i as u32, j);
                     }
                 }
             }
         }
     }
-    pairs
 }
 
 /// Every 16-bit value within `bits` (at most 2) bit flips of `v`, `v` included.
@@ -598,7 +597,8 @@ mod tests {
         }
         hashes.sort_unstable();
         hashes.dedup();
-        let mut fast = near_pairs(&hashes, 10);
+        let mut fast = Vec::new();
+        near_pairs(&hashes, 10, |a, b| fast.push((a, b)));
         fast.sort_unstable();
         let mut slow = Vec::new();
         for i in 0..hashes.len() {

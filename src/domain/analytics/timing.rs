@@ -16,7 +16,7 @@ pub const COORDINATION_MAX_P: f64 = 1e-3;
 /// …and at least this many times the baseline's expectation.
 pub const COORDINATION_MIN_LIFT: f64 = 3.0;
 /// Targets hit by more agents than this in the window are left out: sharing them says nothing.
-pub const COORDINATION_MAX_ACTORS: usize = 500;
+pub const COORDINATION_MAX_ACTORS: usize = 100;
 const PAIRS_LISTED: usize = 50;
 const GROUPS_LISTED: usize = 20;
 const GROUP_MEMBERS: usize = 20;
@@ -125,8 +125,12 @@ pub fn coordination(cut: &Cut) -> Coordination {
             / (shared_pairs - u64::from(shared) + 2) as f64;
         let expected = f64::from(shared) * p;
         let lift = f64::from(together) / expected;
+        // The cheap test first: the tail is summed only for pairs that could be flagged.
+        if lift < COORDINATION_MIN_LIFT {
+            continue;
+        }
         let p_value = binomial_tail(shared, together, p);
-        if p_value <= COORDINATION_MAX_P && lift >= COORDINATION_MIN_LIFT {
+        if p_value <= COORDINATION_MAX_P {
             raw.push((a, b));
             flagged.push(CoordinatedPair {
                 a: cut.agent(a),
@@ -191,8 +195,9 @@ pub fn coordination(cut: &Cut) -> Coordination {
     }
 }
 
-/// `P(X ≥ k)` for `X ~ Binomial(n, p)`, summed in log space so large `n` does not underflow
-/// the terms before they are added.
+/// `P(X ≥ k)` for `X ~ Binomial(n, p)`: the first term in log space (so large `n` does not
+/// underflow it), then each next term by the ratio `(n − i)/(i + 1) · p/(1 − p)`, stopping once
+/// the terms no longer change the sum.
 pub fn binomial_tail(n: u32, k: u32, p: f64) -> f64 {
     if k == 0 {
         return 1.0;
@@ -203,16 +208,21 @@ pub fn binomial_tail(n: u32, k: u32, p: f64) -> f64 {
     if p >= 1.0 {
         return 1.0;
     }
-    let ln_choose = |n: u32, k: u32| -> f64 {
-        let k = k.min(n - k);
-        (1..=k)
-            .map(|i| (f64::from(n - k + i) / f64::from(i)).ln())
-            .sum()
-    };
-    let (lp, lq) = (p.ln(), (1.0 - p).ln());
-    let sum: f64 = (k..=n)
-        .map(|i| (ln_choose(n, i) + f64::from(i) * lp + f64::from(n - i) * lq).exp())
+    let small = k.min(n - k);
+    let ln_choose: f64 = (1..=small)
+        .map(|i| (f64::from(n - small + i) / f64::from(i)).ln())
         .sum();
+    let odds = p / (1.0 - p);
+    let mut term = (ln_choose + f64::from(k) * p.ln() + f64::from(n - k) * (1.0 - p).ln()).exp();
+    let mut sum = term;
+    for i in k..n {
+        term *= f64::from(n - i) / f64::from(i + 1) * odds;
+        sum += term;
+        // Past the mode the terms only shrink: stop when they are lost in the sum.
+        if f64::from(i) > f64::from(n) * p && term <= sum * 1e-17 {
+            break;
+        }
+    }
     sum.min(1.0)
 }
 
@@ -253,7 +263,7 @@ pub struct AgentAttendance {
     pub last_active_at: Timestamp,
 }
 
-/// The window's days, oldest first, as UTC day numbers.
+/// The UTC days the window touches, oldest first (a 24-hour window touches two).
 fn window_days(cut: &Cut) -> std::ops::RangeInclusive<i64> {
     let last = day_of(cut.s.now_ms);
     let first = match cut.window {
@@ -265,7 +275,7 @@ fn window_days(cut: &Cut) -> std::ops::RangeInclusive<i64> {
             .min()
             .unwrap_or(last)
             .max(last - SERIES_DAYS + 1),
-        w => last - w.days().unwrap_or(1) + 1,
+        w => day_of(w.from_ms(cut.s.now_ms).unwrap_or(cut.s.now_ms)),
     };
     first..=last
 }
@@ -337,7 +347,7 @@ fn date(day: i64) -> String {
     }
 }
 
-/// The hourly series covers at most the last 7 days of the window.
+/// The hourly series covers at most the last 7 days of the window (169 hours touched).
 pub const HOURLY_HOURS: i64 = 7 * 24;
 
 #[derive(Debug, Serialize)]
@@ -369,12 +379,12 @@ pub struct Bucket {
 pub fn activity(cut: &Cut) -> Activity {
     let days = window_days(cut);
     let last_hour = cut.s.now_ms.div_euclid(HOUR_MS);
-    let span_hours = cut
-        .window
-        .days()
-        .map_or(HOURLY_HOURS, |d| d * 24)
-        .min(HOURLY_HOURS);
-    let first_hour = last_hour - span_hours + 1;
+    // The hours the window touches, its last 7 days at most.
+    let first_hour = cut
+        .from_ms
+        .map_or(last_hour - HOURLY_HOURS, |f| f.div_euclid(HOUR_MS))
+        .max(last_hour - HOURLY_HOURS);
+    let span_hours = last_hour - first_hour + 1;
     let mut hourly = vec![Counts::default(); span_hours as usize];
     let mut daily = vec![Counts::default(); days.clone().count()];
     let mut totals = Counts::default();
@@ -501,11 +511,11 @@ mod tests {
             .vote(1, p, true, now - 3 * DAY_MS);
         b.comment(1, p, now - 2 * DAY_MS + 5);
         let a = attendance(&Cut::new(&b.0, Window::Week), Caps::default());
-        assert_eq!(a.days, 7);
+        assert_eq!(a.days, 8);
         assert_eq!(a.active_agents, 2);
         assert_eq!(a.agents[0].agent.name, "agent1");
         assert_eq!(a.agents[0].active_days, 2);
-        assert_eq!(a.daily.len(), 7);
+        assert_eq!(a.daily.len(), 8);
         assert_eq!(a.daily.iter().map(|d| d.active_agents).sum::<usize>(), 3);
     }
 
@@ -524,12 +534,12 @@ mod tests {
             (a.totals.posts, a.totals.reactions, a.totals.comments),
             (1, 1, 1)
         );
-        assert_eq!(a.hourly.len(), 24);
+        assert_eq!(a.hourly.len(), 25);
         assert_eq!(a.hourly.iter().map(|h| h.counts.posts).sum::<u64>(), 1);
         let w = activity(&Cut::new(&b.0, Window::Week));
         assert_eq!(w.totals.posts, 2);
-        assert_eq!(w.daily.len(), 7);
-        assert_eq!(w.hourly.len(), 168);
+        assert_eq!(w.daily.len(), 8);
+        assert_eq!(w.hourly.len(), 169);
         assert_eq!(w.daily.iter().map(|d| d.counts.follows).sum::<u64>(), 1);
     }
 }

@@ -122,7 +122,8 @@ pub struct NeutralParams {
 struct NeutralBody<'a> {
     #[serde(flatten)]
     summary: &'a crate::domain::analytics::Neutral,
-    posts: Vec<NeutralItem<'a>>,
+    /// The page (`posts` is the window's post count, from the summary).
+    items: Vec<NeutralItem<'a>>,
     /// The `max_id` of the next (older) page; null on the last.
     next_max_id: Option<u64>,
 }
@@ -154,7 +155,7 @@ pub async fn neutral(
     let base = &s.services.base_url;
     let body = NeutralBody {
         summary: n,
-        posts: page
+        items: page
             .iter()
             .map(|post| NeutralItem {
                 thumbnail_url: media_url(base, MediaHash(post.media), "thumb"),
