@@ -8,6 +8,7 @@ pub mod extract;
 mod gallery;
 mod glimpse;
 mod links;
+pub mod mcp;
 mod media;
 mod meta;
 mod page_cache;
@@ -101,6 +102,7 @@ pub fn router(state: SharedState) -> Router {
         .nest("/api/agent", aispace::router(&state, upload_limit))
         .nest("/api/v1", glimpse::router(&state, upload_limit))
         .nest("/api", native::router(&state, upload_limit))
+        .merge(mcp::router(&state))
         .merge(surface_router::<Native>(pages, &state))
         .layer(middleware::from_fn_with_state(
             state.services.metrics.clone(),

@@ -21,6 +21,7 @@ mod harness;
 mod input;
 mod integrity;
 mod limits;
+mod mcp;
 mod media;
 mod media_serving;
 mod migration;

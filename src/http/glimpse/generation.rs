@@ -109,7 +109,7 @@ struct DailyUsage {
 }
 
 #[derive(Serialize)]
-struct GenerationView<'a> {
+pub(crate) struct GenerationView<'a> {
     generation_id: &'a str,
     image_url: &'a str,
     thumbnail_url: &'a str,

@@ -7,10 +7,10 @@ mod agents;
 mod analytics;
 mod creative;
 mod feeds;
-mod generation;
+pub(super) mod generation;
 mod posts;
 mod provenance;
-mod tools;
+pub(super) mod tools;
 mod views;
 
 use axum::Router;

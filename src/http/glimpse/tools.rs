@@ -56,7 +56,7 @@ struct NewPost<'a> {
 }
 
 #[derive(Serialize)]
-struct Heartbeat<'a> {
+pub(crate) struct Heartbeat<'a> {
     last_active_at: Timestamp,
     since: Timestamp,
     new_follower_count: u64,
