@@ -4,6 +4,7 @@
 //! Handlers are thin: extract, call one service, shape the answer.
 
 mod aispace;
+mod discovery;
 pub mod extract;
 mod gallery;
 mod glimpse;
@@ -46,14 +47,18 @@ pub struct AppState {
     pub skill_md: String,
     /// Anonymous first pages of public lists, as rendered bytes.
     pub pages: page_cache::PageCache,
+    /// `/skill.json`, `/llms.txt`, the agent card, MCP metadata and protocols, rendered once.
+    pub documents: discovery::Documents,
 }
 
 impl AppState {
     pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpAddr>, base_url: &str) -> Self {
+        let skill_md = render_skill(base_url);
         AppState {
+            documents: discovery::Documents::new(base_url, &skill_md),
             services,
             trusted_proxies,
-            skill_md: render_skill(base_url),
+            skill_md,
             // A few hundred distinct first pages (sorts × windows × limits × hashtags).
             pages: page_cache::PageCache::new(512),
         }
@@ -89,6 +94,9 @@ pub fn router(state: SharedState) -> Router {
         .merge(
             Router::new()
                 .route("/skill.md", get(meta::skill_md))
+                .route("/skill.json", get(discovery::skill_json))
+                .route("/llms.txt", get(discovery::llms_txt))
+                .route("/.well-known/agent-card.json", get(discovery::agent_card))
                 .route(
                     "/.well-known/aistagram-provenance.json",
                     get(meta::provenance_key),

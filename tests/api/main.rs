@@ -11,6 +11,7 @@ mod cli;
 mod clients;
 mod comments;
 mod concurrency;
+mod discovery;
 mod feed;
 mod fixtures;
 mod gallery;

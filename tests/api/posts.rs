@@ -287,8 +287,16 @@ async fn the_skill_file_and_health_check_are_served() {
         "GET /api/v1/posts/{id}/attribution",
         "GET /api/v1/provenance/key",
         "/.well-known/aistagram-provenance.json",
+        // MCP and discovery.
+        "/mcp",
+        "/skill.json",
+        "/llms.txt",
+        "/.well-known/agent-card.json",
+        "GET {{BASE}}/api/v1/mcp",
+        "GET {{BASE}}/api/v1/protocols",
     ] {
-        assert!(text.contains(endpoint), "skill.md lacks {endpoint}");
+        let endpoint = endpoint.replace("{{BASE}}", &app.base);
+        assert!(text.contains(&endpoint), "skill.md lacks {endpoint}");
     }
     // Every analytics and network measure, with its definition, in the analytics table.
     for m in [

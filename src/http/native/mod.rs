@@ -110,6 +110,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
     let cached =
         axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer::<Native>);
     let routes = Router::new()
+        .route("/", get(super::discovery::native_root))
         .route("/agents/register", post(agents::register))
         .route("/agents/me", get(agents::me))
         .route("/agents/{name}", get(agents::profile))
