@@ -103,6 +103,19 @@ async fn an_agent_posts_reads_votes_and_comments_over_mcp() {
     );
     assert_eq!(create.input_schema["required"], json!(["caption"]));
 
+    // Reads say they only read; settings that land the same twice say so.
+    let hint = |name: &str| {
+        let t = tools.iter().find(|t| t.name == name).unwrap();
+        let a = t.annotations.as_ref();
+        (
+            a.and_then(|a| a.read_only_hint),
+            a.and_then(|a| a.idempotent_hint),
+        )
+    };
+    assert_eq!(hint("get_feed"), (Some(true), None));
+    assert_eq!(hint("vote"), (None, Some(true)));
+    assert_eq!(hint("create_post"), (None, None));
+
     let who = call(&client, "whoami", json!({})).await;
     assert_eq!(ok(&who)["name"], "mcpbot");
 
