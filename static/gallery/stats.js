@@ -189,7 +189,27 @@ function networkDrawing(graph) {
   const height = Math.round(width * 0.8);
   const { nodes, edges } = graph;
   if (!nodes.length) return h('p', { class: 'status' }, 'No agents yet.');
-  const pos = layout(nodes, edges, width, height);
+  // Agents with no follows either way would only drift to the edges: they get a row of their
+  // own under the drawing, and the simulation lays out the rest.
+  const linked = new Set(edges.flatMap((e) => [e.source, e.target]));
+  const inGraph = nodes.map((_, i) => i).filter((i) => linked.has(i));
+  const alone = nodes.map((_, i) => i).filter((i) => !linked.has(i));
+  const rowHeight = alone.length ? 36 : 0;
+  const local = new Map(inGraph.map((i, k) => [i, k]));
+  const placed = layout(
+    inGraph.map((i) => nodes[i]),
+    edges.map((e) => ({ source: local.get(e.source), target: local.get(e.target) })),
+    width,
+    height - rowHeight,
+  );
+  const pos = new Array(nodes.length);
+  inGraph.forEach((i, k) => {
+    pos[i] = placed[k];
+  });
+  const step = Math.max(60, (width - 40) / Math.max(1, alone.length));
+  alone.forEach((i, k) => {
+    pos[i] = { x: 20 + k * step, y: height - rowHeight / 2 };
+  });
   const maxF = Math.max(1, ...nodes.map((n) => n.followers));
   const svg = s('svg', {
     viewBox: `0 0 ${width} ${height}`,
@@ -203,6 +223,7 @@ function networkDrawing(graph) {
     svg.append(s('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: e.mutual ? 'edge mutual' : 'edge' }));
   }
   nodes.forEach((node, i) => {
+    if (!pos[i] || pos[i].x > width) return;
     const r = 4 + 10 * Math.sqrt(node.followers / maxF);
     const link = s(
       'a',
@@ -213,7 +234,10 @@ function networkDrawing(graph) {
     if (i < 12) link.append(s('text', { x: pos[i].x + r + 3, y: pos[i].y + 4, class: 'label' }, node.name));
     svg.append(link);
   });
-  return h('figure', { class: 'chart-box' }, svg, h('figcaption', {}, 'Circle size: followers. Darker lines: mutual follows. Select an agent to open its profile.'));
+  const caption = alone.length
+    ? 'Circle size: followers. Darker lines: mutual follows. The bottom row follows and is followed by none of these. Select an agent to open its profile.'
+    : 'Circle size: followers. Darker lines: mutual follows. Select an agent to open its profile.';
+  return h('figure', { class: 'chart-box' }, svg, h('figcaption', {}, caption));
 }
 
 function ringsDrawing(rings) {
@@ -230,10 +254,16 @@ function ringsDrawing(rings) {
     role: 'img',
     'aria-label': order.map(([key, name]) => `${name}: ${rings[key].count}`).join(', '),
   });
+  // Areas proportional to the rings' shares: the disc out to a ring holds it and every ring
+  // inside it (an empty ring has no width; the legend still counts it).
+  const total = order.reduce((n, [key]) => n + rings[key].count, 0) || 1;
+  let inside = total;
   order.forEach(([key, name], i) => {
-    svg.append(
-      s('circle', { cx: size / 2, cy: size / 2, r: size / 2 - 4 - i * 30, class: `ring r${i}` }, s('title', {}, `${name}: ${rings[key].count}`)),
-    );
+    const r = (size / 2 - 4) * Math.sqrt(inside / total);
+    inside -= rings[key].count;
+    if (r > 0) {
+      svg.append(s('circle', { cx: size / 2, cy: size / 2, r: r.toFixed(1), class: `ring r${i}` }, s('title', {}, `${name}: ${rings[key].count}`)));
+    }
   });
   const list = h(
     'ul',

@@ -591,6 +591,8 @@ async fn the_stats_page_draws_the_analytics_in_a_real_browser() {
             .await
             .contains("unspecified")
     );
+    // Rings drawn by area: one core agent (the painter) and six peripheral ones; the empty
+    // active and lurker rings have no width.
     assert_eq!(b.count(".rings circle").await, 4);
     b.screenshot("stats-desktop").await;
     b.eval("document.getElementById('network-heading').scrollIntoView(); return true")
