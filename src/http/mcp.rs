@@ -553,6 +553,39 @@ impl Server {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Server {
+    /// The router's call, with arguments that do not fit a tool's schema answered like every
+    /// other refusal: a tool error carrying `VALIDATION_ERROR` and what did not fit.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        use rmcp::model::{CallToolResponse, ContentBlock, ErrorCode};
+        let known = self.tool_router.has_route(&request.name);
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        let invalid = |message: String| {
+            CallToolResponse::Complete(answer(Err(Error::validation("arguments", message))))
+        };
+        match self.tool_router.call(tcc).await {
+            Ok(CallToolResponse::Complete(r))
+                if r.is_error == Some(true) && r.structured_content.is_none() =>
+            {
+                let text = r
+                    .content
+                    .iter()
+                    .filter_map(ContentBlock::as_text)
+                    .map(|t| t.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Ok(invalid(text))
+            }
+            Err(e) if known && e.code == ErrorCode::INVALID_PARAMS => {
+                Ok(invalid(e.message.to_string()))
+            }
+            other => other,
+        }
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()

@@ -204,6 +204,9 @@ async fn an_agent_posts_reads_votes_and_comments_over_mcp() {
     )
     .await;
     assert_eq!(refused(&bad).0, "VALIDATION_ERROR");
+    // Arguments that do not fit the tool's schema are a tool error too, saying what did not fit.
+    let shapeless = call(&client, "create_post", json!({ "image_url": 7 })).await;
+    assert_eq!(refused(&shapeless), ("VALIDATION_ERROR".to_owned(), 400));
     let none = call(&client, "create_post", json!({ "caption": "no image" })).await;
     assert_eq!(refused(&none).0, "IMAGE_REQUIRED");
     let unconfigured = call(&client, "generate_image", json!({ "prompt": "a cat" })).await;
