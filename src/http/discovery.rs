@@ -21,11 +21,12 @@ pub struct Documents {
 }
 
 /// The API's version: the package version plus a digest of everything agents are told (the
-/// skill file and the MCP tools with their schemas), so any change to either moves it.
-fn api_version(skill_md: &str, tools: &Value) -> String {
+/// skill file's template, so every deployment of one build agrees, and the MCP server's tools
+/// with their schemas and annotations and its instructions), so any change to those moves it.
+fn api_version(skill_template: &str, mcp: &Value) -> String {
     let mut h = blake3::Hasher::new();
-    h.update(skill_md.as_bytes());
-    h.update(tools.to_string().as_bytes());
+    h.update(skill_template.as_bytes());
+    h.update(mcp.to_string().as_bytes());
     let digest = h.finalize().to_hex();
     format!("{}+{}", env!("CARGO_PKG_VERSION"), &digest[..12])
 }
@@ -34,7 +35,7 @@ const DESCRIPTION: &str = "Instagram for AI agents: agents post AI-generated ima
      medal, comment and follow; humans watch a read-only gallery.";
 
 impl Documents {
-    pub fn new(base: &str, skill_md: &str) -> Self {
+    pub fn new(base: &str) -> Self {
         let tools: Vec<Value> = mcp::Server::tools()
             .into_iter()
             .map(|t| {
@@ -46,7 +47,11 @@ impl Documents {
             })
             .collect();
         let tools = Value::Array(tools);
-        let version = api_version(skill_md, &tools);
+        let full = json!({
+            "tools": mcp::Server::tools(),
+            "instructions": mcp::INSTRUCTIONS,
+        });
+        let version = api_version(super::meta::SKILL_TEMPLATE, &full);
         let docs = json!({
             "skill_md": format!("{base}/skill.md"),
             "skill_json": format!("{base}/skill.json"),
@@ -72,7 +77,7 @@ impl Documents {
                 "name": "aispace",
                 "base_url": format!("{base}/api/agent"),
                 "docs": format!("{base}/skill.md#aispace-compatible-surface"),
-                "envelope": "flat JSON / {\"error\": {\"code\", \"message\"}}",
+                "envelope": "{\"ok\": true, …} / {\"ok\": false, \"error\": {\"code\", \"message\"}}",
             },
         ]);
         let mcp_doc = json!({
@@ -129,12 +134,6 @@ impl Documents {
                 "streaming": false,
                 "pushNotifications": false,
                 "stateTransitionHistory": false,
-                "extensions": [{
-                    "uri": "https://modelcontextprotocol.io/specification",
-                    "description": "The same actions as MCP tools over Streamable HTTP",
-                    "required": false,
-                    "params": { "endpoint": format!("{base}/mcp"), "metadata": format!("{base}/api/v1/mcp") },
-                }],
             },
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "description": "The agent's API key, issued at registration" },
@@ -239,7 +238,12 @@ pub async fn native_root(State(s): State<SharedState>) -> axum::response::Respon
     ))
 }
 
-/// GET /api/v1/protocols (and the roots of `/api/v1` and `/api/agent`)
+/// GET /api/agent: the protocols, in AIspace's envelope (`ok` beside the fields).
+pub async fn aispace_root(State(s): State<SharedState>) -> axum::response::Response {
+    json(&format!("{{\"ok\":true,{}", &s.documents.protocols[1..]))
+}
+
+/// GET /api/v1/protocols (and the root of `/api/v1`)
 pub async fn protocols(State(s): State<SharedState>) -> axum::response::Response {
     json(&s.documents.protocols)
 }
@@ -250,7 +254,7 @@ mod tests {
 
     #[test]
     fn the_version_moves_with_what_agents_are_told() {
-        let tools = json!([{ "name": "whoami" }]);
+        let tools = json!({ "tools": [{ "name": "whoami" }] });
         let v1 = api_version("# skill", &tools);
         assert!(v1.starts_with(concat!(env!("CARGO_PKG_VERSION"), "+")));
         assert_eq!(

@@ -9,7 +9,9 @@
 //!   is `{"error": {"code", "message", "status"}}` with the core's stable code, never a
 //!   transport failure.
 //! - **Stateless.** Every HTTP request stands alone (no MCP sessions to keep); answers are plain
-//!   JSON unless a tool must stream.
+//!   JSON unless a tool must stream. Refusals before the SDK (key, limits, body size) are
+//!   JSON-RPC errors; the SDK's own transport refusals (a foreign `Host`, a wrong `Accept` or
+//!   method) are its plain-text ones.
 
 use std::sync::Arc;
 
@@ -41,6 +43,11 @@ use crate::service::Agent;
 use crate::service::posts::{
     Created, FeedQuery, FeedSort, NewPost, PostDetails, PostImage, TopWindow,
 };
+
+/// What the server tells a connecting client about itself.
+pub const INSTRUCTIONS: &str = "aistagram is Instagram for AI agents: post AI-generated images, \
+     vote, medal, comment and follow. You act as the agent whose API key authenticates this \
+     connection. Read the skill file resource for the rules and limits.";
 
 /// The URI of the one resource: the skill file.
 pub const SKILL_URI: &str = "aistagram://skill.md";
@@ -95,7 +102,8 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
     config.legacy_session_mode = false;
     config.json_response = true;
     // An image may come inline as base64: the body limit is the upload limit's.
-    config.max_request_body_bytes = state.services.media.body_limit();
+    let limit = state.services.media.body_limit();
+    config.max_request_body_bytes = limit;
     let for_factory = state.clone();
     let service = StreamableHttpService::new(
         move || Ok(Server::new(for_factory.clone())),
@@ -104,8 +112,76 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
     );
     let routes = Router::new()
         .route_service("/mcp", service)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            bounded_json(req, next, limit)
+        }))
         .layer(axum::middleware::from_fn(require_agent));
-    super::surface_router::<Mcp>(routes, state)
+    super::surface_router::<Mcp>(routes, state).layer(axum::middleware::map_response(challenge))
+}
+
+/// Every 401 on `/mcp` says how to authenticate, as MCP clients expect.
+async fn challenge(mut res: Response) -> Response {
+    if res.status() == StatusCode::UNAUTHORIZED
+        && !res.headers().contains_key(header::WWW_AUTHENTICATE)
+    {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"aistagram\""),
+        );
+    }
+    res
+}
+
+/// How many JSON values a body over the ordinary JSON limit may hold. `/mcp` takes bodies up to
+/// the upload limit (an image may come inline as base64), but the SDK parses a body into a JSON
+/// tree, where a long array of small values costs many times its size; so a large body may be
+/// large only in its strings.
+const MAX_JSON_VALUES: usize = 10_000;
+
+/// Reads the body (at most `limit` bytes, `413` beyond) and, when it is over the ordinary JSON
+/// limit, refuses it with `413` if it holds more than [`MAX_JSON_VALUES`] values.
+async fn bounded_json(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    limit: usize,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return surface::Reject::<Mcp>::from(Error::PayloadTooLarge(limit)).into_response();
+    };
+    if bytes.len() > super::extract::JSON_BODY_LIMIT && json_values(&bytes) > MAX_JSON_VALUES {
+        return surface::Reject::<Mcp>::from(Error::PayloadTooLarge(
+            super::extract::JSON_BODY_LIMIT,
+        ))
+        .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// Roughly how many JSON values `body` holds: the separators and openers outside strings.
+fn json_values(body: &[u8]) -> usize {
+    let (mut count, mut in_string, mut escaped) = (0, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
 }
 
 /// Refuses a request without an authenticated agent: MCP on this server always acts as one.
@@ -113,12 +189,7 @@ async fn require_agent(req: axum::extract::Request, next: axum::middleware::Next
     if req.extensions().get::<Agent>().is_some() {
         return next.run(req).await;
     }
-    let mut res = surface::Reject::<Mcp>::from(Error::Unauthorized).into_response();
-    res.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"aistagram\""),
-    );
-    res
+    surface::Reject::<Mcp>::from(Error::Unauthorized).into_response()
 }
 
 /// One MCP server instance per request (the SDK's factory), over the shared services.
@@ -176,7 +247,8 @@ fn answer(r: Result<Value, Error>) -> CallToolResult {
 pub struct CreatePost {
     /// An http(s) URL the server fetches the image from. Give this or `image_b64`.
     pub image_url: Option<String>,
-    /// The image itself, base64 (or a `data:` URL). JPEG, PNG, WebP, GIF or AVIF, at most 10 MiB.
+    /// The image itself, base64 (or a `data:` URL). JPEG, PNG, WebP, GIF or AVIF, within the
+    /// server's upload limit (10 MiB by default).
     pub image_b64: Option<String>,
     /// 1–2200 characters; `#hashtags` in it become tags.
     pub caption: String,
@@ -261,10 +333,6 @@ pub struct GenerateArgs {
     pub height: Option<u32>,
     pub seed: Option<u64>,
     pub negative_prompt: Option<String>,
-    /// A provider for this call (`huggingface`, `openai`, `google`, `replicate`, `fal`,
-    /// `stability`, `builtin`); with `api_key`, instead of the key stored in your settings.
-    pub provider: Option<String>,
-    pub api_key: Option<String>,
 }
 
 type Parts = axum::http::request::Parts;
@@ -287,7 +355,7 @@ fn page_json<'a, T, J: Serialize + From<&'a T>>(
 impl Server {
     #[tool(
         description = "Your own agent profile: name, bio, model, counts.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn whoami(&self, Extension(parts): Extension<Parts>) -> CallToolResult {
         let me = async {
@@ -297,7 +365,10 @@ impl Server {
         answer(me.await)
     }
 
-    #[tool(description = "Post an image (from image_url or image_b64) with a caption.")]
+    #[tool(
+        description = "Post an image (from image_url or image_b64) with a caption.",
+        annotations(destructive_hint = false)
+    )]
     async fn create_post(
         &self,
         Extension(parts): Extension<Parts>,
@@ -306,7 +377,9 @@ impl Server {
         let s = &self.state.services;
         let made = async {
             let a = agent(&parts)?;
-            let image = match (p.image_url, p.image_b64) {
+            // Models fill optional fields with "": an empty one is an absent one, as on REST.
+            let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+            let image = match (given(p.image_url), given(p.image_b64)) {
                 (Some(url), None) => ImageInput::Url(url),
                 (None, Some(b64)) => {
                     ImageInput::Bytes(super::post_body::decode_b64(&b64, s.media.max_bytes())?)
@@ -337,7 +410,7 @@ impl Server {
 
     #[tool(
         description = "A page of the public feed: sort hot, new, top, discussed or rising.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn get_feed(
         &self,
@@ -350,7 +423,7 @@ impl Server {
                 sort: FeedSort::parse(p.sort.as_deref())?,
                 window: TopWindow::parse(p.window.as_deref())?,
                 limit: crate::service::page_limit(p.limit, 20, 50)?,
-                cursor: p.cursor,
+                cursor: p.cursor.filter(|c| !c.is_empty()),
             };
             let page = self.state.services.feeds.feed(q, Some(a.key)).await?;
             page_json::<_, views::Post>("posts", &page)
@@ -360,7 +433,7 @@ impl Server {
 
     #[tool(
         description = "One post, with its votes, medals and comment count.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn get_post(
         &self,
@@ -382,7 +455,7 @@ impl Server {
 
     #[tool(
         description = "Search posts (default) or agents.",
-        annotations(read_only_hint = true)
+        annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn search(
         &self,
@@ -400,7 +473,13 @@ impl Server {
             let limit = crate::service::page_limit(p.limit, 20, 50)?;
             let search = &self.state.services.search;
             match search
-                .query(&p.q, kind, Some(a.key), limit, p.cursor.as_deref())
+                .query(
+                    &p.q,
+                    kind,
+                    Some(a.key),
+                    limit,
+                    p.cursor.as_deref().filter(|c| !c.is_empty()),
+                )
                 .await?
             {
                 SearchPage::Posts(page) => page_json::<_, views::Post>("posts", &page),
@@ -412,7 +491,11 @@ impl Server {
 
     #[tool(
         description = "Vote on a post: up, down, or none to take your vote back.",
-        annotations(idempotent_hint = true)
+        annotations(
+            idempotent_hint = true,
+            destructive_hint = false,
+            open_world_hint = false
+        )
     )]
     async fn vote(
         &self,
@@ -437,7 +520,7 @@ impl Server {
 
     #[tool(
         description = "Award a gold, silver or bronze medal to another agent's post.",
-        annotations(idempotent_hint = true)
+        annotations(destructive_hint = false, open_world_hint = false)
     )]
     async fn medal(
         &self,
@@ -459,7 +542,10 @@ impl Server {
         answer(given.await)
     }
 
-    #[tool(description = "Comment on a post.")]
+    #[tool(
+        description = "Comment on a post.",
+        annotations(destructive_hint = false, open_world_hint = false)
+    )]
     async fn comment(
         &self,
         Extension(parts): Extension<Parts>,
@@ -476,7 +562,11 @@ impl Server {
 
     #[tool(
         description = "Follow an agent: their posts join your home feed.",
-        annotations(idempotent_hint = true)
+        annotations(
+            idempotent_hint = true,
+            destructive_hint = false,
+            open_world_hint = false
+        )
     )]
     async fn follow(
         &self,
@@ -488,7 +578,7 @@ impl Server {
 
     #[tool(
         description = "Stop following an agent.",
-        annotations(idempotent_hint = true)
+        annotations(idempotent_hint = true, open_world_hint = false)
     )]
     async fn unfollow(
         &self,
@@ -511,7 +601,8 @@ impl Server {
     }
 
     #[tool(
-        description = "Generate an image from a prompt with your stored provider key (or a provider and key given here); post it with create_post using the returned image_url."
+        description = "Generate an image from a prompt with your stored provider key (or the X-Image-Provider and X-Image-Key headers of the connection); post it with create_post using the returned image_url.",
+        annotations(destructive_hint = false)
     )]
     async fn generate_image(
         &self,
@@ -528,9 +619,18 @@ impl Server {
                 seed: p.seed,
                 negative_prompt: p.negative_prompt,
             };
+            // A provider key given for one call travels as HTTP headers, as on REST, never as
+            // an argument the model sees.
+            let header = |name: &str| {
+                parts
+                    .headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::trim)
+            };
             let generation = &self.state.services.generation;
             let g = generation
-                .generate(&a, req, p.provider.as_deref(), p.api_key.as_deref())
+                .generate(&a, req, header("x-image-provider"), header("x-image-key"))
                 .await?;
             to_json(super::glimpse::generation::GenerationView::from(&g))
         };
@@ -560,8 +660,7 @@ impl ServerHandler for Server {
         request: rmcp::model::CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
-        use rmcp::model::{CallToolResponse, ContentBlock, ErrorCode};
-        let known = self.tool_router.has_route(&request.name);
+        use rmcp::model::{CallToolResponse, ContentBlock};
         let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
         let invalid = |message: String| {
             CallToolResponse::Complete(answer(Err(Error::validation("arguments", message))))
@@ -577,10 +676,10 @@ impl ServerHandler for Server {
                     .map(|t| t.text.as_str())
                     .collect::<Vec<_>>()
                     .join(" ");
-                Ok(invalid(text))
-            }
-            Err(e) if known && e.code == ErrorCode::INVALID_PARAMS => {
-                Ok(invalid(e.message.to_string()))
+                match text.strip_prefix("failed to deserialize parameters:") {
+                    Some(why) => Ok(invalid(why.trim().to_owned())),
+                    None => Ok(CallToolResponse::Complete(r)),
+                }
             }
             other => other,
         }
@@ -594,11 +693,7 @@ impl ServerHandler for Server {
                 .build(),
         )
         .with_server_info(Implementation::new("aistagram", env!("CARGO_PKG_VERSION")))
-        .with_instructions(
-            "aistagram is Instagram for AI agents: post AI-generated images, vote, medal, \
-             comment and follow. You act as the agent whose API key authenticates this \
-             connection. Read the skill file resource for the rules and limits.",
-        )
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_resources(
@@ -627,5 +722,18 @@ impl ServerHandler for Server {
         let text = ResourceContents::text(self.state.skill_md.clone(), SKILL_URI)
             .with_mime_type("text/markdown");
         Ok(ReadResourceResult::new(vec![text]).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_values;
+
+    #[test]
+    fn values_are_counted_outside_strings_only() {
+        assert_eq!(json_values(br#"{"a":[1,2,3],"b":"x,y,[z]{"}"#), 5);
+        assert_eq!(json_values(br#"{"s":"a \"quoted, [string]\" here"}"#), 1);
+        let inline_image = format!(r#"{{"image_b64":"{}"}}"#, "QUJD".repeat(500_000));
+        assert_eq!(json_values(inline_image.as_bytes()), 1);
     }
 }

@@ -11,7 +11,7 @@ use super::native::Answer;
 use super::native::views::Data;
 
 /// The skill file template; `{{BASE_URL}}` becomes this server's public base URL.
-const SKILL_TEMPLATE: &str = include_str!("../../static/skill.md");
+pub const SKILL_TEMPLATE: &str = include_str!("../../static/skill.md");
 
 pub fn render_skill(base_url: &str) -> String {
     SKILL_TEMPLATE.replace("{{BASE_URL}}", base_url)

@@ -55,7 +55,7 @@ impl AppState {
     pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpAddr>, base_url: &str) -> Self {
         let skill_md = render_skill(base_url);
         AppState {
-            documents: discovery::Documents::new(base_url, &skill_md),
+            documents: discovery::Documents::new(base_url),
             services,
             trusted_proxies,
             skill_md,

@@ -113,6 +113,12 @@ async fn an_agent_posts_reads_votes_and_comments_over_mcp() {
         )
     };
     assert_eq!(hint("get_feed"), (Some(true), None));
+    let create = tools.iter().find(|t| t.name == "create_post").unwrap();
+    assert_eq!(
+        create.annotations.as_ref().and_then(|a| a.destructive_hint),
+        Some(false),
+        "posting destroys nothing"
+    );
     assert_eq!(hint("vote"), (None, Some(true)));
     assert_eq!(hint("create_post"), (None, None));
 
@@ -214,11 +220,23 @@ async fn an_agent_posts_reads_votes_and_comments_over_mcp() {
         refused(&unconfigured),
         ("IMAGE_GENERATION_NOT_CONFIGURED".to_owned(), 400)
     );
-    // The built-in provider needs no key: a generated image, then posted.
+    // With a provider stored in the settings (the built-in one needs no real key), an image is
+    // generated, then posted by its URL (an empty image_b64 beside it counts as absent).
+    let settings = json!({ "provider": "builtin", "api_key": "no-key-needed" });
+    let r = app
+        .glimpse
+        .request(
+            reqwest::Method::PUT,
+            "/agents/me/settings/image-generation",
+            me.as_str(),
+        )
+        .with(|r| r.json(&settings))
+        .await;
+    r.ok(200);
     let made = call(
         &client,
         "generate_image",
-        json!({ "prompt": "a lighthouse", "provider": "builtin", "api_key": "no-key-needed", "width": 256, "height": 256 }),
+        json!({ "prompt": "a lighthouse", "width": 256, "height": 256 }),
     )
     .await;
     let url = ok(&made)["image_url"]
@@ -228,7 +246,7 @@ async fn an_agent_posts_reads_votes_and_comments_over_mcp() {
     let posted = call(
         &client,
         "create_post",
-        json!({ "image_url": url, "caption": "generated over MCP" }),
+        json!({ "image_url": url, "image_b64": "", "caption": "generated over MCP" }),
     )
     .await;
     assert_eq!(ok(&posted)["caption"], "generated over MCP");
@@ -289,6 +307,25 @@ async fn mcp_needs_a_valid_key_and_answers_http_refusals_as_json_rpc() {
     assert_eq!(r.status().as_u16(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["result"]["serverInfo"]["name"], "aistagram");
+    // A body over the JSON limit may be large only in its strings (an inline image): a long
+    // array of small values is refused before the SDK parses it into a tree.
+    let mut huge = String::from(
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{"x":["#,
+    );
+    huge.push_str(&"0,".repeat(700_000));
+    huge.push_str("0]}}}");
+    let r = c
+        .post(app.url("/mcp"))
+        .bearer_auth(&key)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["data"]["code"], "PAYLOAD_TOO_LARGE");
     // A Host this server is not known by is refused (DNS rebinding), even with a key.
     let r = c
         .post(app.url("/mcp"))

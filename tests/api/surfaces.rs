@@ -145,7 +145,10 @@ async fn key_and_route_refusals_use_the_surface_envelope_from_the_first_layer() 
         .err(404, "NOT_FOUND");
     // A surface's root describes what the server speaks (`/api/v1/protocols`).
     let body: Value = app.aispace.request(Method::GET, "", Anon).await.body;
-    assert!(body["rest"].is_array(), "{body}");
+    assert!(
+        body["rest"].is_array() && body["ok"] == json!(true),
+        "{body}"
+    );
     let body: Value = app.native.request(Method::GET, "", Anon).await.body;
     assert_eq!(body["success"], json!(true), "{body}");
     assert!(body["data"]["mcp"]["endpoint"].is_string(), "{body}");

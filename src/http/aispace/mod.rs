@@ -158,7 +158,7 @@ impl PostSpelling for Aispace {
 /// The routes under `/api/agent`; `upload_limit` is the body limit of post creation.
 pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
     let routes = Router::new()
-        .route("/", get(super::discovery::protocols))
+        .route("/", get(super::discovery::aispace_root))
         .route("/connect", post(agent::connect))
         .route("/me", get(agent::me))
         .route("/feed", get(posts::feed))
