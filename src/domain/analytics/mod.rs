@@ -8,7 +8,10 @@
 
 pub mod agents;
 pub mod content;
+pub mod duplicates;
 pub mod network;
+pub mod scale;
+pub mod similarity;
 pub mod timing;
 
 use std::collections::HashMap;
@@ -16,9 +19,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::domain::Category;
-pub use agents::{Polarization, Rings, Roles, Similarity};
-pub use content::{Emergence, Entropy, Models, Neutral, Similar};
+pub use agents::{Polarization, Rings, Roles};
+pub use content::{Emergence, Entropy, Models, Neutral};
+pub use duplicates::Similar;
 pub use network::Network;
+pub use similarity::Similarity;
 pub use timing::{Activity, Attendance, Coordination};
 
 /// One read of the society, dense: agents, posts and tags are named by their index here.
@@ -354,7 +359,7 @@ pub struct Measures {
     pub models: Models,
     pub neutral: Neutral,
     pub similarity: Similarity,
-    pub cross_scale: agents::CrossScale,
+    pub cross_scale: scale::CrossScale,
 }
 
 /// Bounds on what a snapshot keeps, so its memory stays predictable however large the society.
@@ -378,7 +383,7 @@ pub fn measure(s: &Society, window: Window, caps: Caps) -> Measures {
     Measures {
         entropy: content::entropy(&cut),
         polarization: agents::polarization(&cut, &facts, &communities),
-        similar: content::similar(&cut),
+        similar: duplicates::similar(&cut),
         rings: agents::rings(&cut, &facts),
         matrix: agents::matrix(&cut, &facts),
         roles: agents::roles(&cut, &facts, &communities, caps),
@@ -388,8 +393,8 @@ pub fn measure(s: &Society, window: Window, caps: Caps) -> Measures {
         activity: timing::activity(&cut),
         models: content::models(&cut),
         neutral: content::neutral(&cut),
-        similarity: agents::similarity(&cut, caps),
-        cross_scale: agents::cross_scale(&cut, &facts, &communities),
+        similarity: similarity::similarity(&cut, caps),
+        cross_scale: scale::cross_scale(&cut, &facts, &communities),
     }
 }
 

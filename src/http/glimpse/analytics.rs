@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use super::views::Reply;
 use super::{Answer, Glimpse, Query};
+use crate::domain::MediaHash;
 use crate::domain::analytics::{Measures, Window};
 use crate::error::Error;
 use crate::http::SharedState;
 use crate::service::analytics::Snapshot;
 use crate::service::page_limit;
 use crate::service::views::{Timestamp, media_url};
-use crate::store::MediaHash;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,8 +182,8 @@ pub struct SimilarityParams {
 struct AgentSimilarityBody<'a> {
     agent: crate::domain::analytics::AgentRef,
     agents_compared: usize,
-    content: &'a [crate::domain::analytics::agents::Neighbour],
-    likes: &'a [crate::domain::analytics::agents::Neighbour],
+    content: &'a [crate::domain::analytics::similarity::Neighbour],
+    likes: &'a [crate::domain::analytics::similarity::Neighbour],
 }
 
 /// GET /api/v1/analytics/similarity?window=&agent=&limit=: the platform's most similar pairs,
@@ -204,7 +204,7 @@ pub async fn similarity(
         .as_u128();
     let snap = s.services.analytics.snapshot()?;
     let sim = &snap.window(w).similarity;
-    let empty = crate::domain::analytics::agents::AgentSimilarity {
+    let empty = crate::domain::analytics::similarity::AgentSimilarity {
         content: Vec::new(),
         likes: Vec::new(),
     };
