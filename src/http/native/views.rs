@@ -57,17 +57,26 @@ pub fn paged<'a, T, J: Serialize + From<&'a T>>(
 ) -> Response {
     let rels = links(base, uri, page.next_cursor.as_deref());
     let body = PageBody {
-        key,
-        items: page.items.iter().map(J::from).collect::<Vec<J>>(),
-        next_cursor: page.next_cursor.as_deref(),
         sort,
+        ..page_body::<T, J>(key, page)
     };
     let mut res = Data(body).into_response();
     crate::http::links::set(&mut res, &rels);
     res
 }
 
-struct PageBody<'a, J> {
+/// A page's body without the envelope and links (MCP answers it as is).
+pub fn page_body<'a, T, J: From<&'a T>>(key: &'static str, page: &'a Page<T>) -> PageBody<'a, J> {
+    PageBody {
+        key,
+        items: page.items.iter().map(J::from).collect(),
+        next_cursor: page.next_cursor.as_deref(),
+        sort: None,
+    }
+}
+
+/// `{"<key>": [...], "next_cursor": …}` (and `"sort"` for sorted lists).
+pub struct PageBody<'a, J> {
     key: &'static str,
     items: Vec<J>,
     next_cursor: Option<&'a str>,
