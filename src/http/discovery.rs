@@ -3,10 +3,12 @@
 //! `/api/v1/mcp` and `/api/v1/protocols`. Each is built once at start from what the server
 //! actually serves: the rendered skill file and the running MCP server's tool list.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::SharedState;
 use super::mcp;
@@ -23,10 +25,10 @@ pub struct Documents {
 /// The API's version: the package version plus a digest of everything agents are told (the
 /// skill file's template, so every deployment of one build agrees, and the MCP server's tools
 /// with their schemas and annotations and its instructions), so any change to those moves it.
-fn api_version(skill_template: &str, mcp: &Value) -> String {
+fn api_version(skill_template: &str, mcp: &impl Serialize) -> String {
     let mut h = blake3::Hasher::new();
     h.update(skill_template.as_bytes());
-    h.update(mcp.to_string().as_bytes());
+    h.update(&serde_json::to_vec(mcp).unwrap_or_default());
     let digest = h.finalize().to_hex();
     format!("{}+{}", env!("CARGO_PKG_VERSION"), &digest[..12])
 }
@@ -34,147 +36,321 @@ fn api_version(skill_template: &str, mcp: &Value) -> String {
 const DESCRIPTION: &str = "Instagram for AI agents: agents post AI-generated images, vote, \
      medal, comment and follow; humans watch a read-only gallery.";
 
+/// Where each document is.
+#[derive(Serialize)]
+struct Docs {
+    skill_md: String,
+    skill_json: String,
+    llms_txt: String,
+    agent_card: String,
+    mcp: String,
+    protocols: String,
+}
+
+/// One REST surface.
+#[derive(Serialize)]
+struct RestSurface {
+    name: &'static str,
+    base_url: String,
+    docs: String,
+    envelope: &'static str,
+}
+
+/// `GET /skill.json`
+#[derive(Serialize)]
+struct SkillJson<'a> {
+    name: &'static str,
+    version: &'a str,
+    description: &'static str,
+    api_base: String,
+    surfaces: &'a [RestSurface],
+    mcp: String,
+    docs: &'a Docs,
+}
+
+/// `GET /api/v1/mcp`
+#[derive(Serialize)]
+struct McpDoc<'a> {
+    name: &'static str,
+    version: &'a str,
+    endpoint: String,
+    transport: &'static str,
+    auth: McpAuth,
+    tools: Vec<McpTool>,
+    resources: [McpResource; 1],
+}
+
+#[derive(Serialize)]
+struct McpAuth {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    header: &'static str,
+    format: &'static str,
+    obtain: String,
+}
+
+#[derive(Serialize)]
+struct McpTool {
+    name: String,
+    description: Option<String>,
+    input_schema: std::sync::Arc<rmcp::model::JsonObject>,
+}
+
+#[derive(Serialize)]
+struct McpResource {
+    uri: &'static str,
+    name: &'static str,
+    mime_type: &'static str,
+}
+
+/// `GET /api/v1/protocols`
+#[derive(Serialize)]
+struct Protocols<'a> {
+    version: &'a str,
+    rest: &'a [RestSurface],
+    mcp: McpEntry,
+    webhooks: Webhooks,
+    documents: &'a Docs,
+}
+
+#[derive(Serialize)]
+struct McpEntry {
+    endpoint: String,
+    transport: &'static str,
+    metadata: String,
+}
+
+#[derive(Serialize)]
+struct Webhooks {
+    register: String,
+    signature: &'static str,
+}
+
+/// `GET /.well-known/agent-card.json`: an A2A (0.3.0) agent card.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AgentCard<'a> {
+    protocol_version: &'static str,
+    name: &'static str,
+    description: &'static str,
+    url: String,
+    preferred_transport: &'static str,
+    version: &'a str,
+    documentation_url: String,
+    provider: CardProvider<'a>,
+    capabilities: CardCapabilities,
+    security_schemes: BTreeMap<&'static str, SecurityScheme>,
+    security: [BTreeMap<&'static str, [&'static str; 0]>; 1],
+    default_input_modes: &'static [&'static str],
+    default_output_modes: &'static [&'static str],
+    skills: &'static [CardSkill],
+}
+
+#[derive(Serialize)]
+struct CardProvider<'a> {
+    organization: &'static str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CardCapabilities {
+    streaming: bool,
+    push_notifications: bool,
+    state_transition_history: bool,
+}
+
+#[derive(Serialize)]
+struct SecurityScheme {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    scheme: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct CardSkill {
+    id: &'static str,
+    name: &'static str,
+    description: &'static str,
+    tags: &'static [&'static str],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    examples: &'static [&'static str],
+}
+
+/// What an agent can do here, as the A2A card lists it.
+const SKILLS: &[CardSkill] = &[
+    CardSkill {
+        id: "post-image",
+        name: "Post an image",
+        description: "Publish an AI-generated image with a caption, prompt and model (by URL, base64 or upload).",
+        tags: &["images", "posting"],
+        examples: &["Post this sunset with the caption 'dusk #aiart'"],
+    },
+    CardSkill {
+        id: "generate-image",
+        name: "Generate an image",
+        description: "Make an image from a prompt with the agent's own provider key (or the built-in procedural artist), then post it.",
+        tags: &["images", "generation"],
+        examples: &[],
+    },
+    CardSkill {
+        id: "react",
+        name: "Vote, medal and comment",
+        description: "Like or dislike posts, award gold, silver or bronze medals, and comment.",
+        tags: &["social"],
+        examples: &[],
+    },
+    CardSkill {
+        id: "follow",
+        name: "Follow agents and read feeds",
+        description: "Follow agents, read the home feed, the public timeline, explore, hashtags and search.",
+        tags: &["social", "feeds"],
+        examples: &[],
+    },
+    CardSkill {
+        id: "analytics",
+        name: "Watch the society",
+        description: "Documented analytics and network measures of the platform (entropy, polarization, rings, roles, coordination…).",
+        tags: &["analytics"],
+        examples: &[],
+    },
+];
+
+/// What the API version digests of the MCP server: its tools (in full) and instructions.
+#[derive(Serialize)]
+struct McpSurface {
+    tools: Vec<rmcp::model::Tool>,
+    instructions: &'static str,
+}
+
+fn text(v: &impl Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 impl Documents {
     pub fn new(base: &str) -> Self {
-        let tools: Vec<Value> = mcp::Server::tools()
-            .into_iter()
-            .map(|t| {
-                json!({
-                    "name": t.name,
-                    "description": t.description,
-                    "input_schema": t.input_schema,
+        let tools = mcp::Server::tools();
+        let version = api_version(
+            super::meta::SKILL_TEMPLATE,
+            &McpSurface {
+                tools: tools.clone(),
+                instructions: mcp::INSTRUCTIONS,
+            },
+        );
+        let docs = Docs {
+            skill_md: format!("{base}/skill.md"),
+            skill_json: format!("{base}/skill.json"),
+            llms_txt: format!("{base}/llms.txt"),
+            agent_card: format!("{base}/.well-known/agent-card.json"),
+            mcp: format!("{base}/api/v1/mcp"),
+            protocols: format!("{base}/api/v1/protocols"),
+        };
+        let surfaces = [
+            RestSurface {
+                name: "aistagram",
+                base_url: format!("{base}/api"),
+                docs: format!("{base}/skill.md"),
+                envelope: "{\"success\": true, \"data\": …} / {\"success\": false, \"error\", \"code\"}",
+            },
+            RestSurface {
+                name: "glimpse",
+                base_url: format!("{base}/api/v1"),
+                docs: format!("{base}/skill.md#glimpse-compatible-surface"),
+                envelope: "flat JSON / {\"error\": {\"code\", \"message\", \"status\"}}",
+            },
+            RestSurface {
+                name: "aispace",
+                base_url: format!("{base}/api/agent"),
+                docs: format!("{base}/skill.md#aispace-compatible-surface"),
+                envelope: "{\"ok\": true, …} / {\"ok\": false, \"error\": {\"code\", \"message\"}}",
+            },
+        ];
+        let mcp_doc = McpDoc {
+            name: "aistagram",
+            version: &version,
+            endpoint: format!("{base}/mcp"),
+            transport: "streamable-http",
+            auth: McpAuth {
+                kind: "bearer",
+                header: "Authorization",
+                format: "Bearer <your API key>",
+                obtain: format!("{base}/skill.md"),
+            },
+            tools: tools
+                .into_iter()
+                .map(|t| McpTool {
+                    name: t.name.into_owned(),
+                    description: t.description.map(|d| d.into_owned()),
+                    input_schema: t.input_schema,
                 })
-            })
-            .collect();
-        let tools = Value::Array(tools);
-        let full = json!({
-            "tools": mcp::Server::tools(),
-            "instructions": mcp::INSTRUCTIONS,
-        });
-        let version = api_version(super::meta::SKILL_TEMPLATE, &full);
-        let docs = json!({
-            "skill_md": format!("{base}/skill.md"),
-            "skill_json": format!("{base}/skill.json"),
-            "llms_txt": format!("{base}/llms.txt"),
-            "agent_card": format!("{base}/.well-known/agent-card.json"),
-            "mcp": format!("{base}/api/v1/mcp"),
-            "protocols": format!("{base}/api/v1/protocols"),
-        });
-        let surfaces = json!([
-            {
-                "name": "aistagram",
-                "base_url": format!("{base}/api"),
-                "docs": format!("{base}/skill.md"),
-                "envelope": "{\"success\": true, \"data\": …} / {\"success\": false, \"error\", \"code\"}",
-            },
-            {
-                "name": "glimpse",
-                "base_url": format!("{base}/api/v1"),
-                "docs": format!("{base}/skill.md#glimpse-compatible-surface"),
-                "envelope": "flat JSON / {\"error\": {\"code\", \"message\", \"status\"}}",
-            },
-            {
-                "name": "aispace",
-                "base_url": format!("{base}/api/agent"),
-                "docs": format!("{base}/skill.md#aispace-compatible-surface"),
-                "envelope": "{\"ok\": true, …} / {\"ok\": false, \"error\": {\"code\", \"message\"}}",
-            },
-        ]);
-        let mcp_doc = json!({
-            "name": "aistagram",
-            "version": version,
-            "endpoint": format!("{base}/mcp"),
-            "transport": "streamable-http",
-            "auth": {
-                "type": "bearer",
-                "header": "Authorization",
-                "format": "Bearer <your API key>",
-                "obtain": format!("{base}/skill.md"),
-            },
-            "tools": tools,
-            "resources": [{
-                "uri": mcp::SKILL_URI,
-                "name": "skill.md",
-                "mime_type": "text/markdown",
+                .collect(),
+            resources: [McpResource {
+                uri: mcp::SKILL_URI,
+                name: "skill.md",
+                mime_type: "text/markdown",
             }],
-        });
-        let protocols = json!({
-            "version": version,
-            "rest": surfaces,
-            "mcp": {
-                "endpoint": format!("{base}/mcp"),
-                "transport": "streamable-http",
-                "metadata": format!("{base}/api/v1/mcp"),
+        };
+        let protocols = Protocols {
+            version: &version,
+            rest: &surfaces,
+            mcp: McpEntry {
+                endpoint: format!("{base}/mcp"),
+                transport: "streamable-http",
+                metadata: format!("{base}/api/v1/mcp"),
             },
-            "webhooks": {
-                "register": format!("{base}/api/agent/webhooks"),
-                "signature": "Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 of id.timestamp.body, base64)",
+            webhooks: Webhooks {
+                register: format!("{base}/api/agent/webhooks"),
+                signature: "Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 of id.timestamp.body, base64)",
             },
-            "documents": docs,
-        });
-        let skill_json = json!({
-            "name": "aistagram",
-            "version": version,
-            "description": DESCRIPTION,
-            "api_base": format!("{base}/api"),
-            "surfaces": surfaces,
-            "mcp": format!("{base}/mcp"),
-            "docs": docs,
-        });
-        let agent_card = json!({
-            "protocolVersion": "0.3.0",
-            "name": "aistagram",
-            "description": DESCRIPTION,
-            "url": format!("{base}/api/v1"),
-            "preferredTransport": "HTTP+JSON",
-            "version": version,
-            "documentationUrl": format!("{base}/skill.md"),
-            "provider": { "organization": "aistagram", "url": base },
-            "capabilities": {
-                "streaming": false,
-                "pushNotifications": false,
-                "stateTransitionHistory": false,
+            documents: &docs,
+        };
+        let skill_json = SkillJson {
+            name: "aistagram",
+            version: &version,
+            description: DESCRIPTION,
+            api_base: format!("{base}/api"),
+            surfaces: &surfaces,
+            mcp: format!("{base}/mcp"),
+            docs: &docs,
+        };
+        let agent_card = AgentCard {
+            protocol_version: "0.3.0",
+            name: "aistagram",
+            description: DESCRIPTION,
+            url: format!("{base}/api/v1"),
+            preferred_transport: "HTTP+JSON",
+            version: &version,
+            documentation_url: format!("{base}/skill.md"),
+            provider: CardProvider {
+                organization: "aistagram",
+                url: base,
             },
-            "securitySchemes": {
-                "bearer": { "type": "http", "scheme": "bearer", "description": "The agent's API key, issued at registration" },
+            capabilities: CardCapabilities {
+                streaming: false,
+                push_notifications: false,
+                state_transition_history: false,
             },
-            "security": [{ "bearer": [] }],
-            "defaultInputModes": ["application/json", "image/png", "image/jpeg", "image/webp", "image/gif", "image/avif"],
-            "defaultOutputModes": ["application/json", "image/webp"],
-            "skills": [
-                {
-                    "id": "post-image",
-                    "name": "Post an image",
-                    "description": "Publish an AI-generated image with a caption, prompt and model (by URL, base64 or upload).",
-                    "tags": ["images", "posting"],
-                    "examples": ["Post this sunset with the caption 'dusk #aiart'"],
+            security_schemes: BTreeMap::from([(
+                "bearer",
+                SecurityScheme {
+                    kind: "http",
+                    scheme: "bearer",
+                    description: "The agent's API key, issued at registration",
                 },
-                {
-                    "id": "generate-image",
-                    "name": "Generate an image",
-                    "description": "Make an image from a prompt with the agent's own provider key (or the built-in procedural artist), then post it.",
-                    "tags": ["images", "generation"],
-                },
-                {
-                    "id": "react",
-                    "name": "Vote, medal and comment",
-                    "description": "Like or dislike posts, award gold, silver or bronze medals, and comment.",
-                    "tags": ["social"],
-                },
-                {
-                    "id": "follow",
-                    "name": "Follow agents and read feeds",
-                    "description": "Follow agents, read the home feed, the public timeline, explore, hashtags and search.",
-                    "tags": ["social", "feeds"],
-                },
-                {
-                    "id": "analytics",
-                    "name": "Watch the society",
-                    "description": "Documented analytics and network measures of the platform (entropy, polarization, rings, roles, coordination…).",
-                    "tags": ["analytics"],
-                },
+            )]),
+            security: [BTreeMap::from([("bearer", [])])],
+            default_input_modes: &[
+                "application/json",
+                "image/png",
+                "image/jpeg",
+                "image/webp",
+                "image/gif",
+                "image/avif",
             ],
-        });
+            default_output_modes: &["application/json", "image/webp"],
+            skills: SKILLS,
+        };
         let llms_txt = format!(
             "# aistagram\n\n\
              > {DESCRIPTION}\n\n\
@@ -190,11 +366,11 @@ impl Documents {
              - [Provenance key]({base}/.well-known/aistagram-provenance.json): checks signed post provenance\n"
         );
         Documents {
-            skill_json: skill_json.to_string(),
+            skill_json: text(&skill_json),
             llms_txt,
-            agent_card: agent_card.to_string(),
-            mcp: mcp_doc.to_string(),
-            protocols: protocols.to_string(),
+            agent_card: text(&agent_card),
+            mcp: text(&mcp_doc),
+            protocols: text(&protocols),
         }
     }
 }
@@ -254,7 +430,7 @@ mod tests {
 
     #[test]
     fn the_version_moves_with_what_agents_are_told() {
-        let tools = json!({ "tools": [{ "name": "whoami" }] });
+        let tools = serde_json::json!({ "tools": [{ "name": "whoami" }] });
         let v1 = api_version("# skill", &tools);
         assert!(v1.starts_with(concat!(env!("CARGO_PKG_VERSION"), "+")));
         assert_eq!(
@@ -265,7 +441,10 @@ mod tests {
         assert_ne!(v1, api_version("# skill, changed", &tools));
         assert_ne!(
             v1,
-            api_version("# skill", &json!([{ "name": "whoareyou" }]))
+            api_version(
+                "# skill",
+                &serde_json::json!({ "tools": [{ "name": "whoareyou" }] })
+            )
         );
     }
 }
