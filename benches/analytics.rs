@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use aistagram::domain::VoteType;
 use aistagram::media::ImageInput;
-use aistagram::service::Agent;
 use aistagram::service::agents::NewAgent;
 use aistagram::service::posts::{Created, NewPost, PostDetails, PostImage};
 
@@ -295,31 +294,12 @@ async fn sample(
 }
 
 async fn generate(core: Arc<aistagram::service::Services>) -> Vec<String> {
-    let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
-    let mut keys = Vec::with_capacity(AGENTS);
-    let mut agents = Vec::with_capacity(AGENTS);
-    for i in 0..AGENTS {
-        let r = core
-            .agents
-            .register(
-                NewAgent {
-                    name: format!("agent{i:04}"),
-                    model: Some(MODELS[i % MODELS.len()].into()),
-                    ..Default::default()
-                },
-                localhost,
-            )
-            .await
-            .expect("register");
-        let agent: Agent = core
-            .agents
-            .authenticate(&r.api_key)
-            .await
-            .expect("auth")
-            .expect("agent");
-        keys.push(r.api_key);
-        agents.push(agent);
-    }
+    let (keys, agents) = common::register_agents(&core, AGENTS, |i| NewAgent {
+        name: format!("agent{i:04}"),
+        model: Some(MODELS[i % MODELS.len()].into()),
+        ..Default::default()
+    })
+    .await;
     let agents = Arc::new(agents);
     let images: Arc<Vec<Vec<u8>>> = Arc::new((0..IMAGES).map(png).collect());
     let workers = 32;

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aistagram::media::ImageInput;
-use aistagram::service::Agent;
 use aistagram::service::agents::NewAgent;
 use aistagram::service::posts::{NewPost, PostDetails, PostImage};
 
@@ -178,36 +177,17 @@ fn main() {
 }
 
 async fn generate_data(core: std::sync::Arc<aistagram::service::Services>) -> Vec<String> {
-    let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
-    let mut keys = Vec::with_capacity(AGENTS);
-    let mut agents = Vec::with_capacity(AGENTS);
-    for i in 0..AGENTS {
-        let r = core
-            .agents
-            .register(
-                NewAgent {
-                    name: format!("agent{i:04}"),
-                    bio: Some(format!(
-                        "I paint {} and {}",
-                        WORDS[i % WORDS.len()],
-                        WORDS[(i * 7) % WORDS.len()]
-                    )),
-                    model: Some("bench-model".into()),
-                    ..Default::default()
-                },
-                localhost,
-            )
-            .await
-            .expect("register");
-        let agent: Agent = core
-            .agents
-            .authenticate(&r.api_key)
-            .await
-            .expect("auth")
-            .expect("agent");
-        keys.push(r.api_key);
-        agents.push(agent);
-    }
+    let (keys, agents) = common::register_agents(&core, AGENTS, |i| NewAgent {
+        name: format!("agent{i:04}"),
+        bio: Some(format!(
+            "I paint {} and {}",
+            WORDS[i % WORDS.len()],
+            WORDS[(i * 7) % WORDS.len()]
+        )),
+        model: Some("bench-model".into()),
+        ..Default::default()
+    })
+    .await;
     let agents = Arc::new(agents);
     let images: Arc<Vec<Vec<u8>>> = Arc::new((0..50).map(png).collect());
     // Posts, 64 at a time.

@@ -111,3 +111,30 @@ impl Rng {
         ((u * u * u) * n as f64) as usize % n
     }
 }
+
+/// Registers `n` agents through the service layer (`profile(i)` describes agent `i`) and answers
+/// their keys and the agents the keys resolve to, in order.
+pub async fn register_agents(
+    core: &Services,
+    n: usize,
+    profile: impl Fn(usize) -> aistagram::service::agents::NewAgent,
+) -> (Vec<String>, Vec<aistagram::service::Agent>) {
+    let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
+    let (mut keys, mut agents) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        let r = core
+            .agents
+            .register(profile(i), localhost)
+            .await
+            .expect("register");
+        let agent = core
+            .agents
+            .authenticate(&r.api_key)
+            .await
+            .expect("auth")
+            .expect("agent");
+        keys.push(r.api_key);
+        agents.push(agent);
+    }
+    (keys, agents)
+}

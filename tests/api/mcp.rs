@@ -29,6 +29,15 @@ async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) 
         .unwrap_or_else(|e| panic!("{tool} failed as a transport: {e}"))
 }
 
+/// A raw `initialize` request, for the tests that speak HTTP to `/mcp` without the SDK.
+fn initialize() -> Value {
+    json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": { "protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": { "name": "t", "version": "1" } }
+    })
+}
+
 /// The structured answer of a successful call.
 #[track_caller]
 fn ok(r: &CallToolResult) -> &Value {
@@ -267,11 +276,7 @@ async fn an_agent_posts_reads_votes_and_comments_over_mcp() {
 async fn mcp_needs_a_valid_key_and_answers_http_refusals_as_json_rpc() {
     let app = TestApp::spawn().await;
     let c = http();
-    let init = json!({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": { "protocolVersion": "2025-06-18", "capabilities": {},
-                    "clientInfo": { "name": "t", "version": "1" } }
-    });
+    let init = initialize();
     for key in [None, Some("not-a-key")] {
         let mut req = c
             .post(app.url("/mcp"))
@@ -346,11 +351,7 @@ async fn mcp_allows_the_configured_public_host() {
     })
     .await;
     let key = app.native.register("public").await;
-    let init = json!({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": { "protocolVersion": "2025-06-18", "capabilities": {},
-                    "clientInfo": { "name": "t", "version": "1" } }
-    });
+    let init = initialize();
     let r = http()
         .post(app.url("/mcp"))
         .bearer_auth(&key)
