@@ -146,11 +146,10 @@ pub async fn neutral(
     let limit = page_limit(p.limit, 20, 100)?;
     let snap = s.services.analytics.snapshot()?;
     let n = &snap.window(w).neutral;
+    // Newest first, so the items at or above `max_id` are a prefix.
     let after = n
         .items
-        .iter()
-        .position(|i| p.max_id.is_none_or(|m| i.seq < m))
-        .unwrap_or(n.items.len());
+        .partition_point(|i| p.max_id.is_some_and(|m| i.seq >= m));
     let page = &n.items[after..(after + limit).min(n.items.len())];
     let base = &s.services.base_url;
     let body = NeutralBody {
