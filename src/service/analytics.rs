@@ -280,3 +280,28 @@ fn lower_priority() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn there_is_no_snapshot_before_the_first_build() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let metrics = Arc::new(crate::metrics::Metrics::new(dir.path()));
+        let analytics = Analytics::new(store.clone(), config::Analytics::default(), metrics);
+        // Not started: nothing built yet, and the endpoints say so.
+        assert!(matches!(
+            analytics.snapshot(),
+            Err(Error::AnalyticsNotReady)
+        ));
+        assert_eq!(Error::AnalyticsNotReady.retry_after(), Some(2));
+        let built = tokio::task::spawn_blocking(move || analytics.build_now(false))
+            .await
+            .expect("joined")
+            .expect("built");
+        assert_eq!(built.network.health.agents, 0);
+        store.close().await;
+    }
+}

@@ -327,6 +327,10 @@ mod tests {
             },
         };
         assert_eq!(code(&limited), "rate_limit_exceeded");
+        // Before the first analytics snapshot: 503, and a client is told to come back.
+        let warming = Error::AnalyticsNotReady;
+        assert_eq!(code(&warming), "analytics_not_ready");
+        assert_eq!(surface::status(&warming), StatusCode::SERVICE_UNAVAILABLE);
         for e in [
             Error::Unauthorized,
             Error::PostNotFound,
