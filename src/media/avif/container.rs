@@ -138,23 +138,18 @@ pub fn walk(file: &[u8]) -> Option<Container> {
     if !metadata_items.is_empty() {
         let r = find(&children, b"iloc")?;
         let mut p = Reader::new(at(r)?);
-        let (v, _) = p.full()?;
-        let sizes = p.u8()?;
-        let (offset_size, length_size) = (usize::from(sizes >> 4), usize::from(sizes & 15));
-        let sizes = p.u8()?;
-        let base_offset_size = usize::from(sizes >> 4);
-        let index_size = if v == 0 { 0 } else { usize::from(sizes & 15) };
-        let count = if v < 2 { p.u16()? } else { p.u32()? };
-        for _ in 0..count {
-            let id = if v < 2 { p.u16()? } else { p.u32()? };
-            let method = if v == 0 { 0 } else { p.u16()? & 15 };
-            let _data_ref = p.u16()?;
-            let base = p.uint(base_offset_size)?;
-            let extents = p.u16()?;
+        let iloc = Iloc::read(&mut p)?;
+        for _ in 0..iloc.count {
+            let Item {
+                id,
+                method,
+                base,
+                extents,
+            } = iloc.item(&mut p)?;
             for _ in 0..extents {
-                let _index = p.uint(index_size)?;
-                let offset = p.uint(offset_size)?;
-                let length = p.uint(length_size)?;
+                let _index = p.uint(iloc.index_size)?;
+                let offset = p.uint(iloc.offset_size)?;
+                let length = p.uint(iloc.length_size)?;
                 if !metadata_items.contains(&id) {
                     continue;
                 }
@@ -204,27 +199,73 @@ pub fn extent_count(file: &[u8]) -> Option<u64> {
     let children = boxes(file.get(meta.start + 4..meta.end)?, meta.start + 4)?;
     let r = find(&children, b"iloc")?;
     let mut p = Reader::new(file.get(r.clone())?);
-    let (v, _) = p.full()?;
-    let sizes = p.u8()?;
-    let (offset_size, length_size) = (usize::from(sizes >> 4), usize::from(sizes & 15));
-    let sizes = p.u8()?;
-    let base_offset_size = usize::from(sizes >> 4);
-    let index_size = if v == 0 { 0 } else { usize::from(sizes & 15) };
-    let count = if v < 2 { p.u16()? } else { p.u32()? };
+    let iloc = Iloc::read(&mut p)?;
     let mut total = 0u64;
-    for _ in 0..count {
-        let _id = if v < 2 { p.u16()? } else { p.u32()? };
-        if v != 0 {
-            p.u16()?;
-        }
-        p.u16()?;
-        p.uint(base_offset_size)?;
-        let extents = p.u16()? as usize;
+    for _ in 0..iloc.count {
+        let extents = iloc.item(&mut p)?.extents as usize;
         total += extents as u64;
         // Each extent's fields, read only to find the next item.
-        p.bytes((index_size + offset_size + length_size) * extents)?;
+        p.bytes((iloc.index_size + iloc.offset_size + iloc.length_size) * extents)?;
     }
     Some(total)
+}
+
+/// The fixed part of an `iloc` box (ISO/IEC 14496-12 §8.11.3): its version, the byte sizes of
+/// its fields, and how many items it locates.
+struct Iloc {
+    version: u8,
+    offset_size: usize,
+    length_size: usize,
+    base_offset_size: usize,
+    index_size: usize,
+    count: u64,
+}
+
+/// One `iloc` item's header; its `extents` follow it.
+struct Item {
+    id: u64,
+    /// The construction method: 0 file offsets, 1 offsets into `idat` (0 in version 0).
+    method: u64,
+    base: u64,
+    extents: u64,
+}
+
+impl Iloc {
+    fn read(p: &mut Reader) -> Option<Iloc> {
+        let (version, _) = p.full()?;
+        let sizes = p.u8()?;
+        let (offset_size, length_size) = (usize::from(sizes >> 4), usize::from(sizes & 15));
+        let sizes = p.u8()?;
+        let base_offset_size = usize::from(sizes >> 4);
+        let index_size = if version == 0 {
+            0
+        } else {
+            usize::from(sizes & 15)
+        };
+        let count = if version < 2 { p.u16()? } else { p.u32()? };
+        Some(Iloc {
+            version,
+            offset_size,
+            length_size,
+            base_offset_size,
+            index_size,
+            count,
+        })
+    }
+
+    fn item(&self, p: &mut Reader) -> Option<Item> {
+        let id = if self.version < 2 { p.u16()? } else { p.u32()? };
+        let method = if self.version == 0 { 0 } else { p.u16()? & 15 };
+        let _data_ref = p.u16()?;
+        let base = p.uint(self.base_offset_size)?;
+        let extents = p.u16()?;
+        Some(Item {
+            id,
+            method,
+            base,
+            extents,
+        })
+    }
 }
 
 /// The primary item's `irot` and `imir`, in the order `ipma` associates them.
@@ -271,10 +312,11 @@ fn transforms(file: &[u8], iprp: &Range<usize>, primary: u64) -> Option<Vec<Tran
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    /// A boxed payload: `size`, `kind`, `body`.
+    pub(in crate::media::avif) fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
         let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
         out.extend_from_slice(kind);
         out.extend_from_slice(body);

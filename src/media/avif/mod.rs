@@ -331,6 +331,7 @@ fn fill_alpha<'a, T: Copy>(
 
 #[cfg(test)]
 mod tests {
+    use super::container::tests::boxed;
     use super::*;
 
     #[test]
@@ -344,14 +345,6 @@ mod tests {
         assert_eq!(expand(64, 10, false), 0);
         assert_eq!(expand(940, 10, false), 255);
         assert_eq!(expand(2048, 12, true), 128);
-    }
-
-    /// A boxed payload: `size`, `kind`, `body`.
-    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(body);
-        out
     }
 
     #[test]
