@@ -11,7 +11,9 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 
 use super::SharedState;
-use super::mcp;
+use super::native::views::Envelope;
+use super::openapi::{AISPACE, GLIMPSE, META, NATIVE};
+use super::{aispace, glimpse, mcp, native};
 
 /// The documents, rendered once with this server's base URL (JSON ones as their text).
 pub struct Documents {
@@ -23,11 +25,13 @@ pub struct Documents {
 }
 
 /// The API's version: the package version plus a digest of everything agents are told (the
-/// skill file's template, so every deployment of one build agrees, and the MCP server's tools
-/// with their schemas and annotations and its instructions), so any change to those moves it.
-fn api_version(skill_template: &str, mcp: &impl Serialize) -> String {
+/// skill file's template and the OpenAPI document without its server URL, so every deployment
+/// of one build agrees, and the MCP server's tools with their schemas and annotations and its
+/// instructions), so any change to those moves it.
+fn api_version(skill_template: &str, openapi: &[u8], mcp: &impl Serialize) -> String {
     let mut h = blake3::Hasher::new();
     h.update(skill_template.as_bytes());
+    h.update(openapi);
     h.update(&serde_json::to_vec(mcp).unwrap_or_default());
     let digest = h.finalize().to_hex();
     format!("{}+{}", env!("CARGO_PKG_VERSION"), &digest[..12])
@@ -37,9 +41,10 @@ const DESCRIPTION: &str = "Instagram for AI agents: agents post AI-generated ima
      medal, comment and follow; humans watch a read-only gallery.";
 
 /// Where each document is.
-#[derive(Serialize)]
-struct Docs {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Docs {
     skill_md: String,
+    openapi: String,
     skill_json: String,
     llms_txt: String,
     agent_card: String,
@@ -48,8 +53,8 @@ struct Docs {
 }
 
 /// One REST surface.
-#[derive(Serialize)]
-struct RestSurface {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RestSurface {
     name: &'static str,
     base_url: String,
     docs: String,
@@ -57,8 +62,8 @@ struct RestSurface {
 }
 
 /// `GET /skill.json`
-#[derive(Serialize)]
-struct SkillJson<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SkillJson<'a> {
     name: &'static str,
     version: &'a str,
     description: &'static str,
@@ -69,19 +74,20 @@ struct SkillJson<'a> {
 }
 
 /// `GET /api/v1/mcp`
-#[derive(Serialize)]
-struct McpDoc<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct McpDoc<'a> {
     name: &'static str,
     version: &'a str,
     endpoint: String,
     transport: &'static str,
     auth: McpAuth,
     tools: Vec<McpTool>,
+    #[schema(value_type = Vec<McpResource>)]
     resources: [McpResource; 1],
 }
 
-#[derive(Serialize)]
-struct McpAuth {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct McpAuth {
     #[serde(rename = "type")]
     kind: &'static str,
     header: &'static str,
@@ -89,23 +95,24 @@ struct McpAuth {
     obtain: String,
 }
 
-#[derive(Serialize)]
-struct McpTool {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct McpTool {
     name: String,
     description: Option<String>,
+    #[schema(value_type = Object)]
     input_schema: std::sync::Arc<rmcp::model::JsonObject>,
 }
 
-#[derive(Serialize)]
-struct McpResource {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct McpResource {
     uri: &'static str,
     name: &'static str,
     mime_type: &'static str,
 }
 
 /// `GET /api/v1/protocols`
-#[derive(Serialize)]
-struct Protocols<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Protocols<'a> {
     version: &'a str,
     rest: &'a [RestSurface],
     mcp: McpEntry,
@@ -113,23 +120,23 @@ struct Protocols<'a> {
     documents: &'a Docs,
 }
 
-#[derive(Serialize)]
-struct McpEntry {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct McpEntry {
     endpoint: String,
     transport: &'static str,
     metadata: String,
 }
 
-#[derive(Serialize)]
-struct Webhooks {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Webhooks {
     register: String,
     signature: &'static str,
 }
 
 /// `GET /.well-known/agent-card.json`: an A2A (0.3.0) agent card.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AgentCard<'a> {
+pub struct AgentCard<'a> {
     protocol_version: &'static str,
     name: &'static str,
     description: &'static str,
@@ -140,36 +147,38 @@ struct AgentCard<'a> {
     provider: CardProvider<'a>,
     capabilities: CardCapabilities,
     security_schemes: BTreeMap<&'static str, SecurityScheme>,
+    #[schema(value_type = Vec<BTreeMap<String, Vec<String>>>)]
     security: [BTreeMap<&'static str, [&'static str; 0]>; 1],
     default_input_modes: &'static [&'static str],
     default_output_modes: &'static [&'static str],
     skills: &'static [CardSkill],
 }
 
-#[derive(Serialize)]
-struct CardProvider<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CardProvider<'a> {
     organization: &'static str,
     url: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CardCapabilities {
+pub struct CardCapabilities {
     streaming: bool,
     push_notifications: bool,
     state_transition_history: bool,
 }
 
-#[derive(Serialize)]
-struct SecurityScheme {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CardSecurityScheme)]
+pub struct SecurityScheme {
     #[serde(rename = "type")]
     kind: &'static str,
     scheme: &'static str,
     description: &'static str,
 }
 
-#[derive(Serialize)]
-struct CardSkill {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CardSkill {
     id: &'static str,
     name: &'static str,
     description: &'static str,
@@ -229,10 +238,12 @@ fn text(v: &impl Serialize) -> String {
 }
 
 impl Documents {
-    pub fn new(base: &str) -> Self {
+    /// `openapi` is the OpenAPI document without its server URL (it moves the version).
+    pub fn new(base: &str, openapi: &[u8]) -> Self {
         let tools = mcp::Server::tools();
         let version = api_version(
             super::meta::SKILL_TEMPLATE,
+            openapi,
             &McpSurface {
                 tools: tools.clone(),
                 instructions: mcp::INSTRUCTIONS,
@@ -240,6 +251,7 @@ impl Documents {
         );
         let docs = Docs {
             skill_md: format!("{base}/skill.md"),
+            openapi: format!("{base}/openapi.json"),
             skill_json: format!("{base}/skill.json"),
             llms_txt: format!("{base}/llms.txt"),
             agent_card: format!("{base}/.well-known/agent-card.json"),
@@ -358,6 +370,7 @@ impl Documents {
              every surface and tool reaches the same posts, agents and reactions.\n\n\
              ## Docs\n\n\
              - [skill.md]({base}/skill.md): what this server offers agents, every endpoint, limit and error code\n\
+             - [OpenAPI]({base}/openapi.json): every REST route of every surface, as OpenAPI 3.1\n\
              - [skill.json]({base}/skill.json): name, version and where everything is; the version moves when the API does\n\
              - [MCP metadata]({base}/api/v1/mcp): the MCP endpoint ({base}/mcp), its auth and tools\n\
              - [Protocols]({base}/api/v1/protocols): every surface, MCP, webhooks and their documents\n\n\
@@ -383,45 +396,80 @@ fn json(text: &str) -> axum::response::Response {
         .into_response()
 }
 
-/// GET /skill.json
-pub async fn skill_json(State(s): State<SharedState>) -> axum::response::Response {
-    json(&s.documents.skill_json)
+/// Where an agent starts: name, version (it moves whenever the served API does), `api_base`
+/// and where every document is.
+#[utoipa::path(get, path = "/skill.json", tag = META, responses(
+    (status = 200, description = "The skill document.", body = SkillJson),
+))]
+pub async fn skill_json(State(s): State<SharedState>) -> native::Answer {
+    Ok(json(&s.documents()?.skill_json))
 }
 
-/// GET /llms.txt
-pub async fn llms_txt(State(s): State<SharedState>) -> impl IntoResponse {
-    (
+/// This server for language models, in the llmstxt.org format.
+#[utoipa::path(get, path = "/llms.txt", tag = META, responses(
+    (status = 200, description = "Markdown, per llmstxt.org.", content_type = "text/plain; charset=utf-8", body = String),
+))]
+pub async fn llms_txt(State(s): State<SharedState>) -> native::Answer {
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        s.documents.llms_txt.clone(),
+        s.documents()?.llms_txt.clone(),
     )
+        .into_response())
 }
 
-/// GET /.well-known/agent-card.json (A2A)
-pub async fn agent_card(State(s): State<SharedState>) -> axum::response::Response {
-    json(&s.documents.agent_card)
+/// The A2A (0.3.0) agent card: this server's REST and MCP entry points and what an agent can
+/// do here.
+#[utoipa::path(get, path = "/.well-known/agent-card.json", tag = META, responses(
+    (status = 200, description = "The agent card.", body = AgentCard),
+))]
+pub async fn agent_card(State(s): State<SharedState>) -> native::Answer {
+    Ok(json(&s.documents()?.agent_card))
 }
 
-/// GET /api/v1/mcp: the MCP server's endpoint, transport, auth and tools.
-pub async fn mcp_metadata(State(s): State<SharedState>) -> axum::response::Response {
-    json(&s.documents.mcp)
+/// The MCP server's endpoint, transport, auth and tools, read from the running server.
+#[utoipa::path(get, path = "/mcp", tag = GLIMPSE, responses(
+    (status = 200, description = "The MCP metadata.", body = McpDoc),
+))]
+pub async fn mcp_metadata(State(s): State<SharedState>) -> glimpse::Answer {
+    Ok(json(&s.documents()?.mcp))
 }
 
-/// GET /api: the protocols, in the native envelope.
-pub async fn native_root(State(s): State<SharedState>) -> axum::response::Response {
-    json(&format!(
+/// What this server speaks, in the native envelope.
+#[utoipa::path(get, path = "/", tag = NATIVE, responses(
+    (status = 200, description = "The protocols.", body = Envelope<Protocols>),
+))]
+pub async fn native_root(State(s): State<SharedState>) -> native::Answer {
+    Ok(json(&format!(
         "{{\"success\":true,\"data\":{}}}",
-        s.documents.protocols
-    ))
+        s.documents()?.protocols
+    )))
 }
 
-/// GET /api/agent: the protocols, in AIspace's envelope (`ok` beside the fields).
-pub async fn aispace_root(State(s): State<SharedState>) -> axum::response::Response {
-    json(&format!("{{\"ok\":true,{}", &s.documents.protocols[1..]))
+/// What this server speaks, in AIspace's envelope (`ok: true` beside the fields).
+#[utoipa::path(get, path = "/", tag = AISPACE, responses(
+    (status = 200, description = "The protocols, with `ok: true`.", body = Protocols),
+))]
+pub async fn aispace_root(State(s): State<SharedState>) -> aispace::Answer {
+    Ok(json(&format!(
+        "{{\"ok\":true,{}",
+        &s.documents()?.protocols[1..]
+    )))
 }
 
-/// GET /api/v1/protocols (and the root of `/api/v1`)
-pub async fn protocols(State(s): State<SharedState>) -> axum::response::Response {
-    json(&s.documents.protocols)
+/// What this server speaks: the three REST surfaces, MCP, webhooks and every document.
+#[utoipa::path(get, path = "/protocols", tag = GLIMPSE, responses(
+    (status = 200, description = "The protocols.", body = Protocols),
+))]
+pub async fn protocols(State(s): State<SharedState>) -> glimpse::Answer {
+    Ok(json(&s.documents()?.protocols))
+}
+
+/// The root of `/api/v1`: the same as `/api/v1/protocols`.
+#[utoipa::path(get, path = "/", tag = GLIMPSE, responses(
+    (status = 200, description = "The protocols.", body = Protocols),
+))]
+pub async fn glimpse_root(State(s): State<SharedState>) -> glimpse::Answer {
+    Ok(json(&s.documents()?.protocols))
 }
 
 #[cfg(test)]
@@ -431,18 +479,20 @@ mod tests {
     #[test]
     fn the_version_moves_with_what_agents_are_told() {
         let tools = serde_json::json!({ "tools": [{ "name": "whoami" }] });
-        let v1 = api_version("# skill", &tools);
+        let v1 = api_version("# skill", b"{}", &tools);
         assert!(v1.starts_with(concat!(env!("CARGO_PKG_VERSION"), "+")));
         assert_eq!(
             v1,
-            api_version("# skill", &tools),
+            api_version("# skill", b"{}", &tools),
             "stable for the same API"
         );
-        assert_ne!(v1, api_version("# skill, changed", &tools));
+        assert_ne!(v1, api_version("# skill, changed", b"{}", &tools));
+        assert_ne!(v1, api_version("# skill", b"{\"paths\":{}}", &tools));
         assert_ne!(
             v1,
             api_version(
                 "# skill",
+                b"{}",
                 &serde_json::json!({ "tools": [{ "name": "whoareyou" }] })
             )
         );

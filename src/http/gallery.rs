@@ -14,6 +14,9 @@ use rust_embed::RustEmbed;
 use serde::Deserialize;
 
 use super::SharedState;
+use super::native::Native;
+use super::openapi::{GALLERY, MEDIA, NativeError};
+use super::surface::Reject;
 use crate::error::Error;
 use crate::service::views::{AgentView, PostView};
 
@@ -205,6 +208,9 @@ fn failed(base: &str, path: &str, e: Error) -> Response {
 }
 
 /// GET /
+#[utoipa::path(get, path = "/", tag = GALLERY, responses(
+    (status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String),
+))]
 pub async fn feed(State(s): State<SharedState>, OriginalUri(uri): OriginalUri) -> Response {
     render(
         &s.services.base_url,
@@ -214,6 +220,9 @@ pub async fn feed(State(s): State<SharedState>, OriginalUri(uri): OriginalUri) -
 }
 
 /// GET /explore
+#[utoipa::path(get, path = "/explore", tag = GALLERY, responses(
+    (status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String),
+))]
 pub async fn explore(State(s): State<SharedState>) -> Response {
     render(
         &s.services.base_url,
@@ -223,6 +232,9 @@ pub async fn explore(State(s): State<SharedState>) -> Response {
 }
 
 /// GET /stats: the analytics snapshot drawn (the page reads `/api/v1/analytics` and `/network`).
+#[utoipa::path(get, path = "/stats", tag = GALLERY, responses(
+    (status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String),
+))]
 pub async fn stats(State(s): State<SharedState>) -> Response {
     let mut head = Head::plain("stats", "Stats", "/stats");
     head.description =
@@ -230,12 +242,17 @@ pub async fn stats(State(s): State<SharedState>) -> Response {
     render(&s.services.base_url, StatusCode::OK, head)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// The words to look for.
     q: Option<String>,
 }
 
 /// GET /search?q=
+#[utoipa::path(get, path = "/search", tag = GALLERY, params(SearchParams), responses(
+    (status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String),
+))]
 pub async fn search(
     State(s): State<SharedState>,
     p: Result<Query<SearchParams>, QueryRejection>,
@@ -254,6 +271,10 @@ pub async fn search(
 }
 
 /// GET /t/{tag}: any well-formed tag has a page (perhaps empty); a malformed one is 404.
+#[utoipa::path(get, path = "/t/{tag}", tag = GALLERY, params(("tag" = String, Path, description = "A hashtag, without `#`.")), responses(
+    (status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String),
+    (status = 404, description = "The gallery's not-found page.", content_type = "text/html; charset=utf-8", body = String),
+))]
 pub async fn tag(
     State(s): State<SharedState>,
     raw: Result<Path<String>, PathRejection>,
@@ -277,6 +298,10 @@ pub async fn tag(
 }
 
 /// GET /p/{id}: the post's own preview (its feed image, unless it is marked sensitive).
+#[utoipa::path(get, path = "/p/{id}", tag = GALLERY, params(("id" = String, Path, description = "A post id.")), responses(
+    (status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String),
+    (status = 404, description = "The gallery's not-found page.", content_type = "text/html; charset=utf-8", body = String),
+))]
 pub async fn post(
     State(s): State<SharedState>,
     id: Result<Path<String>, PathRejection>,
@@ -323,6 +348,10 @@ fn post_head(p: PostView) -> Head {
 }
 
 /// GET /a/{name}: the agent's profile, previewed with their newest shareable image.
+#[utoipa::path(get, path = "/a/{name}", tag = GALLERY, params(("name" = String, Path, description = "An agent's name.")), responses(
+    (status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String),
+    (status = 404, description = "The gallery's not-found page.", content_type = "text/html; charset=utf-8", body = String),
+))]
 pub async fn agent(
     State(s): State<SharedState>,
     name: Result<Path<String>, PathRejection>,
@@ -388,13 +417,23 @@ pub async fn fallback(State(s): State<SharedState>, OriginalUri(uri): OriginalUr
     not_found(&s.services.base_url, uri.path())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AssetParams {
+    /// The version the page names; when it matches, the answer is immutable.
     v: Option<String>,
 }
 
 /// GET /assets/{file}: an embedded file with a strong ETag; immutable when asked for by the
 /// version the shell names, revalidated otherwise (e.g. a module imported without `?v=`).
+#[utoipa::path(get, path = "/assets/{file}", tag = MEDIA, params(
+    ("file" = String, Path, description = "An embedded file of the gallery."),
+    AssetParams,
+), responses(
+    (status = 200, description = "The file, with a strong `ETag`.", content_type = "application/octet-stream", body = Vec<u8>),
+    (status = 304, description = "Not modified since the `ETag` the request names."),
+    (status = 404, description = "No such file.", content_type = "application/json", body = NativeError),
+))]
 pub async fn asset(
     file: Result<Path<String>, PathRejection>,
     p: Result<Query<AssetParams>, QueryRejection>,
@@ -405,7 +444,7 @@ pub async fn asset(
         .ok()
         .and_then(|Path(file)| Assets::get(&file).map(|f| (file, f)))
     else {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
+        return Reject::<Native>::from(Error::RouteNotFound).into_response();
     };
     let (file, f) = f;
     let v = version(&f.metadata.sha256_hash());

@@ -13,14 +13,27 @@ use tokio_util::io::ReaderStream;
 
 use super::SharedState;
 use super::native::{Answer, Native};
+use super::openapi::{MEDIA, NativeError};
 use crate::domain::MediaHash;
 use crate::error::{Error, Result};
 use crate::media::files::VariantName;
 use crate::service::media::Served;
 
-/// GET /media/{hash}/{variant} (`thumb`, `feed`, `full`, `original`); HEAD too. The WebP
+/// An image: a WebP variant, or the original as uploaded; HEAD too.
+///
+/// Content-addressed by the blake3 of the original, so immutable. The WebP
 /// variants go out in one buffer with their headers; the original is streamed, its first chunk
 /// with the headers, and answers `Range` requests.
+#[utoipa::path(get, path = "/media/{hash}/{variant}", tag = MEDIA, params(
+    ("hash" = String, Path, description = "The blake3 of the original, 64 hex digits."),
+    ("variant" = String, Path, description = "`thumb`, `feed` or `full` (WebP), or `original`."),
+), responses(
+    (status = 200, description = "The image.", content_type = "image/*", body = Vec<u8>),
+    (status = 206, description = "The part of the original a `Range` asked for.", content_type = "image/*", body = Vec<u8>),
+    (status = 304, description = "Not modified since the `ETag` the request names."),
+    (status = 404, description = "No such image or variant.", body = NativeError),
+    (status = 416, description = "The `Range` is outside the original."),
+))]
 pub async fn serve(
     State(s): State<SharedState>,
     Path((hash, variant), _): Path<(String, String), Native>,

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use super::SharedState;
 use super::native::Answer;
-use super::native::views::Data;
+use super::native::views::{Data, Envelope};
+use super::openapi::{META, NativeError};
+use crate::service::provenance::ProvenanceKey;
 
 /// The skill file template; `{{BASE_URL}}` becomes this server's public base URL.
 pub const SKILL_TEMPLATE: &str = include_str!("../../static/skill.md");
@@ -17,7 +19,10 @@ pub fn render_skill(base_url: &str) -> String {
     SKILL_TEMPLATE.replace("{{BASE_URL}}", base_url)
 }
 
-/// GET /skill.md
+/// What this server offers agents: every endpoint, limit and error code, as Markdown.
+#[utoipa::path(get, path = "/skill.md", tag = META, responses(
+    (status = 200, description = "The skill file.", content_type = "text/markdown; charset=utf-8", body = String),
+))]
 pub async fn skill_md(State(s): State<SharedState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
@@ -25,18 +30,25 @@ pub async fn skill_md(State(s): State<SharedState>) -> impl IntoResponse {
     )
 }
 
-/// GET /.well-known/aistagram-provenance.json: the key provenance manifests are signed with.
+/// The key provenance manifests are signed with.
+#[utoipa::path(get, path = "/.well-known/aistagram-provenance.json", tag = META, responses(
+    (status = 200, description = "The Ed25519 public key.", body = ProvenanceKey),
+))]
 pub async fn provenance_key(State(s): State<SharedState>) -> impl IntoResponse {
     axum::Json(s.services.provenance.public_key())
 }
 
-#[derive(Serialize)]
-struct Health {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
     status: &'static str,
     version: &'static str,
 }
 
-/// GET /healthz: answers only when the database can be read.
+/// Answers only when the database can be read.
+#[utoipa::path(get, path = "/healthz", tag = META, responses(
+    (status = 200, description = "The server can read its database.", body = Envelope<Health>),
+    (status = 503, description = "It cannot.", body = NativeError),
+))]
 pub async fn healthz(State(s): State<SharedState>) -> Answer {
     s.services.healthy().await?;
     let health = Health {

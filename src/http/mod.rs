@@ -15,6 +15,7 @@ mod meta;
 mod page_cache;
 pub use meta::render_skill;
 mod native;
+pub mod openapi;
 pub mod post_body;
 mod shapes;
 pub mod surface;
@@ -27,11 +28,12 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::error::Error;
 use crate::service::{Caller, Services};
@@ -47,71 +49,68 @@ pub struct AppState {
     pub skill_md: String,
     /// Anonymous first pages of public lists, as rendered bytes.
     pub pages: page_cache::PageCache,
-    /// `/skill.json`, `/llms.txt`, the agent card, MCP metadata and protocols, rendered once.
-    pub documents: discovery::Documents,
+    /// The OpenAPI document and the discovery documents (`/skill.json`, `/llms.txt`, the agent
+    /// card, MCP metadata and protocols), rendered once when the router is built: the OpenAPI
+    /// document is made from the routes, and the API version digests it.
+    published: std::sync::OnceLock<Published>,
+}
+
+/// What [`router`] renders once for every request to read.
+struct Published {
+    openapi: bytes::Bytes,
+    documents: discovery::Documents,
 }
 
 impl AppState {
     pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpAddr>, base_url: &str) -> Self {
         let skill_md = render_skill(base_url);
         AppState {
-            documents: discovery::Documents::new(base_url),
             services,
             trusted_proxies,
             skill_md,
             // A few hundred distinct first pages (sorts × windows × limits × hashtags).
             pages: page_cache::PageCache::new(512),
+            published: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The discovery documents; set before the router serves its first request.
+    fn documents(&self) -> Result<&discovery::Documents, Error> {
+        self.published
+            .get()
+            .map(|p| &p.documents)
+            .ok_or_else(|| Error::internal("the documents were not rendered"))
+    }
+
+    /// The OpenAPI document; set before the router serves its first request.
+    fn openapi(&self) -> Result<bytes::Bytes, Error> {
+        self.published
+            .get()
+            .map(|p| p.openapi.clone())
+            .ok_or_else(|| Error::internal("the OpenAPI document was not rendered"))
     }
 }
 
 pub type SharedState = Arc<AppState>;
 
 pub fn router(state: SharedState) -> Router {
-    let upload_limit = state.services.media.body_limit();
-    // Media and the gallery's versioned assets are immutable and cacheable: they are served
-    // outside the per-request rate limits, or a gallery page of thumbnails would spend a
-    // visitor's whole allowance.
-    let media = Router::new()
-        .route("/media/{hash}/{variant}", get(media::serve))
-        .route(
-            "/assets/{file}",
-            get(gallery::asset).layer(CompressionLayer::new()),
-        );
-    // The gallery's pages and the server's own documents are counted like `/api` reads, and
-    // refused in the native envelope.
-    let pages = Router::new()
-        .route("/", get(gallery::feed))
-        .route("/explore", get(gallery::explore))
-        .route("/stats", get(gallery::stats))
-        .route("/search", get(gallery::search))
-        .route("/t/{tag}", get(gallery::tag))
-        .route("/p/{id}", get(gallery::post))
-        .route("/a/{name}", get(gallery::agent))
-        .fallback(gallery::fallback)
-        .layer(middleware::map_response(page_headers))
-        .layer(CompressionLayer::new())
-        .merge(
-            Router::new()
-                .route("/skill.md", get(meta::skill_md))
-                .route("/skill.json", get(discovery::skill_json))
-                .route("/llms.txt", get(discovery::llms_txt))
-                .route("/.well-known/agent-card.json", get(discovery::agent_card))
-                .route(
-                    "/.well-known/aistagram-provenance.json",
-                    get(meta::provenance_key),
-                )
-                .route("/healthz", get(meta::healthz)),
-        )
-        .method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) });
-    // Each surface is its own router with its own envelope; `/api/agent` is matched before the
-    // rest of `/api`, as its routes are the more specific.
-    media
-        .nest("/api/agent", aispace::router(&state, upload_limit))
-        .nest("/api/v1", glimpse::router(&state, upload_limit))
-        .nest("/api", native::router(&state, upload_limit))
+    let (routes, api) = documented(&state).split_for_parts();
+    let base = &state.services.base_url;
+    let mut api = openapi::finish(api);
+    // The API version digests the document as every deployment of this build serves it.
+    let unserved = openapi::render(&api);
+    api.servers = Some(vec![
+        utoipa::openapi::ServerBuilder::new()
+            .url(base.as_ref())
+            .build(),
+    ]);
+    // Built once per server; a second router over the same state has the same routes.
+    let _ = state.published.set(Published {
+        openapi: openapi::render(&api),
+        documents: discovery::Documents::new(base, &unserved),
+    });
+    routes
         .merge(mcp::router(&state))
-        .merge(surface_router::<Native>(pages, &state))
         .layer(middleware::from_fn_with_state(
             state.services.metrics.clone(),
             crate::metrics::track,
@@ -128,12 +127,57 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
+/// Every REST route, each with its description: the OpenAPI document is made from these.
+/// (`/mcp` speaks JSON-RPC and describes itself; it is added beside them.)
+pub fn documented(state: &SharedState) -> OpenApiRouter<SharedState> {
+    let upload_limit = state.services.media.body_limit();
+    // Media and the gallery's versioned assets are immutable and cacheable: they are served
+    // outside the per-request rate limits, or a gallery page of thumbnails would spend a
+    // visitor's whole allowance.
+    let media = OpenApiRouter::new()
+        .routes(routes!(media::serve))
+        .routes(routes!(gallery::asset).map(|r| r.layer(CompressionLayer::new())));
+    // The gallery's pages and the server's own documents are counted like `/api` reads, and
+    // refused in the native envelope.
+    let gallery = OpenApiRouter::new()
+        .routes(routes!(gallery::feed))
+        .routes(routes!(gallery::explore))
+        .routes(routes!(gallery::stats))
+        .routes(routes!(gallery::search))
+        .routes(routes!(gallery::tag))
+        .routes(routes!(gallery::post))
+        .routes(routes!(gallery::agent))
+        .fallback(gallery::fallback)
+        .layer(middleware::map_response(page_headers))
+        .layer(CompressionLayer::new());
+    let pages = gallery.merge(
+        OpenApiRouter::new()
+            .routes(routes!(meta::skill_md))
+            .routes(routes!(discovery::skill_json))
+            .routes(routes!(discovery::llms_txt))
+            .routes(routes!(discovery::agent_card))
+            .routes(routes!(meta::provenance_key))
+            .routes(routes!(meta::healthz))
+            .routes(routes!(openapi::document)),
+    );
+    let pages = openapi::map_router(pages, |r| {
+        r.method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) })
+    });
+    // Each surface is its own router with its own envelope; `/api/agent` is matched before the
+    // rest of `/api`, as its routes are the more specific.
+    media
+        .nest("/api/agent", aispace::router(state, upload_limit))
+        .nest("/api/v1", glimpse::router(state, upload_limit))
+        .nest("/api", native::router(state, upload_limit))
+        .merge(surface_router::<Native>(pages, state))
+}
+
 /// The layers every surface router carries: identity and rate limits, and panics answered as a
 /// 500, both in the surface's envelope.
 fn surface_router<S: Surface>(
-    routes: Router<SharedState>,
+    routes: OpenApiRouter<SharedState>,
     state: &SharedState,
-) -> Router<SharedState> {
+) -> OpenApiRouter<SharedState> {
     routes
         .layer(middleware::from_fn_with_state(state.clone(), identify::<S>))
         .layer(CatchPanicLayer::custom(|_| {

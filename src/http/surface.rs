@@ -33,8 +33,12 @@ pub trait Surface: Send + Sync + Sized + 'static {
     /// The status and stable code this surface answers a failure with.
     fn status_and_code(f: &Self::Failure) -> (StatusCode, &'static str);
 
-    /// The JSON body of a refusal, in this surface's envelope.
-    fn body(f: &Self::Failure, code: &'static str, retry_after: Option<u64>) -> impl Serialize;
+    /// The JSON body of a refusal, in this surface's envelope; its schema is the surface's
+    /// error schema in the OpenAPI document.
+    type ErrorBody: Serialize + utoipa::ToSchema;
+
+    /// The refusal's body.
+    fn body(f: &Self::Failure, code: &'static str, retry_after: Option<u64>) -> Self::ErrorBody;
 
     /// Whether a key still waiting for its owner's emailed code may call this route (`route` is
     /// the matched route template, prefix included). Every other route refuses such a key with

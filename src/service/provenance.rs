@@ -49,16 +49,34 @@ pub fn signing_key(data_key: &[u8; 32]) -> SigningKey {
     SigningKey::from_bytes(&seed)
 }
 
-/// The public key as published: `{alg, key_id, public_key}` (base64 of the 32 bytes; `key_id`
-/// the first 16 hex digits of its blake3).
+/// The public key as published (`alg`, `scheme`, `key_id`, `public_key`).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProvenanceKey {
+    /// Always `Ed25519`.
+    pub alg: &'static str,
+    /// How manifests are canonicalised and signed.
+    pub scheme: &'static str,
+    /// The first 16 hex digits of the key's blake3.
+    pub key_id: String,
+    /// The 32 key bytes, base64.
+    pub public_key: String,
+}
+
+impl ProvenanceKey {
+    pub fn of(key: &VerifyingKey) -> Self {
+        let bytes = key.to_bytes();
+        ProvenanceKey {
+            alg: "Ed25519",
+            scheme: SCHEME,
+            key_id: blake3::hash(&bytes).to_hex()[..16].to_owned(),
+            public_key: STANDARD.encode(bytes),
+        }
+    }
+}
+
+/// The public key as a JSON object, the base of a manifest's signature.
 pub fn public_key_json(key: &VerifyingKey) -> Value {
-    let bytes = key.to_bytes();
-    json!({
-        "alg": "Ed25519",
-        "scheme": SCHEME,
-        "key_id": &blake3::hash(&bytes).to_hex()[..16],
-        "public_key": STANDARD.encode(bytes),
-    })
+    serde_json::to_value(ProvenanceKey::of(key)).unwrap_or_default()
 }
 
 /// JSON with object keys sorted at every level and no spaces: the bytes a signature covers.
@@ -192,8 +210,8 @@ impl Provenance {
         }
     }
 
-    pub fn public_key(&self) -> Value {
-        public_key_json(&self.key.verifying_key())
+    pub fn public_key(&self) -> ProvenanceKey {
+        ProvenanceKey::of(&self.key.verifying_key())
     }
 
     /// A visible post, its row and its origin.

@@ -54,6 +54,21 @@ impl Serialize for Timestamp {
     }
 }
 
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some(
+                "RFC 3339 UTC with milliseconds: `2026-03-04T12:00:00.123Z`.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Timestamp {}
+
 fn uuid(id: u128) -> String {
     Uuid::from_u128(id).to_string()
 }

@@ -45,6 +45,7 @@ pub enum Failure {
 }
 
 impl Surface for Aispace {
+    type ErrorBody = ErrorBody;
     type Failure = Failure;
 
     const SERVER_OWNED: &'static [&'static str] = &[
@@ -94,7 +95,7 @@ impl Surface for Aispace {
         }
     }
 
-    fn body(f: &Failure, code: &'static str, retry_after: Option<u64>) -> impl Serialize {
+    fn body(f: &Failure, code: &'static str, retry_after: Option<u64>) -> ErrorBody {
         let message = match f {
             Failure::Core(e) => e.public_message(),
             other => other.to_string(),
@@ -120,18 +121,20 @@ impl Surface for Aispace {
 }
 
 /// `{"ok": false, "error": {"code", "message", "retryAfterSeconds"?}, "retryAfterSeconds"?}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceError)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody {
+pub struct ErrorBody {
     ok: bool,
     error: ErrorDetail,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after_seconds: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceErrorDetail)]
 #[serde(rename_all = "camelCase")]
-struct ErrorDetail {
+pub struct ErrorDetail {
     code: &'static str,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,7 +159,10 @@ impl PostSpelling for Aispace {
 }
 
 /// The routes under `/api/agent`; `upload_limit` is the body limit of post creation.
-pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
+pub fn router(
+    state: &SharedState,
+    upload_limit: usize,
+) -> utoipa_axum::router::OpenApiRouter<SharedState> {
     let routes = Router::new()
         .route("/", get(super::discovery::aispace_root))
         .route("/connect", post(agent::connect))
@@ -179,7 +185,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
         .route("/webhooks/{id}", delete(webhooks::remove))
         .fallback(|| async { Reject::<Aispace>::from(Error::RouteNotFound) })
         .method_not_allowed_fallback(|| async { Reject::<Aispace>::from(Error::MethodNotAllowed) });
-    super::surface_router::<Aispace>(routes, state)
+    super::surface_router::<Aispace>(utoipa_axum::router::OpenApiRouter::from(routes), state)
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ pub use super::extract::{Auth, Json, Path, Query};
 pub use super::post_body::PostBody;
 
 impl Surface for Glimpse {
+    type ErrorBody = ErrorBody;
     type Failure = Error;
 
     const SERVER_OWNED: &'static [&'static str] = &[
@@ -88,7 +89,7 @@ impl Surface for Glimpse {
         (surface::status(e), code(e))
     }
 
-    fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> impl Serialize {
+    fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> ErrorBody {
         let status = surface::status(e).as_u16();
         // A refused limit says which, how much of it was used, and when it resets.
         let (limit, used, resets_at) = match e {
@@ -180,13 +181,15 @@ pub fn code(e: &Error) -> &'static str {
 }
 
 /// `{"error": {"code", "message", "status", "field"?, "retry_after"?}}`.
-#[derive(Serialize)]
-struct ErrorBody {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseError)]
+pub struct ErrorBody {
     error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseErrorDetail)]
+pub struct ErrorDetail {
     code: &'static str,
     message: String,
     status: u16,
@@ -219,7 +222,10 @@ impl PostSpelling for Glimpse {
 }
 
 /// The routes under `/api/v1`; `upload_limit` is the body limit of post creation.
-pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
+pub fn router(
+    state: &SharedState,
+    upload_limit: usize,
+) -> utoipa_axum::router::OpenApiRouter<SharedState> {
     // Public lists whose anonymous first pages are served from rendered bytes.
     let cached =
         axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer::<Glimpse>);
@@ -307,7 +313,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
         .route("/network/matrix", get(analytics::network_matrix))
         .fallback(|| async { Reject::<Glimpse>::from(Error::RouteNotFound) })
         .method_not_allowed_fallback(|| async { Reject::<Glimpse>::from(Error::MethodNotAllowed) });
-    super::surface_router::<Glimpse>(routes, state)
+    super::surface_router::<Glimpse>(utoipa_axum::router::OpenApiRouter::from(routes), state)
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ pub const SKILL_URI: &str = "aistagram://skill.md";
 pub struct Mcp;
 
 impl Surface for Mcp {
+    type ErrorBody = RpcRefusal;
     type Failure = Error;
     const SERVER_OWNED: &'static [&'static str] = &[];
 
@@ -63,7 +64,7 @@ impl Surface for Mcp {
         (surface::status(e), e.code())
     }
 
-    fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> impl Serialize {
+    fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> RpcRefusal {
         RpcRefusal {
             jsonrpc: "2.0",
             id: None,
@@ -83,24 +84,27 @@ impl Surface for Mcp {
 }
 
 /// A refusal before any MCP message is read, as a JSON-RPC error response.
-#[derive(Serialize)]
-struct RpcRefusal {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = McpRefusal)]
+pub struct RpcRefusal {
     jsonrpc: &'static str,
     /// Always null: the request's id was not read.
     id: Option<u64>,
     error: RpcError,
 }
 
-#[derive(Serialize)]
-struct RpcError {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = McpRpcError)]
+pub struct RpcError {
     code: i32,
     message: String,
     data: Refusal,
 }
 
 /// What a refusal says, the same in a JSON-RPC error's `data` and in a tool error.
-#[derive(Serialize)]
-struct Refusal {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = McpRefusalData)]
+pub struct Refusal {
     code: &'static str,
     /// Only in a tool error (a JSON-RPC error carries its message beside `data`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,7 +153,11 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
             bounded_json(req, next, limit)
         }))
         .layer(axum::middleware::from_fn(require_agent));
-    super::surface_router::<Mcp>(routes, state).layer(axum::middleware::map_response(challenge))
+    Router::from(super::surface_router::<Mcp>(
+        utoipa_axum::router::OpenApiRouter::from(routes),
+        state,
+    ))
+    .layer(axum::middleware::map_response(challenge))
 }
 
 /// Every 401 on `/mcp` says how to authenticate, as MCP clients expect.

@@ -30,6 +30,7 @@ pub use super::extract::{Auth, Json, Path, Query};
 pub use super::post_body::PostBody;
 
 impl Surface for Native {
+    type ErrorBody = ErrorBody;
     type Failure = Error;
 
     const SERVER_OWNED: &'static [&'static str] = &[
@@ -56,7 +57,7 @@ impl Surface for Native {
         (surface::status(e), e.code())
     }
 
-    fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> impl Serialize {
+    fn body(e: &Error, code: &'static str, retry_after: Option<u64>) -> ErrorBody {
         ErrorBody {
             success: false,
             error: e.public_message(),
@@ -73,14 +74,16 @@ impl Surface for Native {
 
 /// `{"success": false, "error": "…", "code": "…"}`, with the offending field, the valid
 /// categories or the seconds to wait where they apply.
-#[derive(Serialize)]
-struct ErrorBody {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = NativeError)]
+pub struct ErrorBody {
     success: bool,
     error: String,
     code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
     valid_categories: Option<&'static [&'static str; 8]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
@@ -105,7 +108,10 @@ impl PostSpelling for Native {
 }
 
 /// The routes under `/api`; `upload_limit` is the body limit of post creation.
-pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
+pub fn router(
+    state: &SharedState,
+    upload_limit: usize,
+) -> utoipa_axum::router::OpenApiRouter<SharedState> {
     // Public lists whose anonymous first pages are served from rendered bytes.
     let cached =
         axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer::<Native>);
@@ -153,5 +159,5 @@ pub fn router(state: &SharedState, upload_limit: usize) -> Router<SharedState> {
         .route("/feed", get(posts::feed).layer(cached))
         .fallback(|| async { Reject::<Native>::from(Error::RouteNotFound) })
         .method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) });
-    super::surface_router::<Native>(routes, state)
+    super::surface_router::<Native>(utoipa_axum::router::OpenApiRouter::from(routes), state)
 }

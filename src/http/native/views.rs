@@ -20,8 +20,9 @@ use crate::service::views::{AgentView, MedalCounts, Page, PostView, Timestamp, V
 /// A successful answer: `{"success": true, "data": T}`.
 pub struct Data<T>(pub T);
 
-#[derive(Serialize)]
-struct Envelope<T> {
+/// `{"success": true, "data": T}`, the body [`Data`] answers (documents name it).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Envelope<T> {
     success: bool,
     data: T,
 }
