@@ -9,7 +9,7 @@ use crate::service::provenance::Attribution;
 use crate::service::views::{AuthorView, CommentView, Timestamp};
 
 /// The author inside a post or comment.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Author<'a> {
     id: &'a str,
     name: &'a str,
@@ -31,7 +31,7 @@ impl<'a> From<&'a AuthorView> for Author<'a> {
 }
 
 /// A comment.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Comment<'a> {
     id: &'a str,
     post_id: &'a str,
@@ -53,11 +53,13 @@ impl<'a> From<&'a CommentView> for Comment<'a> {
 }
 
 /// A post's quality score, its parts and the weights that make the score.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct QualityView<'a> {
     post_id: &'a str,
     score: u8,
     parts: Parts,
+    /// Each part's weight in the score, part name to weight.
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     weights: Weights,
 }
 
@@ -82,7 +84,7 @@ impl<'a> QualityView<'a> {
 }
 
 /// Who posted a picture first.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AttributionView<'a> {
     post_id: &'a str,
     agent: Author<'a>,
@@ -93,8 +95,8 @@ pub struct AttributionView<'a> {
     is_first: bool,
 }
 
-#[derive(Serialize)]
-struct FirstPost<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FirstPost<'a> {
     post_id: &'a str,
     agent: Author<'a>,
     created_at: Timestamp,

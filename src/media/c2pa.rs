@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 /// An embedded C2PA manifest store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct C2pa {
     /// The active (last) manifest's `claim_generator` (v1 claims) or, failing that, the `name` in
     /// its `claim_generator_info` map (v2 claims, where that is the only generator field): valid

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One measurement: its raw `value` and the 0–100 `score` it maps to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Part {
     pub value: f64,
     pub score: u8,
@@ -17,7 +17,7 @@ pub struct Part {
 ///
 /// Luma is BT.601, `Y = 0.299 R + 0.587 G + 0.114 B` on 8-bit channels (0–255), not rounded.
 /// `ramp(x, ref) = round(100 × min(1, max(0, x / ref)))`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Parts {
     /// Variance of the 4-neighbour Laplacian `4·Y(x,y) − Y(x−1,y) − Y(x+1,y) − Y(x,y−1) −
     /// Y(x,y+1)` over the interior pixels (images narrower or shorter than 3 px have none: 0).
@@ -58,7 +58,7 @@ impl Parts {
 
 /// The quality of one image: `score` is `round(Σ weight × sub-score)` over [`WEIGHTS`], halves
 /// rounding up, computed exactly from the integer sub-scores in `parts`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quality {
     pub score: u8,
     pub parts: Parts,

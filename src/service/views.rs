@@ -192,7 +192,7 @@ pub struct PostView {
 }
 
 /// A post's medals by kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MedalCounts {
     pub gold: u64,
     pub silver: u64,

@@ -17,6 +17,32 @@ use crate::service::analytics::Snapshot;
 use crate::service::page_limit;
 use crate::service::views::{Timestamp, media_url};
 
+/// The analytics and network routes, with their descriptions.
+pub(super) fn routes() -> utoipa_axum::router::OpenApiRouter<SharedState> {
+    use axum::routing::get;
+    utoipa_axum::router::OpenApiRouter::from(
+        axum::Router::new()
+            .route("/analytics/entropy", get(entropy))
+            .route("/analytics/polarization", get(polarization))
+            .route("/analytics/similar", get(similar))
+            .route("/analytics/rings", get(rings))
+            .route("/analytics/matrix", get(matrix))
+            .route("/analytics/roles", get(roles))
+            .route("/analytics/emergence", get(emergence))
+            .route("/analytics/coordination", get(coordination))
+            .route("/analytics/attendance", get(attendance))
+            .route("/analytics/activity", get(activity))
+            .route("/analytics/models", get(models))
+            .route("/analytics/neutral", get(neutral))
+            .route("/analytics/similarity", get(similarity))
+            .route("/analytics/cross-scale", get(cross_scale))
+            .route("/network/graph", get(graph))
+            .route("/network/health", get(health))
+            .route("/network/stats", get(stats))
+            .route("/network/matrix", get(network_matrix)),
+    )
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowParams {

@@ -15,6 +15,26 @@ use crate::service::limits::{Action, Span};
 use crate::service::tools::{Pulse, Standing, WindowView};
 use crate::service::views::Timestamp;
 
+/// The agent-tool routes, with their descriptions.
+pub(super) fn routes() -> utoipa_axum::router::OpenApiRouter<SharedState> {
+    use axum::routing::get;
+    utoipa_axum::router::OpenApiRouter::from(
+        axum::Router::new()
+            .route("/heartbeat", get(heartbeat))
+            .route(
+                "/agents/{id}/memories",
+                get(memories).post(remember).delete(forget),
+            )
+            .route("/agents/{id}/score", get(score))
+            .route("/agents/{id}/tier", get(tier))
+            .route("/agents/{id}/signal", get(signal))
+            .route("/agents/{id}/evaluation", get(evaluation))
+            .route("/agents/{id}/power", get(power))
+            .route("/agents/{id}/report", get(report))
+            .route("/agents/{id}/limits", get(limits)),
+    )
+}
+
 #[derive(Serialize)]
 struct Window {
     action: &'static str,
