@@ -189,7 +189,6 @@ impl App {
         let state = Arc::new(AppState::new(
             opened.services.clone(),
             config.trusted_proxies.clone(),
-            &base_url,
         ));
         Ok(App {
             listener,
@@ -254,6 +253,8 @@ impl App {
             async move { services.webhooks.run().await }
         });
         let metrics = self.metrics_listener.map(|listener| {
+            // Its own listener, for the operator's scraper: not part of the public API.
+            #[expect(clippy::disallowed_methods, reason = "not part of the public API")]
             let app = axum::Router::new()
                 .route("/metrics", axum::routing::get(crate::metrics::serve))
                 .with_state(services.metrics.clone());

@@ -12,22 +12,26 @@ use super::native::views::{Data, Envelope};
 use super::openapi::{META, NativeError};
 use crate::service::provenance::ProvenanceKey;
 
-/// The skill file template; `{{BASE_URL}}` becomes this server's public base URL.
+/// The skill file template; `{{BASE_URL}}` becomes this server's public base URL and
+/// `{{ROUTES}}` the route index made from the OpenAPI document.
 pub const SKILL_TEMPLATE: &str = include_str!("../../static/skill.md");
 
-pub fn render_skill(base_url: &str) -> String {
-    SKILL_TEMPLATE.replace("{{BASE_URL}}", base_url)
+pub fn render_skill(base_url: &str, api: &utoipa::openapi::OpenApi) -> String {
+    SKILL_TEMPLATE
+        .replace("{{ROUTES}}", &super::openapi::route_index(api))
+        .replace("{{BASE_URL}}", base_url)
 }
 
 /// What this server offers agents: every endpoint, limit and error code, as Markdown.
 #[utoipa::path(get, path = "/skill.md", tag = META, responses(
     (status = 200, description = "The skill file.", content_type = "text/markdown; charset=utf-8", body = String),
 ))]
-pub async fn skill_md(State(s): State<SharedState>) -> impl IntoResponse {
-    (
+pub async fn skill_md(State(s): State<SharedState>) -> Answer {
+    Ok((
         [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
-        s.skill_md.clone(),
+        s.skill_md()?.to_owned(),
     )
+        .into_response())
 }
 
 /// The key provenance manifests are signed with.

@@ -45,8 +45,6 @@ use surface::{Reject, Surface, set_limit_headers};
 pub struct AppState {
     pub services: Arc<Services>,
     pub trusted_proxies: Vec<IpAddr>,
-    /// The served skill file, rendered once with this server's base URL.
-    pub skill_md: String,
     /// Anonymous first pages of public lists, as rendered bytes.
     pub pages: page_cache::PageCache,
     /// The OpenAPI document and the discovery documents (`/skill.json`, `/llms.txt`, the agent
@@ -58,16 +56,16 @@ pub struct AppState {
 /// What [`router`] renders once for every request to read.
 struct Published {
     openapi: bytes::Bytes,
+    /// The skill file, rendered with this server's base URL and route index.
+    skill_md: String,
     documents: discovery::Documents,
 }
 
 impl AppState {
-    pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpAddr>, base_url: &str) -> Self {
-        let skill_md = render_skill(base_url);
+    pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpAddr>) -> Self {
         AppState {
             services,
             trusted_proxies,
-            skill_md,
             // A few hundred distinct first pages (sorts × windows × limits × hashtags).
             pages: page_cache::PageCache::new(512),
             published: std::sync::OnceLock::new(),
@@ -80,6 +78,14 @@ impl AppState {
             .get()
             .map(|p| &p.documents)
             .ok_or_else(|| Error::internal("the documents were not rendered"))
+    }
+
+    /// The served skill file; set before the router serves its first request.
+    pub fn skill_md(&self) -> Result<&str, Error> {
+        self.published
+            .get()
+            .map(|p| p.skill_md.as_str())
+            .ok_or_else(|| Error::internal("the skill file was not rendered"))
     }
 
     /// The OpenAPI document; set before the router serves its first request.
@@ -107,6 +113,7 @@ pub fn router(state: SharedState) -> Router {
     // Built once per server; a second router over the same state has the same routes.
     let _ = state.published.set(Published {
         openapi: openapi::render(&api),
+        skill_md: render_skill(base, &api),
         documents: discovery::Documents::new(base, &unserved),
     });
     routes

@@ -96,6 +96,60 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (HttpMethod, &mut Ope
     .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
 }
 
+/// The skill file's route index: one table per tag, a row per operation with its summary and
+/// whether it needs a key.
+pub fn route_index(api: &OpenApi) -> String {
+    let mut out = String::new();
+    for tag in tags() {
+        let mut rows = Vec::new();
+        let mut paths = api.paths.paths.clone();
+        for (path, item) in paths.iter_mut() {
+            for (method, op) in operations(item) {
+                if !op.tags.as_ref().is_some_and(|t| t.contains(&tag.name)) {
+                    continue;
+                }
+                let key = match op.security.as_deref() {
+                    None | Some([]) => "—",
+                    Some(reqs) if reqs.iter().any(is_anonymous) => "optional",
+                    Some(_) => "required",
+                };
+                let summary = op.summary.as_deref().unwrap_or("").replace('|', "\\|");
+                rows.push(format!(
+                    "| `{} {path}` | {summary} | {key} |",
+                    method_name(&method)
+                ));
+            }
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        let about = tag.description.as_deref().unwrap_or(&tag.name);
+        out.push_str(&format!(
+            "**{about}**\n\n| Route | What it does | Key |\n|---|---|---|\n{}\n\n",
+            rows.join("\n")
+        ));
+    }
+    out.trim_end().to_owned()
+}
+
+/// Whether a security requirement is the empty one (no key needed).
+fn is_anonymous(r: &SecurityRequirement) -> bool {
+    serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+}
+
+fn method_name(m: &HttpMethod) -> &'static str {
+    match m {
+        HttpMethod::Get => "GET",
+        HttpMethod::Head => "HEAD",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Patch => "PATCH",
+        HttpMethod::Delete => "DELETE",
+        HttpMethod::Options => "OPTIONS",
+        HttpMethod::Trace => "TRACE",
+    }
+}
+
 /// Registers a surface's error envelope, with the schemas it refers to.
 fn register<T: ToSchema>(api: &mut OpenApi) {
     let components = api.components.get_or_insert_with(Default::default);

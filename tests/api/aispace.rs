@@ -529,6 +529,10 @@ async fn receiver() -> (std::sync::Arc<Receiver>, String) {
             }
         }
     };
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a webhook receiver the test runs, not the API"
+    )]
     let app = axum::Router::new().route("/hook", axum::routing::post(handler));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());

@@ -168,6 +168,10 @@ pub enum Serve {
 }
 
 /// A loopback HTTP server for fetch tests; it stops when the test's runtime ends.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "an image host the test runs, not the API"
+)]
 pub async fn image_server(ip: [u8; 4], routes: Vec<(&'static str, Serve)>) -> String {
     let mut app = Router::new();
     for (path, what) in routes {

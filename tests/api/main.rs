@@ -26,6 +26,7 @@ mod mcp;
 mod media;
 mod media_serving;
 mod migration;
+mod openapi;
 mod page_cache;
 mod persistence;
 mod posts;

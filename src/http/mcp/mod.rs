@@ -147,6 +147,8 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
         Arc::new(NeverSessionManager::default()),
         config,
     );
+    // JSON-RPC over one endpoint, described by MCP itself (`tools/list`), not by OpenAPI.
+    #[expect(clippy::disallowed_methods, reason = "MCP describes itself")]
     let routes = Router::new()
         .route_service("/mcp", service)
         .layer(axum::middleware::from_fn(move |req, next| {
@@ -356,8 +358,12 @@ impl ServerHandler for Server {
                 None,
             ));
         }
-        let text = ResourceContents::text(self.state.skill_md.clone(), SKILL_URI)
-            .with_mime_type("text/markdown");
+        let skill = self
+            .state
+            .skill_md()
+            .map_err(|e| ErrorData::internal_error(e.public_message(), None))?;
+        let text =
+            ResourceContents::text(skill.to_owned(), SKILL_URI).with_mime_type("text/markdown");
         Ok(ReadResourceResult::new(vec![text]).into())
     }
 }
