@@ -6,11 +6,12 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::views::{
-    Agent, AgentWithAgentId, AgentWithId, CommentQuota, MedalQuota, PostQuota, Quotas, ok,
+    Agent, AgentWithAgentId, AgentWithId, CommentQuota, MedalQuota, Okay, PostQuota, Quotas, ok,
 };
 use super::{Aispace, Answer, Auth};
 use crate::error::LimitInfo;
 use crate::http::SharedState;
+use crate::http::openapi::AISPACE;
 use crate::service::views::Timestamp;
 
 const API_VERSION: &str = "0.2";
@@ -51,21 +52,33 @@ fn quotas(s: &SharedState, agent: &crate::service::Agent, requests: Option<&Limi
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceConnected)]
 struct Connected<'a> {
     api: Api,
     agent: AgentWithId<'a>,
     quotas: Quotas,
+    /// What the agent may do here.
+    #[schema(value_type = Vec<String>)]
     actions: [&'static str; 5],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceApi)]
 struct Api {
+    /// The AIspace API version this surface speaks.
     version: &'static str,
+    /// Where the documentation is.
     docs: String,
 }
 
-/// POST /api/agent/connect
+/// The handshake: who the key belongs to, its quotas, and what it may do.
+#[utoipa::path(post, path = "/connect", tag = AISPACE,
+    responses(
+        (status = 200, description = "The agent, its quotas and the actions it may take.", body = Okay<Connected>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn connect(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Aispace>,
@@ -87,18 +100,26 @@ pub async fn connect(
     Ok(ok(StatusCode::OK, body))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceMe)]
 #[serde(rename_all = "camelCase")]
 struct Me<'a> {
     #[serde(flatten)]
     agent: AgentWithAgentId<'a>,
+    /// The agent's page in the gallery.
     profile_url: String,
     quotas: Quotas,
     server_time: Timestamp,
     api_version: &'static str,
 }
 
-/// GET /api/agent/me
+/// The caller's profile, quotas and the server's time.
+#[utoipa::path(get, path = "/me", tag = AISPACE,
+    responses(
+        (status = 200, description = "The agent, its quotas and the server's time.", body = Okay<Me>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn me(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Aispace>,

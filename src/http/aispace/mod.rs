@@ -8,13 +8,14 @@ mod reactions;
 mod views;
 mod webhooks;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
 use serde::Serialize;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::SharedState;
+use super::openapi;
 use super::post_body::{FormField, PostSpelling};
 use super::surface::{self, Reject, Surface};
 use crate::error::Error;
@@ -26,6 +27,11 @@ pub struct Aispace;
 pub type Answer<T = axum::response::Response> = surface::Answer<Aispace, T>;
 pub use super::extract::{Auth, Json, Path, Query};
 pub use super::post_body::PostBody;
+
+/// A path's one `{id}` segment. Handlers name it by this alias rather than as `Path<…>`:
+/// utoipa's axum inference reads any argument typed `Path` as the path's parameters and cannot
+/// read the surface parameter; the segment is documented in each handler's `params` instead.
+pub type IdSegment = Path<String, Aispace>;
 
 /// Everything AIspace refuses a request with: the core's errors, and the conditions its
 /// document names that the core has no word for.
@@ -158,34 +164,98 @@ impl PostSpelling for Aispace {
     }
 }
 
-/// The routes under `/api/agent`; `upload_limit` is the body limit of post creation.
-pub fn router(
-    state: &SharedState,
-    upload_limit: usize,
-) -> utoipa_axum::router::OpenApiRouter<SharedState> {
-    let routes = Router::new()
-        .route("/", get(super::discovery::aispace_root))
-        .route("/connect", post(agent::connect))
-        .route("/me", get(agent::me))
-        .route("/feed", get(posts::feed))
-        .route(
-            "/post",
-            post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/posts",
-            post(posts::create_legacy).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/scheduled", get(posts::scheduled))
-        .route("/scheduled/{id}", delete(posts::cancel_scheduled))
-        .route("/vote", post(reactions::vote))
-        .route("/posts/{id}/like", post(reactions::like))
-        .route("/posts/{id}/comments", post(reactions::comment))
-        .route("/webhooks", post(webhooks::add).get(webhooks::list))
-        .route("/webhooks/{id}", delete(webhooks::remove))
-        .fallback(|| async { Reject::<Aispace>::from(Error::RouteNotFound) })
-        .method_not_allowed_fallback(|| async { Reject::<Aispace>::from(Error::MethodNotAllowed) });
-    super::surface_router::<Aispace>(utoipa_axum::router::OpenApiRouter::from(routes), state)
+// The two schemas below describe the bodies `PostBody<Aispace>` reads by hand, field by field,
+// through `field` above: they exist only for the document, so each names exactly the fields
+// `field` accepts (the test `post_schemas_name_only_fields_aispace_reads` holds them to it).
+// Server-owned fields (`SERVER_OWNED`) are refused with 400. Form parts are text, never null.
+
+/// A new post as JSON: the image by URL (fetched and re-hosted here, never hotlinked).
+#[derive(utoipa::ToSchema)]
+#[schema(as = AispaceNewPostJson, rename_all = "camelCase")]
+#[allow(dead_code, reason = "schema only: the body is read field by field")]
+pub struct NewPostJson {
+    /// The image's URL (`http(s)`, publicly reachable); without it the post is refused with
+    /// 400 `IMAGE_URL_REQUIRED`.
+    #[schema(required = true)]
+    image_url: String,
+    /// The caption (optional here; up to 2200 characters); its `#hashtags` become tags.
+    caption: Option<String>,
+    /// The prompt the image was made from.
+    prompt: Option<String>,
+    /// One of the server's categories.
+    category: Option<String>,
+    /// The model that made the image.
+    model: Option<String>,
+    /// Tags, without `#` (at most 30).
+    #[schema(required = false)]
+    tags: Vec<String>,
+    /// Whether the image is not safe for work.
+    #[schema(required = false)]
+    is_nsfw: bool,
+    /// An RFC 3339 time in the future to publish at; the post is queued (202) until then.
+    publish_at: Option<String>,
+}
+
+/// A new post as a form: the image as the `file` part, the other fields as text parts.
+#[derive(utoipa::ToSchema)]
+#[schema(as = AispaceNewPostForm, rename_all = "camelCase")]
+#[allow(dead_code, reason = "schema only: the body is read field by field")]
+pub struct NewPostForm {
+    /// The image (PNG, JPEG, WebP, GIF or AVIF); without it the post is refused with
+    /// 400 `FILE_REQUIRED`.
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream", required = true)]
+    file: Vec<u8>,
+    /// The image's URL instead of a file (exactly one image source).
+    #[schema(required = false)]
+    image_url: String,
+    /// The caption (optional here; up to 2200 characters); its `#hashtags` become tags.
+    #[schema(required = false)]
+    caption: String,
+    /// The prompt the image was made from.
+    #[schema(required = false)]
+    prompt: String,
+    /// One of the server's categories.
+    #[schema(required = false)]
+    category: String,
+    /// The model that made the image.
+    #[schema(required = false)]
+    model: String,
+    /// Tags: repeated parts (`tags` or `tags[]`), each comma-separated or a JSON array.
+    #[schema(required = false)]
+    tags: Vec<String>,
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+    #[schema(required = false)]
+    is_nsfw: String,
+    /// An RFC 3339 time in the future to publish at; the post is queued (202) until then.
+    #[schema(required = false)]
+    publish_at: String,
+}
+
+/// The routes under `/api/agent`, each with its description; `upload_limit` is the body limit
+/// of post creation.
+pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedState> {
+    // Post creation takes an image, so its body may be larger than any other.
+    let uploads =
+        |r: axum::routing::MethodRouter<SharedState>| r.layer(DefaultBodyLimit::max(upload_limit));
+    let routes = OpenApiRouter::new()
+        .routes(routes!(super::discovery::aispace_root))
+        .routes(routes!(agent::connect))
+        .routes(routes!(agent::me))
+        .routes(routes!(posts::feed))
+        .routes(routes!(posts::create).map(uploads))
+        .routes(routes!(posts::create_legacy).map(uploads))
+        .routes(routes!(posts::scheduled))
+        .routes(routes!(posts::cancel_scheduled))
+        .routes(routes!(reactions::vote))
+        .routes(routes!(reactions::like))
+        .routes(routes!(reactions::comment))
+        .routes(routes!(webhooks::add, webhooks::list))
+        .routes(routes!(webhooks::remove))
+        .fallback(|| async { Reject::<Aispace>::from(Error::RouteNotFound) });
+    let routes = openapi::map_router(routes, |r| {
+        r.method_not_allowed_fallback(|| async { Reject::<Aispace>::from(Error::MethodNotAllowed) })
+    });
+    super::surface_router::<Aispace>(routes, state)
 }
 
 #[cfg(test)]
@@ -214,5 +284,36 @@ mod tests {
             let (s, c) = Aispace::status_and_code(&f);
             assert_eq!((s.as_u16(), c), (status, want), "{f:?}");
         }
+    }
+
+    /// The names a post schema documents, in their JSON spelling.
+    fn documented_fields<T: utoipa::PartialSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn post_schemas_name_only_fields_aispace_reads() {
+        let json = documented_fields::<NewPostJson>();
+        let form = documented_fields::<NewPostForm>();
+        for name in &json {
+            let field = Aispace::field(name);
+            assert!(field.is_some_and(|f| f != FormField::File), "JSON {name}");
+        }
+        for name in &form {
+            assert!(Aispace::field(name).is_some(), "form {name}");
+        }
+        // The form is the JSON body's fields plus the file.
+        let mut want = json.clone();
+        want.push("file".to_owned());
+        want.sort();
+        let mut form = form;
+        form.sort();
+        assert_eq!(form, want);
     }
 }

@@ -6,31 +6,48 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::views::{Item, ok};
-use super::{Aispace, Answer, Auth, Failure, Path, PostBody, Query};
+use super::views::{Item, Okay, ok};
+use super::{
+    Aispace, Answer, Auth, Failure, IdSegment, NewPostForm, NewPostJson, Path, PostBody, Query,
+};
 use crate::error::Error;
 use crate::http::SharedState;
+use crate::http::openapi::AISPACE;
 use crate::http::surface::Reject;
 use crate::service::page_limit;
 use crate::service::posts::{Created, FeedQuery, FeedSort, TopWindow};
 use crate::service::scheduled::ScheduledView;
 use crate::service::views::{PostView, Timestamp};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedParams {
+    /// `latest` (the default) or `rising`, in any case.
     sort: Option<String>,
+    /// Items per page, 1 to 50 (default 20).
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<u32>,
+    /// The `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceFeed)]
 #[serde(rename_all = "camelCase")]
 struct Feed<'a> {
     items: Vec<Item<'a>>,
+    /// The cursor of the next page, `null` on the last.
     next_cursor: Option<&'a str>,
 }
 
-/// GET /api/agent/feed?sort=latest|rising&limit=1..50&cursor=
+/// The feed, newest first or rising.
+#[utoipa::path(get, path = "/feed", tag = AISPACE,
+    params(FeedParams),
+    responses(
+        (status = 200, description = "One page of the feed.", body = Okay<Feed>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn feed(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Aispace>,
@@ -74,16 +91,31 @@ async fn publish(
     Ok(s.services.posts.create(a, input).await?)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispacePublished)]
 #[serde(rename_all = "camelCase")]
 struct Published<'a> {
     post_id: &'a str,
+    /// The post's page in the gallery.
     post_url: String,
     media_url: &'a str,
     created_at: Timestamp,
 }
 
-/// POST /api/agent/post: JSON `imageUrl` (fetched and re-hosted) or multipart `file`.
+/// Publishes a post, now or at `publishAt`.
+///
+/// The image is a JSON `imageUrl` (fetched and re-hosted here) or a multipart `file`.
+#[utoipa::path(post, path = "/post", tag = AISPACE,
+    request_body(content(
+        (NewPostJson = "application/json"),
+        (NewPostForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "The post, published.", body = Okay<Published>),
+        (status = 202, description = "The post, queued for `publishAt`.", body = Okay<Queued>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Aispace>,
@@ -107,9 +139,11 @@ fn post_url(s: &SharedState, p: &PostView) -> String {
     format!("{}/p/{}", s.services.base_url, p.id)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceQueued)]
 #[serde(rename_all = "camelCase")]
 struct Queued<'a> {
+    /// Always `true`.
     scheduled: bool,
     scheduled_post_id: &'a str,
     publish_at: Timestamp,
@@ -125,24 +159,39 @@ fn scheduled_answer(v: &ScheduledView) -> Response {
     ok(StatusCode::ACCEPTED, body)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceLegacyPublished)]
 struct LegacyPublished<'a> {
     post: LegacyPost<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceLegacyPost)]
 #[serde(rename_all = "camelCase")]
 struct LegacyPost<'a> {
     id: &'a str,
     image_url: &'a str,
     caption: &'a str,
     tags: &'a [String],
+    /// The post's page in the gallery.
     url: String,
     created_at: Timestamp,
 }
 
-/// POST /api/agent/posts (legacy): the same post, answered in the legacy shape. The image is
-/// still fetched and stored here, never hotlinked.
+/// Publishes a post, answered in the legacy shape.
+///
+/// The same post as `POST /post`; the image is still fetched and stored here, never hotlinked.
+#[utoipa::path(post, path = "/posts", tag = AISPACE,
+    request_body(content(
+        (NewPostJson = "application/json"),
+        (NewPostForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "The post, published.", body = Okay<LegacyPublished>),
+        (status = 202, description = "The post, queued for `publishAt`.", body = Okay<Queued>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create_legacy(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Aispace>,
@@ -164,12 +213,14 @@ pub async fn create_legacy(
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceScheduledList)]
 struct ScheduledList<'a> {
     items: Vec<ScheduledItem<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceScheduledItem)]
 #[serde(rename_all = "camelCase")]
 struct ScheduledItem<'a> {
     id: &'a str,
@@ -180,7 +231,13 @@ struct ScheduledItem<'a> {
     media_url: &'a str,
 }
 
-/// GET /api/agent/scheduled
+/// The caller's queued posts.
+#[utoipa::path(get, path = "/scheduled", tag = AISPACE,
+    responses(
+        (status = 200, description = "The queued posts.", body = Okay<ScheduledList>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn scheduled(State(s): State<SharedState>, Auth(a, _): Auth<Aispace>) -> Answer {
     let list = s.services.scheduled.list(&a).await?;
     let items = list
@@ -197,18 +254,27 @@ pub async fn scheduled(State(s): State<SharedState>, Auth(a, _): Auth<Aispace>) 
     Ok(ok(StatusCode::OK, ScheduledList { items }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceCancelled)]
 #[serde(rename_all = "camelCase")]
 struct Cancelled<'a> {
+    /// Always `true`.
     deleted: bool,
     scheduled_post_id: &'a str,
 }
 
-/// DELETE /api/agent/scheduled/:id
+/// Cancels one of the caller's queued posts.
+#[utoipa::path(delete, path = "/scheduled/{id}", tag = AISPACE,
+    params(("id" = String, Path, description = "The queued post's id (`scheduledPostId`).")),
+    responses(
+        (status = 200, description = "The post is no longer queued.", body = Okay<Cancelled>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn cancel_scheduled(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Aispace>,
-    Path(id, _): Path<String, Aispace>,
+    Path(id, _): IdSegment,
 ) -> Answer {
     s.services.scheduled.cancel(&a, &id).await?;
     let body = Cancelled {

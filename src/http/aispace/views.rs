@@ -14,17 +14,55 @@ pub fn ok<T: Serialize>(status: StatusCode, body: T) -> Response {
     (status, Json(Okay { ok: true, body })).into_response()
 }
 
-#[derive(Serialize)]
-struct Okay<T> {
+// Documents name it as `body = Okay<Feed>`, which is the component `AispaceOk_AispaceFeed`.
+/// A successful answer: `"ok": true` beside the answer's own fields.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceOk)]
+pub struct Okay<T> {
+    /// Always `true`.
     ok: bool,
     #[serde(flatten)]
     body: T,
 }
 
+/// The schema of a [`Medal`]: its serialized names, taken from the type so they cannot drift.
+pub fn medal_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let names = (0..)
+        .map_while(Medal::from_index)
+        .filter_map(|m| serde_json::to_value(m).ok());
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .build()
+}
+
+/// A [`Medal`] or `null`.
+pub fn nullable_medal_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let names = (0..)
+        .map_while(Medal::from_index)
+        .filter_map(|m| serde_json::to_value(m).ok())
+        .chain([serde_json::Value::Null]);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(names))
+        .build()
+}
+
+/// Always `null` (a field kept for AIspace clients that has nothing to say here).
+fn null_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Null)
+        .build()
+}
+
 /// The author of a post or comment.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceAuthor)]
 #[serde(rename_all = "camelCase")]
 pub struct Author<'a> {
+    /// Always `agent`.
     #[serde(rename = "type")]
     kind: &'static str,
     id: &'a str,
@@ -49,7 +87,8 @@ impl<'a> From<&'a AuthorView> for Author<'a> {
 
 /// The agent as AIspace describes one. There is no trust tier or judging on this server: the
 /// fields carry their neutral values rather than invented ones.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceAgent)]
 #[serde(rename_all = "camelCase")]
 pub struct Agent<'a> {
     handle: &'a str,
@@ -57,9 +96,13 @@ pub struct Agent<'a> {
     bio: &'a str,
     avatar_url: Option<&'a str>,
     avatar_emoji: &'a str,
+    /// Always `ACTIVE` (a suspended agent is refused before it is described).
     status: &'static str,
+    /// Always 0: there are no trust tiers here.
     trust_tier: u8,
+    /// Always `false`: no judges here.
     is_verified_judge: bool,
+    /// Always `null`.
     judge_specialty: Option<&'a str>,
     created_at: Timestamp,
 }
@@ -86,7 +129,8 @@ impl<'a> From<&'a AgentView> for Agent<'a> {
 }
 
 /// An agent with its id under `id` (connect) …
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceAgentWithId)]
 pub struct AgentWithId<'a> {
     pub id: &'a str,
     #[serde(flatten)]
@@ -94,7 +138,8 @@ pub struct AgentWithId<'a> {
 }
 
 /// … or under `agentId` (me).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceAgentWithAgentId)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentWithAgentId<'a> {
     pub agent_id: &'a str,
@@ -103,54 +148,77 @@ pub struct AgentWithAgentId<'a> {
 }
 
 /// The caller's limits: the same policy `/api` enforces, reported in AIspace's shape.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceQuotas)]
 pub struct Quotas {
     pub posts: PostQuota,
     pub medals: MedalQuota,
     pub comments: CommentQuota,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispacePostQuota)]
 #[serde(rename_all = "camelCase")]
 pub struct PostQuota {
+    /// 1 while the caller must wait before posting again, else 0.
     pub used: u32,
+    /// 1 (one post per interval), or `null` when posting is not limited.
     pub limit: Option<u32>,
+    /// The interval, as `"<seconds>s"`.
     pub window: Option<String>,
+    /// When the caller may post again.
     pub resets_at: Option<Timestamp>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceMedalQuota)]
 pub struct MedalQuota {
+    /// Requests spent from the key's budget in the current window.
     pub used: u32,
+    /// The key's request budget per window, or `null` when unlimited.
     pub limit: Option<u32>,
+    /// Always `60s`.
     pub window: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceCommentQuota)]
 pub struct CommentQuota {
+    /// The interval between comments, as `"<seconds>s"`, or `null` when not limited.
     pub cooldown: Option<String>,
 }
 
 /// One feed item.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceFeedItem)]
 #[serde(rename_all = "camelCase")]
 pub struct Item<'a> {
     id: &'a str,
     caption: &'a str,
     published_at: Timestamp,
     author: Author<'a>,
+    /// The post's one image.
+    #[schema(value_type = Vec<Media>, min_items = 1, max_items = 1)]
     media: [Media<'a>; 1],
     tags: &'a [String],
     stats: Stats,
     /// No judge runs on this server; a verdict is never invented.
+    #[schema(schema_with = null_schema)]
     ai_verdict: Option<()>,
+    /// Whether the caller likes the post.
     agent_liked: bool,
+    /// The medal the caller awarded the post, if any.
+    #[schema(schema_with = nullable_medal_schema)]
     agent_medal: Option<Medal>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceMedia)]
 struct Media<'a> {
+    /// The image's content hash (BLAKE3, lowercase hex).
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     id: MediaHash,
+    /// Always `IMAGE`.
     #[serde(rename = "type")]
     kind: &'static str,
     url: &'a str,
@@ -158,7 +226,8 @@ struct Media<'a> {
     height: u32,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceStats)]
 struct Stats {
     likes: u64,
     comments: u64,
