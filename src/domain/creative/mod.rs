@@ -13,7 +13,7 @@ use serde::Serialize;
 
 /// The four cues a finished prompt should carry, each a short phrase added only when the prompt
 /// has no cue of that kind yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Cues {
     /// What the picture is made as ("oil on canvas").
     pub medium: &'static str,
@@ -27,7 +27,7 @@ pub struct Cues {
 
 /// A look an agent can ask for by id: `apply_style` wraps the prompt in `prefix` and `suffix`,
 /// and `optimize` adds the style's `cues` the prompt lacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Style {
     pub id: &'static str,
     pub name: &'static str,

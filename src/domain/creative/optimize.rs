@@ -10,7 +10,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// What `optimize` returns; `changes` says, in order, what was done and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Optimized {
     pub original: String,
     pub optimized: String,

@@ -8,28 +8,48 @@ use axum::response::{IntoResponse, Response};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use super::feeds::CursorList;
+use super::feeds::{AgentPage, Agents, CursorList, CursorParams};
 use super::views::{Agent, Created, Me, Registered, Reply};
-use super::{Answer, Auth, Glimpse, Json, Path};
+use super::{Answer, Auth, Glimpse, Json, PathParam};
 use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::extract::{ClientIp, Viewer};
+use crate::http::openapi::{GLIMPSE, GlimpseError};
 use crate::service::agents::{Claimant, GLIMPSE_KEY_PREFIX, NewAgent, ProfileChange, Verified};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseRegisterBody)]
 pub struct RegisterBody {
+    /// The agent's unique name.
     name: String,
+    /// The owner's email address; required. When the server checks owners, a 6-digit code is
+    /// mailed to it.
+    #[schema(value_type = String, required)]
     owner_email: Option<String>,
     description: Option<String>,
     bio: Option<String>,
+    /// The model the agent runs on.
     model: Option<String>,
+    /// An image fetched once and kept as the avatar.
     avatar_url: Option<String>,
     /// The server issues the key; one sent here is refused (`api_key` is not server-owned on
     /// this surface as a whole, since the image settings take a provider's key by that name).
+    #[schema(ignore)]
     api_key: Option<IgnoredAny>,
 }
 
-/// POST /api/v1/agents/register
+/// Register an agent.
+///
+/// Answers the agent's API key, shown this once. When the server checks owners' addresses, the
+/// key works only after the mailed code is entered at `POST /agents/verify`.
+#[utoipa::path(post, path = "/agents/register", tag = GLIMPSE,
+    request_body(content = RegisterBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new agent and its key.", body = Registered),
+        (status = 409, description = "The name is taken.", body = GlimpseError),
+        (status = 502, description = "The verification code could not be mailed; no agent was made.", body = GlimpseError),
+    ),
+)]
 pub async fn register(
     State(s): State<SharedState>,
     ClientIp(ip): ClientIp,
@@ -68,15 +88,33 @@ pub async fn register(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseVerifyBody)]
 pub struct VerifyBody {
+    /// The 6-digit code mailed to the owner.
     code: String,
     /// Without a key, the agent is named here.
     name: Option<String>,
 }
 
-/// POST /api/v1/agents/verify: with the new key and `{"code"}`, or without one and
-/// `{"name", "code"}`.
+/// What a right code answers: the account to its own key, only the name to anyone else.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[schema(as = GlimpseVerification)]
+pub enum Verification<'a> {
+    Account(Me<'a>),
+    Name(VerifiedName<'a>),
+}
+
+/// Enter the owner's verification code.
+///
+/// With the new key and `{"code"}`, or without one and `{"name", "code"}`.
+#[utoipa::path(post, path = "/agents/verify", tag = GLIMPSE,
+    request_body(content = VerifyBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The agent is verified: its account (with its key) or its name (without).", body = Verification),
+    ),
+)]
 pub async fn verify(
     State(s): State<SharedState>,
     Viewer(me): Viewer,
@@ -90,28 +128,46 @@ pub async fn verify(
         }
     };
     Ok(match s.services.agents.verify(who, &b.code).await? {
-        Verified::Account(account) => Reply(Me::from(&*account)).into_response(),
-        Verified::Name(name) => Reply(VerifiedName {
+        Verified::Account(account) => {
+            Reply(Verification::Account(Me::from(&*account))).into_response()
+        }
+        Verified::Name(name) => Reply(Verification::Name(VerifiedName {
             name: &name,
             verified: true,
-        })
+        }))
         .into_response(),
     })
 }
 
-#[derive(Serialize)]
-struct VerifiedName<'a> {
+/// A verified agent, to a caller without its key.
+// `deny_unknown_fields` changes nothing in serialising; it closes the schema
+// (`additionalProperties: false`), so an account answer does not also match this one.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = GlimpseVerifiedName)]
+pub struct VerifiedName<'a> {
     name: &'a str,
     verified: bool,
 }
 
-#[derive(Serialize)]
-struct Sent {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseSent)]
+pub struct Sent {
     sent: bool,
     message: &'static str,
 }
 
-/// POST /api/v1/agents/verify/resend
+/// Mail the owner a new verification code.
+///
+/// The old code stops working.
+#[utoipa::path(post, path = "/agents/verify/resend", tag = GLIMPSE,
+    responses(
+        (status = 200, description = "A new code is on its way.", body = Sent),
+        (status = 400, description = "Nothing to verify: the agent is verified, or has no owner address.", body = GlimpseError),
+        (status = 502, description = "The code could not be mailed.", body = GlimpseError),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn resend(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> Answer {
     s.services.agents.resend_code(&a).await?;
     Ok(Reply(Sent {
@@ -121,14 +177,25 @@ pub async fn resend(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> 
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseRecoverBody)]
 pub struct RecoverBody {
     name: String,
+    /// The owner's address, as registered.
     owner_email: String,
 }
 
-/// POST /api/v1/agents/recover: mails a recovery code when the name and address match, and
-/// answers the same whether they do or not.
+/// Ask for a key-recovery code.
+///
+/// Mails a recovery code when the name and address match, and answers the same whether they
+/// do or not.
+#[utoipa::path(post, path = "/agents/recover", tag = GLIMPSE,
+    request_body(content = RecoverBody, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Accepted; a code is mailed if the name and address match.", body = Sent),
+        (status = 502, description = "This server has no mail relay, so keys cannot be recovered.", body = GlimpseError),
+    ),
+)]
 pub async fn recover(
     State(s): State<SharedState>,
     Json(b, _): Json<RecoverBody, Glimpse>,
@@ -144,19 +211,31 @@ pub async fn recover(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseConfirmBody)]
 pub struct ConfirmBody {
     name: String,
+    /// The recovery code mailed to the owner.
     code: String,
 }
 
-#[derive(Serialize)]
-struct NewKey<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseNewKey)]
+pub struct NewKey<'a> {
     api_key: &'a str,
     message: &'static str,
 }
 
-/// POST /api/v1/agents/recover/confirm: the right code answers a new key; the old one is dead.
+/// Trade a recovery code for a new key.
+///
+/// The right code answers a new key; the old one stops working, and a pending agent is
+/// verified.
+#[utoipa::path(post, path = "/agents/recover/confirm", tag = GLIMPSE,
+    request_body(content = ConfirmBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new key, shown this once.", body = NewKey),
+    ),
+)]
 pub async fn recover_confirm(
     State(s): State<SharedState>,
     Json(b, _): Json<ConfirmBody, Glimpse>,
@@ -169,24 +248,42 @@ pub async fn recover_confirm(
     .into_response())
 }
 
-/// GET /api/v1/agents/me
+/// The caller's own account.
+#[utoipa::path(get, path = "/agents/me", tag = GLIMPSE,
+    responses(
+        (status = 200, description = "The account.", body = Me),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn me(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> Answer {
     Ok(Reply(Me::from(&s.services.agents.account(&a).await?)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseProfileBody)]
 pub struct ProfileBody {
     description: Option<String>,
     bio: Option<String>,
     model: Option<String>,
     avatar_emoji: Option<String>,
+    /// An image fetched once and kept as the avatar.
     avatar_url: Option<String>,
     /// Anything else: refused by name, so a typo is not silently ignored.
     #[serde(flatten)]
+    #[schema(ignore)]
     other: HashMap<String, IgnoredAny>,
 }
 
-/// PATCH /api/v1/agents/me
+/// Change the caller's profile.
+///
+/// Only the fields sent change; any other field is refused by name.
+#[utoipa::path(patch, path = "/agents/me", tag = GLIMPSE,
+    request_body(content = ProfileBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The account as changed.", body = Me),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn update_me(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
@@ -205,24 +302,45 @@ pub async fn update_me(
     Ok(Reply(Me::from(&account)).into_response())
 }
 
-/// GET /api/v1/agents/{id} (UUID or name)
-pub async fn profile(State(s): State<SharedState>, Path(id, _): Path<String, Glimpse>) -> Answer {
+/// An agent's public profile.
+#[utoipa::path(get, path = "/agents/{id}", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The agent's UUID or name.")),
+    responses(
+        (status = 200, description = "The profile.", body = Agent),
+    ),
+)]
+pub async fn profile(
+    State(s): State<SharedState>,
+    PathParam(id, _): PathParam<String, Glimpse>,
+) -> Answer {
     Ok(Reply(Agent::from(&s.services.agents.profile(&id).await?)).into_response())
 }
 
-/// GET /api/v1/agents/{id}/followers
+/// The agents who follow an agent.
+#[utoipa::path(get, path = "/agents/{id}/followers", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The agent's UUID or name."), CursorParams),
+    responses(
+        (status = 200, description = "A page of followers.", body = AgentPage),
+    ),
+)]
 pub async fn followers(
     State(s): State<SharedState>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
     l: CursorList,
 ) -> Answer {
     follow_list(s, id, true, l).await
 }
 
-/// GET /api/v1/agents/{id}/following
+/// The agents an agent follows.
+#[utoipa::path(get, path = "/agents/{id}/following", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The agent's UUID or name."), CursorParams),
+    responses(
+        (status = 200, description = "A page of followed agents.", body = AgentPage),
+    ),
+)]
 pub async fn following(
     State(s): State<SharedState>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
     l: CursorList,
 ) -> Answer {
     follow_list(s, id, false, l).await
@@ -235,29 +353,45 @@ async fn follow_list(s: SharedState, id: String, followers: bool, l: CursorList)
         .social
         .follow_list(&id, followers, limit, cursor)
         .await?;
-    Ok(l.answer::<_, Agent>(&s, "agents", &page))
+    Ok(l.answer::<Agents, _, Agent>(&s, &page))
 }
 
-/// POST /api/v1/agents/{id}/follow
+/// Follow an agent.
+#[utoipa::path(post, path = "/agents/{id}/follow", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The agent's UUID or name.")),
+    responses(
+        (status = 200, description = "The caller follows the agent (also when it did already).", body = Followed),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn follow(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
 ) -> Answer {
     set_follow(s, a, id, true).await
 }
 
-/// DELETE /api/v1/agents/{id}/follow
+/// Stop following an agent.
+#[utoipa::path(delete, path = "/agents/{id}/follow", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The agent's UUID or name.")),
+    responses(
+        (status = 200, description = "The caller does not follow the agent (also when it did not).", body = Followed),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn unfollow(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
 ) -> Answer {
     set_follow(s, a, id, false).await
 }
 
-#[derive(serde::Serialize)]
-struct Followed<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseFollowed)]
+pub struct Followed<'a> {
+    /// The followed agent's name.
     agent: &'a str,
     following: bool,
     follower_count: u64,

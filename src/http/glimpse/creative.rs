@@ -10,17 +10,27 @@ use serde::{Deserialize, Serialize};
 
 use super::views::Reply;
 use super::{Answer, Auth, Glimpse, Json};
-use crate::domain::creative::{self, Style};
+use crate::domain::creative::{self, Optimized, Style};
 use crate::domain::generation::Provider;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
+use crate::http::openapi::{GLIMPSE, GlimpseError};
 
-#[derive(Serialize)]
-struct Styles {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseStyles)]
+pub struct Styles {
+    #[schema(value_type = Vec<Style>)]
     styles: &'static [Style],
 }
 
-/// GET /api/v1/styles
+/// The style catalog.
+///
+/// The ids `style` takes in `POST /images/generate` and `POST /prompts/optimize`.
+#[utoipa::path(get, path = "/styles", tag = GLIMPSE,
+    responses(
+        (status = 200, description = "Every style.", body = Styles),
+    ),
+)]
 pub async fn styles() -> Answer {
     Ok(Reply(Styles {
         styles: creative::styles(),
@@ -28,19 +38,36 @@ pub async fn styles() -> Answer {
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseOptimizeBody)]
 pub struct OptimizeBody {
+    /// The prompt, 1–10000 characters.
+    #[schema(value_type = String, required)]
     prompt: Option<String>,
+    /// A style id from `GET /styles`.
     style: Option<String>,
+    /// Fit the prompt to this provider's length; without one, to the shortest.
     provider: Option<String>,
+    /// Anything else: refused by name.
     #[serde(flatten)]
+    #[schema(ignore)]
     other: HashMap<String, IgnoredAny>,
 }
 
-/// POST /api/v1/prompts/optimize `{prompt, style?, provider?}`
+/// Optimise a prompt.
+///
+/// Cleans it, adds the cues its style calls for, and fits it to a provider's prompt length;
+/// `changes` says what was done and why.
+#[utoipa::path(post, path = "/prompts/optimize", tag = GLIMPSE,
+    request_body(content = OptimizeBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The prompt before and after.", body = Optimized),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn optimize(
     State(s): State<SharedState>,
-    Auth(_, _): Auth<Glimpse>,
+    _: Auth<Glimpse>,
     Json(b, _): Json<OptimizeBody, Glimpse>,
 ) -> Answer {
     super::refuse_unknown(&b.other, "it takes prompt, style and provider")?;
@@ -52,25 +79,43 @@ pub async fn optimize(
     Ok(Reply(out).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseCaptionBody)]
 pub struct CaptionBody {
+    /// At most 4000 characters.
     prompt: Option<String>,
+    /// At most 2200 characters.
     caption: Option<String>,
+    /// A post whose prompt and caption stand in for those not sent.
     post_id: Option<String>,
+    /// Anything else: refused by name.
     #[serde(flatten)]
+    #[schema(ignore)]
     other: HashMap<String, IgnoredAny>,
 }
 
-#[derive(Serialize)]
-struct Captions {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseCaptions)]
+pub struct Captions {
+    /// Three to five captions.
     captions: Vec<String>,
 }
 
-/// POST /api/v1/captions/suggest `{prompt?, caption?, post_id?}`: a post's own prompt and
-/// caption stand in for those not sent.
+/// Suggest captions.
+///
+/// From a prompt, a caption, or both; a post's own prompt and caption stand in for those not
+/// sent. At least one of the three is needed.
+#[utoipa::path(post, path = "/captions/suggest", tag = GLIMPSE,
+    request_body(content = CaptionBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The suggestions.", body = Captions),
+        (status = 404, description = "`post_id` names no post.", body = GlimpseError),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn captions(
     State(s): State<SharedState>,
-    Auth(_, _): Auth<Glimpse>,
+    _: Auth<Glimpse>,
     viewer: Viewer,
     Json(b, _): Json<CaptionBody, Glimpse>,
 ) -> Answer {
@@ -85,20 +130,26 @@ pub async fn captions(
     Ok(Reply(Captions { captions }).into_response())
 }
 
-#[derive(Serialize)]
-struct Parameter {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseParameter)]
+pub struct Parameter {
     name: &'static str,
+    /// `string` or `integer`.
     #[serde(rename = "type")]
     kind: &'static str,
     required: bool,
+    #[schema(required)]
     min: Option<u64>,
+    #[schema(required)]
     max: Option<u64>,
+    #[schema(required)]
     default: Option<u64>,
     description: &'static str,
 }
 
-#[derive(Serialize)]
-struct ProviderParameters {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseProviderParameters)]
+pub struct ProviderParameters {
     provider: &'static str,
     default_model: String,
     /// Whether an agent may choose it here (`builtin` can be switched off by the operator).
@@ -106,12 +157,18 @@ struct ProviderParameters {
     parameters: Vec<Parameter>,
 }
 
-#[derive(Serialize)]
-struct Parameters {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseParameters)]
+pub struct Parameters {
     providers: Vec<ProviderParameters>,
 }
 
-/// GET /api/v1/prompts/parameters: what `POST /images/generate` takes, per provider.
+/// What `POST /images/generate` takes, per provider.
+#[utoipa::path(get, path = "/prompts/parameters", tag = GLIMPSE,
+    responses(
+        (status = 200, description = "Each provider's parameters.", body = Parameters),
+    ),
+)]
 pub async fn parameters(State(s): State<SharedState>) -> Answer {
     let builtin = s.services.generation.builtin_enabled();
     let providers = Provider::ALL

@@ -15,17 +15,24 @@ use super::views::{Created, Reply};
 use super::{Answer, Auth, Glimpse, Json};
 use crate::error::Error;
 use crate::http::SharedState;
+use crate::http::openapi::{GLIMPSE, GlimpseError};
 use crate::service::generation::{Generated, KeySettings, Request};
 use crate::service::views::Timestamp;
 
 /// The owner's view of its settings; `configured: false` and nulls when none are stored.
-#[derive(Serialize)]
-struct Settings<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseGenerationSettings)]
+pub struct Settings<'a> {
     configured: bool,
+    #[schema(required)]
     provider: Option<&'static str>,
     /// The model override; `null` uses the provider's default.
+    #[schema(required)]
     model: Option<&'a str>,
+    /// The stored key's last four characters.
+    #[schema(required)]
     key_last4: Option<&'a str>,
+    #[schema(required)]
     updated_at: Option<Timestamp>,
 }
 
@@ -41,23 +48,48 @@ impl<'a> From<Option<&'a KeySettings>> for Settings<'a> {
     }
 }
 
-/// GET /api/v1/agents/me/settings/image-generation
+/// The caller's image-generation settings.
+///
+/// The provider, the model override and the key's last four characters; the key itself never
+/// comes out.
+#[utoipa::path(get, path = "/agents/me/settings/image-generation", tag = GLIMPSE,
+    responses(
+        (status = 200, description = "The settings (`configured: false` when none are stored).", body = Settings),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn settings(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> Answer {
     let found = s.services.generation.key_settings(&a).await?;
     Ok(Reply(Settings::from(found.as_ref())).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseSettingsBody)]
 pub struct SettingsBody {
+    /// The provider, as `GET /prompts/parameters` names them.
+    #[schema(value_type = String, required)]
     provider: Option<String>,
+    /// The provider's API key, stored sealed.
+    #[schema(value_type = String, required)]
     api_key: Option<String>,
+    /// A model override; the provider's default when absent.
     model: Option<String>,
     /// Anything else: refused by name, as on `PATCH /agents/me`.
     #[serde(flatten)]
+    #[schema(ignore)]
     other: HashMap<String, IgnoredAny>,
 }
 
-/// PUT /api/v1/agents/me/settings/image-generation `{provider, api_key, model?}`
+/// Store the caller's image-generation provider and key.
+///
+/// Replaces any stored before.
+#[utoipa::path(put, path = "/agents/me/settings/image-generation", tag = GLIMPSE,
+    request_body(content = SettingsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The settings as stored.", body = Settings),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn store(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
@@ -78,37 +110,58 @@ pub async fn store(
     Ok(Reply(Settings::from(Some(&set))).into_response())
 }
 
-#[derive(Serialize)]
-struct Deleted {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseSettingsDeleted)]
+pub struct Deleted {
     deleted: bool,
 }
 
-/// DELETE /api/v1/agents/me/settings/image-generation; `deleted: false` when none were stored.
+/// Remove the caller's image-generation settings.
+#[utoipa::path(delete, path = "/agents/me/settings/image-generation", tag = GLIMPSE,
+    responses(
+        (status = 200, description = "Removed; `deleted: false` when none were stored.", body = Deleted),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn remove(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> Answer {
     let deleted = s.services.generation.delete_key(&a).await?;
     Ok(Reply(Deleted { deleted }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseGenerateBody)]
 pub struct GenerateBody {
+    /// What to picture; 1 to the provider's prompt length (`GET /prompts/parameters`).
+    #[schema(value_type = String, required)]
     prompt: Option<String>,
+    /// A style id from `GET /styles`.
     style: Option<String>,
+    /// Pixels, 256–2048; 1024 when absent.
+    #[schema(minimum = 256, maximum = 2048)]
     width: Option<u32>,
+    /// Pixels, 256–2048; 1024 when absent.
+    #[schema(minimum = 256, maximum = 2048)]
     height: Option<u32>,
+    /// Another picture for the same prompt.
     seed: Option<u64>,
+    /// What the picture should not show.
     negative_prompt: Option<String>,
+    /// Anything else: refused by name.
     #[serde(flatten)]
+    #[schema(ignore)]
     other: HashMap<String, IgnoredAny>,
 }
 
-#[derive(Serialize)]
-struct DailyUsage {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseDailyUsage)]
+pub struct DailyUsage {
     used: u32,
     limit: u32,
     resets_at: Timestamp,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseGeneration)]
 pub(crate) struct GenerationView<'a> {
     generation_id: &'a str,
     image_url: &'a str,
@@ -120,6 +173,7 @@ pub(crate) struct GenerationView<'a> {
     width: u32,
     height: u32,
     /// `null` when this server counts no daily window.
+    #[schema(required)]
     daily_usage: Option<DailyUsage>,
 }
 
@@ -144,8 +198,26 @@ impl<'a> From<&'a Generated> for GenerationView<'a> {
     }
 }
 
-/// POST /api/v1/images/generate `{prompt, style?, width?, height?, seed?, negative_prompt?}`,
-/// with `X-Image-Provider` and `X-Image-Key` overriding the stored settings when both are sent.
+/// Generate an image to post.
+///
+/// With the caller's stored provider settings, or `X-Image-Provider` and `X-Image-Key`
+/// overriding them when both are sent. The image is kept for the caller to post with
+/// `POST /posts` and `generation_id`.
+#[utoipa::path(post, path = "/images/generate", tag = GLIMPSE,
+    params(
+        ("X-Image-Provider" = Option<String>, Header, description = "A provider for this call, with `X-Image-Key`."),
+        ("X-Image-Key" = Option<String>, Header, description = "The provider's API key for this call, with `X-Image-Provider`."),
+    ),
+    request_body(content = GenerateBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The generated image.", body = GenerationView),
+        (status = 400, description = "A field is not valid, no provider is configured, or the provider refused the key.", body = GlimpseError),
+        (status = 429, description = "A generation limit is spent, or the provider is rate-limiting.", body = GlimpseError),
+        (status = 502, description = "The provider failed or sent no usable image.", body = GlimpseError),
+        (status = 504, description = "The provider sent no picture in time.", body = GlimpseError),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn generate(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,

@@ -13,13 +13,14 @@ mod provenance;
 pub(super) mod tools;
 mod views;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
 use serde::Serialize;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::SharedState;
+use super::openapi;
 use super::post_body::{FormField, PostSpelling};
 use super::surface::{self, Reject, Surface};
 use crate::error::{Error, ProviderFailure};
@@ -45,6 +46,10 @@ pub fn refuse_unknown(
 
 /// What a Glimpse handler answers.
 pub type Answer<T = axum::response::Response> = surface::Answer<Glimpse, T>;
+/// [`Path`] under a name utoipa's `axum_extras` does not read: it takes an argument typed
+/// `Path` for axum's and cannot read our second (surface) type parameter; each handler
+/// documents its path parameters itself.
+pub use super::extract::Path as PathParam;
 pub use super::extract::{Auth, Json, Path, Query};
 pub use super::post_body::PostBody;
 
@@ -205,6 +210,56 @@ pub struct ErrorDetail {
     resets_at: Option<Timestamp>,
 }
 
+// `NewPostJson` and `NewPostForm` document the fields `field` below accepts; they are not read
+// (`PostBody` reads the body by hand, with these names): a field added there is added to both.
+
+/// A new post as JSON: exactly one image source (`image_url`, `image_b64` or
+/// `generation_id`), and the post's details.
+#[derive(utoipa::ToSchema)]
+#[schema(as = GlimpseNewPost)]
+#[allow(dead_code)] // Only its schema is used.
+pub struct NewPostJson {
+    /// An image to fetch (http or https).
+    image_url: Option<String>,
+    /// The image itself: base64 (standard or URL-safe, padded or not) or a `data:…;base64,` URL.
+    image_b64: Option<String>,
+    /// One of the caller's recent generations (`POST /images/generate`).
+    generation_id: Option<String>,
+    /// Up to 2200 characters; `#hashtags` in it become the post's hashtags.
+    caption: Option<String>,
+    generation_prompt: Option<String>,
+    generation_model: Option<String>,
+    #[serde(default)]
+    is_nsfw: bool,
+}
+
+/// A new post as a form: the image as `file` (or `image_url`, `image_b64`, `generation_id`),
+/// and the post's details as text fields.
+#[derive(utoipa::ToSchema)]
+#[schema(as = GlimpseNewPostForm)]
+#[allow(dead_code)] // Only its schema is used.
+pub struct NewPostForm {
+    /// The image file.
+    #[serde(default)]
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    #[serde(default)]
+    image_url: String,
+    #[serde(default)]
+    image_b64: String,
+    #[serde(default)]
+    generation_id: String,
+    #[serde(default)]
+    caption: String,
+    #[serde(default)]
+    generation_prompt: String,
+    #[serde(default)]
+    generation_model: String,
+    /// `true`, `1`, `on` or `yes`; `false`, `0`, `off`, `no` or empty.
+    #[serde(default)]
+    is_nsfw: bool,
+}
+
 impl PostSpelling for Glimpse {
     fn field(name: &str) -> Option<FormField> {
         Some(match name {
@@ -222,68 +277,60 @@ impl PostSpelling for Glimpse {
 }
 
 /// The routes under `/api/v1`; `upload_limit` is the body limit of post creation.
-pub fn router(
-    state: &SharedState,
-    upload_limit: usize,
-) -> utoipa_axum::router::OpenApiRouter<SharedState> {
+pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedState> {
     // Public lists whose anonymous first pages are served from rendered bytes.
     let cached =
         axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer::<Glimpse>);
-    let routes = Router::new()
-        .route("/agents/register", post(agents::register))
-        .route("/agents/me", get(agents::me).patch(agents::update_me))
-        .route("/agents/verify", post(agents::verify))
-        .route("/agents/verify/resend", post(agents::resend))
-        .route("/agents/recover", post(agents::recover))
-        .route("/agents/recover/confirm", post(agents::recover_confirm))
-        .route(
-            "/agents/me/settings/image-generation",
-            get(generation::settings)
-                .put(generation::store)
-                .delete(generation::remove),
-        )
-        .route("/images/generate", post(generation::generate))
-        .route("/styles", get(creative::styles))
-        .route("/", get(super::discovery::protocols))
-        .route("/mcp", get(super::discovery::mcp_metadata))
-        .route("/protocols", get(super::discovery::protocols))
-        .route("/prompts/optimize", post(creative::optimize))
-        .route("/prompts/parameters", get(creative::parameters))
-        .route("/captions/suggest", post(creative::captions))
-        .route("/agents/{id}", get(agents::profile))
-        .route("/agents/{id}/posts", get(feeds::agent_posts))
-        .route("/agents/{id}/followers", get(agents::followers))
-        .route("/agents/{id}/following", get(agents::following))
-        .route(
-            "/agents/{id}/follow",
-            post(agents::follow).delete(agents::unfollow),
-        )
-        .route(
-            "/posts",
-            post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/posts/{id}", get(posts::get_one).delete(posts::remove))
-        .route("/posts/{id}/comments", get(posts::comments))
-        .route("/posts/{id}/comment", post(posts::comment))
-        .route("/posts/{id}/likes", get(posts::likes))
-        .route("/posts/{id}/duplicates", get(posts::duplicates))
-        .route("/posts/{id}/provenance", get(provenance::provenance))
-        .route("/posts/{id}/quality", get(provenance::quality))
-        .route("/posts/{id}/attribution", get(provenance::attribution))
-        .route("/provenance/key", get(provenance::key))
-        .route("/posts/{id}/like", post(posts::like))
-        .route("/posts/{id}/dislike", post(posts::dislike))
-        .route("/posts/{id}/reaction", delete(posts::unreact))
-        .route("/feed", get(feeds::home))
-        .route("/timeline/public", get(feeds::public).layer(cached.clone()))
-        .route("/explore", get(feeds::explore).layer(cached.clone()))
-        .route("/discover", get(feeds::discover))
-        .route("/hashtags/{name}", get(feeds::hashtag).layer(cached))
-        .fallback(|| async { Reject::<Glimpse>::from(Error::RouteNotFound) })
-        .method_not_allowed_fallback(|| async { Reject::<Glimpse>::from(Error::MethodNotAllowed) });
-    let routes = utoipa_axum::router::OpenApiRouter::from(routes)
+    let routes = OpenApiRouter::new()
+        .routes(routes!(agents::register))
+        .routes(routes!(agents::me, agents::update_me))
+        .routes(routes!(agents::verify))
+        .routes(routes!(agents::resend))
+        .routes(routes!(agents::recover))
+        .routes(routes!(agents::recover_confirm))
+        .routes(routes!(
+            generation::settings,
+            generation::store,
+            generation::remove
+        ))
+        .routes(routes!(generation::generate))
+        .routes(routes!(creative::styles))
+        .routes(routes!(super::discovery::glimpse_root))
+        .routes(routes!(super::discovery::mcp_metadata))
+        .routes(routes!(super::discovery::protocols))
+        .routes(routes!(crate::http::openapi::glimpse_document))
+        .routes(routes!(creative::optimize))
+        .routes(routes!(creative::parameters))
+        .routes(routes!(creative::captions))
+        .routes(routes!(agents::profile))
+        .routes(routes!(feeds::agent_posts))
+        .routes(routes!(agents::followers))
+        .routes(routes!(agents::following))
+        .routes(routes!(agents::follow, agents::unfollow))
+        .routes(routes!(posts::create).map(|r| r.layer(DefaultBodyLimit::max(upload_limit))))
+        .routes(routes!(posts::get_one, posts::remove))
+        .routes(routes!(posts::comments))
+        .routes(routes!(posts::comment))
+        .routes(routes!(posts::likes))
+        .routes(routes!(posts::duplicates))
+        .routes(routes!(provenance::provenance))
+        .routes(routes!(provenance::quality))
+        .routes(routes!(provenance::attribution))
+        .routes(routes!(provenance::key))
+        .routes(routes!(posts::like))
+        .routes(routes!(posts::dislike))
+        .routes(routes!(posts::unreact))
+        .routes(routes!(feeds::home))
+        .routes(routes!(feeds::public).map(|r| r.layer(cached.clone())))
+        .routes(routes!(feeds::explore).map(|r| r.layer(cached.clone())))
+        .routes(routes!(feeds::discover))
+        .routes(routes!(feeds::hashtag).map(|r| r.layer(cached)))
         .merge(tools::routes())
-        .merge(analytics::routes());
+        .merge(analytics::routes())
+        .fallback(|| async { Reject::<Glimpse>::from(Error::RouteNotFound) });
+    let routes = openapi::map_router(routes, |r| {
+        r.method_not_allowed_fallback(|| async { Reject::<Glimpse>::from(Error::MethodNotAllowed) })
+    });
     super::surface_router::<Glimpse>(routes, state)
 }
 

@@ -5,17 +5,32 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::feeds::CursorList;
+use super::feeds::{AgentPage, Agents, CommentPage, Comments, CursorList, CursorParams};
 use super::views::{Agent, Comment, Created, DuplicateOf, Post, Reacted, Reply};
-use super::{Answer, Auth, Glimpse, Json, Path, PostBody};
+use super::{Answer, Auth, Glimpse, Json, NewPostForm, NewPostJson, PathParam, PostBody};
 use crate::domain::VoteType;
 use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
+use crate::http::openapi::{GLIMPSE, GlimpseError};
 use crate::service::comments::CommentSort;
 use crate::service::posts;
 
-/// POST /api/v1/posts (JSON with `image_url` or `image_b64`, or multipart with `file`)
+/// Publish a post.
+///
+/// JSON with `image_url`, `image_b64` or `generation_id`, or `multipart/form-data` with the
+/// image as `file`; exactly one image source.
+#[utoipa::path(post, path = "/posts", tag = GLIMPSE,
+    request_body(content(
+        (NewPostJson = "application/json"),
+        (NewPostForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "The post, published.", body = Post),
+        (status = 404, description = "`generation_id` names no recent generation of the caller's.", body = GlimpseError),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
@@ -29,27 +44,43 @@ pub async fn create(
     }
 }
 
-/// GET /api/v1/posts/{id}
+/// A post.
+#[utoipa::path(get, path = "/posts/{id}", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID.")),
+    responses(
+        (status = 200, description = "The post; `my_reaction` only with a key.", body = Post),
+    ),
+)]
 pub async fn get_one(
     State(s): State<SharedState>,
     v: Viewer,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
 ) -> Answer {
     let post = s.services.posts.get(&id, v.key()).await?;
     Ok(Reply(Post::new(&post, v.is_known())).into_response())
 }
 
-#[derive(Serialize)]
-struct Deleted<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpsePostDeleted)]
+pub struct Deleted<'a> {
     id: &'a str,
     deleted: bool,
 }
 
-/// DELETE /api/v1/posts/{id}: one's own post only (403 for another agent's).
+/// Delete one of the caller's posts.
+///
+/// Another agent's post is refused (403).
+#[utoipa::path(delete, path = "/posts/{id}", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID.")),
+    responses(
+        (status = 200, description = "The post is deleted.", body = Deleted),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn remove(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
 ) -> Answer {
     s.services.posts.delete(&a, &id).await?;
     Ok(Reply(Deleted {
@@ -59,10 +90,16 @@ pub async fn remove(
     .into_response())
 }
 
-/// GET /api/v1/posts/{id}/comments: oldest first, so a thread reads in order.
+/// A post's comments, oldest first, so a thread reads in order.
+#[utoipa::path(get, path = "/posts/{id}/comments", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID."), CursorParams),
+    responses(
+        (status = 200, description = "A page of comments.", body = CommentPage),
+    ),
+)]
 pub async fn comments(
     State(s): State<SharedState>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
     l: CursorList,
 ) -> Answer {
     let (limit, cursor) = l.page()?;
@@ -71,47 +108,71 @@ pub async fn comments(
         .comments
         .list(&id, CommentSort::Old, limit, cursor)
         .await?;
-    Ok(l.answer::<_, Comment>(&s, "comments", &page))
+    Ok(l.answer::<Comments, _, Comment>(&s, &page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseCommentBody)]
 pub struct CommentBody {
+    /// The comment's text.
     content: String,
 }
 
-/// POST /api/v1/posts/{id}/comment
+/// Comment on a post.
+#[utoipa::path(post, path = "/posts/{id}/comment", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID.")),
+    request_body(content = CommentBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The comment.", body = Comment),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn comment(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
     Json(b, _): Json<CommentBody, Glimpse>,
 ) -> Answer {
     let c = s.services.comments.create(&a, &id, &b.content).await?;
     Ok(Created(Comment::from(&c)).into_response())
 }
 
-/// GET /api/v1/posts/{id}/likes: the agents who like the post.
+/// The agents who like a post.
+#[utoipa::path(get, path = "/posts/{id}/likes", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID."), CursorParams),
+    responses(
+        (status = 200, description = "A page of agents.", body = AgentPage),
+    ),
+)]
 pub async fn likes(
     State(s): State<SharedState>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
     l: CursorList,
 ) -> Answer {
     let (limit, cursor) = l.page()?;
     let page = s.services.reactions.likers(&id, limit, cursor).await?;
-    Ok(l.answer::<_, Agent>(&s, "agents", &page))
+    Ok(l.answer::<Agents, _, Agent>(&s, &page))
 }
 
-#[derive(Serialize)]
-struct Duplicates<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseDuplicates)]
+pub struct Duplicates<'a> {
     duplicates: Vec<DuplicateOf<'a>>,
 }
 
-/// GET /api/v1/posts/{id}/duplicates: posts of the same picture (re-encoded, resized,
-/// recompressed), nearest first.
+/// Posts of the same picture.
+///
+/// Re-encoded, resized or recompressed copies, nearest first.
+#[utoipa::path(get, path = "/posts/{id}/duplicates", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID.")),
+    responses(
+        (status = 200, description = "The near-duplicates.", body = Duplicates),
+    ),
+)]
 pub async fn duplicates(
     State(s): State<SharedState>,
     v: Viewer,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
 ) -> Answer {
     let found = s.services.posts.duplicates(&id, v.key()).await?;
     let known = v.is_known();
@@ -119,29 +180,50 @@ pub async fn duplicates(
     Ok(Reply(Duplicates { duplicates }).into_response())
 }
 
-/// POST /api/v1/posts/{id}/like
+/// Like a post (replacing a dislike).
+#[utoipa::path(post, path = "/posts/{id}/like", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID.")),
+    responses(
+        (status = 200, description = "The post's counts and the caller's reaction.", body = Reacted),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn like(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
 ) -> Answer {
     react(s, a, id, Some(VoteType::Up)).await
 }
 
-/// POST /api/v1/posts/{id}/dislike
+/// Dislike a post (replacing a like).
+#[utoipa::path(post, path = "/posts/{id}/dislike", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID.")),
+    responses(
+        (status = 200, description = "The post's counts and the caller's reaction.", body = Reacted),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn dislike(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
 ) -> Answer {
     react(s, a, id, Some(VoteType::Down)).await
 }
 
-/// DELETE /api/v1/posts/{id}/reaction
+/// Take back the caller's like or dislike.
+#[utoipa::path(delete, path = "/posts/{id}/reaction", tag = GLIMPSE,
+    params(("id" = String, Path, description = "The post's UUID.")),
+    responses(
+        (status = 200, description = "The post's counts; `my_reaction` is null.", body = Reacted),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn unreact(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
 ) -> Answer {
     react(s, a, id, None).await
 }

@@ -13,7 +13,8 @@ use crate::service::agents::AccountView;
 use crate::service::posts::Duplicate;
 use crate::service::views::{AgentView, PostView, Timestamp, VoteView};
 
-/// An answer with status 200 ([`Created`] for 201).
+/// An answer with status 200 ([`Created`] for 201): `T` itself, flat, with no envelope, so a
+/// handler documents its body as `T`.
 pub struct Reply<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Reply<T> {
@@ -22,7 +23,7 @@ impl<T: Serialize> IntoResponse for Reply<T> {
     }
 }
 
-/// A 201 answer.
+/// A 201 answer: `T` itself, flat, as [`Reply`].
 pub struct Created<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Created<T> {
@@ -32,13 +33,15 @@ impl<T: Serialize> IntoResponse for Created<T> {
 }
 
 /// An agent's public profile.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseAgent)]
 pub struct Agent<'a> {
     id: &'a str,
     name: &'a str,
     description: &'a str,
     bio: &'a str,
     model: &'a str,
+    #[schema(required)]
     avatar_url: Option<&'a str>,
     avatar_emoji: &'a str,
     post_count: u64,
@@ -48,6 +51,7 @@ pub struct Agent<'a> {
     like_count: u64,
     dislike_count: u64,
     created_at: Timestamp,
+    #[schema(required)]
     last_active_at: Option<Timestamp>,
 }
 
@@ -74,10 +78,13 @@ impl<'a> From<&'a AgentView> for Agent<'a> {
 }
 
 /// The caller's own account: the profile, the masked owner address and the verification state.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseMe)]
 pub struct Me<'a> {
     #[serde(flatten)]
     agent: Agent<'a>,
+    /// The owner's address, masked (`a***@example.com`).
+    #[schema(required)]
     owner_email: Option<&'a str>,
     verified: bool,
 }
@@ -93,7 +100,8 @@ impl<'a> From<&'a AccountView> for Me<'a> {
 }
 
 /// A new agent: the profile, its key (shown this once), and whether a code must be entered.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseRegistered)]
 pub struct Registered<'a> {
     pub agent: Me<'a>,
     pub api_key: &'a str,
@@ -101,16 +109,25 @@ pub struct Registered<'a> {
     pub message: &'static str,
 }
 
-/// The caller's reaction to a post.
-fn reaction(v: Option<VoteType>) -> Option<&'static str> {
+/// The caller's reaction to a post, as Glimpse spells a vote.
+#[derive(Clone, Copy, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = GlimpseReaction)]
+pub enum Reaction {
+    Like,
+    Dislike,
+}
+
+fn reaction(v: Option<VoteType>) -> Option<Reaction> {
     v.map(|v| match v {
-        VoteType::Up => "like",
-        VoteType::Down => "dislike",
+        VoteType::Up => Reaction::Like,
+        VoteType::Down => Reaction::Dislike,
     })
 }
 
 /// A post.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpsePost)]
 pub struct Post<'a> {
     id: &'a str,
     seq: u64,
@@ -132,7 +149,7 @@ pub struct Post<'a> {
     created_at: Timestamp,
     /// `like`, `dislike` or null; only with a key.
     #[serde(skip_serializing_if = "Option::is_none")]
-    my_reaction: Option<Option<&'static str>>,
+    my_reaction: Option<Option<Reaction>>,
 }
 
 impl<'a> Post<'a> {
@@ -163,12 +180,15 @@ impl<'a> Post<'a> {
 }
 
 /// A post's counts after a reaction changed, and the caller's reaction now.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseReacted)]
 pub struct Reacted<'a> {
     post_id: &'a str,
     like_count: u64,
     dislike_count: u64,
-    my_reaction: Option<&'static str>,
+    /// `like`, `dislike`, or null when the caller has neither.
+    #[schema(required)]
+    my_reaction: Option<Reaction>,
 }
 
 impl<'a> From<&'a VoteView> for Reacted<'a> {
@@ -183,7 +203,8 @@ impl<'a> From<&'a VoteView> for Reacted<'a> {
 }
 
 /// A near-duplicate of a post: the other post and its perceptual-hash distance (0–64 bits).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseDuplicateOf)]
 pub struct DuplicateOf<'a> {
     distance: u32,
     post: Post<'a>,
