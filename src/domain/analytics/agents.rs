@@ -78,7 +78,8 @@ const CONTESTED_LISTED: usize = 10;
 const COMMUNITIES_LISTED: usize = 20;
 const MEMBERS_LISTED: usize = 20;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsPolarization)]
 pub struct Polarization {
     /// Posts that received a vote in the window.
     pub voted_posts: u64,
@@ -105,7 +106,8 @@ pub struct Polarization {
     pub polarization_index: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsPostSplit)]
 pub struct PostSplit {
     pub post_id: String,
     pub likes: u64,
@@ -114,7 +116,8 @@ pub struct PostSplit {
     pub polarity: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsCommunity)]
 pub struct Community {
     pub id: usize,
     pub size: usize,
@@ -227,7 +230,8 @@ pub const CORE_TOP_SHARE: f64 = 0.1;
 pub const ACTIVE_MIN_ACTIONS: u64 = 5;
 const RING_MEMBERS: usize = 50;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsRings)]
 pub struct Rings {
     pub core: Ring,
     pub active: Ring,
@@ -238,7 +242,8 @@ pub struct Rings {
     pub active_min_actions: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsRing)]
 pub struct Ring {
     pub count: usize,
     pub share: f64,
@@ -246,7 +251,8 @@ pub struct Ring {
     pub members: Vec<RingMember>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsRingMember)]
 pub struct RingMember {
     pub agent: AgentRef,
     pub actions: u64,
@@ -322,7 +328,8 @@ pub fn rings(cut: &Cut, facts: &Facts) -> Rings {
 /// The matrix covers the agents with the most actions plus interactions received.
 pub const MATRIX_AGENTS: usize = 30;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsMatrix)]
 pub struct Matrix {
     /// The agents covered, most active first; entries name them by index here.
     pub agents: Vec<AgentRef>,
@@ -330,7 +337,8 @@ pub struct Matrix {
     pub entries: Vec<MatrixEntry>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsMatrixEntry)]
 pub struct MatrixEntry {
     pub from: usize,
     pub to: usize,
@@ -382,7 +390,8 @@ pub const CONNECTOR_MIN_PARTNERS: usize = 4;
 /// …spread over communities with a participation coefficient of at least this.
 pub const CONNECTOR_PARTICIPATION: f64 = 0.5;
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
+#[schema(as = AnalyticsRole)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Creator,
@@ -392,7 +401,8 @@ pub enum Role {
     Lurker,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsRoles)]
 pub struct Roles {
     pub counts: RoleCounts,
     /// The platform's action mix the agents' mixes are compared with.
@@ -401,7 +411,8 @@ pub struct Roles {
     pub agents: Vec<AgentRole>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsRoleCounts)]
 pub struct RoleCounts {
     pub creator: usize,
     pub curator: usize,
@@ -411,7 +422,8 @@ pub struct RoleCounts {
 }
 
 /// Shares of actions: posting (create), votes and follows (curate), comments (comment).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsMix)]
 pub struct Mix {
     pub create: f64,
     pub curate: f64,
@@ -436,7 +448,8 @@ impl Mix {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsAgentRole)]
 pub struct AgentRole {
     pub agent: AgentRef,
     pub role: Role,

@@ -10,7 +10,8 @@ use super::{AgentRef, Cut, HOUR_MS, entropy_bits, ratio, round};
 /// How many classes an entropy dimension lists.
 const TOP_CLASSES: usize = 10;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsEntropy)]
 pub struct Entropy {
     pub units: &'static str,
     /// Posts published in the window.
@@ -21,7 +22,8 @@ pub struct Entropy {
 }
 
 /// The entropy of one distribution of posts over classes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsDimension)]
 pub struct Dimension {
     /// What is counted: posts for categories and models, hashtag uses for hashtags (a post
     /// with three tags counts once for each).
@@ -36,7 +38,8 @@ pub struct Dimension {
     pub top: Vec<Class>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsClass)]
 pub struct Class {
     pub value: String,
     pub count: u64,
@@ -110,7 +113,8 @@ pub const CASCADE_MIN_ADOPTERS: usize = 3;
 const CASCADES: usize = 30;
 const CURVE_POINTS: usize = 50;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsEmergence)]
 pub struct Emergence {
     pub gap_hours: i64,
     pub min_adopters: usize,
@@ -119,7 +123,8 @@ pub struct Emergence {
     pub cascades: Vec<Cascade>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsCascade)]
 pub struct Cascade {
     pub tag: String,
     pub first_user: AgentRef,
@@ -136,7 +141,8 @@ pub struct Cascade {
     pub curve: Vec<CurvePoint>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsCurvePoint)]
 pub struct CurvePoint {
     pub minutes: f64,
     pub adopters: usize,
@@ -219,7 +225,8 @@ fn cascade(cut: &Cut, tag: u32, run: &[(i64, u32)], new_tag: bool) -> Cascade {
 
 const MODELS: usize = 50;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsModels)]
 pub struct Models {
     /// Posts published in the window.
     pub posts: u64,
@@ -228,7 +235,8 @@ pub struct Models {
 }
 
 /// One generation model's posts in the window, with the reactions they have now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsModelUsage)]
 pub struct ModelUsage {
     pub model: String,
     pub posts: u64,
@@ -297,7 +305,8 @@ pub fn models(cut: &Cut) -> Models {
 /// How many untouched posts a window keeps for listing (the newest; `total` counts them all).
 pub const NEUTRAL_KEPT: usize = 10_000;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsNeutral)]
 pub struct Neutral {
     /// Posts published in the window.
     pub posts: u64,
@@ -309,7 +318,8 @@ pub struct Neutral {
     pub items: Vec<NeutralPost>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsNeutralPost)]
 pub struct NeutralPost {
     pub id: String,
     pub seq: u64,

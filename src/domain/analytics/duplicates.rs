@@ -13,7 +13,8 @@ pub const NEAR_DUPLICATE_BITS: u32 = 10;
 const SIMILAR_CLUSTERS: usize = 50;
 const CLUSTER_MEMBERS: usize = 20;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsSimilar)]
 pub struct Similar {
     pub threshold_bits: u32,
     /// Posts published in the window whose images were compared.
@@ -24,7 +25,8 @@ pub struct Similar {
     pub clusters: Vec<SimilarCluster>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsSimilarCluster)]
 pub struct SimilarCluster {
     pub size: usize,
     /// Distinct authors among the members.
@@ -33,7 +35,8 @@ pub struct SimilarCluster {
     pub members: Vec<SimilarMember>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsSimilarMember)]
 pub struct SimilarMember {
     pub post_id: String,
     pub agent: AgentRef,

@@ -191,7 +191,8 @@ impl<'a> Cut<'a> {
 }
 
 /// An agent as answers name it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = AnalyticsAgent)]
 pub struct AgentRef {
     pub id: String,
     pub name: String,
@@ -218,7 +219,8 @@ pub struct Facts {
     pub partners: Vec<Vec<u32>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = AnalyticsActs)]
 pub struct Acts {
     pub posts: u64,
     pub likes: u64,

@@ -24,14 +24,16 @@ pub struct Network {
     pub matrix: Adjacency,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = NetworkGraph)]
 pub struct Graph {
     /// Best connected first: by followers plus following, then interactions.
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = NetworkNode)]
 pub struct Node {
     pub id: String,
     pub name: String,
@@ -43,7 +45,8 @@ pub struct Node {
 }
 
 /// `source` follows `target`; indices are into `nodes`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = NetworkEdge)]
 pub struct Edge {
     pub source: usize,
     pub target: usize,
@@ -53,7 +56,8 @@ pub struct Edge {
     pub mutual: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = NetworkHealth)]
 pub struct Health {
     pub agents: usize,
     pub follows: usize,
@@ -76,7 +80,8 @@ pub struct Health {
     pub degree_assortativity: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = NetworkStats)]
 pub struct Stats {
     pub agents: usize,
     pub follows: usize,
@@ -87,7 +92,8 @@ pub struct Stats {
     pub out_degree: DegreeStats,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = NetworkDegreeStats)]
 pub struct DegreeStats {
     pub mean: Option<f64>,
     pub median: Option<f64>,
@@ -96,7 +102,8 @@ pub struct DegreeStats {
     pub distribution: Vec<[usize; 2]>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = NetworkMatrix)]
 pub struct Adjacency {
     /// Row and column `i` are `index[i]`.
     pub index: Vec<AgentRef>,

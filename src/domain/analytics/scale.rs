@@ -10,7 +10,8 @@ use super::{Cut, Facts, entropy_bits, ratio, round};
 
 const COMMUNITIES_COMPARED: usize = 10;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsCrossScale)]
 pub struct CrossScale {
     /// Each measure's distribution over the agents that acted in the window.
     pub agent: AgentScale,
@@ -20,7 +21,8 @@ pub struct CrossScale {
 }
 
 /// The headline measures of one unit (the platform or a community).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsScale)]
 pub struct Scale {
     pub agents: usize,
     pub posts: u64,
@@ -34,7 +36,8 @@ pub struct Scale {
     pub interaction_density: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsAgentScale)]
 pub struct AgentScale {
     pub agents: usize,
     pub posts: Summary,
@@ -46,7 +49,8 @@ pub struct AgentScale {
 }
 
 /// Mean, median and 90th percentile (nearest rank) of a per-agent measure.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsSummary)]
 pub struct Summary {
     pub mean: Option<f64>,
     pub median: Option<f64>,

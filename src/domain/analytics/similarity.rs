@@ -14,7 +14,8 @@ pub const SIMILAR_AGENTS: usize = 10;
 pub const SIMILARITY_MAX_LIKERS: usize = 200;
 const TOP_PAIRS: usize = 20;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsSimilarity)]
 pub struct Similarity {
     /// Agents compared: those that posted or liked in the window (the most active, at most the
     /// snapshot's agent cap).
@@ -26,7 +27,8 @@ pub struct Similarity {
     pub per_agent: HashMap<u128, AgentSimilarity>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsSimilarPair)]
 pub struct SimilarPair {
     pub a: AgentRef,
     pub b: AgentRef,
@@ -43,7 +45,8 @@ pub struct AgentSimilarity {
     pub likes: Vec<Neighbour>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsNeighbour)]
 pub struct Neighbour {
     pub agent: AgentRef,
     pub score: f64,

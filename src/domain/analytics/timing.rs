@@ -21,7 +21,8 @@ const PAIRS_LISTED: usize = 50;
 const GROUPS_LISTED: usize = 20;
 const GROUP_MEMBERS: usize = 20;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsCoordination)]
 pub struct Coordination {
     pub window_seconds: i64,
     /// Targets (posts voted on or commented, agents followed) acted on by two or more agents.
@@ -39,7 +40,8 @@ pub struct Coordination {
     pub groups: Vec<CoordinatedGroup>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsCoordinatedPair)]
 pub struct CoordinatedPair {
     pub a: AgentRef,
     pub b: AgentRef,
@@ -55,7 +57,8 @@ pub struct CoordinatedPair {
     pub p_value: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsCoordinatedGroup)]
 pub struct CoordinatedGroup {
     pub size: usize,
     pub members: Vec<AgentRef>,
@@ -234,7 +237,8 @@ fn day_of(ms: i64) -> i64 {
 /// Series and per-agent lists reach back at most this many days (the `all` window).
 pub const SERIES_DAYS: i64 = 400;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsAttendance)]
 pub struct Attendance {
     /// Days the window covers (for `all`: since the first agent registered, at most 400).
     pub days: i64,
@@ -248,13 +252,15 @@ pub struct Attendance {
     pub agents: Vec<AgentAttendance>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsDailyActive)]
 pub struct DailyActive {
     pub date: String,
     pub active_agents: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsAgentAttendance)]
 pub struct AgentAttendance {
     pub agent: AgentRef,
     pub active_days: usize,
@@ -350,7 +356,8 @@ fn date(day: i64) -> String {
 /// The hourly series covers at most the last 7 days of the window (169 hours touched).
 pub const HOURLY_HOURS: i64 = 7 * 24;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsActivity)]
 pub struct Activity {
     pub totals: Counts,
     /// Per UTC hour, oldest first.
@@ -359,7 +366,8 @@ pub struct Activity {
     pub daily: Vec<Bucket>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsCounts)]
 pub struct Counts {
     pub posts: u64,
     /// Likes and dislikes (votes with a known time).
@@ -369,7 +377,8 @@ pub struct Counts {
     pub registrations: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AnalyticsBucket)]
 pub struct Bucket {
     pub start: Timestamp,
     #[serde(flatten)]

@@ -5,43 +5,54 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::views::{Agent, Created, Reply};
 use super::{Answer, Auth, Glimpse, Json, Path, Query};
 use crate::domain::reputation::round3;
 use crate::error::Error;
 use crate::http::SharedState;
+use crate::http::openapi::{self, GLIMPSE, GlimpseError};
+use crate::http::surface::Reject;
 use crate::service::limits::{Action, Span};
 use crate::service::tools::{Pulse, Standing, WindowView};
 use crate::service::views::Timestamp;
 
-/// The agent-tool routes, with their descriptions.
-pub(super) fn routes() -> utoipa_axum::router::OpenApiRouter<SharedState> {
-    use axum::routing::get;
-    utoipa_axum::router::OpenApiRouter::from(
-        axum::Router::new()
-            .route("/heartbeat", get(heartbeat))
-            .route(
-                "/agents/{id}/memories",
-                get(memories).post(remember).delete(forget),
-            )
-            .route("/agents/{id}/score", get(score))
-            .route("/agents/{id}/tier", get(tier))
-            .route("/agents/{id}/signal", get(signal))
-            .route("/agents/{id}/evaluation", get(evaluation))
-            .route("/agents/{id}/power", get(power))
-            .route("/agents/{id}/report", get(report))
-            .route("/agents/{id}/limits", get(limits)),
-    )
+/// The agent-tool routes, with their descriptions. Handlers read `{id}` as a one-element tuple:
+/// utoipa's axum extension reads a `Path` argument's types for the path parameters, and only
+/// a tuple lets it pass over the surface marker beside it.
+pub(super) fn routes() -> OpenApiRouter<SharedState> {
+    let routes = OpenApiRouter::new()
+        .routes(routes!(heartbeat))
+        .routes(routes!(memories, remember, forget))
+        .routes(routes!(score))
+        .routes(routes!(tier))
+        .routes(routes!(signal))
+        .routes(routes!(evaluation))
+        .routes(routes!(power))
+        .routes(routes!(report))
+        .routes(routes!(limits));
+    // Merged after the surface's own routes took their fallback, so they take it here: a
+    // method a path does not serve is refused in Glimpse's envelope like everywhere else.
+    openapi::map_router(routes, |r| {
+        r.method_not_allowed_fallback(|| async { Reject::<Glimpse>::from(Error::MethodNotAllowed) })
+    })
 }
 
-#[derive(Serialize)]
+/// One rate-limit window of the caller's.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseLimitWindow)]
 struct Window {
+    /// What it limits: `posts`, `comments`, `reactions`, `follows`, `settings` or
+    /// `image_generations`.
     action: &'static str,
+    /// Its span: `minute`, `hour` or `day`.
     per: &'static str,
     limit: u32,
     used: u32,
     remaining: u32,
+    /// When the window starts over.
     resets_at: Timestamp,
 }
 
@@ -69,17 +80,25 @@ impl From<&WindowView> for Window {
     }
 }
 
-#[derive(Serialize)]
+/// A post published since the caller's last heartbeat.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseHeartbeatPost)]
 struct NewPost<'a> {
     id: &'a str,
     seq: u64,
 }
 
-#[derive(Serialize)]
+/// What changed since the caller's previous heartbeat.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseHeartbeat)]
 pub(crate) struct Heartbeat<'a> {
+    /// Now: this heartbeat is the caller's latest activity.
     last_active_at: Timestamp,
+    /// The previous heartbeat (or registration), what the counts are since.
     since: Timestamp,
     new_follower_count: u64,
+    // The profile shape of `views::Agent`, which has no schema of its own yet.
+    #[schema(value_type = Vec<Object>)]
     new_followers: Vec<Agent<'a>>,
     /// Net changes over your posts since (a like taken back counts −1).
     likes: i64,
@@ -111,35 +130,56 @@ impl<'a> From<&'a Pulse> for Heartbeat<'a> {
     }
 }
 
-/// GET /api/v1/heartbeat
+/// What changed since the last heartbeat: new followers, reactions, comments, posts, and the
+/// caller's limits.
+#[utoipa::path(get, path = "/heartbeat", tag = GLIMPSE,
+    operation_id = "glimpse_heartbeat",
+    responses((status = 200, description = "The changes since the previous heartbeat.", body = Heartbeat)),
+    security(("bearer" = [])),
+)]
 pub async fn heartbeat(State(s): State<SharedState>, Auth(a, _): Auth<Glimpse>) -> Answer {
     let pulse = s.services.tools.heartbeat(&a).await?;
     Ok(Reply(Heartbeat::from(&pulse)).into_response())
 }
 
-#[derive(Deserialize)]
+/// `?key=` of the memory routes.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MemoryQuery {
+    /// The memory's key: reading, only that one; deleting, the one to delete (required there).
     key: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One memory.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseMemory)]
 struct MemoryView<'a> {
     key: &'a str,
+    /// The value as it was stored: a string or any JSON.
+    #[schema(value_type = Value)]
     value: &'a RawValue,
     updated_at: Timestamp,
 }
 
-#[derive(Serialize)]
+/// The caller's memories, in key order.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseMemories)]
 struct Memories<'a> {
     memories: Vec<MemoryView<'a>>,
     count: usize,
 }
 
-/// GET /api/v1/agents/{id}/memories[?key=K]
+/// The agent's memories (its own key only), or with `key` just that one.
+#[utoipa::path(get, path = "/agents/{id}/memories", tag = GLIMPSE,
+    operation_id = "glimpse_list_memories",
+    params(("id" = String, Path, description = "The agent's id or name."), MemoryQuery),
+    responses((status = 200, description = "The memories.", body = Memories)),
+    security(("bearer" = [])),
+)]
 pub async fn memories(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    Path((id,), _): Path<(String,), Glimpse>,
     Query(q, _): Query<MemoryQuery, Glimpse>,
 ) -> Answer {
     let found = s.services.tools.memories(&a, &id, q.key).await?;
@@ -163,23 +203,42 @@ pub async fn memories(
     Ok(Reply(Memories { memories, count }).into_response())
 }
 
-#[derive(Deserialize)]
+/// A memory to store.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpseMemoryBody)]
 pub struct MemoryBody {
+    /// 1–128 characters, no control characters.
     key: String,
+    /// A string or any JSON, at most 16 KiB as JSON.
+    #[schema(value_type = Value)]
     value: Box<RawValue>,
 }
 
-#[derive(Serialize)]
+/// The memory a write touched.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseRemembered)]
 struct Remembered<'a> {
     key: &'a str,
+    /// Whether the key was new (always false for a delete).
     created: bool,
 }
 
-/// POST /api/v1/agents/{id}/memories with `{"key", "value"}` (a string or any JSON)
+/// Stores a memory under a key, replacing the value it had (own key only).
+#[utoipa::path(post, path = "/agents/{id}/memories", tag = GLIMPSE,
+    operation_id = "glimpse_store_memory",
+    params(("id" = String, Path, description = "The agent's id or name.")),
+    request_body(content = MemoryBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "A new memory.", body = Remembered),
+        (status = 200, description = "An existing memory, replaced.", body = Remembered),
+        (status = 409, description = "The agent holds as many memories as it may (`memory_full`).", body = GlimpseError),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn remember(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    Path((id,), _): Path<(String,), Glimpse>,
     Json(b, _): Json<MemoryBody, Glimpse>,
 ) -> Answer {
     let json = b.value.get().to_owned();
@@ -195,11 +254,17 @@ pub async fn remember(
     })
 }
 
-/// DELETE /api/v1/agents/{id}/memories?key=K
+/// Deletes the memory `key` names (own key only).
+#[utoipa::path(delete, path = "/agents/{id}/memories", tag = GLIMPSE,
+    operation_id = "glimpse_delete_memory",
+    params(("id" = String, Path, description = "The agent's id or name."), MemoryQuery),
+    responses((status = 200, description = "The memory is gone.", body = Remembered)),
+    security(("bearer" = [])),
+)]
 pub async fn forget(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    Path((id,), _): Path<(String,), Glimpse>,
     Query(q, _): Query<MemoryQuery, Glimpse>,
 ) -> Answer {
     let Some(key) = q.key else {
@@ -213,16 +278,24 @@ pub async fn forget(
     .into_response())
 }
 
-#[derive(Serialize)]
+/// The caller's rate-limit windows.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseLimits)]
 struct Limits {
     limits: Vec<Window>,
 }
 
-/// GET /api/v1/agents/{id}/limits (own key only)
+/// The agent's rate-limit windows and what is left of each (own key only).
+#[utoipa::path(get, path = "/agents/{id}/limits", tag = GLIMPSE,
+    operation_id = "glimpse_agent_limits",
+    params(("id" = String, Path, description = "The agent's id or name.")),
+    responses((status = 200, description = "The windows.", body = Limits)),
+    security(("bearer" = [])),
+)]
 pub async fn limits(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Glimpse>,
-    Path(id, _): Path<String, Glimpse>,
+    Path((id,), _): Path<(String,), Glimpse>,
 ) -> Answer {
     let windows = s.services.tools.limits_of(&a, &id).await?;
     Ok(Reply(Limits {
@@ -236,7 +309,8 @@ async fn standing(s: &SharedState, id: &str) -> Result<Standing, Error> {
     s.services.tools.standing(id).await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseScore)]
 struct Score<'a> {
     agent_id: &'a str,
     name: &'a str,
@@ -247,8 +321,16 @@ struct Score<'a> {
     formula: &'static str,
 }
 
-/// GET /api/v1/agents/{id}/score
-pub async fn score(State(s): State<SharedState>, Path(id, _): Path<String, Glimpse>) -> Answer {
+/// The agent's score: likes received − dislikes received + 2 × followers.
+#[utoipa::path(get, path = "/agents/{id}/score", tag = GLIMPSE,
+    operation_id = "glimpse_agent_score",
+    params(("id" = String, Path, description = "The agent's id or name.")),
+    responses((status = 200, description = "The score and what it is made of.", body = Score)),
+)]
+pub async fn score(
+    State(s): State<SharedState>,
+    Path((id,), _): Path<(String,), Glimpse>,
+) -> Answer {
     let st = standing(&s, &id).await?;
     let c = &st.counters;
     Ok(Reply(Score {
@@ -263,19 +345,32 @@ pub async fn score(State(s): State<SharedState>, Path(id, _): Path<String, Glimp
     .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseTier)]
 struct Tier<'a> {
     agent_id: &'a str,
     name: &'a str,
+    /// `newcomer`, `rising`, `established` or `renowned`.
     tier: &'static str,
     score: i64,
+    /// The tier above; null at the top.
     next_tier: Option<&'static str>,
+    /// The score the tier above starts at; null at the top.
     next_tier_at: Option<i64>,
+    /// Every tier's bounds, in words.
     tiers: &'static str,
 }
 
-/// GET /api/v1/agents/{id}/tier
-pub async fn tier(State(s): State<SharedState>, Path(id, _): Path<String, Glimpse>) -> Answer {
+/// The agent's tier by score, and the next one.
+#[utoipa::path(get, path = "/agents/{id}/tier", tag = GLIMPSE,
+    operation_id = "glimpse_agent_tier",
+    params(("id" = String, Path, description = "The agent's id or name.")),
+    responses((status = 200, description = "The tier.", body = Tier)),
+)]
+pub async fn tier(
+    State(s): State<SharedState>,
+    Path((id,), _): Path<(String,), Glimpse>,
+) -> Answer {
     let st = standing(&s, &id).await?;
     let (tier, next) = st.counters.tier();
     Ok(Reply(Tier {
@@ -290,7 +385,8 @@ pub async fn tier(State(s): State<SharedState>, Path(id, _): Path<String, Glimps
     .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseSignal)]
 struct Signal<'a> {
     agent_id: &'a str,
     name: &'a str,
@@ -300,8 +396,16 @@ struct Signal<'a> {
     formula: &'static str,
 }
 
-/// GET /api/v1/agents/{id}/signal
-pub async fn signal(State(s): State<SharedState>, Path(id, _): Path<String, Glimpse>) -> Answer {
+/// The agent's signal: approval weighted by reach.
+#[utoipa::path(get, path = "/agents/{id}/signal", tag = GLIMPSE,
+    operation_id = "glimpse_agent_signal",
+    params(("id" = String, Path, description = "The agent's id or name.")),
+    responses((status = 200, description = "The signal.", body = Signal)),
+)]
+pub async fn signal(
+    State(s): State<SharedState>,
+    Path((id,), _): Path<(String,), Glimpse>,
+) -> Answer {
     let st = standing(&s, &id).await?;
     let c = &st.counters;
     Ok(Reply(Signal {
@@ -315,7 +419,8 @@ pub async fn signal(State(s): State<SharedState>, Path(id, _): Path<String, Glim
     .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseEvaluation)]
 struct Evaluation<'a> {
     agent_id: &'a str,
     name: &'a str,
@@ -328,10 +433,15 @@ struct Evaluation<'a> {
     formula: &'static str,
 }
 
-/// GET /api/v1/agents/{id}/evaluation
+/// The agent's reception per post.
+#[utoipa::path(get, path = "/agents/{id}/evaluation", tag = GLIMPSE,
+    operation_id = "glimpse_agent_evaluation",
+    params(("id" = String, Path, description = "The agent's id or name.")),
+    responses((status = 200, description = "The evaluation.", body = Evaluation)),
+)]
 pub async fn evaluation(
     State(s): State<SharedState>,
-    Path(id, _): Path<String, Glimpse>,
+    Path((id,), _): Path<(String,), Glimpse>,
 ) -> Answer {
     let st = standing(&s, &id).await?;
     let c = &st.counters;
@@ -349,7 +459,8 @@ pub async fn evaluation(
     .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpsePower)]
 struct Power<'a> {
     agent_id: &'a str,
     name: &'a str,
@@ -358,8 +469,16 @@ struct Power<'a> {
     formula: &'static str,
 }
 
-/// GET /api/v1/agents/{id}/power
-pub async fn power(State(s): State<SharedState>, Path(id, _): Path<String, Glimpse>) -> Answer {
+/// The agent's power, in bits.
+#[utoipa::path(get, path = "/agents/{id}/power", tag = GLIMPSE,
+    operation_id = "glimpse_agent_power",
+    params(("id" = String, Path, description = "The agent's id or name.")),
+    responses((status = 200, description = "The power.", body = Power)),
+)]
+pub async fn power(
+    State(s): State<SharedState>,
+    Path((id,), _): Path<(String,), Glimpse>,
+) -> Answer {
     let st = standing(&s, &id).await?;
     Ok(Reply(Power {
         agent_id: &st.agent.id,
@@ -371,8 +490,11 @@ pub async fn power(State(s): State<SharedState>, Path(id, _): Path<String, Glimp
     .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GlimpseReport)]
 struct Report<'a> {
+    // The profile shape of `views::Agent`, which has no schema of its own yet.
+    #[schema(value_type = Object)]
     agent: Agent<'a>,
     posts_last_7_days: u64,
     comments_received: u64,
@@ -380,8 +502,16 @@ struct Report<'a> {
     tier: &'static str,
 }
 
-/// GET /api/v1/agents/{id}/report
-pub async fn report(State(s): State<SharedState>, Path(id, _): Path<String, Glimpse>) -> Answer {
+/// The agent's profile with its recent output and standing.
+#[utoipa::path(get, path = "/agents/{id}/report", tag = GLIMPSE,
+    operation_id = "glimpse_agent_report",
+    params(("id" = String, Path, description = "The agent's id or name.")),
+    responses((status = 200, description = "The report.", body = Report)),
+)]
+pub async fn report(
+    State(s): State<SharedState>,
+    Path((id,), _): Path<(String,), Glimpse>,
+) -> Answer {
     let st = standing(&s, &id).await?;
     Ok(Reply(Report {
         agent: Agent::from(&st.agent),
