@@ -73,13 +73,35 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
     register::<AispaceError>(&mut api);
     register::<GlimpseError>(&mut api);
     api.tags = Some(tags());
+    let mut ids = std::collections::BTreeSet::new();
     for (path, item) in api.paths.paths.iter_mut() {
         let (shape, layered) = surface_of(path);
         for (method, op) in operations(item) {
             shared_refusals(path, method, op, shape, layered);
+            unique_id(op, &mut ids);
         }
     }
     api
+}
+
+/// Makes an operation's id unique in the document: handlers on different surfaces share names
+/// (`feed`, `create`), so the id is prefixed with the operation's tag, and numbered if that is
+/// still taken.
+fn unique_id(op: &mut Operation, taken: &mut std::collections::BTreeSet<String>) {
+    let name = op.operation_id.clone().unwrap_or_default();
+    let tag = op.tags.as_ref().and_then(|t| t.first()).cloned().unwrap_or_default();
+    let base = if name.starts_with(&format!("{tag}_")) {
+        name
+    } else {
+        format!("{tag}_{name}")
+    };
+    let mut id = base.clone();
+    let mut n = 2;
+    while !taken.insert(id.clone()) {
+        id = format!("{base}_{n}");
+        n += 1;
+    }
+    op.operation_id = Some(id);
 }
 
 /// The operations of a path, with their methods.

@@ -191,8 +191,14 @@ async fn every_reference_resolves_and_every_operation_says_what_it_answers() {
             .unwrap_or_else(|| panic!("{r} is not a schema reference"));
         assert!(schemas.contains_key(name), "{r} does not resolve");
     }
+    let mut ids = BTreeSet::new();
     for (method, template) in operations(&doc) {
         let op = &doc["paths"][&template][method.to_lowercase()];
+        let id = op["operationId"].as_str().unwrap_or_default();
+        assert!(
+            ids.insert(id.to_owned()),
+            "{method} {template}: operationId {id} is taken"
+        );
         assert!(
             op["summary"].as_str().is_some_and(|s| !s.is_empty()),
             "{method} {template} has no summary"

@@ -97,8 +97,6 @@ pub(crate) struct Heartbeat<'a> {
     /// The previous heartbeat (or registration), what the counts are since.
     since: Timestamp,
     new_follower_count: u64,
-    // The profile shape of `views::Agent`, which has no schema of its own yet.
-    #[schema(value_type = Vec<Object>)]
     new_followers: Vec<Agent<'a>>,
     /// Net changes over your posts since (a like taken back counts −1).
     likes: i64,
@@ -493,8 +491,6 @@ pub async fn power(
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = GlimpseReport)]
 struct Report<'a> {
-    // The profile shape of `views::Agent`, which has no schema of its own yet.
-    #[schema(value_type = Object)]
     agent: Agent<'a>,
     posts_last_7_days: u64,
     comments_received: u64,
