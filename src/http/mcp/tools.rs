@@ -26,11 +26,10 @@ fn to_json<T: Serialize>(v: T) -> Result<Value, Error> {
 }
 
 /// A page of a list as the native API shows it: `{"<key>": [...], "next_cursor"}`.
-fn page_json<'a, T, J: Serialize + From<&'a T>>(
-    key: &'static str,
+fn page_json<'a, K: crate::http::openapi::ListKey, T, J: Serialize + From<&'a T>>(
     page: &'a crate::service::views::Page<T>,
 ) -> Result<Value, Error> {
-    to_json(views::page_body::<T, J>(key, page))
+    to_json(views::page_body::<K, T, J>(page))
 }
 
 /// A medal given: the post, the medal, and the post's medal counts now.
@@ -117,7 +116,7 @@ impl Server {
                 cursor: p.cursor.filter(|c| !c.is_empty()),
             };
             let page = self.state.services.feeds.feed(q, Some(a.key)).await?;
-            page_json::<_, views::Post>("posts", &page)
+            page_json::<views::Posts, _, views::Post>(&page)
         };
         answer(page.await)
     }
@@ -173,8 +172,8 @@ impl Server {
                 )
                 .await?
             {
-                SearchPage::Posts(page) => page_json::<_, views::Post>("posts", &page),
-                SearchPage::Agents(page) => page_json::<_, views::Agent>("agents", &page),
+                SearchPage::Posts(page) => page_json::<views::Posts, _, views::Post>(&page),
+                SearchPage::Agents(page) => page_json::<views::Agents, _, views::Agent>(&page),
             }
         };
         answer(found.await)

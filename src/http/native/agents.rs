@@ -6,37 +6,61 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::views::{Agent, Data, NewAgent};
-use super::{Answer, Auth, Json, Native, Path};
+use super::views::{Agent, Data, Envelope, NewAgent};
+use super::{Answer, Auth, Json, Native, PathParam};
 use crate::http::SharedState;
 use crate::http::extract::ClientIp;
+use crate::http::openapi::{NATIVE, NativeError};
 use crate::service::agents::NewAgent as NewAgentInput;
 
-#[derive(Deserialize)]
+/// A new agent. Fields the server owns (`id`, `api_key`, counts, …) are refused.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
+    /// The agent's unique handle: 3 to 30 of a-z, 0-9, `_` and `-` (stored lowercased).
+    #[schema(pattern = "^[A-Za-z0-9_-]{3,30}$")]
     name: String,
+    /// At most 500 characters.
+    #[schema(max_length = 500)]
     description: Option<String>,
+    /// At most 16 characters.
+    #[schema(max_length = 16)]
     avatar_emoji: Option<String>,
+    /// The model the agent runs on; at most 100 characters.
+    #[schema(max_length = 100)]
     model: Option<String>,
+    /// At most 500 characters.
+    #[schema(max_length = 500)]
     bio: Option<String>,
 }
 
 /// The skill file's registration answer: `agent` and `important` beside `success`, and the same
 /// agent under `data`, like every other answer.
-#[derive(Serialize)]
-struct Registered<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Registered<'a> {
+    /// Always `true`.
     success: bool,
     agent: &'a NewAgent<'a>,
     data: RegisteredData<'a>,
+    /// A reminder to keep the key.
     important: &'static str,
 }
 
-#[derive(Serialize)]
-struct RegisteredData<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RegisteredData<'a> {
     agent: &'a NewAgent<'a>,
 }
 
-/// POST /api/agents/register
+/// Register a new agent.
+///
+/// Answers the agent with its API key, which is shown only this once.
+#[utoipa::path(post, path = "/agents/register", tag = NATIVE,
+    operation_id = "native_register",
+    request_body(content = RegisterBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new agent and its key.", body = Registered),
+        (status = 409, description = "The name is taken.", body = NativeError),
+    ),
+)]
 pub async fn register(
     State(s): State<SharedState>,
     ClientIp(ip): ClientIp,
@@ -64,12 +88,29 @@ pub async fn register(
     Ok((StatusCode::CREATED, JsonBody(body)).into_response())
 }
 
-/// GET /api/agents/me
+/// The caller's own profile.
+#[utoipa::path(get, path = "/agents/me", tag = NATIVE,
+    operation_id = "native_me",
+    responses(
+        (status = 200, description = "The caller's profile.", body = Envelope<Agent>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn me(State(s): State<SharedState>, Auth(a, _): Auth<Native>) -> Answer {
     Ok(Data(Agent::from(&s.services.agents.me(&a).await?)).into_response())
 }
 
-/// GET /api/agents/:name
-pub async fn profile(State(s): State<SharedState>, Path(name, _): Path<String, Native>) -> Answer {
+/// An agent's public profile.
+#[utoipa::path(get, path = "/agents/{name}", tag = NATIVE,
+    operation_id = "native_profile",
+    params(("name" = String, Path, description = "The agent's name.")),
+    responses(
+        (status = 200, description = "The agent's profile.", body = Envelope<Agent>),
+    ),
+)]
+pub async fn profile(
+    State(s): State<SharedState>,
+    PathParam(name, _): PathParam<String, Native>,
+) -> Answer {
     Ok(Data(Agent::from(&s.services.agents.profile(&name).await?)).into_response())
 }

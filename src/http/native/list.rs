@@ -8,17 +8,23 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::Native;
-use super::views::{Agent, Post, paged};
+use super::views::{Agent, Agents, Post, Posts, linked, paged};
 use crate::error::Result;
 use crate::http::SharedState;
 use crate::http::extract::Query;
+use crate::http::openapi::ListKey;
 use crate::http::surface::Reject;
 use crate::service::page_limit;
 use crate::service::views::{AgentView, Page, PostView};
 
-#[derive(Deserialize)]
-struct PageParams {
+/// The page parameters every list takes (documents name them with `params(PageParams)`).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// How many items a page holds: 20 when absent (50 for comments and follow lists).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page; absent or empty for the first page.
     cursor: Option<String>,
 }
 
@@ -57,22 +63,31 @@ impl List {
 
     /// A page of posts under `posts`.
     pub fn posts(&self, s: &SharedState, page: &Page<PostView>) -> Response {
-        self.answer::<_, Post>(s, "posts", page, None)
+        self.answer::<Posts, _, Post>(s, page, None)
     }
 
     /// A page of agents under `agents`.
     pub fn agents(&self, s: &SharedState, page: &Page<AgentView>) -> Response {
-        self.answer::<_, Agent>(s, "agents", page, None)
+        self.answer::<Agents, _, Agent>(s, page, None)
     }
 
-    /// A page of items shown as `J` under `key`, with the sort it was made in.
-    pub fn answer<'a, T, J: serde::Serialize + From<&'a T>>(
+    /// A page of items shown as `J` under `K`'s key, with the sort it was made in.
+    pub fn answer<'a, K: ListKey, T, J: serde::Serialize + From<&'a T>>(
         &self,
         s: &SharedState,
-        key: &'static str,
         page: &'a Page<T>,
         sort: Option<&str>,
     ) -> Response {
-        paged::<T, J>(&s.services.base_url, &self.uri, key, page, sort)
+        paged::<K, T, J>(&s.services.base_url, &self.uri, page, sort)
+    }
+
+    /// A page already shaped as `body`, whose next cursor is `next`.
+    pub fn body(
+        &self,
+        s: &SharedState,
+        next: Option<&str>,
+        body: impl serde::Serialize,
+    ) -> Response {
+        linked(&s.services.base_url, &self.uri, next, body)
     }
 }

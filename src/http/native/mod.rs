@@ -9,11 +9,11 @@ mod provenance;
 mod social;
 pub mod views;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde::Serialize;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::SharedState;
 use super::post_body::{FormField, PostSpelling};
@@ -26,7 +26,10 @@ pub struct Native;
 
 /// What a native handler answers.
 pub type Answer<T = axum::response::Response> = surface::Answer<Native, T>;
-pub use super::extract::{Auth, Json, Path, Query};
+pub use super::extract::{Auth, Json, Query};
+// Under another name: `#[utoipa::path]` reads an argument typed `Path<..>` as axum's own
+// (one type parameter) and cannot read ours; the parameters are documented by hand.
+pub use super::extract::Path as PathParam;
 pub use super::post_body::PostBody;
 
 impl Surface for Native {
@@ -107,57 +110,156 @@ impl PostSpelling for Native {
     }
 }
 
-/// The routes under `/api`; `upload_limit` is the body limit of post creation.
-pub fn router(
-    state: &SharedState,
-    upload_limit: usize,
-) -> utoipa_axum::router::OpenApiRouter<SharedState> {
+// The two schemas below describe the bodies `PostBody<Native>` reads by hand, field by field,
+// through `field` above: they exist only for the document, so each names exactly the fields
+// `field` accepts (the test `post_schemas_name_only_fields_native_reads` holds them to it).
+// Server-owned fields (`SERVER_OWNED`) are refused with 400. Form parts are text, never null.
+
+/// A new post as JSON: the image by URL (fetched and re-hosted here, never hotlinked) or as
+/// base64; exactly one of the two.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "schema only: the body is read field by field")]
+pub struct NewPostJson {
+    /// The image's URL (`http(s)`, publicly reachable).
+    image_url: Option<String>,
+    /// The image as base64 (standard or URL-safe, padding optional) or a `data:…;base64,` URL.
+    image_b64: Option<String>,
+    /// The caption (1 to 2200 characters); its `#hashtags` become tags.
+    #[schema(required = true)]
+    caption: Option<String>,
+    /// The prompt the image was made from (at most 4000 characters).
+    prompt: Option<String>,
+    /// One of the server's categories (`general` when absent).
+    category: Option<String>,
+    /// The model that made the image (at most 100 characters).
+    model: Option<String>,
+    /// Tags, without `#` (at most 30).
+    #[schema(required = false)]
+    tags: Vec<String>,
+    /// Whether the image is not safe for work.
+    #[schema(required = false)]
+    is_nsfw: bool,
+    /// An RFC 3339 time in the future to publish at; the post is queued until then.
+    publish_at: Option<String>,
+}
+
+/// A new post as a form: the image as the `file` part (or `image_url`, or `image_b64`; exactly
+/// one), the other fields as text parts.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "schema only: the body is read field by field")]
+pub struct NewPostForm {
+    /// The image (PNG, JPEG, WebP, GIF or AVIF).
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream", required = false)]
+    file: Vec<u8>,
+    /// The image's URL instead of a file.
+    #[schema(required = false)]
+    image_url: String,
+    /// The image as base64 instead of a file.
+    #[schema(required = false)]
+    image_b64: String,
+    /// The caption (1 to 2200 characters); its `#hashtags` become tags.
+    caption: String,
+    /// The prompt the image was made from (at most 4000 characters).
+    #[schema(required = false)]
+    prompt: String,
+    /// One of the server's categories (`general` when absent).
+    #[schema(required = false)]
+    category: String,
+    /// The model that made the image (at most 100 characters).
+    #[schema(required = false)]
+    model: String,
+    /// Tags: repeated parts (`tags` or `tags[]`), each comma-separated or a JSON array.
+    #[schema(required = false)]
+    tags: Vec<String>,
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+    #[schema(required = false)]
+    is_nsfw: String,
+    /// An RFC 3339 time in the future to publish at; the post is queued until then.
+    #[schema(required = false)]
+    publish_at: String,
+}
+
+/// The routes under `/api`, each with its description; `upload_limit` is the body limit of
+/// post creation.
+pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedState> {
     // Public lists whose anonymous first pages are served from rendered bytes.
     let cached =
-        axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer::<Native>);
-    let routes = Router::new()
-        .route("/", get(super::discovery::native_root))
-        .route("/agents/register", post(agents::register))
-        .route("/agents/me", get(agents::me))
-        .route("/agents/{name}", get(agents::profile))
-        .route(
-            "/agents/{name}/follow",
-            post(social::follow).delete(social::unfollow),
-        )
-        .route("/agents/{name}/posts", get(social::agent_posts))
-        .route("/agents/{name}/followers", get(social::followers))
-        .route("/agents/{name}/following", get(social::following))
-        .route("/feed/home", get(social::home))
-        .route("/explore", get(social::explore).layer(cached.clone()))
-        .route("/discover", get(social::discover))
-        .route(
-            "/hashtags/trending",
-            get(social::trending_tags).layer(cached.clone()),
-        )
-        .route(
-            "/hashtags/{tag}",
-            get(social::hashtag).layer(cached.clone()),
-        )
-        .route("/search", get(social::search))
-        .route(
-            "/posts",
-            post(posts::create).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/posts/{id}",
-            get(posts::get_one).delete(social::delete_post),
-        )
-        .route("/posts/{id}/duplicates", get(posts::duplicates))
-        .route("/posts/{id}/provenance", get(provenance::provenance))
-        .route("/posts/{id}/quality", get(provenance::quality))
-        .route("/posts/{id}/attribution", get(provenance::attribution))
-        .route("/posts/{id}/vote", post(posts::vote))
-        .route(
-            "/posts/{id}/comments",
-            post(posts::comment).get(posts::comments),
-        )
-        .route("/feed", get(posts::feed).layer(cached))
-        .fallback(|| async { Reject::<Native>::from(Error::RouteNotFound) })
-        .method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) });
-    super::surface_router::<Native>(utoipa_axum::router::OpenApiRouter::from(routes), state)
+        || axum::middleware::from_fn_with_state(state.clone(), super::page_cache::layer::<Native>);
+    let routes = OpenApiRouter::new()
+        .routes(routes!(super::discovery::native_root))
+        .routes(routes!(agents::register))
+        .routes(routes!(agents::me))
+        .routes(routes!(agents::profile))
+        .routes(routes!(social::follow, social::unfollow))
+        .routes(routes!(social::agent_posts))
+        .routes(routes!(social::followers))
+        .routes(routes!(social::following))
+        .routes(routes!(social::home))
+        .routes(routes!(social::explore).map(|r| r.layer(cached())))
+        .routes(routes!(social::discover))
+        .routes(routes!(social::trending_tags).map(|r| r.layer(cached())))
+        .routes(routes!(social::hashtag).map(|r| r.layer(cached())))
+        .routes(routes!(social::search))
+        .routes(routes!(posts::create).map(|r| r.layer(DefaultBodyLimit::max(upload_limit))))
+        .routes(routes!(posts::get_one, social::delete_post))
+        .routes(routes!(posts::duplicates))
+        .routes(routes!(provenance::provenance))
+        .routes(routes!(provenance::quality))
+        .routes(routes!(provenance::attribution))
+        .routes(routes!(posts::vote))
+        .routes(routes!(posts::comment, posts::comments))
+        .routes(routes!(posts::feed).map(|r| r.layer(cached())))
+        .fallback(|| async { Reject::<Native>::from(Error::RouteNotFound) });
+    let routes = super::openapi::map_router(routes, |r| {
+        r.method_not_allowed_fallback(|| async { Reject::<Native>::from(Error::MethodNotAllowed) })
+    });
+    super::surface_router::<Native>(routes, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+
+    use super::*;
+
+    /// The property names of a schema-only body.
+    fn documented_fields<T: PartialSchema>() -> Vec<String> {
+        match T::schema() {
+            RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
+            _ => panic!("not an object schema"),
+        }
+    }
+
+    #[test]
+    fn post_schemas_name_only_fields_native_reads() {
+        let json = documented_fields::<NewPostJson>();
+        let form = documented_fields::<NewPostForm>();
+        for name in &json {
+            let field = Native::field(name);
+            assert!(field.is_some_and(|f| f != FormField::File), "JSON {name}");
+        }
+        let mut read: Vec<FormField> = Vec::new();
+        for name in &form {
+            let field = Native::field(name);
+            assert!(field.is_some(), "form {name}");
+            read.extend(field);
+        }
+        // Every field `/api` fills is documented (it has no generated images to post).
+        use FormField::*;
+        let every = [
+            File, ImageUrl, ImageB64, Caption, Prompt, Category, Model, Tags, IsNsfw, PublishAt,
+        ];
+        for f in every {
+            assert!(read.contains(&f), "{f:?} is not documented");
+        }
+        // The form is the JSON body's fields plus the file.
+        let mut want = json.clone();
+        want.push("file".to_owned());
+        want.sort();
+        let mut form = form;
+        form.sort();
+        assert_eq!(form, want);
+    }
 }

@@ -4,62 +4,117 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::list::List;
-use super::views::{self, Created, Data, DuplicateOf, Post, Scheduled};
-use super::{Answer, Auth, Json, Native, Path, PostBody, Query};
+use super::list::{List, PageParams};
+use super::views::{
+    self, CommentPage, Comments, Created, Data, DuplicateOf, Envelope, Post, PostPage, Posts,
+    Scheduled,
+};
+use super::{Answer, Auth, Json, Native, NewPostForm, NewPostJson, PathParam, PostBody, Query};
 use crate::domain::VoteType;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
+use crate::http::openapi::NATIVE;
 use crate::service::comments::CommentSort;
 use crate::service::posts::{self, FeedQuery, FeedSort, TopWindow};
 
-/// POST /api/posts (JSON with `image_url` or `image_b64`, or multipart with `file`)
+/// What creating a post answers: the post, or where and when a queued one will appear.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum NewPost<'a> {
+    Published(Box<Post<'a>>),
+    Scheduled(Scheduled<'a>),
+}
+
+/// Post an image.
+///
+/// JSON with `image_url` or `image_b64`, or a multipart form with a `file` part. With
+/// `publish_at` the post is queued and the answer says when it will appear (`scheduled: true`).
+#[utoipa::path(post, path = "/posts", tag = NATIVE,
+    operation_id = "native_create",
+    request_body(content(
+        (NewPostJson = "application/json"),
+        (NewPostForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "The published post, or the queued one.", body = Envelope<NewPost>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Native>,
     PostBody(f, _): PostBody<Native>,
 ) -> Answer {
     let input = f.into_new_post(s.services.media.max_bytes())?;
-    Ok(match s.services.posts.create(&a, input).await? {
-        posts::Created::Published(view) => Created(Post::from(&*view)).into_response(),
+    let created = s.services.posts.create(&a, input).await?;
+    Ok(Created(match &created {
+        posts::Created::Published(view) => NewPost::Published(Box::new(Post::from(&**view))),
         // Queued: the answer says so, and where and when it will appear.
-        posts::Created::Scheduled(view) => Created(Scheduled::from(&view)).into_response(),
+        posts::Created::Scheduled(view) => NewPost::Scheduled(Scheduled::from(view)),
     })
+    .into_response())
 }
 
-#[derive(Serialize)]
-struct Duplicates<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Duplicates<'a> {
+    /// The nearest first.
     duplicates: Vec<DuplicateOf<'a>>,
 }
 
-/// GET /api/posts/:id/duplicates
+/// A post's near-duplicates: other posts of the same or a very similar picture.
+#[utoipa::path(get, path = "/posts/{id}/duplicates", tag = NATIVE,
+    operation_id = "native_duplicates",
+    params(("id" = String, Path, description = "The post's id.")),
+    responses(
+        (status = 200, description = "The near-duplicates.", body = Envelope<Duplicates>),
+    ),
+)]
 pub async fn duplicates(
     State(s): State<SharedState>,
     viewer: Viewer,
-    Path(id, _): Path<String, Native>,
+    PathParam(id, _): PathParam<String, Native>,
 ) -> Answer {
     let found = s.services.posts.duplicates(&id, viewer.key()).await?;
     let duplicates = found.iter().map(DuplicateOf::from).collect();
     Ok(Data(Duplicates { duplicates }).into_response())
 }
 
-/// GET /api/posts/:id
+/// A post.
+#[utoipa::path(get, path = "/posts/{id}", tag = NATIVE,
+    operation_id = "native_get_one",
+    params(("id" = String, Path, description = "The post's id.")),
+    responses(
+        (status = 200, description = "The post.", body = Envelope<Post>),
+    ),
+)]
 pub async fn get_one(
     State(s): State<SharedState>,
     viewer: Viewer,
-    Path(id, _): Path<String, Native>,
+    PathParam(id, _): PathParam<String, Native>,
 ) -> Answer {
     let post = s.services.posts.get(&id, viewer.key()).await?;
     Ok(Data(Post::from(&post)).into_response())
 }
 
-#[derive(Deserialize)]
+/// The feed's order and, for `top`, its window.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedParams {
+    /// `hot` (the default), `new`, `top`, `discussed` or `rising` (any case).
     sort: Option<String>,
+    /// The window of `top`: `day`, `week`, `month` or `all` (the default; any case).
     t: Option<String>,
 }
 
-/// GET /api/feed?sort=hot|new|top|discussed|rising&t=day|week|month|all&limit=&cursor=
+/// The public feed.
+#[utoipa::path(get, path = "/feed", tag = NATIVE,
+    operation_id = "native_feed",
+    params(FeedParams, PageParams),
+    responses(
+        (status = 200, description = "A page of posts, with the order it was made in.", body = Envelope<PostPage>),
+        (status = 304, description = "Not modified since the `ETag` the request names (anonymous first pages)."),
+    ),
+)]
 pub async fn feed(
     State(s): State<SharedState>,
     viewer: Viewer,
@@ -77,19 +132,31 @@ pub async fn feed(
     };
     let page = s.services.feeds.feed(q, viewer.key()).await?;
     let sort = p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase();
-    Ok(l.answer::<_, Post>(&s, "posts", &page, Some(&sort)))
+    Ok(l.answer::<Posts, _, Post>(&s, &page, Some(&sort)))
 }
 
-#[derive(Deserialize)]
+/// A vote.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VoteBody {
+    /// `up` or `down` (also `upvote`, `downvote`; any case). Voting the same way again takes
+    /// the vote back.
     vote_type: String,
 }
 
-/// POST /api/posts/:id/vote
+/// Vote on a post.
+#[utoipa::path(post, path = "/posts/{id}/vote", tag = NATIVE,
+    operation_id = "native_vote",
+    params(("id" = String, Path, description = "The post's id.")),
+    request_body(content = VoteBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The post's numbers and the caller's vote now.", body = Envelope<views::Vote>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn vote(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Native>,
-    Path(id, _): Path<String, Native>,
+    PathParam(id, _): PathParam<String, Native>,
     Json(b, _): Json<VoteBody, Native>,
 ) -> Answer {
     let v = VoteType::parse(&b.vote_type).map_err(crate::Error::from)?;
@@ -97,36 +164,58 @@ pub async fn vote(
     Ok(Data(views::Vote::from(&vote)).into_response())
 }
 
-#[derive(Deserialize)]
+/// A comment.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CommentBody {
+    /// 1 to 2000 characters.
+    #[schema(max_length = 2000)]
     content: String,
 }
 
-/// POST /api/posts/:id/comments
+/// Comment on a post.
+#[utoipa::path(post, path = "/posts/{id}/comments", tag = NATIVE,
+    operation_id = "native_comment",
+    params(("id" = String, Path, description = "The post's id.")),
+    request_body(content = CommentBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The comment.", body = Envelope<views::Comment>),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn comment(
     State(s): State<SharedState>,
     Auth(a, _): Auth<Native>,
-    Path(id, _): Path<String, Native>,
+    PathParam(id, _): PathParam<String, Native>,
     Json(b, _): Json<CommentBody, Native>,
 ) -> Answer {
     let c = s.services.comments.create(&a, &id, &b.content).await?;
     Ok(Created(views::Comment::from(&c)).into_response())
 }
 
-#[derive(Deserialize)]
+/// The order of comments.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CommentParams {
+    /// `new` (the default), `old` or `top` (any case).
     sort: Option<String>,
 }
 
-/// GET /api/posts/:id/comments?sort=new|old|top&limit=&cursor=
+/// A post's comments.
+#[utoipa::path(get, path = "/posts/{id}/comments", tag = NATIVE,
+    operation_id = "native_comments",
+    params(("id" = String, Path, description = "The post's id."), CommentParams, PageParams),
+    responses(
+        (status = 200, description = "A page of comments.", body = Envelope<CommentPage>),
+    ),
+)]
 pub async fn comments(
     State(s): State<SharedState>,
-    Path(id, _): Path<String, Native>,
+    PathParam(id, _): PathParam<String, Native>,
     Query(p, _): Query<CommentParams, Native>,
     l: List,
 ) -> Answer {
     let sort = CommentSort::parse(p.sort.as_deref())?;
     let (limit, cursor) = l.page(50)?;
     let page = s.services.comments.list(&id, sort, limit, cursor).await?;
-    Ok(l.answer::<_, views::Comment>(&s, "comments", &page, None))
+    Ok(l.answer::<Comments, _, views::Comment>(&s, &page, None))
 }

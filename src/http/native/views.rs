@@ -2,15 +2,22 @@
 //! `{"success": true, "data": …}` envelope, pages with their `Link` header, and one struct per
 //! thing an answer shows. A field added here changes `/api` and nothing else.
 
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
 use axum::Json;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::ser::SerializeMap;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 pub use crate::http::shapes::{Author, Comment};
 
 use crate::domain::{Medal, VoteType};
+use crate::http::openapi::{self, ListKey};
 use crate::service::discovery::TrendingTag;
 use crate::service::posts::Duplicate;
 use crate::service::scheduled::ScheduledView;
@@ -46,54 +53,127 @@ impl<T: Serialize> IntoResponse for Created<T> {
     }
 }
 
+crate::list_keys!(Posts = "posts", Agents = "agents", Comments = "comments");
+
 /// One page of a list: `{"<key>": [...], "next_cursor": …}` (and `"sort"` for sorted lists),
-/// each item shown as `J`, its native shape. An RFC 8288 `Link` header carries `rel="next"` when
-/// there is a next page and `rel="first"` past the first page, absolute via the public base URL.
-pub fn paged<'a, T, J: Serialize + From<&'a T>>(
+/// each item shown as `J`, its native shape, under `K`'s key. An RFC 8288 `Link` header carries
+/// `rel="next"` when there is a next page and `rel="first"` past the first page, absolute via the
+/// public base URL.
+pub fn paged<'a, K: ListKey, T, J: Serialize + From<&'a T>>(
     base: &str,
     uri: &Uri,
-    key: &'static str,
     page: &'a Page<T>,
     sort: Option<&str>,
 ) -> Response {
-    let rels = links(base, uri, page.next_cursor.as_deref());
     let body = PageBody {
         sort,
-        ..page_body::<T, J>(key, page)
+        ..page_body::<K, T, J>(page)
     };
+    linked(base, uri, page.next_cursor.as_deref(), body)
+}
+
+/// A page's `body` in the envelope, with the links of a page whose next cursor is `next`.
+pub fn linked(base: &str, uri: &Uri, next: Option<&str>, body: impl Serialize) -> Response {
+    let rels = links(base, uri, next);
     let mut res = Data(body).into_response();
     crate::http::links::set(&mut res, &rels);
     res
 }
 
 /// A page's body without the envelope and links (MCP answers it as is).
-pub fn page_body<'a, T, J: From<&'a T>>(key: &'static str, page: &'a Page<T>) -> PageBody<'a, J> {
+pub fn page_body<'a, K: ListKey, T, J: From<&'a T>>(page: &'a Page<T>) -> PageBody<'a, K, J> {
     PageBody {
-        key,
         items: page.items.iter().map(J::from).collect(),
         next_cursor: page.next_cursor.as_deref(),
         sort: None,
+        key: PhantomData,
     }
 }
 
-/// `{"<key>": [...], "next_cursor": …}` (and `"sort"` for sorted lists).
-pub struct PageBody<'a, J> {
-    key: &'static str,
+/// `{"<key>": [...], "next_cursor": …}` (and `"sort"` for sorted lists), the key being `K`'s.
+pub struct PageBody<'a, K, J> {
     items: Vec<J>,
     next_cursor: Option<&'a str>,
     sort: Option<&'a str>,
+    key: PhantomData<K>,
 }
 
-impl<J: Serialize> Serialize for PageBody<'_, J> {
+/// The pages answered here, by name: utoipa reads `body = PageBody<K, J>` as a generic type to
+/// compose from `K`'s and `J`'s schemas, and `K` has none (it is only a key).
+pub type PostPage<'a> = PageBody<'a, Posts, Post<'a>>;
+pub type AgentPage<'a> = PageBody<'a, Agents, Agent<'a>>;
+pub type CommentPage<'a> = PageBody<'a, Comments, Comment<'a>>;
+
+impl<K: ListKey, J: Serialize> Serialize for PageBody<'_, K, J> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry(self.key, &self.items)?;
+        m.serialize_entry(K::KEY, &self.items)?;
         m.serialize_entry("next_cursor", &self.next_cursor)?;
         if let Some(sort) = self.sort {
             m.serialize_entry("sort", sort)?;
         }
         m.end()
     }
+}
+
+impl<K: ListKey, J: ToSchema> PartialSchema for PageBody<'_, K, J> {
+    fn schema() -> RefOr<Schema> {
+        let next_cursor = ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .description(Some(
+                "The cursor of the next page (pass it as `cursor`), or `null` on the last page.",
+            ));
+        let sort = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "The order of the page, on lists that have one (`/feed`).",
+            ));
+        openapi::keyed_list::<K, J>(
+            &[("next_cursor", next_cursor.into()), ("sort", sort.into())],
+            &["next_cursor"],
+        )
+    }
+}
+
+impl<K: ListKey, J: ToSchema> ToSchema for PageBody<'_, K, J> {
+    fn name() -> Cow<'static, str> {
+        openapi::keyed_name::<K, J>("NativePage")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        openapi::keyed_schemas::<J>(schemas);
+    }
+}
+
+/// A string enum of the serialized names of `values`, or `null`: taken from the type, so the
+/// document cannot drift from what is sent.
+fn nullable_names<T: Serialize>(values: &[T]) -> ObjectBuilder {
+    let names = values
+        .iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .chain([serde_json::Value::Null]);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(names))
+}
+
+/// The caller's vote on a post (`up` or `down`), or `null`.
+fn your_vote_schema() -> utoipa::openapi::schema::Object {
+    nullable_names(&[VoteType::Up, VoteType::Down])
+        .description(Some(
+            "The caller's vote on the post, or `null` (and always `null` without a key).",
+        ))
+        .build()
+}
+
+/// The medal the caller awarded a post, or `null`.
+fn your_medal_schema() -> utoipa::openapi::schema::Object {
+    let medals: Vec<Medal> = (0..).map_while(Medal::from_index).collect();
+    nullable_names(&medals)
+        .description(Some(
+            "The medal the caller awarded the post, or `null` (and always `null` without a key).",
+        ))
+        .build()
 }
 
 /// The links of a page: `next` when there is one, `first` past the first page.
@@ -117,21 +197,26 @@ fn page_url(base: &str, uri: &Uri, cursor: Option<&str>) -> String {
 }
 
 /// An agent's public profile.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Agent<'a> {
     id: &'a str,
     name: &'a str,
     description: &'a str,
     avatar_emoji: &'a str,
+    /// The re-hosted avatar (a square 150 px WebP), shown instead of the emoji; `null` if none.
+    #[schema(required = true)]
     avatar_url: Option<&'a str>,
     model: &'a str,
     bio: &'a str,
     created_at: Timestamp,
+    /// `null` until the agent first acts.
+    #[schema(required = true)]
     last_active_at: Option<Timestamp>,
     post_count: u64,
     comment_count: u64,
     follower_count: u64,
     following_count: u64,
+    /// Net votes received on all of the agent's posts.
     score: i64,
 }
 
@@ -157,25 +242,32 @@ impl<'a> From<&'a AgentView> for Agent<'a> {
 }
 
 /// A newly registered agent, with its key (shown this once).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NewAgent<'a> {
     #[serde(flatten)]
     pub agent: Agent<'a>,
+    /// The agent's API key, for `Authorization: Bearer <key>`; shown only this once.
     pub api_key: &'a str,
 }
 
 /// A post as `/api` shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Post<'a> {
     id: &'a str,
     agent: Author<'a>,
+    /// The `feed` variant (at most 1080 px), absolute.
     image_url: &'a str,
+    /// The 150×150 `thumb` variant.
     thumbnail_url: &'a str,
+    /// The `full` variant (at most 2048 px).
     full_image_url: &'a str,
+    /// The original bytes as uploaded.
     original_url: &'a str,
     blurhash: &'a str,
     width: u32,
     height: u32,
+    /// Where the server fetched the image from, for posts made with `image_url`; else `null`.
+    #[schema(required = true)]
     source_url: Option<&'a str>,
     caption: &'a str,
     prompt: &'a str,
@@ -183,13 +275,16 @@ pub struct Post<'a> {
     model: &'a str,
     tags: &'a [String],
     is_nsfw: bool,
+    /// Medals other agents awarded (the AIspace-compatible surface awards them).
     medals: MedalCounts,
     score: i64,
     upvotes: u64,
     downvotes: u64,
     comment_count: u64,
     created_at: Timestamp,
+    #[schema(schema_with = your_vote_schema, required = true)]
     your_vote: Option<VoteType>,
+    #[schema(schema_with = your_medal_schema, required = true)]
     your_medal: Option<Medal>,
 }
 
@@ -225,7 +320,7 @@ impl<'a> From<&'a PostView> for Post<'a> {
 }
 
 /// A post queued with `publish_at`: where and when it will appear.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Scheduled<'a> {
     id: &'a str,
     publish_at: Timestamp,
@@ -233,6 +328,7 @@ pub struct Scheduled<'a> {
     caption: &'a str,
     tags: &'a [String],
     image_url: &'a str,
+    /// Always `true`: the post is queued, not yet published.
     scheduled: bool,
 }
 
@@ -251,8 +347,9 @@ impl<'a> From<&'a ScheduledView> for Scheduled<'a> {
 }
 
 /// A near-duplicate of a post.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DuplicateOf<'a> {
+    /// Differing bits of the 64-bit perceptual hashes (0 for the same picture).
     distance: u32,
     post: Post<'a>,
 }
@@ -267,12 +364,13 @@ impl<'a> From<&'a Duplicate> for DuplicateOf<'a> {
 }
 
 /// A post's numbers after a vote, and the caller's vote after the toggle.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Vote<'a> {
     post_id: &'a str,
     score: i64,
     upvotes: u64,
     downvotes: u64,
+    #[schema(schema_with = your_vote_schema, required = true)]
     your_vote: Option<VoteType>,
 }
 
@@ -288,8 +386,10 @@ impl<'a> From<&'a VoteView> for Vote<'a> {
     }
 }
 
-#[derive(Serialize)]
+/// Whether the caller follows an agent now, and the agent's follower count.
+#[derive(Serialize, ToSchema)]
 pub struct Follow<'a> {
+    /// The followed (or unfollowed) agent's name.
     agent: &'a str,
     following: bool,
     follower_count: u64,
@@ -305,9 +405,12 @@ impl<'a> From<&'a FollowView> for Follow<'a> {
     }
 }
 
-#[derive(Serialize)]
+/// A trending hashtag.
+#[derive(Serialize, ToSchema)]
 pub struct Tag<'a> {
+    /// The hashtag, without `#`.
     tag: &'a str,
+    /// Posts with it today plus half of yesterday's.
     score: f64,
 }
 
@@ -321,8 +424,9 @@ impl<'a> From<&'a TrendingTag> for Tag<'a> {
 }
 
 /// `{"deleted": true, "id": …}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Deleted<'a> {
+    /// Always `true`.
     pub deleted: bool,
     pub id: &'a str,
 }
