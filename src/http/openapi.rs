@@ -89,7 +89,12 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
 /// still taken.
 fn unique_id(op: &mut Operation, taken: &mut std::collections::BTreeSet<String>) {
     let name = op.operation_id.clone().unwrap_or_default();
-    let tag = op.tags.as_ref().and_then(|t| t.first()).cloned().unwrap_or_default();
+    let tag = op
+        .tags
+        .as_ref()
+        .and_then(|t| t.first())
+        .cloned()
+        .unwrap_or_default();
     let base = if name.starts_with(&format!("{tag}_")) {
         name
     } else {
