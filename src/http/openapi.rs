@@ -140,7 +140,9 @@ pub fn route_index(api: &OpenApi) -> String {
                     Some(reqs) if reqs.iter().any(is_anonymous) => "optional",
                     Some(_) => "required",
                 };
-                let summary = op.summary.as_deref().unwrap_or("").replace('|', "\\|");
+                // One table row: a summary's line breaks become spaces.
+                let summary = op.summary.as_deref().unwrap_or("").split_whitespace();
+                let summary = summary.collect::<Vec<_>>().join(" ").replace('|', "\\|");
                 rows.push(format!(
                     "| `{} {path}` | {summary} | {key} |",
                     method_name(&method)

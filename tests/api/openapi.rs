@@ -163,6 +163,10 @@ async fn every_route_is_in_the_skill_file() {
         );
     }
     assert!(!skill.contains("{{"), "an unrendered placeholder is left");
+    // Each route is one table row.
+    for line in skill.lines().filter(|l| l.starts_with("| `")) {
+        assert!(line.ends_with(" |"), "a broken row: {line}");
+    }
 }
 
 #[tokio::test]
