@@ -11,6 +11,7 @@ mod cli;
 mod clients;
 mod comments;
 mod concurrency;
+mod deploy;
 mod discovery;
 mod feed;
 mod fixtures;
