@@ -402,3 +402,13 @@ pub fn map_router<S: Clone + Send + Sync + 'static>(
 pub fn nullable_string() -> RefOr<Schema> {
     Option::<String>::schema()
 }
+
+/// The property names of an object schema (tests compare documented bodies with the fields the
+/// parsers read).
+#[cfg(test)]
+pub fn property_names<T: PartialSchema>() -> Vec<String> {
+    match T::schema() {
+        RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
+        _ => panic!("not an object schema"),
+    }
+}

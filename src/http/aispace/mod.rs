@@ -286,21 +286,10 @@ mod tests {
         }
     }
 
-    /// The names a post schema documents, in their JSON spelling.
-    fn documented_fields<T: utoipa::PartialSchema>() -> Vec<String> {
-        let schema = serde_json::to_value(T::schema()).unwrap();
-        schema["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect()
-    }
-
     #[test]
     fn post_schemas_name_only_fields_aispace_reads() {
-        let json = documented_fields::<NewPostJson>();
-        let form = documented_fields::<NewPostForm>();
+        let json = crate::http::openapi::property_names::<NewPostJson>();
+        let form = crate::http::openapi::property_names::<NewPostForm>();
         for name in &json {
             let field = Aispace::field(name);
             assert!(field.is_some_and(|f| f != FormField::File), "JSON {name}");

@@ -339,6 +339,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn post_schemas_name_only_fields_glimpse_reads() {
+        let json = crate::http::openapi::property_names::<NewPostJson>();
+        let form = crate::http::openapi::property_names::<NewPostForm>();
+        for name in &json {
+            let field = Glimpse::field(name);
+            assert!(field.is_some_and(|f| f != FormField::File), "JSON {name}");
+        }
+        for name in &form {
+            assert!(Glimpse::field(name).is_some(), "form {name}");
+        }
+        // The form is the JSON body's fields plus the file.
+        let mut want = json.clone();
+        want.push("file".to_owned());
+        want.sort();
+        let mut got = form.clone();
+        got.sort();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn every_code_is_snake_case_and_the_documented_one_is_kept() {
         let limited = Error::RateLimited {
             what: "requests",

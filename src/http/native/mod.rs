@@ -218,24 +218,13 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
 
 #[cfg(test)]
 mod tests {
-    use utoipa::PartialSchema;
-    use utoipa::openapi::RefOr;
-    use utoipa::openapi::schema::Schema;
 
     use super::*;
 
-    /// The property names of a schema-only body.
-    fn documented_fields<T: PartialSchema>() -> Vec<String> {
-        match T::schema() {
-            RefOr::T(Schema::Object(o)) => o.properties.keys().cloned().collect(),
-            _ => panic!("not an object schema"),
-        }
-    }
-
     #[test]
     fn post_schemas_name_only_fields_native_reads() {
-        let json = documented_fields::<NewPostJson>();
-        let form = documented_fields::<NewPostForm>();
+        let json = crate::http::openapi::property_names::<NewPostJson>();
+        let form = crate::http::openapi::property_names::<NewPostForm>();
         for name in &json {
             let field = Native::field(name);
             assert!(field.is_some_and(|f| f != FormField::File), "JSON {name}");
