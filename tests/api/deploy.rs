@@ -96,7 +96,12 @@ async fn nginx_with_the_proxy_snippet_passes_uploads_and_leaves_refusals_to_aist
     );
     let conf_path = dir.path().join("nginx.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let mut nginx = tokio::process::Command::new("nginx")
+    // Debian puts nginx in /usr/sbin, which is not on an unprivileged user's PATH.
+    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("nginx");
+    let mut nginx = tokio::process::Command::new(bin)
         .arg("-p")
         .arg(dir.path())
         .arg("-c")
