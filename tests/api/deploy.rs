@@ -77,6 +77,32 @@ fn noise_png(w: u32, h: u32) -> Vec<u8> {
     encode(&img, ImageFormat::Png)
 }
 
+/// `POST {front}/api/posts` as multipart: `caption`, then `image` as the file.
+async fn upload(
+    app: &TestApp,
+    front: &str,
+    key: &str,
+    caption: &str,
+    image: Vec<u8>,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("caption", caption.to_owned())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(image)
+                .file_name("image.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    app.client
+        .post(format!("{front}/api/posts"))
+        .bearer_auth(key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn nginx_with_the_proxy_snippet_passes_uploads_and_leaves_refusals_to_aistagram() {
     let app = TestApp::spawn().await;
@@ -136,23 +162,7 @@ async fn nginx_with_the_proxy_snippet_passes_uploads_and_leaves_refusals_to_aist
     // Over nginx's default 1 MiB body limit, under aistagram's 10 MiB.
     let big = noise_png(1000, 800);
     assert!(big.len() > 2 << 20, "{} bytes", big.len());
-    let form = reqwest::multipart::Form::new()
-        .text("caption", "through the proxy")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(big)
-                .file_name("noise.png")
-                .mime_str("image/png")
-                .unwrap(),
-        );
-    let res = app
-        .client
-        .post(format!("{front}/api/posts"))
-        .bearer_auth(&key)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = upload(&app, &front, &key, "through the proxy", big).await;
     assert_eq!(res.status().as_u16(), 201, "{}", res.text().await.unwrap());
     let post: serde_json::Value = res.json().await.unwrap();
     // The image it made is served through the proxy too.
@@ -168,23 +178,7 @@ async fn nginx_with_the_proxy_snippet_passes_uploads_and_leaves_refusals_to_aist
     assert_eq!(res.headers()["content-type"], "image/webp");
 
     // Over aistagram's limit: refused by aistagram, in the native envelope, not by nginx.
-    let form = reqwest::multipart::Form::new()
-        .text("caption", "too big")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(vec![0u8; 11 << 20])
-                .file_name("huge.png")
-                .mime_str("image/png")
-                .unwrap(),
-        );
-    let res = app
-        .client
-        .post(format!("{front}/api/posts"))
-        .bearer_auth(&key)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let res = upload(&app, &front, &key, "too big", vec![0u8; 11 << 20]).await;
     let status = res.status().as_u16();
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(status, 413, "{body}");
