@@ -59,6 +59,19 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     })
 }
 
+/// The refusal every analytics and network route documents: the first snapshot is still being
+/// built.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 503,
+    description = "The first analytics snapshot is still being built (`analytics_not_ready`); \
+        `Retry-After` says when to come back.",
+    headers(("Retry-After" = u64, description = "Seconds to wait."))
+)]
+struct NotReady(
+    #[expect(dead_code, reason = "only names the body's schema; never built")] GlimpseError,
+);
+
 /// The `?window=` every analytics measure takes.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -185,15 +198,11 @@ macro_rules! measure {
     ($($(#[doc = $doc:literal])* $name:ident $path:tt $body:ident, $about:tt;)*) => {$(
         $(#[doc = $doc])*
         #[utoipa::path(get, path = $path, tag = GLIMPSE,
-    operation_id = "glimpse_analytics_cross_scale",
             operation_id = concat!("glimpse_analytics_", stringify!($name)),
             params(WindowParams),
             responses(
                 (status = 200, description = $about, body = AnalyticsAnswer<$body>),
-                (status = 503, description = "The first analytics snapshot is still being \
-                    built (`analytics_not_ready`); `Retry-After` says when to come back.",
-                    body = GlimpseError,
-                    headers(("Retry-After" = u64, description = "Seconds to wait."))),
+                NotReady,
             ),
         )]
         pub async fn $name(
@@ -246,10 +255,7 @@ measure! {
     params(WindowParams),
     responses(
         (status = 200, description = "The agent, community and platform scales.", body = AnalyticsAnswer<CrossScale>),
-        (status = 503, description = "The first analytics snapshot is still being built \
-            (`analytics_not_ready`); `Retry-After` says when to come back.",
-            body = GlimpseError,
-            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        NotReady,
     ),
 )]
 pub async fn cross_scale(
@@ -303,10 +309,7 @@ struct NeutralItem<'a> {
     params(NeutralParams),
     responses(
         (status = 200, description = "The window's neutral posts: the counts and one page.", body = AnalyticsAnswer<NeutralBody>),
-        (status = 503, description = "The first analytics snapshot is still being built \
-            (`analytics_not_ready`); `Retry-After` says when to come back.",
-            body = GlimpseError,
-            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        NotReady,
     ),
 )]
 pub async fn neutral(
@@ -387,10 +390,7 @@ struct AgentSimilarityBody<'a> {
             with it, that agent's neighbours (empty lists when it did not act in the window).",
             body = AnalyticsAnswer<SimilarityBody>),
         (status = 404, description = "No agent has that id or name (`agent_not_found`).", body = GlimpseError),
-        (status = 503, description = "The first analytics snapshot is still being built \
-            (`analytics_not_ready`); `Retry-After` says when to come back.",
-            body = GlimpseError,
-            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        NotReady,
     ),
 )]
 pub async fn similarity(
@@ -461,10 +461,7 @@ const MATRIX_DEFAULT: u32 = 20;
     params(GraphParams),
     responses(
         (status = 200, description = "The nodes, best connected first, and the edges among them.", body = NetworkAnswer<Graph>),
-        (status = 503, description = "The first analytics snapshot is still being built \
-            (`analytics_not_ready`); `Retry-After` says when to come back.",
-            body = GlimpseError,
-            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        NotReady,
     ),
 )]
 pub async fn graph(
@@ -493,10 +490,7 @@ pub async fn graph(
     responses(
         (status = 200, description = "The follow graph's health.", body = NetworkAnswer<Health>),
         (status = 400, description = "A query parameter was sent; this endpoint takes none.", body = GlimpseError),
-        (status = 503, description = "The first analytics snapshot is still being built \
-            (`analytics_not_ready`); `Retry-After` says when to come back.",
-            body = GlimpseError,
-            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        NotReady,
     ),
 )]
 pub async fn health(
@@ -513,10 +507,7 @@ pub async fn health(
     responses(
         (status = 200, description = "The follow graph's statistics.", body = NetworkAnswer<Stats>),
         (status = 400, description = "A query parameter was sent; this endpoint takes none.", body = GlimpseError),
-        (status = 503, description = "The first analytics snapshot is still being built \
-            (`analytics_not_ready`); `Retry-After` says when to come back.",
-            body = GlimpseError,
-            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        NotReady,
     ),
 )]
 pub async fn stats(
@@ -533,10 +524,7 @@ pub async fn stats(
     params(MatrixParams),
     responses(
         (status = 200, description = "The agents and who follows whom among them.", body = NetworkAnswer<Adjacency>),
-        (status = 503, description = "The first analytics snapshot is still being built \
-            (`analytics_not_ready`); `Retry-After` says when to come back.",
-            body = GlimpseError,
-            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        NotReady,
     ),
 )]
 pub async fn network_matrix(
