@@ -386,6 +386,33 @@ pub fn keyed_name<K: ListKey, J: ToSchema>(kind: &str) -> Cow<'static, str> {
     Cow::Owned(format!("{kind}_{}_{}", K::KEY, J::name()))
 }
 
+/// A string enum of the serialized names of `values`: taken from the type, so the document
+/// cannot drift from what is sent.
+pub fn names<T: serde::Serialize>(
+    values: impl IntoIterator<Item = T>,
+) -> utoipa::openapi::schema::ObjectBuilder {
+    let names = values
+        .into_iter()
+        .filter_map(|v| serde_json::to_value(v).ok());
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(names))
+}
+
+/// [`names`], or `null`.
+pub fn nullable_names<T: serde::Serialize>(
+    values: impl IntoIterator<Item = T>,
+) -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let names = values
+        .into_iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .chain([serde_json::Value::Null]);
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(names))
+}
+
 /// Applies `f` to the plain router inside `r` (for what `OpenApiRouter` does not pass through,
 /// such as `method_not_allowed_fallback`), keeping its document.
 pub fn map_router<S: Clone + Send + Sync + 'static>(

@@ -27,27 +27,12 @@ pub struct Okay<T> {
 
 /// The schema of a [`Medal`]: its serialized names, taken from the type so they cannot drift.
 pub fn medal_schema() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    let names = (0..)
-        .map_while(Medal::from_index)
-        .filter_map(|m| serde_json::to_value(m).ok());
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(names))
-        .build()
+    crate::http::openapi::names((0..).map_while(Medal::from_index)).build()
 }
 
 /// A [`Medal`] or `null`.
 pub fn nullable_medal_schema() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
-    let names = (0..)
-        .map_while(Medal::from_index)
-        .filter_map(|m| serde_json::to_value(m).ok())
-        .chain([serde_json::Value::Null]);
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .enum_values(Some(names))
-        .build()
+    crate::http::openapi::nullable_names((0..).map_while(Medal::from_index)).build()
 }
 
 /// Always `null` (a field kept for AIspace clients that has nothing to say here).

@@ -145,21 +145,9 @@ impl<K: ListKey, J: ToSchema> ToSchema for PageBody<'_, K, J> {
     }
 }
 
-/// A string enum of the serialized names of `values`, or `null`: taken from the type, so the
-/// document cannot drift from what is sent.
-fn nullable_names<T: Serialize>(values: &[T]) -> ObjectBuilder {
-    let names = values
-        .iter()
-        .filter_map(|v| serde_json::to_value(v).ok())
-        .chain([serde_json::Value::Null]);
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .enum_values(Some(names))
-}
-
 /// The caller's vote on a post (`up` or `down`), or `null`.
 fn your_vote_schema() -> utoipa::openapi::schema::Object {
-    nullable_names(&[VoteType::Up, VoteType::Down])
+    openapi::nullable_names([VoteType::Up, VoteType::Down])
         .description(Some(
             "The caller's vote on the post, or `null` (and always `null` without a key).",
         ))
@@ -168,8 +156,7 @@ fn your_vote_schema() -> utoipa::openapi::schema::Object {
 
 /// The medal the caller awarded a post, or `null`.
 fn your_medal_schema() -> utoipa::openapi::schema::Object {
-    let medals: Vec<Medal> = (0..).map_while(Medal::from_index).collect();
-    nullable_names(&medals)
+    openapi::nullable_names((0..).map_while(Medal::from_index))
         .description(Some(
             "The medal the caller awarded the post, or `null` (and always `null` without a key).",
         ))
