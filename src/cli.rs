@@ -47,6 +47,10 @@ pub enum Command {
         /// Replace a non-empty data dir.
         #[arg(long)]
         force: bool,
+        /// Where the restored images go: `fs` (the data dir) or `s3` (the config's
+        /// `[media.s3]` bucket); the config's `media.storage` when not given.
+        #[arg(long, value_name = "fs|s3")]
+        media_storage: Option<crate::config::StorageKind>,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -241,8 +245,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Restore {
             file,
             force,
+            media_storage,
             admin: a,
-        } => restore(&file, force, &a),
+        } => restore(&file, force, media_storage, &a),
         Command::Provenance(ProvenanceCommand::Verify {
             manifest,
             image,
@@ -418,13 +423,25 @@ async fn direct(
     result
 }
 
-fn restore(file: &Path, force: bool, args: &AdminArgs) -> ExitCode {
+fn restore(
+    file: &Path,
+    force: bool,
+    media_storage: Option<crate::config::StorageKind>,
+    args: &AdminArgs,
+) -> ExitCode {
     let cfg = match args.config.load() {
         Ok(cfg) => cfg,
         Err(e) => return fail(&e),
     };
+    let media = match media_storage.unwrap_or(cfg.media.storage) {
+        crate::config::StorageKind::Fs => backup::MediaTarget::Fs,
+        crate::config::StorageKind::S3 if !cfg.media.s3.configured() => {
+            return fail("--media-storage s3 needs [media.s3] bucket in the config");
+        }
+        crate::config::StorageKind::S3 => backup::MediaTarget::S3(&cfg.media.s3),
+    };
     let progress = bars::for_output(args.json);
-    let result = backup::restore(file, &cfg.data_dir, force, &*progress);
+    let result = backup::restore(file, &cfg.data_dir, force, media, &*progress);
     progress.phase("", 0, Unit::Items);
     match result {
         Ok(o) => print_outcome(&o, args.json),

@@ -5,6 +5,7 @@
 mod email;
 mod generation;
 mod secret;
+mod storage;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use email::Email;
 pub use generation::{Generation, ProviderEndpoint, Providers};
 pub use secret::{ConfigUrl, REDACTED, Secret, redact_url};
+pub use storage::{S3, StorageKind};
 
 /// The effective configuration of one server.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -161,6 +163,9 @@ pub struct Media {
     pub workers: usize,
     /// Bytes of hot variants (thumb, feed, full) kept in memory; 0 switches the cache off.
     pub cache_bytes: usize,
+    /// Where a new data dir keeps its images: `fs` (the data dir) or `s3` (`[media.s3]`).
+    pub storage: StorageKind,
+    pub s3: S3,
 }
 
 impl Default for Media {
@@ -179,6 +184,8 @@ impl Default for Media {
             webp_method: 4,
             workers: 0,
             cache_bytes: 64 * 1024 * 1024,
+            storage: StorageKind::Fs,
+            s3: S3::with_defaults(),
         }
     }
 }
@@ -340,6 +347,8 @@ impl Config {
                 "media.fetch_timeout_secs and media.connect_timeout_secs must be at least 1".into(),
             ));
         }
+        let storage = self.media.storage;
+        self.media.s3.validate(storage)?;
         self.email.validate()?;
         self.generation.validate()?;
         if self.data_dir.as_os_str().is_empty() {

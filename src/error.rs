@@ -131,6 +131,13 @@ pub enum Error {
     Overloaded,
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The image store (a bucket) could not be reached or refused the request; nothing was
+    /// stored, and the request may be retried.
+    #[error("the image storage is unavailable; nothing was stored, retry shortly")]
+    MediaStorageUnavailable(#[source] BoxError),
+    /// The request conflicts with work under way (an admin operation already running).
+    #[error("{0}")]
+    Conflict(String),
     /// The analytics snapshot is still being built for the first time since start.
     #[error("the analytics snapshot is being built; retry in a few seconds")]
     AnalyticsNotReady,
@@ -219,6 +226,8 @@ impl Error {
             Error::WebhookNotFound => "WEBHOOK_NOT_FOUND",
             Error::Overloaded => "OVERLOADED",
             Error::ShuttingDown => "SHUTTING_DOWN",
+            Error::MediaStorageUnavailable(_) => "MEDIA_STORAGE_UNAVAILABLE",
+            Error::Conflict(_) => "CONFLICT",
             Error::AnalyticsNotReady => "ANALYTICS_NOT_READY",
             Error::Internal(_) => "INTERNAL_ERROR",
         }
@@ -243,6 +252,7 @@ impl Error {
             Error::RateLimited { retry_after, .. } => Some(retry_after_secs(retry_after).max(1)),
             Error::Overloaded | Error::ShuttingDown => Some(1),
             Error::AnalyticsNotReady => Some(2),
+            Error::MediaStorageUnavailable(_) => Some(5),
             Error::Provider {
                 failure: ProviderFailure::RateLimited(secs),
                 ..

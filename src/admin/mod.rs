@@ -1,4 +1,4 @@
-//! Admin commands (stats, moderation, gc, reindex, check, backup), one file each in [`commands`],
+//! Admin commands (stats, moderation, gc, reindex, check, backup, media migration), one file each in [`commands`],
 //! all over the shared core. They are reached through the running server's admin socket or, when
 //! no server runs, by opening the data dir directly. Both paths run the same [`Admin::execute`],
 //! so a command gives the same result either way.
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use commands::{AdminCommand, AgentsCommand, PostsCommand, Request};
+pub use commands::{AdminCommand, AgentsCommand, MediaCommand, PostsCommand, Request};
 
 use crate::error::Result;
 use crate::media::Media;
@@ -92,6 +92,7 @@ impl Admin {
             Request::Agents(AgentsCommand::RotateKey(c)) => c.run(self, progress).await,
             Request::Agents(AgentsCommand::Delete(c)) => c.run(self, progress).await,
             Request::Posts(PostsCommand::Delete(c)) => c.run(self, progress).await,
+            Request::Media(MediaCommand::Migrate(c)) => c.run(self, progress).await,
         }
     }
 }

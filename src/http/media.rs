@@ -17,6 +17,7 @@ use super::openapi::{MEDIA, NativeError};
 use crate::domain::MediaHash;
 use crate::error::{Error, Result};
 use crate::media::files::VariantName;
+use crate::media::store::Original;
 use crate::service::media::Served;
 
 /// An image: a WebP variant, or the original as uploaded; HEAD too.
@@ -53,8 +54,11 @@ pub async fn serve(
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/webp"));
                 res
             }
-            Served::Original { path, content_type } => {
-                let mut res = original(&path, &headers, &etag).await?;
+            Served::Original {
+                original: file,
+                content_type,
+            } => {
+                let mut res = original(file, &headers, &etag).await?;
                 res.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_str(&content_type).map_err(Error::internal)?,
@@ -87,14 +91,11 @@ const MEDIA_HEADERS: [(header::HeaderName, &str); 3] = [
 /// The bytes read with the headers, so both leave in one write.
 const FIRST_CHUNK: u64 = 64 * 1024;
 
-/// The original file: whole (`200`), or the one byte range asked for (`206`), or `416` when the
+/// The original: whole (`200`), or the one byte range asked for (`206`), or `416` when the
 /// range lies outside it. Several ranges, or a `Range` whose `If-Range` names another version,
 /// get the whole file.
-async fn original(path: &std::path::Path, headers: &HeaderMap, etag: &str) -> Result<Response> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| Error::context(format!("media file {} missing", path.display()), e))?;
-    let len = file.metadata().await.map_err(Error::internal)?.len();
+async fn original(original: Original, headers: &HeaderMap, etag: &str) -> Result<Response> {
+    let len = original.len();
     let wanted = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -113,16 +114,28 @@ async fn original(path: &std::path::Path, headers: &HeaderMap, etag: &str) -> Re
             return Ok(res);
         }
     };
-    if start > 0 {
-        file.seek(SeekFrom::Start(start))
-            .await
-            .map_err(Error::internal)?;
-    }
-    let mut rest = file.take(count);
-    let mut first = vec![0u8; count.min(FIRST_CHUNK) as usize];
-    rest.read_exact(&mut first).await.map_err(Error::internal)?;
-    let body = ReaderStream::with_capacity(Cursor::new(first).chain(rest), FIRST_CHUNK as usize);
-    let mut res = (status, Body::from_stream(body)).into_response();
+    let body = match original {
+        Original::File { mut file, .. } => {
+            if start > 0 {
+                file.seek(SeekFrom::Start(start))
+                    .await
+                    .map_err(Error::internal)?;
+            }
+            let mut rest = file.take(count);
+            let mut first = vec![0u8; count.min(FIRST_CHUNK) as usize];
+            rest.read_exact(&mut first).await.map_err(Error::internal)?;
+            Body::from_stream(ReaderStream::with_capacity(
+                Cursor::new(first).chain(rest),
+                FIRST_CHUNK as usize,
+            ))
+        }
+        // A bucket refuses an empty range, so nothing is asked of it for an empty answer.
+        Original::Object { .. } if count == 0 => Body::empty(),
+        Original::Object { bucket, key, .. } => {
+            Body::from_stream(bucket.stream(key, start..start + count))
+        }
+    };
+    let mut res = (status, body).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));

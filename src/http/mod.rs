@@ -107,7 +107,7 @@ pub fn router(state: SharedState) -> Router {
     let unserved = openapi::render(&api);
     api.servers = Some(vec![
         utoipa::openapi::ServerBuilder::new()
-            .url(base.as_ref())
+            .url(base.to_string())
             .build(),
     ]);
     // Built once per server; a second router over the same state has the same routes.

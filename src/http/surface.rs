@@ -132,11 +132,12 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::MemoryNotFound
         | Error::GenerationNotFound => S::NOT_FOUND,
         Error::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
-        Error::NameTaken(_) | Error::MemoryFull(_) => S::CONFLICT,
+        Error::NameTaken(_) | Error::MemoryFull(_) | Error::Conflict(_) => S::CONFLICT,
         Error::RateLimited { .. } => S::TOO_MANY_REQUESTS,
-        Error::Overloaded | Error::ShuttingDown | Error::AnalyticsNotReady => {
-            S::SERVICE_UNAVAILABLE
-        }
+        Error::Overloaded
+        | Error::ShuttingDown
+        | Error::AnalyticsNotReady
+        | Error::MediaStorageUnavailable(_) => S::SERVICE_UNAVAILABLE,
         Error::MailFailed(_) => S::BAD_GATEWAY,
         Error::Provider { failure, .. } => match failure {
             ProviderFailure::KeyRejected => S::BAD_REQUEST,

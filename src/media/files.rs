@@ -1,13 +1,14 @@
 //! Content-addressed files: `media/<h0h1>/<hash>/{original,thumb.webp,feed.webp,full.webp}`.
 //! A folder is written in a temporary place, every file and the folder fsynced, then renamed into
 //! place and the parent fsynced, so a crash never leaves a visible folder half-written; and it
-//! is written before the database row that points at it commits.
+//! is written before the database row that points at it commits. (The filesystem side of
+//! [`super::store::Storage`].)
 
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::process::Processed;
+use super::store::ImageFiles;
 use crate::error::{Error, Result};
 use crate::store::MediaHash;
 
@@ -31,6 +32,18 @@ impl VariantName {
         }
     }
 
+    /// The variant a file name in an image folder (or a backup archive) holds.
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        [
+            VariantName::Thumb,
+            VariantName::Feed,
+            VariantName::Full,
+            VariantName::Original,
+        ]
+        .into_iter()
+        .find(|v| v.file_name() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             VariantName::Thumb => "thumb",
@@ -40,7 +53,8 @@ impl VariantName {
         }
     }
 
-    fn file_name(self) -> &'static str {
+    /// The file's name in an image folder (and in a backup archive).
+    pub fn file_name(self) -> &'static str {
         match self {
             VariantName::Thumb => "thumb.webp",
             VariantName::Feed => "feed.webp",
@@ -119,9 +133,18 @@ impl MediaFiles {
         names.iter().all(|n| dir.join(n).is_file())
     }
 
+    /// Removes an image's folder (one already gone is no error).
+    pub fn remove(&self, hash: MediaHash) -> Result<()> {
+        match fs::remove_dir_all(self.dir(hash)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::context(format!("removing image {hash}"), e)),
+        }
+    }
+
     /// Writes the original and its variants durably; returns the bytes written. If the same image
     /// is already stored (same bytes uploaded before), the existing folder is kept.
-    pub fn store(&self, hash: MediaHash, original: &[u8], p: &Processed) -> Result<u64> {
+    pub fn store(&self, hash: MediaHash, image: &ImageFiles) -> Result<u64> {
         let io = |what: &str, e: std::io::Error| Error::internal(format!("media {what}: {e}"));
         let final_dir = self.dir(hash);
         let parent = final_dir
@@ -134,17 +157,10 @@ impl MediaFiles {
         let tmp = tmp_root.join(format!("{hash}-{}", uuid::Uuid::new_v4()));
         fs::create_dir(&tmp).map_err(|e| io("mkdir", e))?;
         let result = (|| {
-            let mut files: Vec<(&str, &[u8])> = vec![
-                ("original", original),
-                ("thumb.webp", &p.thumb.webp),
-                ("feed.webp", &p.feed.webp),
-            ];
-            if let Some(full) = &p.full {
-                files.push(("full.webp", &full.webp));
-            }
             let mut total = 0u64;
-            for (name, bytes) in files {
-                let mut f = File::create(tmp.join(name)).map_err(|e| io("create", e))?;
+            for (variant, bytes) in image.parts() {
+                let mut f =
+                    File::create(tmp.join(variant.file_name())).map_err(|e| io("create", e))?;
                 f.write_all(bytes).map_err(|e| io("write", e))?;
                 f.sync_all().map_err(|e| io("fsync", e))?;
                 total += bytes.len() as u64;

@@ -12,15 +12,18 @@ pub mod quality;
 pub mod sanitize;
 pub mod sniff;
 pub mod ssrf;
+pub mod store;
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::{Notify, Semaphore};
 
-use crate::config;
+use crate::config::{self, StorageKind};
 use crate::error::{Error, Result};
 use crate::store::records::MediaInfo;
 use crate::store::{MediaHash, Store, repo};
@@ -29,6 +32,7 @@ use files::MediaFiles;
 use process::Encoding;
 use sniff::Format;
 use ssrf::AddressPolicy;
+use store::{ImageFiles, Storage};
 
 /// Where a new post's image comes from.
 #[derive(Debug)]
@@ -37,7 +41,7 @@ pub enum ImageInput {
     Bytes(Vec<u8>),
 }
 
-/// An image ready to be referenced by a post: its files are durable on disk, and pinned there
+/// An image ready to be referenced by a post: its files are durable in the store, and pinned there
 /// until the `Ingested` is dropped (after the post's commit), so a concurrent deletion of the last
 /// post using the same image cannot remove them in between.
 #[derive(Debug)]
@@ -56,7 +60,52 @@ pub struct Ingested {
     _pin: Pin,
 }
 
-type Pins = Arc<Mutex<HashMap<MediaHash, usize>>>;
+/// Which images are pinned (and how often), and which are having their files removed.
+#[derive(Default)]
+struct PinState {
+    counts: HashMap<MediaHash, usize>,
+    removing: HashSet<MediaHash>,
+}
+
+/// The pins of one server. A removal marks its image under the lock and works outside it (a
+/// bucket's deletes take round trips); a pin of an image being removed waits for the removal
+/// to finish, then finds the files gone and writes them again.
+#[derive(Default)]
+struct PinTable {
+    state: Mutex<PinState>,
+    removed: Notify,
+}
+
+type Pins = Arc<PinTable>;
+
+impl std::fmt::Debug for PinTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinTable")
+    }
+}
+
+impl PinTable {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, PinState>> {
+        self.state
+            .lock()
+            .map_err(|_| Error::internal("media pins lock"))
+    }
+}
+
+/// Marks an image as being removed until dropped (also when the removal is cancelled).
+struct Removing {
+    pins: Pins,
+    hash: MediaHash,
+}
+
+impl Drop for Removing {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.pins.state.lock() {
+            st.removing.remove(&self.hash);
+        }
+        self.pins.removed.notify_waiters();
+    }
+}
 
 /// What [`Media::collect_garbage`] found (and removed, unless it was a dry run).
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -77,27 +126,105 @@ impl Pin {
         self.hash
     }
 
-    fn new(pins: &Pins, hash: MediaHash) -> Pin {
-        if let Ok(mut p) = pins.lock() {
-            *p.entry(hash).or_default() += 1;
-        }
-        Pin {
-            pins: pins.clone(),
-            hash,
+    /// Pins `hash`, first waiting out a removal of its files that is under way.
+    async fn new(pins: &Pins, hash: MediaHash) -> Result<Pin> {
+        loop {
+            let removed = pins.removed.notified();
+            tokio::pin!(removed);
+            removed.as_mut().enable();
+            {
+                let mut st = pins.lock()?;
+                if !st.removing.contains(&hash) {
+                    *st.counts.entry(hash).or_default() += 1;
+                    return Ok(Pin {
+                        pins: pins.clone(),
+                        hash,
+                    });
+                }
+            }
+            removed.await;
         }
     }
 }
 
 impl Drop for Pin {
     fn drop(&mut self) {
-        if let Ok(mut p) = self.pins.lock()
-            && let Some(n) = p.get_mut(&self.hash)
+        if let Ok(mut st) = self.pins.state.lock()
+            && let Some(n) = st.counts.get_mut(&self.hash)
         {
             *n -= 1;
             if *n == 0 {
-                p.remove(&self.hash);
+                st.counts.remove(&self.hash);
             }
         }
+    }
+}
+
+/// Images copied at once by a migration: enough to hide a bucket's round trips.
+const MIGRATION_PARALLELISM: usize = 8;
+
+/// How far a migration is.
+#[derive(Debug, Clone, Copy)]
+pub enum MigrationStep {
+    Copying { done: u64, total: u64 },
+    RemovingSource { done: u64, total: u64 },
+}
+
+/// What a migration did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Migrated {
+    pub from: StorageKind,
+    pub to: StorageKind,
+    /// Images copied (and checked) now.
+    pub copied: u64,
+    /// Bytes copied now.
+    pub bytes: u64,
+    /// Images the target held intact already (from a migration cut short).
+    pub already_there: u64,
+    /// Stored images no row uses (garbage), left behind.
+    pub unused: u64,
+    /// Images whose files could not be copied, and why.
+    pub problems: Vec<String>,
+    /// Images removed from the source after the switch.
+    pub removed_from_source: u64,
+}
+
+/// What happened to one image in a migration.
+enum Copied {
+    Written(u64),
+    AlreadyThere,
+    Unused,
+    Missing(String),
+}
+
+/// A migration's mirroring of writes to its target; stopped when dropped, so a migration that
+/// fails or is cancelled leaves the server on its source alone.
+struct Mirroring<'a> {
+    media: &'a Media,
+}
+
+impl<'a> Mirroring<'a> {
+    async fn start(media: &'a Media, target: Arc<Storage>) -> Mirroring<'a> {
+        // Alone: a write in flight finishes first, so every write either happened before the
+        // source is listed or is mirrored.
+        let _alone = media.writes.write().await;
+        Mirroring::set(media, Some(target));
+        Mirroring { media }
+    }
+
+    fn set(media: &Media, to: Option<Arc<Storage>>) {
+        match media.mirror.write() {
+            Ok(mut m) => *m = to,
+            Err(poisoned) => *poisoned.into_inner() = to,
+        }
+    }
+
+    fn finish(self) {}
+}
+
+impl Drop for Mirroring<'_> {
+    fn drop(&mut self) {
+        Mirroring::set(self.media, None);
     }
 }
 
@@ -107,7 +234,17 @@ const QUEUE_WAIT: Duration = Duration::from_secs(30);
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Media {
-    pub files: MediaFiles,
+    /// Where the images are; replaced when a migration finishes.
+    storage: RwLock<Arc<Storage>>,
+    /// The store a migration copies to: every image written or removed meanwhile is written to
+    /// or removed from it too.
+    mirror: RwLock<Option<Arc<Storage>>>,
+    /// Held (shared) by every write of image files; a migration takes it alone to start
+    /// mirroring and to switch stores, so no write straddles either moment.
+    writes: tokio::sync::RwLock<()>,
+    /// Serialises migrations.
+    migrating: tokio::sync::Mutex<()>,
+    data_dir: PathBuf,
     /// Hot variants in memory; a release evicts an image from it.
     pub hot: cache::HotVariants,
     pins: Pins,
@@ -131,10 +268,17 @@ impl Media {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
-        let files = MediaFiles::new(data_dir);
-        files.clean_temporary();
+        // Half-written folders from a crash, whichever store is in use now.
+        MediaFiles::new(data_dir).clean_temporary();
+        let kind = store::choose(data_dir, cfg.storage)?;
+        let storage = Storage::open(kind, data_dir, &cfg.s3)?;
+        tracing::info!(storage = %kind, at = %storage.describe(), "media storage");
         Ok(Media {
-            files,
+            storage: RwLock::new(Arc::new(storage)),
+            mirror: RwLock::new(None),
+            writes: tokio::sync::RwLock::new(()),
+            migrating: tokio::sync::Mutex::new(()),
+            data_dir: data_dir.to_owned(),
             hot: cache::HotVariants::new(cfg.cache_bytes),
             pins: Pins::default(),
             fetcher,
@@ -184,9 +328,12 @@ impl Media {
             .await
             .map_err(Error::internal)??
         };
-        let pin = Pin::new(&self.pins, hash);
+        let pin = Pin::new(&self.pins, hash).await?;
         if let Some(existing) = store.read(move |tx| repo::media(tx, hash)).await?
-            && self.files.complete(hash, existing.info.has_full)
+            && self
+                .storage()
+                .complete(hash, existing.info.has_full)
+                .await?
         {
             return Ok(Ingested {
                 info: existing.info,
@@ -208,18 +355,24 @@ impl Media {
             quality: self.cfg.webp_quality,
             method: self.cfg.webp_method,
         };
-        let files = self.files.clone();
         let work = tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
             let p = process::process(&bytes, format, limits, enc)?;
-            let took = started.elapsed();
-            let written = files.store(hash, &original, &p)?;
-            Ok::<_, Error>((p, written, took))
+            Ok::<_, Error>((p, started.elapsed()))
         });
-        let (p, written, took) = tokio::time::timeout(PROCESS_TIMEOUT, work)
+        let (p, took) = tokio::time::timeout(PROCESS_TIMEOUT, work)
             .await
             .map_err(|_| Error::InvalidImage("the image took too long to process".into()))?
             .map_err(Error::internal)??;
+        drop(_permit);
+        let files = ImageFiles {
+            original: Bytes::from(original),
+            content_type: format.content_type().to_owned(),
+            thumb: Bytes::from(p.thumb.webp.clone()),
+            feed: Bytes::from(p.feed.webp.clone()),
+            full: p.full.as_ref().map(|f| Bytes::from(f.webp.clone())),
+        };
+        let written = self.write(hash, &files).await?;
         Ok(Ingested {
             info: MediaInfo {
                 hash: hash.0,
@@ -243,10 +396,14 @@ impl Media {
     /// An image already stored here (a generation's), pinned like a fresh upload; nothing is
     /// fetched or decoded. `MEDIA_NOT_FOUND` when its row or files are gone.
     pub async fn stored(&self, hash: MediaHash, store: &Store) -> Result<Ingested> {
-        let pin = Pin::new(&self.pins, hash);
+        let pin = Pin::new(&self.pins, hash).await?;
         let found = store.read(move |tx| repo::media(tx, hash)).await?;
+        let complete = match &found {
+            Some(m) => self.storage().complete(hash, m.info.has_full).await?,
+            None => false,
+        };
         match found {
-            Some(m) if self.files.complete(hash, m.info.has_full) => Ok(Ingested {
+            Some(m) if complete => Ok(Ingested {
                 info: m.info,
                 bytes_on_disk: m.bytes,
                 source_url: None,
@@ -260,21 +417,93 @@ impl Media {
         }
     }
 
+    /// The store the images are in now.
+    pub fn storage(&self) -> Arc<Storage> {
+        match self.storage.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Where media is served from directly (a CDN or public bucket), when not from here.
+    pub fn public_base_url(&self) -> Option<Arc<str>> {
+        let storage = match self.storage.read() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        storage.public_base_url().map(Arc::from)
+    }
+
+    /// The store a migration is copying to, if one is under way.
+    fn mirror(&self) -> Option<Arc<Storage>> {
+        match self.mirror.read() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Stores an image's files in the store, and in the migration's target when one runs; the
+    /// post that references them commits only after this returns.
+    async fn write(&self, hash: MediaHash, files: &ImageFiles) -> Result<u64> {
+        let _shared = self.writes.read().await;
+        let written = self.storage().put(hash, files).await?;
+        if let Some(mirror) = self.mirror() {
+            mirror.put(hash, files).await?;
+        }
+        Ok(written)
+    }
+
+    /// Marks `hash` as being removed, unless it is pinned, already being removed, or its
+    /// database row (if any) says `keep`; decided under the pins lock, which every upload takes
+    /// before it looks the image up. Blocking (a database read under the lock).
+    fn claim_removal(
+        &self,
+        store: &Store,
+        hash: MediaHash,
+        keep: impl FnOnce(&crate::store::records::MediaRecord) -> bool,
+    ) -> Result<Option<Removing>> {
+        let mut st = self.pins.lock()?;
+        let referenced = store
+            .read_blocking(|tx| repo::media(tx, hash))?
+            .is_some_and(|m| keep(&m));
+        if referenced || st.counts.contains_key(&hash) || st.removing.contains(&hash) {
+            return Ok(None);
+        }
+        st.removing.insert(hash);
+        Ok(Some(Removing {
+            pins: self.pins.clone(),
+            hash,
+        }))
+    }
+
+    /// Removes an image's files from the store (and a migration's target).
+    async fn remove(&self, hash: MediaHash) -> Result<()> {
+        self.storage().delete(hash).await?;
+        if let Some(mirror) = self.mirror() {
+            mirror.delete(hash).await?;
+        }
+        Ok(())
+    }
+
     /// Removes an image's files after its last post is gone, unless an upload of the same image
     /// is in flight or has re-referenced it meanwhile (then they stay, as they must).
-    pub async fn release(&self, hash: MediaHash, store: &Store) {
+    pub async fn release(self: &Arc<Self>, hash: MediaHash, store: &Store) {
         // Whatever happens to the files, the image is not served from memory any more.
         self.hot.release(hash);
-        let (pins, files, store) = (self.pins.clone(), self.files.clone(), store.clone());
-        let _ = tokio::task::spawn_blocking(move || {
-            // Checked under the pins lock, which every upload takes before it looks the image up.
-            let Ok(pins) = pins.lock() else { return };
-            let referenced = store.read_blocking(|tx| repo::media(tx, hash));
-            if pins.contains_key(&hash) || !matches!(referenced, Ok(None)) {
+        let (media, store) = (self.clone(), store.clone());
+        // Its own task: a client that hangs up must not cut a removal short.
+        let _ = tokio::spawn(async move {
+            let claim = {
+                let media = media.clone();
+                // A release removes only what has no row left at all.
+                tokio::task::spawn_blocking(move || media.claim_removal(&store, hash, |_| true))
+                    .await
+            };
+            let Ok(Ok(Some(_removing))) = claim else {
                 return;
-            }
-            if let Err(e) = std::fs::remove_dir_all(files.dir(hash)) {
-                tracing::warn!(%hash, cause = %e, "could not remove released media; gc will");
+            };
+            if let Err(e) = media.remove(hash).await {
+                tracing::warn!(%hash, error = %crate::error::Chain(&e), "could not remove released media; gc will");
             }
         })
         .await;
@@ -287,15 +516,12 @@ impl Media {
         &self,
         f: impl FnOnce() -> Result<(T, Vec<MediaHash>)>,
     ) -> Result<(T, Vec<Pin>)> {
-        let mut pins = self
-            .pins
-            .lock()
-            .map_err(|_| Error::internal("media pins lock"))?;
+        let mut st = self.pins.lock()?;
         let (value, hashes) = f()?;
         let held = hashes
             .into_iter()
             .map(|hash| {
-                *pins.entry(hash).or_default() += 1;
+                *st.counts.entry(hash).or_default() += 1;
                 Pin {
                     pins: self.pins.clone(),
                     hash,
@@ -306,38 +532,163 @@ impl Media {
     }
 
     /// Removes stored images that no database row references and no upload holds; with
-    /// `dry_run`, only counts them. Each image is checked and removed under the pins lock, so an
-    /// upload of the same bytes either sees it gone or keeps it.
+    /// `dry_run`, only counts them. Each image is claimed under the pins lock, so an upload of
+    /// the same bytes either sees it gone or keeps it. Blocking: run it off the async workers.
     pub fn collect_garbage(
         &self,
         store: &Store,
         dry_run: bool,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<Garbage> {
-        let stored = self.files.stored()?;
+        let rt = tokio::runtime::Handle::current();
+        let storage = self.storage();
+        let stored = rt.block_on(storage.list())?;
         let total = stored.len() as u64;
         let mut out = Garbage::default();
         for (i, hash) in stored.into_iter().enumerate() {
             progress(i as u64 + 1, total);
-            let pins = self
-                .pins
-                .lock()
-                .map_err(|_| Error::internal("media pins lock"))?;
-            let referenced = store
-                .read_blocking(|tx| repo::media(tx, hash))?
-                .is_some_and(|m| m.refs > 0);
-            if referenced || pins.contains_key(&hash) {
+            let Some(_removing) = self.claim_removal(store, hash, |m| m.refs > 0)? else {
                 continue;
-            }
-            let dir = self.files.dir(hash);
+            };
             out.images += 1;
-            out.bytes += files::dir_size(&dir);
+            out.bytes += rt.block_on(storage.size(hash))?;
             if !dry_run {
-                std::fs::remove_dir_all(&dir)
-                    .map_err(|e| Error::internal(format!("removing {}: {e}", dir.display())))?;
+                rt.block_on(self.remove(hash))?;
             }
         }
         Ok(out)
+    }
+
+    /// [`Media::migrate`] to the store `to` names, as configured.
+    pub async fn migrate_to(
+        &self,
+        store: &Store,
+        to: StorageKind,
+        keep_source: bool,
+        progress: impl Fn(MigrationStep) + Send + Sync,
+    ) -> Result<Migrated> {
+        if to == StorageKind::S3 && !self.cfg.s3.configured() {
+            return Err(Error::validation(
+                "to",
+                "set [media.s3] (bucket, endpoint, region, credentials) in the config first",
+            ));
+        }
+        let target = Storage::open(to, &self.data_dir, &self.cfg.s3)?;
+        self.migrate(store, target, keep_source, progress).await
+    }
+
+    /// Moves every image to `target` while the server keeps serving, then switches to it and
+    /// records the switch. Images written or removed meanwhile are written to or removed from
+    /// both stores. Each copy is read back and checked by blake3; an image the target already
+    /// holds intact is not copied again, so a migration cut short resumes where it stopped. The
+    /// source's copies are removed after the switch unless `keep_source`.
+    pub async fn migrate(
+        &self,
+        store: &Store,
+        target: Storage,
+        keep_source: bool,
+        progress: impl Fn(MigrationStep) + Send + Sync,
+    ) -> Result<Migrated> {
+        let Ok(_one) = self.migrating.try_lock() else {
+            return Err(Error::Conflict(
+                "a media migration is already running".into(),
+            ));
+        };
+        let source = self.storage();
+        if source.kind() == target.kind() {
+            return Err(Error::Conflict(format!(
+                "the media is in {} already",
+                target.kind()
+            )));
+        }
+        let target = Arc::new(target);
+        let mirroring = Mirroring::start(self, target.clone()).await;
+        let hashes = source.list().await?;
+        let total = hashes.len() as u64;
+        progress(MigrationStep::Copying { done: 0, total });
+        let mut out = Migrated {
+            from: source.kind(),
+            to: target.kind(),
+            ..Migrated::default()
+        };
+        let copies = futures_util::stream::iter(hashes)
+            .map(|hash| self.copy_image(store, &source, &target, hash))
+            .buffer_unordered(MIGRATION_PARALLELISM);
+        futures_util::pin_mut!(copies);
+        let mut done = 0;
+        while let Some(copied) = copies.next().await {
+            match copied? {
+                Copied::Written(bytes) => {
+                    out.copied += 1;
+                    out.bytes += bytes;
+                }
+                Copied::AlreadyThere => out.already_there += 1,
+                Copied::Unused => out.unused += 1,
+                Copied::Missing(problem) => out.problems.push(problem),
+            }
+            done += 1;
+            progress(MigrationStep::Copying { done, total });
+        }
+        // The switch: no image write is in flight, and every later one goes to the target.
+        {
+            let _alone = self.writes.write().await;
+            store::record(&self.data_dir, target.kind())?;
+            *self
+                .storage
+                .write()
+                .map_err(|_| Error::internal("media storage lock"))? = target.clone();
+            mirroring.finish();
+        }
+        tracing::info!(from = %source.kind(), to = %target.kind(), at = %target.describe(), "media migrated");
+        if !keep_source {
+            let left = source.list().await?;
+            let total = left.len() as u64;
+            for (i, hash) in left.into_iter().enumerate() {
+                source.delete(hash).await?;
+                out.removed_from_source += 1;
+                progress(MigrationStep::RemovingSource {
+                    done: i as u64 + 1,
+                    total,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Copies one image to `target` and checks it there, unless no row uses it any more.
+    async fn copy_image(
+        &self,
+        store: &Store,
+        source: &Storage,
+        target: &Storage,
+        hash: MediaHash,
+    ) -> Result<Copied> {
+        let _pin = Pin::new(&self.pins, hash).await?;
+        let Some(record) = store.read(move |tx| repo::media(tx, hash)).await? else {
+            return Ok(Copied::Unused);
+        };
+        let info = &record.info;
+        let Some(files) = source.read(hash, info.has_full, &info.content_type).await? else {
+            return Ok(Copied::Missing(format!(
+                "image {hash}: files missing in the source"
+            )));
+        };
+        if MediaHash::of(&files.original) != hash {
+            return Ok(Copied::Missing(format!(
+                "image {hash}: the source's original does not match its hash; not copied"
+            )));
+        }
+        if target.holds(hash, &files).await? {
+            return Ok(Copied::AlreadyThere);
+        }
+        let bytes = target.put(hash, &files).await?;
+        if !target.holds(hash, &files).await? {
+            return Err(Error::internal(format!(
+                "image {hash}: the copy in {} does not read back as written",
+                target.describe()
+            )));
+        }
+        Ok(Copied::Written(bytes))
     }
 
     /// Everything knowable before decoding: type, dimensions, frames. A decompression bomb is

@@ -1,5 +1,6 @@
 //! Comments on posts: creation under the comment cooldown, and listing newest, oldest or top.
 
+use crate::service::views::Links;
 use uuid::Uuid;
 
 use super::cursor::{self, CursorKind};
@@ -47,7 +48,7 @@ impl CommentSort {
 /// Comments on posts.
 pub struct Comments {
     store: Store,
-    base: Arc<str>,
+    base: Arc<Links>,
     limits: Arc<Limits>,
     metrics: Arc<Metrics>,
     wakes: Wakes,
@@ -56,7 +57,7 @@ pub struct Comments {
 impl Comments {
     pub fn new(
         store: Store,
-        base: Arc<str>,
+        base: Arc<Links>,
         limits: Arc<Limits>,
         metrics: Arc<Metrics>,
         wakes: Wakes,

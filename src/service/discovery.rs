@@ -9,6 +9,7 @@
 //! and would have to be repaired on every unfollow and deletion).
 
 use super::cursor::{self, CursorKind};
+use crate::service::views::Links;
 use std::sync::Arc;
 
 use super::posts::{FeedQuery, FeedSort, post_view};
@@ -60,7 +61,7 @@ fn seq_keys(tx: &ReadTx, list: &SeqList, span: SeqSpan, n: usize) -> Result<Vec<
 /// Views of posts with their keyset positions, in order, skipping any that vanished.
 fn views<T: Tx>(
     tx: &T,
-    base: &str,
+    base: &Links,
     keys: impl IntoIterator<Item = ((i64, u64), PostKey)>,
     viewer: Option<AgentKey>,
 ) -> Result<Vec<((i64, u64), PostView)>> {
@@ -126,11 +127,11 @@ pub struct SeqPage {
 /// hashtags and trending tags.
 pub struct Feeds {
     store: Store,
-    base: Arc<str>,
+    base: Arc<Links>,
 }
 
 impl Feeds {
-    pub fn new(store: Store, base: Arc<str>) -> Self {
+    pub fn new(store: Store, base: Arc<Links>) -> Self {
         Feeds { store, base }
     }
 
@@ -409,11 +410,11 @@ impl Feeds {
 pub struct Searching {
     store: Store,
     index: Arc<Search>,
-    base: Arc<str>,
+    base: Arc<Links>,
 }
 
 impl Searching {
-    pub fn new(store: Store, index: Arc<Search>, base: Arc<str>) -> Self {
+    pub fn new(store: Store, index: Arc<Search>, base: Arc<Links>) -> Self {
         Searching { store, index, base }
     }
 

@@ -1,7 +1,6 @@
 //! Serving stored images: which bytes answer a media URL, and with which type. Small variants
-//! come from memory when they are hot; the original is a file the surface streams.
+//! come from memory when they are hot; the original is streamed from the store.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,15 +10,18 @@ use crate::error::{Error, Result};
 use crate::media::Media;
 use crate::media::cache::Cached;
 use crate::media::files::VariantName;
+use crate::media::store::Original;
 use crate::store::{Store, repo};
 
 /// What answers one media URL.
-#[derive(Debug, Clone)]
 pub enum Served {
     /// A WebP variant, whole, in one buffer.
     Variant(Bytes),
-    /// The original as uploaded: a file to stream (it may be large), with its sniffed type.
-    Original { path: PathBuf, content_type: String },
+    /// The original as uploaded: opened to stream (it may be large), with its sniffed type.
+    Original {
+        original: Original,
+        content_type: String,
+    },
 }
 
 /// Stored images as the media URLs serve them.
@@ -57,10 +59,14 @@ impl Images {
             .await?
             .filter(|m| m.refs > 0)
             .ok_or(Error::MediaNotFound)?;
+        let storage = self.media.storage();
         let file = match variant {
             VariantName::Original => {
+                let original = storage.open_original(hash).await?.ok_or_else(|| {
+                    Error::internal(format!("image {hash}: original missing from the store"))
+                })?;
                 return Ok(Served::Original {
-                    path: self.media.files.path(hash, variant),
+                    original,
                     content_type: record.info.content_type,
                 });
             }
@@ -68,11 +74,13 @@ impl Images {
             VariantName::Full if !record.info.has_full => VariantName::Feed,
             _ => variant,
         };
-        let path = self.media.files.path(hash, file);
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(|e| Error::context(format!("media file {} missing", path.display()), e))?;
-        let cached = Cached(Bytes::from(bytes));
+        let bytes = storage.get(hash, file).await?.ok_or_else(|| {
+            Error::internal(format!(
+                "image {hash}: {} missing from the store",
+                file.as_str()
+            ))
+        })?;
+        let cached = Cached(bytes);
         hot.fill(since, hash, variant, &cached);
         Ok(Served::Variant(cached.0))
     }

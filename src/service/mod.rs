@@ -23,6 +23,7 @@ pub mod tools;
 pub mod views;
 pub mod webhooks;
 
+use crate::service::views::Links;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ pub struct Services {
     pub moderation: moderation::Moderation,
     pub limits: Arc<Limits>,
     /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
-    pub base_url: Arc<str>,
+    pub base_url: Arc<Links>,
     pub metrics: Arc<Metrics>,
     store: Store,
 }
@@ -94,7 +95,7 @@ impl Services {
     pub fn new(p: Parts) -> Self {
         let wakes = Wakes::default();
         let limits = Arc::new(p.limits);
-        let base: Arc<str> = p.base_url.into();
+        let base = Arc::new(views::Links::new(p.base_url, p.media.clone()));
         let store = p.store;
         // Holds the keys of the most active agents; each entry is a few dozen bytes.
         let keys = Arc::new(agents::KeyCache::new(16 * 1024));

@@ -1,6 +1,7 @@
 //! What admins do to agents and posts: suspend, unsuspend, rotate a key, delete a post or a whole
 //! agent. Each change is one transaction, so a crash leaves it wholly done or not at all.
 
+use crate::service::views::Links;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -48,7 +49,7 @@ pub struct AgentRemoval {
 /// What admins do to agents and posts.
 pub struct Moderation {
     store: Store,
-    base: Arc<str>,
+    base: Arc<Links>,
     media: Arc<Media>,
     search: Arc<Search>,
     /// Emptied by every change to who a key belongs to, so the change holds at once.
@@ -58,7 +59,7 @@ pub struct Moderation {
 impl Moderation {
     pub fn new(
         store: Store,
-        base: Arc<str>,
+        base: Arc<Links>,
         media: Arc<Media>,
         search: Arc<Search>,
         keys: Arc<KeyCache>,
@@ -170,7 +171,7 @@ impl Moderation {
 pub(super) async fn remove_post(
     store: &Store,
     search: &Search,
-    media: &Media,
+    media: &Arc<Media>,
     id: &str,
     by: Remover,
 ) -> Result<()> {
@@ -203,7 +204,7 @@ fn key_of<T: Tx>(tx: &T, name: &Result<String>) -> Result<AgentKey> {
     repo::agent_key_by_name(tx, name)?.ok_or(Error::AgentNotFound)
 }
 
-fn admin_view(tx: &ReadTx, base: &str, key: AgentKey) -> Result<AdminAgentView> {
+fn admin_view(tx: &ReadTx, base: &Links, key: AgentKey) -> Result<AdminAgentView> {
     let a: AgentRecord = repo::agent_required(tx, key)?;
     Ok(AdminAgentView {
         agent: AgentView::new(base, &a, &repo::agent_stats(tx, key)?),

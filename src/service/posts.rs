@@ -1,5 +1,6 @@
 //! Posts: creation, single reads and the public feed in its four orders.
 
+use crate::service::views::Links;
 use uuid::Uuid;
 
 use super::cursor::CursorKind;
@@ -231,7 +232,7 @@ pub struct Posts {
     search: Arc<Search>,
     limits: Arc<Limits>,
     metrics: Arc<Metrics>,
-    base: Arc<str>,
+    base: Arc<Links>,
     wakes: Wakes,
     /// How long a generation may be posted after it was made, in ms.
     generation_keep_ms: i64,
@@ -244,7 +245,7 @@ pub struct PostsParts {
     pub search: Arc<Search>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
-    pub base: Arc<str>,
+    pub base: Arc<Links>,
     pub wakes: Wakes,
     /// `generation.keep_secs`: a generation older than that is gone even before `gc` runs.
     pub generation_keep_secs: u64,
@@ -397,13 +398,9 @@ impl Posts {
         }
     }
 
-    /// The image a URL of this server's media names (`{base}/media/{hash}/{variant}`).
+    /// The image a URL of this server's media (or its CDN's) names.
     fn own_media(&self, url: &str) -> Option<MediaHash> {
-        let rest = url
-            .trim()
-            .strip_prefix(&*self.base)?
-            .strip_prefix("/media/")?;
-        MediaHash::parse_hex(rest.split('/').next()?)
+        self.base.media_hash(url)
     }
 
     /// Queues a post for its publication time.
@@ -511,7 +508,7 @@ impl Posts {
 /// A post as its readers see it, with the viewer's own vote; `None` if the key has no post.
 pub(super) fn post_view<T: Tx>(
     tx: &T,
-    base: &str,
+    base: &Links,
     key: PostKey,
     viewer: Option<AgentKey>,
     authors: &mut AuthorCache,

@@ -4,6 +4,7 @@
 //! the published public key. Quality is the score measured at intake. Attribution credits the
 //! earliest post of the same picture.
 
+use crate::service::views::Links;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -27,7 +28,7 @@ pub const SCHEME: &str = "aistagram-provenance-v1";
 pub struct Provenance {
     store: Store,
     media: Arc<Media>,
-    base: Arc<str>,
+    base: Arc<Links>,
     key: SigningKey,
 }
 
@@ -201,7 +202,7 @@ fn c2pa_json(o: Option<&PostOrigin>) -> Value {
 }
 
 impl Provenance {
-    pub fn new(store: Store, media: Arc<Media>, base: Arc<str>, data_key: &[u8; 32]) -> Self {
+    pub fn new(store: Store, media: Arc<Media>, base: Arc<Links>, data_key: &[u8; 32]) -> Self {
         Provenance {
             store,
             media,
@@ -236,7 +237,7 @@ impl Provenance {
         let info = &record.media;
         let manifest = json!({
             "scheme": SCHEME,
-            "issuer": &*self.base,
+            "issuer": &**self.base,
             "post": {
                 "id": view.id,
                 "url": format!("{}/p/{}", self.base, view.id),
@@ -360,10 +361,16 @@ impl Provenance {
 
 /// Measures a stored image from its feed variant (the size intake measures at) and its original.
 fn measure(media: &Media, hash: MediaHash, info: &MediaInfo) -> Result<Quality> {
-    let io = |e: std::io::Error| Error::internal(format!("a stored image: {e}"));
-    let feed = std::fs::read(media.files.path(hash, VariantName::Feed)).map_err(io)?;
-    let original_len = std::fs::metadata(media.files.path(hash, VariantName::Original))
-        .map_err(io)?
+    // Called off the async workers, where blocking on the store is what is wanted.
+    let rt = tokio::runtime::Handle::current();
+    let storage = media.storage();
+    let missing = || Error::internal(format!("image {hash}: files missing from the store"));
+    let feed = rt
+        .block_on(storage.get(hash, VariantName::Feed))?
+        .ok_or_else(missing)?;
+    let original_len = rt
+        .block_on(storage.open_original(hash))?
+        .ok_or_else(missing)?
         .len();
     let img = image::load_from_memory_with_format(&feed, image::ImageFormat::WebP)
         .map_err(|e| Error::internal(format!("a stored feed variant: {e}")))?

@@ -6,6 +6,7 @@ use super::AuthorCache;
 use super::cursor::{self, CursorKind};
 use super::parse_post_id;
 use super::views::{AgentView, MedalCounts, Page, Timestamp, VoteView};
+use crate::service::views::Links;
 use serde_json::json;
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use crate::store::{AgentKey, Store, repo};
 /// Votes and medals.
 pub struct Reactions {
     store: Store,
-    base: Arc<str>,
+    base: Arc<Links>,
     metrics: Arc<Metrics>,
     wakes: Wakes,
     limits: Arc<Limits>,
@@ -30,7 +31,7 @@ pub struct Reactions {
 impl Reactions {
     pub fn new(
         store: Store,
-        base: Arc<str>,
+        base: Arc<Links>,
         metrics: Arc<Metrics>,
         wakes: Wakes,
         limits: Arc<Limits>,

@@ -2,6 +2,7 @@
 //! time, then published by the background scheduler (which also publishes, at start, whatever
 //! fell due while the server was down).
 
+use crate::service::views::Links;
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -27,7 +28,7 @@ pub struct ScheduledView {
 }
 
 impl ScheduledView {
-    pub fn new(base: &str, s: &ScheduledRecord) -> Self {
+    pub fn new(base: &Links, s: &ScheduledRecord) -> Self {
         ScheduledView {
             id: Uuid::from_u128(s.id).to_string(),
             publish_at: Timestamp(s.publish_ms),
@@ -45,7 +46,7 @@ pub struct Scheduled {
     media: Arc<Media>,
     search: Arc<Search>,
     metrics: Arc<Metrics>,
-    base: Arc<str>,
+    base: Arc<Links>,
     wakes: Wakes,
 }
 
@@ -55,7 +56,7 @@ pub struct ScheduledParts {
     pub media: Arc<Media>,
     pub search: Arc<Search>,
     pub metrics: Arc<Metrics>,
-    pub base: Arc<str>,
+    pub base: Arc<Links>,
     pub wakes: Wakes,
 }
 

@@ -1,5 +1,6 @@
 //! The follow graph and agent discovery.
 
+use crate::service::views::Links;
 use std::sync::Arc;
 
 use super::cursor::{self, CursorKind};
@@ -27,12 +28,12 @@ fn agent_key<T: Tx>(tx: &T, who: &str) -> Result<AgentKey> {
 /// The follow graph and agent discovery.
 pub struct Social {
     store: Store,
-    base: Arc<str>,
+    base: Arc<Links>,
     limits: Arc<Limits>,
 }
 
 impl Social {
-    pub fn new(store: Store, base: Arc<str>, limits: Arc<Limits>) -> Self {
+    pub fn new(store: Store, base: Arc<Links>, limits: Arc<Limits>) -> Self {
         Social {
             store,
             base,

@@ -3,6 +3,7 @@
 //! `domain::reputation` over the stored counters. Nothing here computes over more than one agent's
 //! own rows.
 
+use crate::service::views::Links;
 use std::sync::Arc;
 
 use super::limits::{Action, Span};
@@ -66,12 +67,12 @@ pub struct Pulse {
 
 pub struct Tools {
     store: Store,
-    base: Arc<str>,
+    base: Arc<Links>,
     limits: Arc<Limits>,
 }
 
 impl Tools {
-    pub fn new(store: Store, base: Arc<str>, limits: Arc<Limits>) -> Self {
+    pub fn new(store: Store, base: Arc<Links>, limits: Arc<Limits>) -> Self {
         Tools {
             store,
             base,

@@ -101,7 +101,7 @@ pub struct AgentView {
 }
 
 impl AgentView {
-    pub fn new(base: &str, a: &AgentRecord, s: &AgentStats) -> Self {
+    pub fn new(base: &Links, a: &AgentRecord, s: &AgentStats) -> Self {
         AgentView {
             id: uuid(a.id),
             name: a.name.clone(),
@@ -135,7 +135,7 @@ pub struct AuthorView {
 }
 
 impl AuthorView {
-    pub fn new(base: &str, a: &AgentRecord) -> Self {
+    pub fn new(base: &Links, a: &AgentRecord) -> Self {
         AuthorView {
             id: uuid(a.id),
             name: a.name.clone(),
@@ -147,7 +147,7 @@ impl AuthorView {
 }
 
 /// The URL of an agent's avatar: the square `thumb` variant of its image.
-fn avatar_url(base: &str, a: &AgentRecord) -> Option<String> {
+fn avatar_url(base: &Links, a: &AgentRecord) -> Option<String> {
     a.avatar.map(|h| media_url(base, MediaHash(h), "thumb"))
 }
 
@@ -217,11 +217,79 @@ pub struct Reactions {
     pub medals: [u64; 3],
 }
 
-/// The absolute URL of one variant of a stored image.
-pub fn media_url(base: &str, hash: MediaHash, variant: &str) -> String {
+/// The bases of the absolute URLs a server writes: its own (`public_url`, or
+/// `http://<bound address>`, no trailing slash), which it reads as a `str`, and that of its
+/// media, which is a CDN or public bucket's when the store in use has one.
+pub struct Links {
+    site: String,
+    media: Option<std::sync::Arc<crate::media::Media>>,
+}
+
+impl Links {
+    pub fn new(site: impl Into<String>, media: std::sync::Arc<crate::media::Media>) -> Self {
+        Links {
+            site: site.into(),
+            media: Some(media),
+        }
+    }
+
+    /// Links whose media is always served here (tests of views).
+    pub fn local(site: impl Into<String>) -> Self {
+        Links {
+            site: site.into(),
+            media: None,
+        }
+    }
+
+    /// Where media URLs point now: read per URL, as a migration can change it.
+    fn media_base(&self) -> Option<std::sync::Arc<str>> {
+        self.media.as_ref()?.public_base_url()
+    }
+
+    /// The image a media URL of this server (or of its CDN) names.
+    pub fn media_hash(&self, url: &str) -> Option<MediaHash> {
+        let url = url.trim();
+        let rest = match url
+            .strip_prefix(self.site.as_str())
+            .and_then(|r| r.strip_prefix("/media/"))
+        {
+            Some(rest) => rest,
+            None => url.strip_prefix(&*self.media_base()?)?.strip_prefix('/')?,
+        };
+        MediaHash::parse_hex(rest.split('/').next()?)
+    }
+}
+
+impl std::ops::Deref for Links {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.site
+    }
+}
+
+impl std::fmt::Display for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.site)
+    }
+}
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.site)
+    }
+}
+
+/// The absolute URL of one variant of a stored image: `<site>/media/<hash>/<variant>`, or
+/// `<public_base_url>/<hash>/<variant>` when the bucket in use is served directly.
+pub fn media_url(links: &Links, hash: MediaHash, variant: &str) -> String {
+    let cdn = links.media_base();
+    let base = cdn.as_deref().unwrap_or(&links.site);
     let mut url = String::with_capacity(base.len() + 72 + variant.len());
     url.push_str(base);
-    url.push_str("/media/");
+    if cdn.is_none() {
+        url.push_str("/media");
+    }
+    url.push('/');
     url.push_str(hash.hex().as_str());
     url.push('/');
     url.push_str(variant);
@@ -230,7 +298,7 @@ pub fn media_url(base: &str, hash: MediaHash, variant: &str) -> String {
 
 impl PostView {
     pub fn new(
-        base: &str,
+        base: &Links,
         key: PostKey,
         p: &PostRecord,
         s: &PostStats,
@@ -279,7 +347,7 @@ pub struct CommentView {
 }
 
 impl CommentView {
-    pub fn new(base: &str, post_id: u128, c: &CommentRecord, author: &AgentRecord) -> Self {
+    pub fn new(base: &Links, post_id: u128, c: &CommentRecord, author: &AgentRecord) -> Self {
         CommentView {
             id: uuid(c.id),
             post_id: uuid(post_id),

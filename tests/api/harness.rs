@@ -57,6 +57,11 @@ pub fn quiet_config(dir: PathBuf) -> Config {
     for e in p.endpoints_mut() {
         e.base_url = "http://127.0.0.1:9".to_owned();
     }
+    // `TEST_MEDIA_STORAGE=s3`: every server keeps its images in a bucket of its own (on the
+    // tests' moto server), to run the media tests against both stores.
+    if std::env::var("TEST_MEDIA_STORAGE").is_ok_and(|s| s == "s3") {
+        crate::s3::use_bucket(&mut cfg, crate::s3::moto().addr, &crate::s3::new_bucket());
+    }
     cfg
 }
 

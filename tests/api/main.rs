@@ -33,6 +33,7 @@ mod persistence;
 mod posts;
 mod provenance;
 mod providers;
+mod s3;
 mod smtp;
 mod social;
 mod surfaces;

@@ -1,8 +1,10 @@
 //! Online backups and restores. A backup copies one read snapshot of every table into a fresh
-//! database file (so a write is wholly in it or wholly out), adds the image folders that
-//! snapshot references (pinned, so a concurrent deletion cannot remove them mid-copy), and ends
-//! with a manifest holding every file's size and blake3. The archive is a gzipped tar written to
-//! `FILE.partial` and renamed into place only when complete.
+//! database file (so a write is wholly in it or wholly out), adds the files of every image that
+//! snapshot references (pinned, so a concurrent deletion cannot remove them mid-copy), read from
+//! whichever store holds them, and ends with a manifest holding every file's size and blake3.
+//! The archive is a gzipped tar written to `FILE.partial` and renamed into place only when
+//! complete. Images are archived as `media/<h0h1>/<hash>/<file>` whatever their store, so an
+//! archive restores into either store.
 //!
 //! A restore reads the archive twice: once to verify every checksum against the manifest (a
 //! damaged, truncated or partial archive is refused before anything is written), then to unpack
@@ -10,7 +12,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
@@ -19,7 +21,10 @@ use serde_json::json;
 
 use super::AdminCommand;
 use crate::admin::{Admin, Outcome, Progress, Unit, human_bytes};
+use crate::config::StorageKind;
 use crate::error::{Error, Result};
+use crate::media::files::VariantName;
+use crate::media::store::{ImageFiles, Storage};
 use crate::service::views::Timestamp;
 use crate::store::{MediaHash, SCHEMA_VERSION, copy_snapshot, repo};
 
@@ -76,23 +81,32 @@ fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<O
     let result = (|| {
         // One snapshot for the whole backup; its images are pinned before any later deletion
         // could release them.
-        let (snapshot, pins) = admin.media.pin_snapshot(|| {
+        let ((snapshot, media), _pins) = admin.media.pin_snapshot(|| {
             let tx = admin.store.begin_read()?;
             let hashes = repo::referenced_media(&tx)?;
-            Ok((tx, hashes))
+            let mut media = Vec::with_capacity(hashes.len());
+            for hash in &hashes {
+                if let Some(m) = repo::media(&tx, *hash)? {
+                    media.push((*hash, m.info.has_full, m.bytes));
+                }
+            }
+            Ok(((tx, media), hashes))
         })?;
         progress.phase("copying the database", 0, Unit::Items);
         let _ = fs::remove_file(&db_copy);
         let rows = copy_snapshot(&snapshot, &db_copy)?;
         drop(snapshot);
-        let media: Vec<MediaHash> = pins.iter().map(|p| p.hash()).collect();
         let files = archive_files(admin, &db_copy, &media)?;
         let total: u64 = files
             .iter()
-            .map(|(_, p)| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-            .sum();
+            .map(|(_, source)| match source {
+                Source::File(p) => fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+                Source::Image { .. } => 0,
+            })
+            .sum::<u64>()
+            + media.iter().map(|(_, _, bytes)| bytes).sum::<u64>();
         progress.phase("writing the archive", total, Unit::Bytes);
-        write_archive(&partial, &files, progress)?;
+        write_archive(admin, &partial, &files, progress)?;
         fs::rename(&partial, file).map_err(io_err(format!("renaming to {}", file.display())))?;
         sync_parent(file);
         let size = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
@@ -117,33 +131,40 @@ fn write_backup(admin: &Admin, file: &Path, progress: &dyn Progress) -> Result<O
     result
 }
 
-/// What goes in the archive, as `(archive path, file)`: the database copy, the data dir's key,
-/// and every file of every image the snapshot uses.
+/// Where an archived file's bytes come from.
+enum Source {
+    File(PathBuf),
+    Image {
+        hash: MediaHash,
+        variant: VariantName,
+    },
+}
+
+/// The archive path of one image file: `media/<h0h1>/<hash>/<file name>`.
+fn image_path(hash: MediaHash, variant: VariantName) -> String {
+    let hex = hash.to_string();
+    format!("media/{}/{hex}/{}", &hex[..2], variant.file_name())
+}
+
+/// What goes in the archive, as `(archive path, source)`: the database copy, the data dir's
+/// key, and every file of every image the snapshot uses (`(hash, has_full, bytes)`).
 fn archive_files(
     admin: &Admin,
     db_copy: &Path,
-    media: &[MediaHash],
-) -> Result<Vec<(String, PathBuf)>> {
-    let mut files = vec![(DATABASE.to_owned(), db_copy.to_owned())];
+    media: &[(MediaHash, bool, u64)],
+) -> Result<Vec<(String, Source)>> {
+    let mut files = vec![(DATABASE.to_owned(), Source::File(db_copy.to_owned()))];
     let key = admin.data_dir.join(KEY_FILE);
     if key.is_file() {
-        files.push((KEY_FILE.to_owned(), key));
+        files.push((KEY_FILE.to_owned(), Source::File(key)));
     }
-    for hash in media {
-        let dir = admin.media.files.dir(*hash);
-        let rel = dir
-            .strip_prefix(&admin.data_dir)
-            .map_err(|_| Error::internal("media folder outside the data dir"))?
-            .to_owned();
-        let mut names: Vec<_> = fs::read_dir(&dir)
-            .map_err(io_err(format!("image folder {}", dir.display())))?
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for name in names {
-            let rel = rel.join(&name);
-            files.push((to_archive_path(&rel)?, dir.join(name)));
+    for &(hash, has_full, _) in media {
+        let mut variants = vec![VariantName::Feed, VariantName::Original, VariantName::Thumb];
+        if has_full {
+            variants.insert(1, VariantName::Full);
+        }
+        for variant in variants {
+            files.push((image_path(hash, variant), Source::Image { hash, variant }));
         }
     }
     Ok(files)
@@ -151,19 +172,38 @@ fn archive_files(
 
 /// Writes `files` and their checksummed manifest (last) as a gzipped tar to `partial`, synced.
 fn write_archive(
+    admin: &Admin,
     partial: &Path,
-    files: &[(String, PathBuf)],
+    files: &[(String, Source)],
     progress: &dyn Progress,
 ) -> Result<()> {
+    // Called off the async workers: blocking on the store is what is wanted here.
+    let rt = tokio::runtime::Handle::current();
+    let storage = admin.media.storage();
     let out = File::create(partial).map_err(io_err(format!("creating {}", partial.display())))?;
     let gz = flate2::write::GzEncoder::new(io::BufWriter::new(out), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
     let mut entries = Vec::new();
     let mut done = 0u64;
-    for (name, path) in files {
-        let f = File::open(path).map_err(io_err(format!("reading {}", path.display())))?;
-        let bytes = f.metadata().map_err(io_err("stat"))?.len();
-        let mut hashing = HashingReader::new(f);
+    for (name, source) in files {
+        let (reader, bytes): (Box<dyn Read>, u64) = match source {
+            Source::File(path) => {
+                let f = File::open(path).map_err(io_err(format!("reading {}", path.display())))?;
+                let bytes = f.metadata().map_err(io_err("stat"))?.len();
+                (Box::new(f), bytes)
+            }
+            Source::Image { hash, variant } => {
+                let data = rt.block_on(storage.get(*hash, *variant))?.ok_or_else(|| {
+                    Error::internal(format!(
+                        "image {hash}: {} missing from the store",
+                        variant.as_str()
+                    ))
+                })?;
+                let bytes = data.len() as u64;
+                (Box::new(io::Cursor::new(data)), bytes)
+            }
+        };
+        let mut hashing = HashingReader::new(reader);
         tar.append_data(&mut entry_header(bytes), name, &mut hashing)
             .map_err(io_err(format!("archiving {name}")))?;
         entries.push(Entry {
@@ -204,19 +244,6 @@ fn entry_header(bytes: u64) -> tar::Header {
     header.set_mode(0o600);
     header.set_mtime(0);
     header
-}
-
-/// A relative path spelled with `/`, as stored in the archive.
-fn to_archive_path(rel: &Path) -> Result<String> {
-    let parts: Vec<&str> = rel
-        .components()
-        .map(|c| match c {
-            Component::Normal(s) => s.to_str().ok_or(()),
-            _ => Err(()),
-        })
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| Error::internal(format!("unexpected path {}", rel.display())))?;
-    Ok(parts.join("/"))
 }
 
 /// Whether an archive path is one a backup writes: the database, the manifest, or
@@ -288,12 +315,15 @@ pub enum RestoreError {
     Io(String),
 }
 
-/// Verifies the archive, then unpacks it into `data_dir`. Nothing is written before every
-/// checksum has matched.
+/// Verifies the archive, then unpacks it into `data_dir`, its images into `media` (the data
+/// dir, or the bucket). Nothing is written before every checksum has matched; images go to a
+/// bucket before the data dir is moved into place, so a restore that fails leaves no data dir
+/// pointing at missing images.
 pub fn restore(
     archive: &Path,
     data_dir: &Path,
     force: bool,
+    media: MediaTarget<'_>,
     progress: &dyn Progress,
 ) -> std::result::Result<Outcome, RestoreError> {
     let io = |what: &str| {
@@ -326,7 +356,8 @@ pub fn restore(
     let staging = parent.join(format!(".{name}.restoring-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     progress.phase("unpacking", size, Unit::Bytes);
-    let unpacked = unpack(archive, &staging, &manifest, progress);
+    let unpacked = unpack(archive, &staging, &manifest, progress)
+        .and_then(|()| place_media(&staging, media, progress));
     if let Err(e) = unpacked {
         let _ = fs::remove_dir_all(&staging);
         return Err(e);
@@ -342,9 +373,10 @@ pub fn restore(
     }
     sync_parent(data_dir);
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+    let kind = media.kind();
     Ok(Outcome::new(
         format!(
-            "restored {} files ({}) from a backup of {} into {}",
+            "restored {} files ({}) from a backup of {} into {} (images in {kind})",
             manifest.files.len(),
             human_bytes(bytes),
             manifest.created_at,
@@ -352,9 +384,94 @@ pub fn restore(
         ),
         json!({
             "data_dir": data_dir, "files": manifest.files.len(), "bytes": bytes,
-            "backup_created_at": manifest.created_at,
+            "backup_created_at": manifest.created_at, "media_storage": kind,
         }),
     ))
+}
+
+/// Where a restore puts the images.
+#[derive(Debug, Clone, Copy)]
+pub enum MediaTarget<'a> {
+    /// `<data_dir>/media`, as archived.
+    Fs,
+    /// This bucket.
+    S3(&'a crate::config::S3),
+}
+
+impl MediaTarget<'_> {
+    fn kind(&self) -> StorageKind {
+        match self {
+            MediaTarget::Fs => StorageKind::Fs,
+            MediaTarget::S3(_) => StorageKind::S3,
+        }
+    }
+}
+
+/// Records in the unpacked data dir where its images are; for a bucket, first moves them there
+/// (each read back and checked) and out of the staging folder.
+fn place_media(
+    staging: &Path,
+    media: MediaTarget<'_>,
+    progress: &dyn Progress,
+) -> std::result::Result<(), RestoreError> {
+    let failed = |e: Error| RestoreError::Io(format!("{}", crate::error::Chain(&e)));
+    if let MediaTarget::S3(cfg) = media {
+        let files = crate::media::files::MediaFiles::new(staging);
+        let hashes = files.stored().map_err(failed)?;
+        let bucket = Storage::open(StorageKind::S3, staging, cfg).map_err(failed)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RestoreError::Io(format!("starting the async runtime: {e}")))?;
+        progress.phase(
+            &format!("uploading images to {}", bucket.describe()),
+            hashes.len() as u64,
+            Unit::Items,
+        );
+        for (i, hash) in hashes.iter().enumerate() {
+            let image = read_unpacked(&files, *hash)?;
+            rt.block_on(async {
+                bucket.put(*hash, &image).await?;
+                match bucket.holds(*hash, &image).await? {
+                    true => Ok(()),
+                    false => Err(Error::internal(format!(
+                        "image {hash}: the bucket's copy does not read back as written"
+                    ))),
+                }
+            })
+            .map_err(failed)?;
+            progress.at(i as u64 + 1);
+        }
+        fs::remove_dir_all(files.root())
+            .map_err(|e| RestoreError::Io(format!("removing the unpacked images: {e}")))?;
+    }
+    crate::media::store::record(staging, media.kind()).map_err(failed)
+}
+
+/// An unpacked image folder as the files a store keeps.
+fn read_unpacked(
+    files: &crate::media::files::MediaFiles,
+    hash: MediaHash,
+) -> std::result::Result<ImageFiles, RestoreError> {
+    let read = |v: VariantName| -> std::result::Result<Option<bytes::Bytes>, RestoreError> {
+        match fs::read(files.path(hash, v)) {
+            Ok(b) => Ok(Some(bytes::Bytes::from(b))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(RestoreError::Io(format!("reading image {hash}: {e}"))),
+        }
+    };
+    let missing = || RestoreError::Invalid(format!("image {hash} is incomplete in the archive"));
+    let original = read(VariantName::Original)?.ok_or_else(missing)?;
+    let content_type = crate::media::sniff::sniff(&original)
+        .map(|f| f.content_type().to_owned())
+        .map_err(|_| RestoreError::Invalid(format!("image {hash}: the original is no image")))?;
+    Ok(ImageFiles {
+        content_type,
+        thumb: read(VariantName::Thumb)?.ok_or_else(missing)?,
+        feed: read(VariantName::Feed)?.ok_or_else(missing)?,
+        full: read(VariantName::Full)?,
+        original,
+    })
 }
 
 /// Counts compressed bytes read, for progress.

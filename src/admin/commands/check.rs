@@ -18,11 +18,21 @@ use crate::error::{Error, Result};
 use crate::media::files::VariantName;
 use crate::store::{MediaHash, repo};
 
-/// Images whose files are missing or whose original does not hash to its name.
-fn media_problems(admin: &Admin, hashes: &[MediaHash], progress: &dyn Progress) -> Vec<String> {
-    let files = &admin.media.files;
+/// Images whose files are missing or whose original does not hash to its name, in whichever
+/// store holds them. Blocking (it reads every original): run off the async workers.
+fn media_problems(
+    admin: &Admin,
+    hashes: &[MediaHash],
+    progress: &dyn Progress,
+) -> Result<Vec<String>> {
+    let rt = tokio::runtime::Handle::current();
+    let storage = admin.media.storage();
     let mut out = Vec::new();
-    progress.phase("checking image files", hashes.len() as u64, Unit::Items);
+    progress.phase(
+        &format!("checking image files in {}", storage.describe()),
+        hashes.len() as u64,
+        Unit::Items,
+    );
     for (i, hash) in hashes.iter().enumerate() {
         progress.at(i as u64 + 1);
         let has_full = admin
@@ -31,17 +41,17 @@ fn media_problems(admin: &Admin, hashes: &[MediaHash], progress: &dyn Progress) 
             .ok()
             .flatten()
             .is_some_and(|m| m.info.has_full);
-        if !files.complete(*hash, has_full) {
+        if !rt.block_on(storage.complete(*hash, has_full))? {
             out.push(format!("image {hash}: files missing"));
             continue;
         }
-        match std::fs::read(files.path(*hash, VariantName::Original)) {
-            Ok(bytes) if MediaHash::of(&bytes) == *hash => {}
-            Ok(_) => out.push(format!("image {hash}: original does not match its hash")),
-            Err(e) => out.push(format!("image {hash}: {e}")),
+        match rt.block_on(storage.get(*hash, VariantName::Original))? {
+            Some(bytes) if MediaHash::of(&bytes) == *hash => {}
+            Some(_) => out.push(format!("image {hash}: original does not match its hash")),
+            None => out.push(format!("image {hash}: files missing")),
         }
     }
-    out
+    Ok(out)
 }
 
 /// Check that counters, indexes, references, image files and the search index agree.
@@ -104,7 +114,7 @@ async fn scan(admin: &Admin, progress: Arc<dyn Progress>) -> Result<Findings> {
         let repairable = !found.problems.is_empty();
         let mut problems = found.problems;
         problems.extend(found.unrepairable);
-        let media = media_problems(&a, &found.referenced_media, &*progress);
+        let media = media_problems(&a, &found.referenced_media, &*progress)?;
         let (counts, pending) = a.store.read_blocking(|tx| {
             Ok((repo::counts(tx)?, repo::pending_index_changes(tx, 1)?.len()))
         })?;

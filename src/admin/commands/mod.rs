@@ -13,6 +13,7 @@ mod agents_verify;
 pub mod backup;
 pub mod check;
 mod gc;
+mod media_migrate;
 mod posts_delete;
 mod reindex;
 mod stats;
@@ -33,6 +34,7 @@ pub use agents_verify::AgentsVerify;
 pub use backup::Backup;
 pub use check::Check;
 pub use gc::Gc;
+pub use media_migrate::MediaMigrate;
 pub use posts_delete::PostsDelete;
 pub use reindex::Reindex;
 pub use stats::Stats;
@@ -73,6 +75,18 @@ pub enum Request {
     #[command(subcommand)]
     #[serde(untagged)]
     Posts(PostsCommand),
+    /// Move the images between stores.
+    #[command(subcommand)]
+    #[serde(untagged)]
+    Media(MediaCommand),
+}
+
+// `aistagram media <command>`; `media-<command>` on the socket.
+#[derive(Debug, Clone, Subcommand, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum MediaCommand {
+    #[serde(rename = "media-migrate")]
+    Migrate(MediaMigrate),
 }
 
 // `aistagram agents <command>`; `agents-<command>` on the socket.

@@ -181,6 +181,8 @@ pub fn code(e: &Error) -> &'static str {
         Error::Overloaded => "overloaded",
         Error::ShuttingDown => "shutting_down",
         Error::AnalyticsNotReady => "analytics_not_ready",
+        Error::MediaStorageUnavailable(_) => "media_storage_unavailable",
+        Error::Conflict(_) => "conflict",
         Error::Internal(_) => "internal_error",
     }
 }

@@ -5,6 +5,7 @@ mod verification;
 
 pub use verification::{Claimant, Verified};
 
+use crate::service::views::Links;
 use std::net::IpAddr;
 
 use base64::Engine;
@@ -144,7 +145,7 @@ pub(crate) fn public<T: Tx>(tx: &T, who: &str) -> Result<AgentKey> {
 /// Registration, keys and profiles.
 pub struct Agents {
     store: Store,
-    base: Arc<str>,
+    base: Arc<Links>,
     media: Arc<Media>,
     search: Arc<Search>,
     limits: Arc<Limits>,
@@ -155,7 +156,7 @@ pub struct Agents {
 /// What the agents service is built from.
 pub struct AgentsParts {
     pub store: Store,
-    pub base: Arc<str>,
+    pub base: Arc<Links>,
     pub media: Arc<Media>,
     pub search: Arc<Search>,
     pub limits: Arc<Limits>,

@@ -6,6 +6,7 @@
 mod builtin;
 mod providers;
 
+use crate::service::views::Links;
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -55,7 +56,7 @@ pub struct Generation {
     sealer: Sealer,
     limits: Arc<Limits>,
     media: Arc<Media>,
-    base: Arc<str>,
+    base: Arc<Links>,
     cfg: config::Generation,
     client: reqwest::Client,
 }
@@ -66,7 +67,7 @@ pub struct GenerationParts {
     pub data_key: [u8; 32],
     pub limits: Arc<Limits>,
     pub media: Arc<Media>,
-    pub base: Arc<str>,
+    pub base: Arc<Links>,
     pub cfg: config::Generation,
     pub client: reqwest::Client,
 }
