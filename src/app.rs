@@ -89,7 +89,7 @@ async fn open(
     let agent = format!("aistagram/{} (+{base_url})", env!("CARGO_PKG_VERSION"));
     let media = Arc::new(
         Media::new(&config.data_dir, &config.media, &agent)
-            .map_err(|e| StartError::Media(e.to_string()))?,
+            .map_err(|e| StartError::Media(crate::error::Chain(&e).to_string()))?,
     );
     let (search, rebuild) =
         Search::open(&config.data_dir).map_err(|e| StartError::Search(e.to_string()))?;
@@ -107,7 +107,7 @@ async fn open(
             cause,
         })?;
     let deliverer = crate::service::webhooks::Deliverer::new(&data_key, config, &agent)
-        .map_err(|e| StartError::Media(e.to_string()))?;
+        .map_err(|e| StartError::Media(crate::error::Chain(&e).to_string()))?;
     let mailer = crate::mail::Mailer::from_config(&config.email).map_err(StartError::Email)?;
     let codes = crate::service::codes::Codes::new(
         mailer.map(Arc::new),
@@ -127,7 +127,7 @@ async fn open(
         data_key,
         generation: config.generation.clone(),
         generation_client: crate::service::generation::http_client(&agent)
-            .map_err(|e| StartError::Media(e.to_string()))?,
+            .map_err(|e| StartError::Media(crate::error::Chain(&e).to_string()))?,
         analytics: config.analytics.clone(),
     });
     Ok(Opened {

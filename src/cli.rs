@@ -583,7 +583,7 @@ mod tests {
         cli.get_subcommands()
             .filter(|c| Request::has_subcommand(c.get_name()))
             .for_each(|c| leaves(c, &mut admin));
-        assert_eq!(admin.len(), 13);
+        assert_eq!(admin.len(), 14);
         let mut abouts = std::collections::BTreeSet::new();
         for c in &admin {
             let longs: Vec<&str> = c.get_arguments().filter_map(|a| a.get_long()).collect();

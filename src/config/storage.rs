@@ -75,7 +75,7 @@ impl S3 {
     pub(super) fn validate(&mut self, kind: StorageKind) -> Result<(), ConfigError> {
         self.public_base_url = self.public_base_url.trim().trim_end_matches('/').to_owned();
         let base = &self.public_base_url;
-        if !base.is_empty() && !(base.starts_with("https://") || base.starts_with("http://")) {
+        if !(base.is_empty() || is_http_url(base)) {
             return Err(ConfigError(format!(
                 "media.s3.public_base_url: '{base}' must be an http:// or https:// URL"
             )));
@@ -97,9 +97,7 @@ impl S3 {
                 "media.s3.bucket: must be set when media.storage = \"s3\"".into(),
             ));
         }
-        if !self.endpoint.is_empty()
-            && !(self.endpoint.starts_with("https://") || self.endpoint.starts_with("http://"))
-        {
+        if !(self.endpoint.is_empty() || is_http_url(&self.endpoint)) {
             return Err(ConfigError(format!(
                 "media.s3.endpoint: '{}' must be an http:// or https:// URL",
                 self.endpoint
@@ -112,6 +110,10 @@ impl S3 {
     pub fn configured(&self) -> bool {
         !self.bucket.trim().is_empty()
     }
+}
+
+fn is_http_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
 }
 
 impl S3 {

@@ -280,6 +280,11 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 impl Bucket {
     pub fn new(cfg: &S3) -> Result<Bucket> {
+        if !cfg.configured() {
+            return Err(Error::internal(
+                "this data dir's images are in a bucket, but the config names none: pass the config with its [media.s3] (--config)",
+            ));
+        }
         // reqwest is built without a default TLS provider; the binary uses ring everywhere.
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Environment first (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,

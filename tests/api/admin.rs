@@ -52,7 +52,8 @@ async fn populate(app: &TestApp) -> (String, String, String) {
 
 #[tokio::test]
 async fn every_command_answers_the_same_with_or_without_a_server() {
-    let app = TestApp::spawn().await;
+    // Offline commands get only --data-dir: its images must be on disk.
+    let app = TestApp::spawn_with(crate::harness::on_disk).await;
     populate(&app).await;
     let dir = app.dir.as_ref().unwrap().path().to_owned();
     let socket = dir.join("admin.sock");
@@ -251,7 +252,7 @@ async fn suspension_key_rotation_and_deletion_work_end_to_end() {
 
 #[tokio::test]
 async fn gc_removes_only_images_nothing_references() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(crate::harness::on_disk).await;
     let key = app.native.register("keeper").await;
     let kept = app
         .native
@@ -293,7 +294,8 @@ async fn check_finds_and_repair_fixes_broken_counters_indexes_and_dangling_rows(
     const FEED_HOT: TableDefinition<(i64, u64), ()> = TableDefinition::new("feed_hot-v1");
     const VOTES: TableDefinition<(u64, u64), i8> = TableDefinition::new("votes-v1");
 
-    let app = TestApp::spawn().await;
+    // Checked offline with no config but the data dir: its images must be on disk.
+    let app = TestApp::spawn_with(crate::harness::on_disk).await;
     let (_, _, post) = populate(&app).await;
     let dir = app.stop().await;
     let path = dir.path().to_owned();

@@ -65,6 +65,12 @@ pub fn quiet_config(dir: PathBuf) -> Config {
     cfg
 }
 
+/// Keeps a server's images on disk whatever `TEST_MEDIA_STORAGE` says: for tests that plant or
+/// damage image files on disk (`tests/api/s3.rs` does the same on a bucket).
+pub fn on_disk(cfg: &mut Config) {
+    cfg.media.storage = aistagram::config::StorageKind::Fs;
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await

@@ -152,7 +152,7 @@ async fn posting_by_url_base64_and_multipart_each_yields_served_variants() {
 
 #[tokio::test]
 async fn the_same_bytes_uploaded_twice_are_stored_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(crate::harness::on_disk).await;
     let a = app.native.register("first_up").await;
     let b = app.native.register("second_up").await;
     let png = fixtures::png(400, 300, 11);

@@ -184,6 +184,13 @@ mod tests {
                 })),
                 json!({"cmd": "posts-delete", "id": "p1", "reason": null}),
             ),
+            (
+                Request::Media(MediaCommand::Migrate(MediaMigrate {
+                    to: crate::config::StorageKind::S3,
+                    keep_source: false,
+                })),
+                json!({"cmd": "media-migrate", "to": "s3", "keep_source": false}),
+            ),
         ];
         for (req, want) in cases {
             assert_eq!(wire(&req), want, "{req:?}");
