@@ -360,17 +360,18 @@ impl Media {
             let p = process::process(&bytes, format, limits, enc)?;
             Ok::<_, Error>((p, started.elapsed()))
         });
-        let (p, took) = tokio::time::timeout(PROCESS_TIMEOUT, work)
+        let (mut p, took) = tokio::time::timeout(PROCESS_TIMEOUT, work)
             .await
             .map_err(|_| Error::InvalidImage("the image took too long to process".into()))?
             .map_err(Error::internal)??;
+        // Storing is I/O (a bucket's round trips): it does not hold an image worker.
         drop(_permit);
         let files = ImageFiles {
             original: Bytes::from(original),
             content_type: format.content_type().to_owned(),
-            thumb: Bytes::from(p.thumb.webp.clone()),
-            feed: Bytes::from(p.feed.webp.clone()),
-            full: p.full.as_ref().map(|f| Bytes::from(f.webp.clone())),
+            thumb: Bytes::from(std::mem::take(&mut p.thumb.webp)),
+            feed: Bytes::from(std::mem::take(&mut p.feed.webp)),
+            full: p.full.as_mut().map(|f| Bytes::from(std::mem::take(&mut f.webp))),
         };
         let written = self.write(hash, &files).await?;
         Ok(Ingested {
