@@ -507,4 +507,23 @@ mod tests {
             assert!(shown.contains(REDACTED), "{shown}");
         }
     }
+
+    #[test]
+    fn bucket_credentials_are_never_printed_and_a_bucket_is_required_for_s3() {
+        let cfg = load_toml(
+            "[media]\nstorage = \"s3\"\n[media.s3]\nbucket = \"pics\"\nprefix = \"/a/b/\"\naccess_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"wJalrXUtnFEMI\"\npublic_base_url = \"https://cdn.example/x/\"\n",
+        )
+        .expect("loads");
+        assert_eq!(cfg.media.s3.secret_access_key.expose(), "wJalrXUtnFEMI");
+        assert_eq!(cfg.media.s3.prefix, "a/b");
+        assert_eq!(cfg.media.s3.public_base_url, "https://cdn.example/x");
+        let shown = cfg.to_toml();
+        for secret in ["AKIDEXAMPLE", "wJalrXUtnFEMI"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let err = load_toml("[media]\nstorage = \"s3\"\n").expect_err("no bucket");
+        assert!(err.to_string().contains("media.s3.bucket"), "{err}");
+        let err = load_toml("[media.s3]\nprefix = \"a/../b\"\n").expect_err("dot-dot");
+        assert!(err.to_string().contains("media.s3.prefix"), "{err}");
+    }
 }

@@ -371,7 +371,10 @@ impl Media {
             content_type: format.content_type().to_owned(),
             thumb: Bytes::from(std::mem::take(&mut p.thumb.webp)),
             feed: Bytes::from(std::mem::take(&mut p.feed.webp)),
-            full: p.full.as_mut().map(|f| Bytes::from(std::mem::take(&mut f.webp))),
+            full: p
+                .full
+                .as_mut()
+                .map(|f| Bytes::from(std::mem::take(&mut f.webp))),
         };
         let written = self.write(hash, &files).await?;
         Ok(Ingested {
