@@ -181,20 +181,31 @@ pub struct Migrated {
     pub bytes: u64,
     /// Images the target held intact already (from a migration cut short).
     pub already_there: u64,
-    /// Stored images no row uses (garbage), left behind.
-    pub unused: u64,
-    /// Images whose files could not be copied, and why.
+    /// Images removed (their last post deleted, or collected) before they were reached.
+    pub gone: u64,
+    /// Image writes during the migration that went to both stores.
+    pub mirrored: u64,
+    /// Images whose files could not be copied or removed, and why.
     pub problems: Vec<String>,
     /// Images removed from the source after the switch.
     pub removed_from_source: u64,
+    /// Images whose old copies stay (not copied, or being read at the switch).
+    pub left_in_source: u64,
 }
 
 /// What happened to one image in a migration.
 enum Copied {
     Written(u64),
     AlreadyThere,
-    Unused,
-    Missing(String),
+    Gone,
+    Broken(String),
+}
+
+/// The store in use and a migration's target.
+#[derive(Clone)]
+struct Stores {
+    current: Arc<Storage>,
+    mirror: Option<Arc<Storage>>,
 }
 
 /// A migration's mirroring of writes to its target; stopped when dropped, so a migration that
@@ -213,10 +224,7 @@ impl<'a> Mirroring<'a> {
     }
 
     fn set(media: &Media, to: Option<Arc<Storage>>) {
-        match media.mirror.write() {
-            Ok(mut m) => *m = to,
-            Err(poisoned) => *poisoned.into_inner() = to,
-        }
+        media.set_stores(|s| s.mirror = to);
     }
 
     fn finish(self) {}
@@ -234,11 +242,11 @@ const QUEUE_WAIT: Duration = Duration::from_secs(30);
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Media {
-    /// Where the images are; replaced when a migration finishes.
-    storage: RwLock<Arc<Storage>>,
-    /// The store a migration copies to: every image written or removed meanwhile is written to
-    /// or removed from it too.
-    mirror: RwLock<Option<Arc<Storage>>>,
+    /// Where the images are, and where a migration copies them; read together, so a removal
+    /// sees both or neither side of a switch.
+    stores: RwLock<Stores>,
+    /// Image writes mirrored to a migration's target (a migration reports how many).
+    mirrored: std::sync::atomic::AtomicU64,
     /// Held (shared) by every write of image files; a migration takes it alone to start
     /// mirroring and to switch stores, so no write straddles either moment.
     writes: tokio::sync::RwLock<()>,
@@ -274,8 +282,11 @@ impl Media {
         let storage = Storage::open(kind, data_dir, &cfg.s3)?;
         tracing::info!(storage = %kind, at = %storage.describe(), "media storage");
         Ok(Media {
-            storage: RwLock::new(Arc::new(storage)),
-            mirror: RwLock::new(None),
+            stores: RwLock::new(Stores {
+                current: Arc::new(storage),
+                mirror: None,
+            }),
+            mirrored: std::sync::atomic::AtomicU64::new(0),
             writes: tokio::sync::RwLock::new(()),
             migrating: tokio::sync::Mutex::new(()),
             data_dir: data_dir.to_owned(),
@@ -421,38 +432,44 @@ impl Media {
         }
     }
 
-    /// The store the images are in now.
-    pub fn storage(&self) -> Arc<Storage> {
-        match self.storage.read() {
+    fn stores(&self) -> Stores {
+        match self.stores.read() {
             Ok(s) => s.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
+    fn set_stores(&self, f: impl FnOnce(&mut Stores)) {
+        match self.stores.write() {
+            Ok(mut s) => f(&mut s),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// The store the images are in now.
+    pub fn storage(&self) -> Arc<Storage> {
+        self.stores().current
+    }
+
     /// Where media is served from directly (a CDN or public bucket), when not from here.
     pub fn public_base_url(&self) -> Option<Arc<str>> {
-        let storage = match self.storage.read() {
+        let stores = match self.stores.read() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
         };
-        storage.public_base_url().map(Arc::from)
-    }
-
-    /// The store a migration is copying to, if one is under way.
-    fn mirror(&self) -> Option<Arc<Storage>> {
-        match self.mirror.read() {
-            Ok(m) => m.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        stores.current.public_base_url().map(Arc::from)
     }
 
     /// Stores an image's files in the store, and in the migration's target when one runs; the
     /// post that references them commits only after this returns.
     async fn write(&self, hash: MediaHash, files: &ImageFiles) -> Result<u64> {
         let _shared = self.writes.read().await;
-        let written = self.storage().put(hash, files).await?;
-        if let Some(mirror) = self.mirror() {
+        let Stores { current, mirror } = self.stores();
+        let written = current.put(hash, files).await?;
+        if let Some(mirror) = mirror {
             mirror.put(hash, files).await?;
+            self.mirrored
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(written)
     }
@@ -482,8 +499,9 @@ impl Media {
 
     /// Removes an image's files from the store (and a migration's target).
     async fn remove(&self, hash: MediaHash) -> Result<()> {
-        self.storage().delete(hash).await?;
-        if let Some(mirror) = self.mirror() {
+        let Stores { current, mirror } = self.stores();
+        current.delete(hash).await?;
+        if let Some(mirror) = mirror {
             mirror.delete(hash).await?;
         }
         Ok(())
@@ -585,7 +603,8 @@ impl Media {
     /// records the switch. Images written or removed meanwhile are written to or removed from
     /// both stores. Each copy is read back and checked by blake3; an image the target already
     /// holds intact is not copied again, so a migration cut short resumes where it stopped. The
-    /// source's copies are removed after the switch unless `keep_source`.
+    /// source's copies are removed after the switch unless `keep_source`; those of images that
+    /// could not be copied, or that something still reads, stay.
     pub async fn migrate(
         &self,
         store: &Store,
@@ -606,6 +625,7 @@ impl Media {
             )));
         }
         let target = Arc::new(target);
+        let mirrored_before = self.mirrored.load(std::sync::atomic::Ordering::Relaxed);
         let mirroring = Mirroring::start(self, target.clone()).await;
         let hashes = source.list().await?;
         let total = hashes.len() as u64;
@@ -615,20 +635,27 @@ impl Media {
             to: target.kind(),
             ..Migrated::default()
         };
+        let mut broken = HashSet::new();
         let copies = futures_util::stream::iter(hashes)
-            .map(|hash| self.copy_image(store, &source, &target, hash))
+            .map(|hash| {
+                let (source, target) = (&source, &target);
+                async move { (hash, self.copy_image(store, source, target, hash).await) }
+            })
             .buffer_unordered(MIGRATION_PARALLELISM);
         futures_util::pin_mut!(copies);
         let mut done = 0;
-        while let Some(copied) = copies.next().await {
+        while let Some((hash, copied)) = copies.next().await {
             match copied? {
                 Copied::Written(bytes) => {
                     out.copied += 1;
                     out.bytes += bytes;
                 }
                 Copied::AlreadyThere => out.already_there += 1,
-                Copied::Unused => out.unused += 1,
-                Copied::Missing(problem) => out.problems.push(problem),
+                Copied::Gone => out.gone += 1,
+                Copied::Broken(problem) => {
+                    broken.insert(hash);
+                    out.problems.push(problem);
+                }
             }
             done += 1;
             progress(MigrationStep::Copying { done, total });
@@ -636,30 +663,72 @@ impl Media {
         // The switch: no image write is in flight, and every later one goes to the target.
         {
             let _alone = self.writes.write().await;
-            store::record(&self.data_dir, target.kind())?;
-            *self
-                .storage
-                .write()
-                .map_err(|_| Error::internal("media storage lock"))? = target.clone();
+            let (dir, kind) = (self.data_dir.clone(), target.kind());
+            tokio::task::spawn_blocking(move || store::record(&dir, kind))
+                .await
+                .map_err(Error::internal)??;
+            self.set_stores(|s| s.current = target.clone());
+            out.mirrored =
+                self.mirrored.load(std::sync::atomic::Ordering::Relaxed) - mirrored_before;
             mirroring.finish();
         }
         tracing::info!(from = %source.kind(), to = %target.kind(), at = %target.describe(), "media migrated");
         if !keep_source {
-            let left = source.list().await?;
-            let total = left.len() as u64;
-            for (i, hash) in left.into_iter().enumerate() {
-                source.delete(hash).await?;
-                out.removed_from_source += 1;
-                progress(MigrationStep::RemovingSource {
-                    done: i as u64 + 1,
-                    total,
-                });
-            }
+            self.remove_source(&source, &broken, &mut out, &progress)
+                .await;
         }
         Ok(out)
     }
 
-    /// Copies one image to `target` and checks it there, unless no row uses it any more.
+    /// Removes the old store's copies after a switch, but not those of images that could not be
+    /// copied, nor of images pinned now (a backup or a request that opened the old store before
+    /// the switch may still read them). The switch has happened: a failure here is reported,
+    /// not returned.
+    async fn remove_source(
+        &self,
+        source: &Storage,
+        broken: &HashSet<MediaHash>,
+        out: &mut Migrated,
+        progress: &(impl Fn(MigrationStep) + Send + Sync),
+    ) {
+        let left = match source.list().await {
+            Ok(left) => left,
+            Err(e) => {
+                out.problems.push(format!(
+                    "the old copies were not removed: {}",
+                    crate::error::Chain(&e)
+                ));
+                return;
+            }
+        };
+        let total = left.len() as u64;
+        for (i, hash) in left.into_iter().enumerate() {
+            progress(MigrationStep::RemovingSource {
+                done: i as u64 + 1,
+                total,
+            });
+            let pinned = self
+                .pins
+                .lock()
+                .map(|st| st.counts.contains_key(&hash))
+                .unwrap_or(true);
+            if broken.contains(&hash) || pinned {
+                out.left_in_source += 1;
+                continue;
+            }
+            match source.delete(hash).await {
+                Ok(()) => out.removed_from_source += 1,
+                Err(e) => {
+                    out.left_in_source += 1;
+                    tracing::warn!(%hash, error = %crate::error::Chain(&e), "old copy not removed");
+                }
+            }
+        }
+    }
+
+    /// Copies one image to `target` and checks it there. Every image the source holds is
+    /// copied, used or not: a post may be committing right now with an image whose row is not
+    /// there yet (`gc` collects what ends up unused).
     async fn copy_image(
         &self,
         store: &Store,
@@ -667,23 +736,33 @@ impl Media {
         target: &Storage,
         hash: MediaHash,
     ) -> Result<Copied> {
+        // Pinned: no removal can start until the copy is done, and one under way has finished.
         let _pin = Pin::new(&self.pins, hash).await?;
-        let Some(record) = store.read(move |tx| repo::media(tx, hash)).await? else {
-            return Ok(Copied::Unused);
+        let record = store.read(move |tx| repo::media(tx, hash)).await?;
+        let Some(mut files) = source.read_any(hash).await? else {
+            return Ok(match record {
+                Some(r) if r.refs > 0 => {
+                    Copied::Broken(format!("image {hash}: files missing in the source"))
+                }
+                // Removed before the pin (its last post deleted, or collected).
+                _ => Copied::Gone,
+            });
         };
-        let info = &record.info;
-        let Some(files) = source.read(hash, info.has_full, &info.content_type).await? else {
-            return Ok(Copied::Missing(format!(
-                "image {hash}: files missing in the source"
-            )));
-        };
+        if record.as_ref().is_some_and(|r| !r.info.has_full) {
+            // A bucket keeps `full` even for small images; the disk does not.
+            files.full = None;
+        }
         if MediaHash::of(&files.original) != hash {
-            return Ok(Copied::Missing(format!(
+            return Ok(Copied::Broken(format!(
                 "image {hash}: the source's original does not match its hash; not copied"
             )));
         }
         if target.holds(hash, &files).await? {
             return Ok(Copied::AlreadyThere);
+        }
+        // A damaged copy on disk (from an earlier, cut-short run) would be kept by `put`.
+        if target.kind() == StorageKind::Fs {
+            target.delete(hash).await?;
         }
         let bytes = target.put(hash, &files).await?;
         if !target.holds(hash, &files).await? {

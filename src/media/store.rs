@@ -206,13 +206,10 @@ impl Storage {
         }
     }
 
-    /// Every file of a stored image; `None` when any is missing.
-    pub async fn read(
-        &self,
-        hash: MediaHash,
-        has_full: bool,
-        content_type: &str,
-    ) -> Result<Option<ImageFiles>> {
+    /// Every file of a stored image, whatever its database row says (the original's type is
+    /// sniffed, `full` read when there is one); `None` when the original, thumb or feed is
+    /// missing.
+    pub async fn read_any(&self, hash: MediaHash) -> Result<Option<ImageFiles>> {
         let get = |v| self.get(hash, v);
         let (Some(original), Some(thumb), Some(feed)) = (
             get(VariantName::Original).await?,
@@ -221,19 +218,16 @@ impl Storage {
         ) else {
             return Ok(None);
         };
-        let full = match has_full {
-            true => match get(VariantName::Full).await? {
-                Some(full) => Some(full),
-                None => return Ok(None),
-            },
-            false => None,
-        };
+        let content_type = super::sniff::sniff(&original)
+            .map(|f| f.content_type())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
         Ok(Some(ImageFiles {
+            full: get(VariantName::Full).await?,
             original,
-            content_type: content_type.to_owned(),
+            content_type,
             thumb,
             feed,
-            full,
         }))
     }
 
@@ -269,9 +263,16 @@ pub struct Bucket {
     public_base_url: Option<String>,
 }
 
-/// A failure to reach the bucket, which the client may retry.
+/// A failure to reach the bucket, which the client may retry; refused credentials are a
+/// misconfiguration no retry cures, so they are an internal error (logged, 500).
 fn unavailable(e: object_store::Error) -> Error {
-    Error::MediaStorageUnavailable(Box::new(e))
+    match e {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => {
+            Error::context("the bucket refused the configured credentials", e)
+        }
+        e => Error::MediaStorageUnavailable(Box::new(e)),
+    }
 }
 
 /// Cache headers a CDN or browser reading the bucket directly sees: the bytes under a key never
@@ -456,14 +457,18 @@ impl Bucket {
 
     async fn list(&self) -> Result<Vec<MediaHash>> {
         let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
+        // Only `<prefix>/<hash>/<variant>`: another server's images under a longer prefix in
+        // the same bucket are not ours to collect or move.
+        let depth = self.prefix.parts().count() + 2;
         let mut listed = self.store.list(prefix);
         let mut out = Vec::new();
         while let Some(meta) = listed.next().await {
             let meta = meta.map_err(unavailable)?;
-            // `<prefix>/<hash>/<variant>`: the hash is the second part from the end.
-            let mut parts: Vec<_> = meta.location.parts().collect();
-            parts.pop();
-            if let Some(hash) = parts.pop().and_then(|p| MediaHash::parse_hex(p.as_ref())) {
+            let parts: Vec<_> = meta.location.parts().collect();
+            if parts.len() != depth || VariantName::parse(parts[depth - 1].as_ref()).is_none() {
+                continue;
+            }
+            if let Some(hash) = MediaHash::parse_hex(parts[depth - 2].as_ref()) {
                 out.push(hash);
             }
         }

@@ -60,11 +60,14 @@ export async function api(path) {
   return body.data;
 }
 
-/** The path of an absolute media URL, so images load from the origin that served this page
- * even when the server's configured public URL names another host. */
+/** This origin's path for a media URL (`…/<hash>/<variant>`), so images load from the origin
+ * that served this page (the CSP allows no other) even when the configured public URL names
+ * another host, or media URLs point at a CDN. */
 export function local(url) {
   try {
-    return new URL(url, location.href).pathname;
+    const parts = new URL(url, location.href).pathname.split('/');
+    const [hash, variant] = parts.slice(-2);
+    return /^[0-9a-f]{64}$/.test(hash) ? `/media/${hash}/${variant}` : '';
   } catch {
     return '';
   }
@@ -139,7 +142,7 @@ export function avatar(agent, big = false) {
   if (agent.avatar_url) {
     return h('img', {
       class: cls,
-      src: agent.avatar_url,
+      src: local(agent.avatar_url),
       alt: '',
       loading: 'lazy',
       decoding: 'async',

@@ -442,8 +442,14 @@ fn place_media(
             .map_err(failed)?;
             progress.at(i as u64 + 1);
         }
-        fs::remove_dir_all(files.root())
-            .map_err(|e| RestoreError::Io(format!("removing the unpacked images: {e}")))?;
+        match fs::remove_dir_all(files.root()) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(RestoreError::Io(format!(
+                    "removing the unpacked images: {e}"
+                )));
+            }
+            _ => {}
+        }
     }
     crate::media::store::record(staging, media.kind()).map_err(failed)
 }

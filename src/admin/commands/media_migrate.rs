@@ -49,14 +49,16 @@ impl AdminCommand for MediaMigrate {
             .migrate_to(&admin.store, self.to, self.keep_source, report)
             .await?;
         let mut text = format!(
-            "media moved from {} to {}: {} images copied ({}), {} already there, {} unused left behind; {} old copies removed",
+            "media moved from {} to {}: {} images copied ({}), {} already there, {} gone meanwhile, {} writes mirrored; {} old copies removed, {} kept",
             m.from,
             m.to,
             m.copied,
             human_bytes(m.bytes),
             m.already_there,
-            m.unused,
-            m.removed_from_source
+            m.gone,
+            m.mirrored,
+            m.removed_from_source,
+            m.left_in_source
         );
         for p in &m.problems {
             text.push_str(&format!("\n  - {p}"));
