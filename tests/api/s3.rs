@@ -221,7 +221,8 @@ async fn object(bucket: &str, key: &str) -> (bytes::Bytes, String, String) {
 }
 
 /// A TCP forwarder to moto that a test can take down (refusing and cutting every connection)
-/// and bring back: the bucket going away without moto losing what it holds.
+/// and bring back: the bucket going away without moto losing what it holds. It can also hold
+/// every answer back a while: a slow bucket, so a migration lasts long enough to write during.
 struct Outage {
     addr: SocketAddr,
     up: Arc<std::sync::atomic::AtomicBool>,
@@ -230,6 +231,10 @@ struct Outage {
 
 impl Outage {
     async fn start(to: SocketAddr) -> Outage {
+        Outage::slow(to, Duration::ZERO).await
+    }
+
+    async fn slow(to: SocketAddr, delay: Duration) -> Outage {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -242,9 +247,15 @@ impl Outage {
                     continue;
                 }
                 let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
+                    let Ok(outbound) = tokio::net::TcpStream::connect(to).await else {
+                        return;
+                    };
+                    let (from_client, to_client) = inbound.split();
+                    let (from_moto, to_moto) = outbound.into_split();
+                    tokio::join!(
+                        pipe(from_client, to_moto, Duration::ZERO),
+                        pipe(from_moto, to_client, delay)
+                    );
                 });
                 conns2.lock().unwrap().push(task.abort_handle());
             }
@@ -262,6 +273,29 @@ impl Outage {
     fn up(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
+}
+
+/// Copies `from` to `to`, holding each chunk back by `delay`.
+async fn pipe(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
+    delay: Duration,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 /// A server on a fresh bucket.
@@ -613,12 +647,18 @@ async fn backups_restore_into_either_store() {
 #[tokio::test]
 async fn media_migrates_to_the_bucket_and_back_while_the_server_serves() {
     let bucket = new_bucket();
-    let addr = moto().addr;
-    let app = TestApp::spawn_with(|cfg| s3_settings(cfg, addr, &bucket)).await;
+    // A slow bucket (every answer held back 40 ms): the migration lasts long enough for the
+    // writes below to land while it runs.
+    let slow = Outage::slow(moto().addr, Duration::from_millis(40)).await;
+    let app = TestApp::spawn_with(|cfg| {
+        s3_settings(cfg, slow.addr, &bucket);
+        cfg.media.cache_bytes = 0;
+    })
+    .await;
     let data_dir = app.dir.as_ref().unwrap().path().to_owned();
     let key = app.native.register("mover").await;
     let mut posts = Vec::new();
-    for i in 0..12u32 {
+    for i in 0..16u32 {
         let png = fixtures::png(150 + i, 100, i);
         let r = app
             .native
@@ -626,16 +666,14 @@ async fn media_migrates_to_the_bucket_and_back_while_the_server_serves() {
             .await;
         posts.push(r.data(201)["original_url"].as_str().unwrap().to_owned());
     }
-    let originals = {
-        let mut v = Vec::new();
-        for url in &posts {
-            v.push(fetch(&app, url, None).await.bytes().await.unwrap());
-        }
-        v
-    };
+    let mut originals = Vec::new();
+    for url in &posts {
+        originals.push(fetch(&app, url, None).await.bytes().await.unwrap());
+    }
     assert!(keys(&bucket).await.is_empty());
 
-    // Keep posting and reading while the images move.
+    // Post, delete and read while the images move, until the migration is done.
+    let moving = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let busy = {
         let (native, client, key, urls) = (
             app.native.clone(),
@@ -643,26 +681,43 @@ async fn media_migrates_to_the_bucket_and_back_while_the_server_serves() {
             key.clone(),
             posts.clone(),
         );
+        let moving = moving.clone();
         tokio::spawn(async move {
-            let mut made = Vec::new();
-            for i in 0..6u32 {
-                let png = fixtures::png(90, 90 + i, 100 + i);
+            let (mut kept, mut deleted) = (Vec::new(), Vec::new());
+            let mut i = 0u32;
+            while moving.load(Ordering::SeqCst) || i < 4 {
+                let png = fixtures::png(90, 90 + i, 1000 + i);
                 let r = native.post_image(&key, &png, &format!("during {i}")).await;
-                made.push(r.data(201)["original_url"].as_str().unwrap().to_owned());
-                for u in &urls {
-                    let res = client.get(u).send().await.unwrap();
-                    assert_eq!(res.status().as_u16(), 200, "{u} while migrating");
+                let post = r.data(201).clone();
+                let url = post["original_url"].as_str().unwrap().to_owned();
+                if i % 2 == 1 {
+                    native
+                        .delete_post(&key, post["id"].as_str().unwrap())
+                        .await
+                        .data(200);
+                    deleted.push(url);
+                } else {
+                    kept.push(url);
                 }
+                let u = &urls[i as usize % urls.len()];
+                let res = client.get(u).send().await.unwrap();
+                assert_eq!(res.status().as_u16(), 200, "{u} while migrating");
+                i += 1;
             }
-            made
+            (kept, deleted)
         })
     };
     let out = crate::admin::admin(&data_dir, &["media", "migrate", "--to", "s3", "--json"]).await;
-    assert!(out.status.success(), "{out:?}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    moving.store(false, Ordering::SeqCst);
+    let (kept, deleted) = busy.await.unwrap();
+    let report = crate::admin::json_of(&out);
     assert_eq!(report["from"], "fs");
     assert_eq!(report["to"], "s3");
-    let made = busy.await.unwrap();
+    assert!(report["copied"].as_u64().unwrap() >= 16, "{report}");
+    assert!(
+        report["mirrored"].as_u64().unwrap() > 0,
+        "uploads during the migration went to both stores: {report}"
+    );
     assert!(
         files_under(&data_dir.join("media")).is_empty(),
         "moved, not copied"
@@ -673,53 +728,79 @@ async fn media_migrates_to_the_bucket_and_back_while_the_server_serves() {
             .trim(),
         "s3"
     );
-    let all: Vec<String> = posts.iter().chain(&made).cloned().collect();
-    assert_eq!(
-        keys(&bucket).await.len(),
-        all.len() * 4,
-        "every image, every file"
-    );
     for (url, bytes) in posts.iter().zip(&originals) {
         assert_eq!(&fetch(&app, url, None).await.bytes().await.unwrap(), bytes);
     }
-    for url in &made {
+    for url in &kept {
         assert_eq!(fetch(&app, url, None).await.status().as_u16(), 200, "{url}");
     }
-    let check = crate::admin::admin(&data_dir, &["check"]).await;
-    assert!(check.status.success(), "{check:?}");
+    for url in &deleted {
+        assert_eq!(fetch(&app, url, None).await.status().as_u16(), 404, "{url}");
+    }
+    // Whatever a deletion racing a copy left behind is garbage gc finds; then all agrees.
+    crate::admin::json_of(&crate::admin::admin(&data_dir, &["gc", "--json"]).await);
+    let in_bucket = keys(&bucket).await;
+    assert_eq!(
+        in_bucket.len(),
+        (posts.len() + kept.len()) * 4,
+        "{in_bucket:?}"
+    );
+    crate::admin::json_of(&crate::admin::admin(&data_dir, &["check", "--json"]).await);
 
-    // A second run finds nothing to do.
+    // Already there: refused with a conflict, nothing done.
     let again = crate::admin::admin(&data_dir, &["media", "migrate", "--to", "s3"]).await;
-    assert!(!again.status.success(), "already there: {again:?}");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already"),
+        "{again:?}"
+    );
 
-    // And back, keeping the bucket's copies this time.
+    // And back, keeping the bucket's copies.
     let out = crate::admin::admin(
         &data_dir,
         &["media", "migrate", "--to", "fs", "--keep-source", "--json"],
     )
     .await;
-    assert!(out.status.success(), "{out:?}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["copied"], all.len(), "{report}");
-    assert_eq!(keys(&bucket).await.len(), all.len() * 4, "kept");
+    let report = crate::admin::json_of(&out);
+    assert_eq!(report["copied"], posts.len() + kept.len(), "{report}");
+    assert_eq!(report["removed_from_source"], 0, "{report}");
     for (url, bytes) in posts.iter().zip(&originals) {
         assert_eq!(&fetch(&app, url, None).await.bytes().await.unwrap(), bytes);
     }
-    // Served from the disk now: the bucket's copies can go without a 404.
-    for k in keys(&bucket).await {
-        delete_object(&bucket, &k).await;
+
+    // A run cut short, resumed: the bucket still holds most images intact (one damaged), and
+    // two posted since are only on disk. Only those three are copied; the rest are verified.
+    put_object(&bucket, &in_bucket[0], b"damaged").await;
+    let mut later = Vec::new();
+    for i in 0..2u32 {
+        let r = app
+            .native
+            .post_image(&key, &fixtures::png(70, 70 + i, 2000 + i), "later")
+            .await;
+        later.push(r.data(201)["original_url"].as_str().unwrap().to_owned());
     }
-    for url in &all {
+    let out = crate::admin::admin(&data_dir, &["media", "migrate", "--to", "s3", "--json"]).await;
+    let report = crate::admin::json_of(&out);
+    assert_eq!(report["copied"], 3, "{report}");
+    assert_eq!(
+        report["already_there"],
+        posts.len() + kept.len() - 1,
+        "{report}"
+    );
+    for url in posts.iter().chain(&kept).chain(&later) {
         assert_eq!(fetch(&app, url, None).await.status().as_u16(), 200, "{url}");
     }
+    crate::admin::json_of(&crate::admin::admin(&data_dir, &["check", "--json"]).await);
 
     // The recorded store is what a restart follows, whatever the config says.
     let dir = app.stop().await;
     let mut cfg = quiet_config(dir.path().to_owned());
-    use_bucket(&mut cfg, addr, &bucket);
+    s3_settings(&mut cfg, moto().addr, &bucket);
+    cfg.media.storage = StorageKind::Fs;
     let restarted = TestApp::start(cfg, dir).await;
     let path = &posts[0][posts[0].find("/media/").unwrap()..];
     let res = fetch(&restarted, &restarted.url(path), None).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(&res.bytes().await.unwrap(), &originals[0]);
+    assert!(files_under(&restarted.dir.as_ref().unwrap().path().join("media")).is_empty());
 }
