@@ -34,6 +34,7 @@ use crate::service::media::Served;
     (status = 304, description = "Not modified since the `ETag` the request names."),
     (status = 404, description = "No such image or variant.", body = NativeError),
     (status = 416, description = "The `Range` is outside the original."),
+    (status = 503, description = "`MEDIA_STORAGE_UNAVAILABLE`: the bucket holding the images cannot be reached; retry after `Retry-After`.", body = NativeError),
 ))]
 pub async fn serve(
     State(s): State<SharedState>,
