@@ -457,7 +457,7 @@ impl Media {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
         };
-        stores.current.public_base_url().map(Arc::from)
+        stores.current.public_base_url().cloned()
     }
 
     /// Stores an image's files in the store, and in the migration's target when one runs; the

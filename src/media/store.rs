@@ -244,9 +244,9 @@ impl Storage {
     }
 
     /// The URL prefix media is served from directly, when it is not this server.
-    pub fn public_base_url(&self) -> Option<&str> {
+    pub fn public_base_url(&self) -> Option<&Arc<str>> {
         match self {
-            Storage::S3(b) => b.public_base_url.as_deref(),
+            Storage::S3(b) => b.public_base_url.as_ref(),
             Storage::Fs(_) => None,
         }
     }
@@ -260,7 +260,8 @@ pub struct Bucket {
     store: Arc<dyn ObjectStore>,
     prefix: Key,
     name: String,
-    public_base_url: Option<String>,
+    /// Shared, as every media URL of a page starts with it.
+    public_base_url: Option<Arc<str>>,
 }
 
 /// A failure to reach the bucket, which the client may retry; refused credentials are a
@@ -334,7 +335,7 @@ impl Bucket {
             name: cfg.bucket.trim().to_owned(),
             public_base_url: Some(cfg.public_base_url.trim().trim_end_matches('/'))
                 .filter(|u| !u.is_empty())
-                .map(str::to_owned),
+                .map(Arc::from),
         })
     }
 
