@@ -36,5 +36,6 @@ mod providers;
 mod smtp;
 mod social;
 mod surfaces;
+mod tls;
 mod verification;
 mod votes;
