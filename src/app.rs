@@ -37,6 +37,8 @@ pub enum StartError {
         path: std::path::PathBuf,
         cause: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {cause}")]
     Bind {
         addr: SocketAddr,
@@ -52,6 +54,17 @@ pub struct App {
     addr: SocketAddr,
     opened: Opened,
     state: Arc<AppState>,
+    /// With `[tls]` on: HTTPS, and the redirect the plain listener answers with.
+    tls: Option<Https>,
+}
+
+/// The HTTPS side of a built server.
+struct Https {
+    listener: TcpListener,
+    addr: SocketAddr,
+    certificates: crate::tls::Certificates,
+    /// `None` when `tls.redirect_http` is off and the plain listener serves the site too.
+    redirect: Option<Arc<crate::tls::Redirect>>,
 }
 
 /// A data dir opened: its services, and the handles the background tasks and the admin
@@ -179,7 +192,11 @@ impl App {
             ),
             None => None,
         };
-        let base_url = config.base_url(addr);
+        let tls = Self::bind_tls(&config).await?;
+        let base_url = match &tls {
+            Some(https) => config.base_url_bound(addr, https.addr),
+            None => config.base_url(addr),
+        };
         let opened = open(&config, store, base_url.clone(), clock).await?;
         let admin_socket =
             socket::bind(&config.data_dir).map_err(|cause| StartError::AdminSocket {
@@ -197,7 +214,33 @@ impl App {
             addr,
             opened,
             state,
+            tls,
         })
+    }
+
+    /// Loads the certificate (a static pair must load) and binds `tls.listen_tls`, when TLS is
+    /// on; before the store is used, so a bad setup stops the start with nothing written.
+    async fn bind_tls(config: &Config) -> Result<Option<Https>, StartError> {
+        let Some(certificates) = crate::tls::Certificates::load(config)? else {
+            return Ok(None);
+        };
+        let want = config.tls.listen_tls;
+        let listener = TcpListener::bind(want)
+            .await
+            .map_err(|cause| StartError::Bind { addr: want, cause })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|cause| StartError::Bind { addr: want, cause })?;
+        let redirect = config
+            .tls
+            .redirect_http
+            .then(|| Arc::new(crate::tls::Redirect::new(config, addr)));
+        Ok(Some(Https {
+            listener,
+            addr,
+            certificates,
+            redirect,
+        }))
     }
 
     /// The services (for benchmarks and embedding), to keep using after [`App::run_until`]
@@ -209,6 +252,11 @@ impl App {
     /// The address actually bound (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The HTTPS address actually bound, when `[tls]` is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().map(|t| t.addr)
     }
 
     /// Where `/metrics` is served, when it is.
@@ -262,12 +310,26 @@ impl App {
             tokio::spawn(async move { axum::serve(no_delay(listener), app).await })
         });
         let admin = tokio::spawn(socket::serve(self.admin_socket, opened.admin()));
-        tracing::info!(addr = %self.addr, base_url = %services.base_url, "aistagram serving");
-        let app =
-            http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(no_delay(self.listener), app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        tracing::info!(addr = %self.addr, tls_addr = ?self.tls.as_ref().map(|t| t.addr), base_url = %services.base_url, "aistagram serving");
+        let router = http::router(self.state.clone());
+        let served = match self.tls {
+            None => {
+                let app = router.into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(no_delay(self.listener), app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            Some(https) => {
+                serve_https(
+                    self.listener,
+                    https,
+                    router,
+                    services.metrics.clone(),
+                    shutdown,
+                )
+                .await
+            }
+        };
         sweeper.abort();
         scheduler.abort();
         let _ = scheduler.await;
@@ -290,6 +352,56 @@ impl App {
         tracing::info!("aistagram stopped; database closed");
         served
     }
+}
+
+/// Serves the site on HTTPS and the redirect (or the site) on the plain listener until
+/// `shutdown`, then lets in-flight requests on both finish.
+async fn serve_https(
+    plain: TcpListener,
+    https: Https,
+    router: axum::Router,
+    metrics: Arc<crate::metrics::Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let (tls, certificate_tasks) = https
+        .certificates
+        .serve(https.listener, metrics)
+        .map_err(std::io::Error::other)?;
+    // One signal, two servers: each waits on its own copy of the token.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let signal = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            stop.cancel();
+        }
+    });
+    // `tap_io` (a no-op: the accept loop set TCP_NODELAY) is what gives axum's ConnectInfo
+    // the peer address of a listener of our own.
+    let secure = axum::serve(
+        tls.tap_io(|_| {}),
+        router
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop.clone().cancelled_owned());
+    let plain_router = match https.redirect {
+        Some(redirect) => crate::tls::redirect_router(redirect),
+        None => router,
+    };
+    let insecure = axum::serve(
+        no_delay(plain),
+        plain_router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop.clone().cancelled_owned());
+    let (secure, insecure) = tokio::join!(async { secure.await }, async { insecure.await });
+    signal.abort();
+    for task in certificate_tasks {
+        task.abort();
+        let _ = task.await;
+    }
+    secure.and(insecure)
 }
 
 /// A listener whose connections send each write at once. Without `TCP_NODELAY`, a response whose

@@ -6,6 +6,7 @@ mod email;
 mod generation;
 mod secret;
 mod storage;
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ pub use email::Email;
 pub use generation::{Generation, ProviderEndpoint, Providers};
 pub use secret::{ConfigUrl, REDACTED, Secret, redact_url};
 pub use storage::{S3, StorageKind};
+pub use tls::{LETS_ENCRYPT, Tls, TlsMode};
 
 /// The effective configuration of one server.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -27,7 +29,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
-    /// Base of every absolute URL the server emits; empty means `http://<listen>`.
+    /// Base of every absolute URL the server emits; empty means `http://<listen>`, or with
+    /// TLS on `https://<first ACME domain or listen_tls>`.
     pub public_url: ConfigUrl,
     /// Peers whose `X-Forwarded-For` header is believed (a reverse proxy on the same host).
     pub trusted_proxies: Vec<IpAddr>,
@@ -40,6 +43,7 @@ pub struct Config {
     pub email: Email,
     pub generation: Generation,
     pub analytics: Analytics,
+    pub tls: Tls,
 }
 
 /// The analytics snapshot behind `/api/v1/analytics/*`, `/api/v1/network/*` and `/stats`.
@@ -205,6 +209,7 @@ impl Default for Config {
             email: Email::default(),
             generation: Generation::default(),
             analytics: Analytics::default(),
+            tls: Tls::default(),
         }
     }
 }
@@ -298,6 +303,17 @@ impl Config {
             }
         }
         self.public_url = ConfigUrl::new(url);
+        self.tls.validate()?;
+        // Links and redirects would send people back to plain HTTP, which only redirects.
+        if self.tls.enabled()
+            && self.tls.redirect_http
+            && self.public_url.expose().starts_with("http://")
+        {
+            return Err(ConfigError(format!(
+                "public_url: '{}' must be https:// when [tls] is on (or set tls.redirect_http = false)",
+                self.public_url
+            )));
+        }
         let l = &self.limits;
         for (key, v) in [
             (
@@ -357,12 +373,32 @@ impl Config {
         Ok(())
     }
 
-    /// The base of absolute URLs, without a trailing slash.
+    /// The base of absolute URLs, without a trailing slash; `bound` is the plain listener's
+    /// address. With TLS on, the HTTPS port is the configured `tls.listen_tls`'s.
     pub fn base_url(&self, bound: SocketAddr) -> String {
-        if self.public_url.is_empty() {
-            format!("http://{bound}")
-        } else {
-            self.public_url.expose().to_owned()
+        self.base_url_bound(bound, self.tls.listen_tls)
+    }
+
+    /// [`Config::base_url`] with the HTTPS listener's address as bound (port 0 resolved).
+    pub fn base_url_bound(&self, bound: SocketAddr, tls_bound: SocketAddr) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.expose().to_owned();
+        }
+        if !self.tls.enabled() {
+            return format!("http://{bound}");
+        }
+        // The certificate's first name is what browsers will accept; a static pair's names
+        // are not known here, so the address is all there is (set public_url).
+        let host = match self.tls.acme_domains.first() {
+            Some(domain) => domain.clone(),
+            None => match tls_bound.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            },
+        };
+        match tls_bound.port() {
+            443 => format!("https://{host}"),
+            port => format!("https://{host}:{port}"),
         }
     }
 
@@ -432,6 +468,45 @@ mod tests {
         assert!(relay.email.verification_required());
         let off = "[email]\nsmtp_url = \"smtp://127.0.0.1:25\"\nrequire_verification = false\n";
         assert!(!load_toml(off).unwrap().email.verification_required());
+    }
+
+    #[test]
+    fn tls_settings_are_checked_naming_the_key() {
+        assert_eq!(Config::default().tls.mode(), None);
+        let err = load_toml("[tls]\ncert_path = \"/c.pem\"\n").unwrap_err();
+        assert!(err.to_string().contains("tls.key_path"), "{err}");
+        let err = load_toml("[tls]\nkey_path = \"/k.pem\"\n").unwrap_err();
+        assert!(err.to_string().contains("tls.cert_path"), "{err}");
+        let both = "[tls]\nacme_domains = [\"a.example\"]\ncert_path = \"/c\"\nkey_path = \"/k\"\n";
+        let err = load_toml(both).unwrap_err();
+        assert!(err.to_string().contains("tls.acme_domains"), "{err}");
+        let err = load_toml("[tls]\nacme_domains = [\"10.0.0.1\"]\n").unwrap_err();
+        assert!(err.to_string().contains("tls.acme_domains"), "{err}");
+        let contact = "[tls]\nacme_domains = [\"a.example\"]\nacme_contact = [\"me@a.example\"]\n";
+        let err = load_toml(contact).unwrap_err();
+        assert!(err.to_string().contains("mailto:"), "{err}");
+        let plain = "public_url = \"http://a.example\"\n[tls]\nacme_domains = [\"a.example\"]\n";
+        let err = load_toml(plain).unwrap_err();
+        assert!(err.to_string().contains("public_url"), "{err}");
+    }
+
+    #[test]
+    fn with_tls_on_absolute_urls_are_https() {
+        let cfg = load_toml("[tls]\nacme_domains = [\"A.Example.\", \"b.example\"]\n").unwrap();
+        assert_eq!(cfg.tls.mode(), Some(TlsMode::Acme));
+        assert_eq!(cfg.tls.acme_domains, ["a.example", "b.example"]);
+        assert_eq!(cfg.base_url(cfg.listen), "https://a.example");
+        let tls: SocketAddr = "127.0.0.1:8443".parse().unwrap();
+        assert_eq!(
+            cfg.base_url_bound(cfg.listen, tls),
+            "https://a.example:8443"
+        );
+        let cfg = load_toml("[tls]\ncert_path = \"/c\"\nkey_path = \"/k\"\n").unwrap();
+        assert_eq!(cfg.tls.mode(), Some(TlsMode::Static));
+        assert_eq!(
+            cfg.base_url_bound(cfg.listen, tls),
+            "https://127.0.0.1:8443"
+        );
     }
 
     #[test]

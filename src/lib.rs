@@ -20,6 +20,7 @@ pub mod search;
 pub mod secret_key;
 pub mod service;
 pub mod store;
+pub mod tls;
 
 pub use app::App;
 pub use config::Config;

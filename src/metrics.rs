@@ -26,6 +26,12 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// Which certificate: `acme` or `static` (`[tls]`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertificateLabels {
+    pub source: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     pub route: String,
@@ -46,6 +52,8 @@ pub struct Metrics {
     analytics_builds: Counter,
     analytics_build_ms: Gauge,
     analytics_bytes: Gauge,
+    /// Present only while HTTPS is served, so a server without TLS reports no expiry at all.
+    certificate_expiry: Family<CertificateLabels, Gauge>,
 }
 
 impl Metrics {
@@ -114,8 +122,15 @@ impl Metrics {
             "Size of the latest analytics snapshot's answers, as JSON",
             analytics_bytes.clone(),
         );
+        let certificate_expiry = Family::<CertificateLabels, Gauge>::default();
+        registry.register(
+            "tls_certificate_expiry_timestamp_seconds",
+            "When the served TLS certificate expires, as a Unix time (alert on it minus time())",
+            certificate_expiry.clone(),
+        );
         Metrics {
             registry,
+            certificate_expiry,
             analytics_builds,
             analytics_build_ms,
             analytics_bytes,
@@ -138,6 +153,15 @@ impl Metrics {
             .set(i64::try_from(build_ms).unwrap_or(i64::MAX));
         self.analytics_bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Records the served certificate's expiry (`not_after`, Unix seconds).
+    pub fn set_certificate_expiry(&self, source: &str, not_after: i64) {
+        self.certificate_expiry
+            .get_or_create(&CertificateLabels {
+                source: source.to_owned(),
+            })
+            .set(not_after);
     }
 
     fn observe(&self, labels: RequestLabels, took: Duration) {

@@ -29,10 +29,32 @@ fn unit_for_this_build(dir: &Path) -> PathBuf {
 #[test]
 fn the_systemd_unit_verifies_and_keeps_its_exposure_low() {
     let dir = tempfile::tempdir().unwrap();
+    verify_low_exposure(&unit_for_this_build(dir.path()));
+}
+
+/// With deploy/https.conf's settings (the drop-in for serving HTTPS on 80 and 443) applied, the
+/// unit still verifies and stays at low exposure.
+#[test]
+fn the_https_drop_in_keeps_the_unit_valid_and_its_exposure_low() {
+    let dir = tempfile::tempdir().unwrap();
     let unit = unit_for_this_build(dir.path());
+    let drop_in = std::fs::read_to_string(repo().join("deploy/https.conf")).unwrap();
+    let service = drop_in
+        .split_once("[Service]\n")
+        .expect("a [Service] section")
+        .1;
+    // A drop-in's settings come after the unit's: the same as putting them last in [Service].
+    let text = std::fs::read_to_string(&unit).unwrap();
+    let merged = text.replace("[Install]", &format!("{service}\n[Install]"));
+    assert!(merged.contains("AmbientCapabilities=CAP_NET_BIND_SERVICE"));
+    std::fs::write(&unit, merged).unwrap();
+    verify_low_exposure(&unit);
+}
+
+fn verify_low_exposure(unit: &Path) {
     let verify = std::process::Command::new("systemd-analyze")
         .arg("verify")
-        .arg(&unit)
+        .arg(unit)
         .output()
         .expect("systemd-analyze (Debian's systemd; .ci/test installs it)");
     let said = String::from_utf8_lossy(&verify.stderr);
@@ -41,7 +63,7 @@ fn the_systemd_unit_verifies_and_keeps_its_exposure_low() {
 
     let security = std::process::Command::new("systemd-analyze")
         .args(["security", "--offline=true", "--no-pager"])
-        .arg(&unit)
+        .arg(unit)
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&security.stdout);

@@ -14,6 +14,8 @@ pub struct TestApp {
     pub base: String,
     /// `http://…/metrics` when the config enabled the metrics listener.
     pub metrics: Option<String>,
+    /// The HTTPS address when the config turned `[tls]` on.
+    pub tls_addr: Option<std::net::SocketAddr>,
     /// The native surface, `/api`.
     pub native: Native,
     /// The AIspace surface, `/api/agent`.
@@ -109,6 +111,7 @@ impl TestApp {
             .expect("server starts");
         let base = format!("http://{}", app.addr());
         let metrics = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
+        let tls_addr = app.tls_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -120,6 +123,7 @@ impl TestApp {
             glimpse: Glimpse::new(&base, client.clone()),
             base,
             metrics,
+            tls_addr,
             client,
             dir: Some(dir),
             stop: Some(stop),

@@ -37,5 +37,6 @@ mod s3;
 mod smtp;
 mod social;
 mod surfaces;
+mod tls;
 mod verification;
 mod votes;
