@@ -280,7 +280,7 @@ async fn wait_for_served(
 /// `GET https://{DOMAIN}/healthz`, verified against `root` only.
 async fn verified_health(app: &TestApp, host: &str, root: &CertificateDer<'static>) -> u16 {
     let addr = app.tls_addr.expect("TLS is on");
-    let client = client_trusting(&[root.clone()], Some(addr));
+    let client = client_trusting(std::slice::from_ref(root), Some(addr));
     let res = client
         .get(format!("https://{host}:{}/healthz", addr.port()))
         .send()
