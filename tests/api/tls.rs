@@ -67,11 +67,24 @@ struct Pebble {
     client: reqwest::Client,
     log: PathBuf,
     child: tokio::process::Child,
+    /// pebble's fake DNS, when it validates for real.
+    _dns: Option<tokio::process::Child>,
     _dir: tempfile::TempDir,
 }
 
 impl Pebble {
+    /// pebble that takes every challenge as passed.
     async fn start() -> Pebble {
+        Self::start_with(None).await
+    }
+
+    /// pebble that validates tls-alpn-01 for real, connecting to `tls_port` on 127.0.0.1 (its
+    /// fake DNS, pebble-challtestsrv, answers 127.0.0.1 for every name).
+    async fn start_validating(tls_port: u16) -> Pebble {
+        Self::start_with(Some(tls_port)).await
+    }
+
+    async fn start_with(validate: Option<u16>) -> Pebble {
         let bin = ["/usr/bin/pebble", "/usr/sbin/pebble"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -95,9 +108,9 @@ impl Pebble {
             "managementListenAddress": format!("127.0.0.1:{management}"),
             "certificate": dir.path().join("cert.pem"),
             "privateKey": dir.path().join("key.pem"),
-            // Never used: validation always succeeds (PEBBLE_VA_ALWAYS_VALID), nothing dials out.
+            // Where validation connects; with it always valid, nothing dials out at all.
             "httpPort": 5002,
-            "tlsPort": 5001,
+            "tlsPort": validate.unwrap_or(5001),
             "ocspResponderURL": "",
             "externalAccountBindingRequired": false
         }});
@@ -105,10 +118,35 @@ impl Pebble {
         std::fs::write(&config_path, config.to_string()).unwrap();
         let log = dir.path().join("pebble.log");
         let out = std::fs::File::create(&log).unwrap();
-        let child = tokio::process::Command::new(bin)
-            .arg("-config")
-            .arg(&config_path)
-            .env("PEBBLE_VA_ALWAYS_VALID", "1")
+        let mut command = tokio::process::Command::new(bin);
+        command.arg("-config").arg(&config_path);
+        let dns = validate.map(|_| {
+            let dns = format!("127.0.0.1:{}", free_port());
+            command.arg("-dnsserver").arg(&dns);
+            tokio::process::Command::new("/usr/bin/pebble-challtestsrv")
+                .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
+                .args([
+                    "-dns01",
+                    &dns,
+                    "-http01",
+                    "",
+                    "-https01",
+                    "",
+                    "-tlsalpn01",
+                    "",
+                ])
+                .arg("-management")
+                .arg(format!("127.0.0.1:{}", free_port()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("start pebble-challtestsrv (in Debian's pebble)")
+        });
+        if validate.is_none() {
+            command.env("PEBBLE_VA_ALWAYS_VALID", "1");
+        }
+        let child = command
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
             .stdout(out.try_clone().unwrap())
@@ -124,6 +162,7 @@ impl Pebble {
             client,
             log,
             child,
+            _dns: dns,
             _dir: dir,
         };
         for _ in 0..200 {
@@ -358,6 +397,31 @@ async fn an_acme_certificate_is_obtained_and_served_and_plain_http_redirects_to_
     assert!(
         metrics.contains("aistagram_tls_certificate_expiry_timestamp_seconds{source=\"acme\"}"),
         "{metrics}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_ca_validates_the_domain_with_a_tls_alpn_01_challenge_on_the_https_port() {
+    let port = free_port();
+    let pebble = Pebble::start_validating(port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = pebble.config(dir.path());
+    cfg.tls.listen_tls = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let app = TestApp::start(cfg, dir).await;
+    let root = pebble.root().await;
+    wait_for_served(
+        app.tls_addr.unwrap(),
+        DOMAIN,
+        "a validated certificate",
+        |_| true,
+    )
+    .await;
+    assert_eq!(
+        verified_health(&app, DOMAIN, &root).await,
+        200,
+        "{}",
+        pebble.log()
     );
     app.stop().await;
 }
