@@ -1,6 +1,7 @@
 //! HTTPS: a certificate from pebble (Let's Encrypt's test ACME server, Debian's `pebble`, run
-//! here on loopback with validation made trivial) is obtained, served, cached across a restart
-//! and renewed while serving; plain HTTP redirects; a static pair is served and replaced without
+//! here on loopback) is obtained, served, cached across a restart and renewed while serving;
+//! one test has pebble validate tls-alpn-01 for real against the server's HTTPS port, the others
+//! make validation trivial. Plain HTTP redirects; a static pair is served and replaced without
 //! a restart; a half-set pair stops the start. Every connection is a real TLS handshake.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
