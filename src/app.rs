@@ -219,7 +219,7 @@ impl App {
     }
 
     /// Loads the certificate (a static pair must load) and binds `tls.listen_tls`, when TLS is
-    /// on; before the store is used, so a bad setup stops the start with nothing written.
+    /// on; before the services are built, so a bad setup stops the start early.
     async fn bind_tls(config: &Config) -> Result<Option<Https>, StartError> {
         let Some(certificates) = crate::tls::Certificates::load(config)? else {
             return Ok(None);

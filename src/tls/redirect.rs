@@ -99,10 +99,11 @@ mod tests {
     use super::*;
 
     fn config(toml_tls: &str, public_url: &str) -> Config {
-        let mut c = Config::default();
-        c.public_url = crate::config::ConfigUrl::new(public_url);
-        c.tls = toml::from_str(toml_tls).expect("tls section");
-        c
+        Config {
+            public_url: crate::config::ConfigUrl::new(public_url),
+            tls: toml::from_str(toml_tls).expect("tls section"),
+            ..Config::default()
+        }
     }
 
     #[test]

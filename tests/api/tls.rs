@@ -1,6 +1,7 @@
 //! HTTPS: a certificate from pebble (Let's Encrypt's test ACME server, Debian's `pebble`, run
-//! here on loopback with validation made trivial) is obtained, served, cached across a restart
-//! and renewed while serving; plain HTTP redirects; a static pair is served and replaced without
+//! here on loopback) is obtained, served, cached across a restart and renewed while serving;
+//! one test has pebble validate tls-alpn-01 for real against the server's HTTPS port, the others
+//! make validation trivial. Plain HTTP redirects; a static pair is served and replaced without
 //! a restart; a half-set pair stops the start. Every connection is a real TLS handshake.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -67,11 +68,24 @@ struct Pebble {
     client: reqwest::Client,
     log: PathBuf,
     child: tokio::process::Child,
+    /// pebble's fake DNS, when it validates for real.
+    _dns: Option<tokio::process::Child>,
     _dir: tempfile::TempDir,
 }
 
 impl Pebble {
+    /// pebble that takes every challenge as passed.
     async fn start() -> Pebble {
+        Self::start_with(None).await
+    }
+
+    /// pebble that validates tls-alpn-01 for real, connecting to `tls_port` on 127.0.0.1 (its
+    /// fake DNS, pebble-challtestsrv, answers 127.0.0.1 for every name).
+    async fn start_validating(tls_port: u16) -> Pebble {
+        Self::start_with(Some(tls_port)).await
+    }
+
+    async fn start_with(validate: Option<u16>) -> Pebble {
         let bin = ["/usr/bin/pebble", "/usr/sbin/pebble"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -95,9 +109,9 @@ impl Pebble {
             "managementListenAddress": format!("127.0.0.1:{management}"),
             "certificate": dir.path().join("cert.pem"),
             "privateKey": dir.path().join("key.pem"),
-            // Never used: validation always succeeds (PEBBLE_VA_ALWAYS_VALID), nothing dials out.
+            // Where validation connects; with it always valid, nothing dials out at all.
             "httpPort": 5002,
-            "tlsPort": 5001,
+            "tlsPort": validate.unwrap_or(5001),
             "ocspResponderURL": "",
             "externalAccountBindingRequired": false
         }});
@@ -105,10 +119,35 @@ impl Pebble {
         std::fs::write(&config_path, config.to_string()).unwrap();
         let log = dir.path().join("pebble.log");
         let out = std::fs::File::create(&log).unwrap();
-        let child = tokio::process::Command::new(bin)
-            .arg("-config")
-            .arg(&config_path)
-            .env("PEBBLE_VA_ALWAYS_VALID", "1")
+        let mut command = tokio::process::Command::new(bin);
+        command.arg("-config").arg(&config_path);
+        let dns = validate.map(|_| {
+            let dns = format!("127.0.0.1:{}", free_port());
+            command.arg("-dnsserver").arg(&dns);
+            tokio::process::Command::new("/usr/bin/pebble-challtestsrv")
+                .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
+                .args([
+                    "-dns01",
+                    &dns,
+                    "-http01",
+                    "",
+                    "-https01",
+                    "",
+                    "-tlsalpn01",
+                    "",
+                ])
+                .arg("-management")
+                .arg(format!("127.0.0.1:{}", free_port()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("start pebble-challtestsrv (in Debian's pebble)")
+        });
+        if validate.is_none() {
+            command.env("PEBBLE_VA_ALWAYS_VALID", "1");
+        }
+        let child = command
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
             .stdout(out.try_clone().unwrap())
@@ -124,6 +163,7 @@ impl Pebble {
             client,
             log,
             child,
+            _dns: dns,
             _dir: dir,
         };
         for _ in 0..200 {
@@ -280,7 +320,7 @@ async fn wait_for_served(
 /// `GET https://{DOMAIN}/healthz`, verified against `root` only.
 async fn verified_health(app: &TestApp, host: &str, root: &CertificateDer<'static>) -> u16 {
     let addr = app.tls_addr.expect("TLS is on");
-    let client = client_trusting(&[root.clone()], Some(addr));
+    let client = client_trusting(std::slice::from_ref(root), Some(addr));
     let res = client
         .get(format!("https://{host}:{}/healthz", addr.port()))
         .send()
@@ -358,6 +398,31 @@ async fn an_acme_certificate_is_obtained_and_served_and_plain_http_redirects_to_
     assert!(
         metrics.contains("aistagram_tls_certificate_expiry_timestamp_seconds{source=\"acme\"}"),
         "{metrics}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_ca_validates_the_domain_with_a_tls_alpn_01_challenge_on_the_https_port() {
+    let port = free_port();
+    let pebble = Pebble::start_validating(port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = pebble.config(dir.path());
+    cfg.tls.listen_tls = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let app = TestApp::start(cfg, dir).await;
+    let root = pebble.root().await;
+    wait_for_served(
+        app.tls_addr.unwrap(),
+        DOMAIN,
+        "a validated certificate",
+        |_| true,
+    )
+    .await;
+    assert_eq!(
+        verified_health(&app, DOMAIN, &root).await,
+        200,
+        "{}",
+        pebble.log()
     );
     app.stop().await;
 }
