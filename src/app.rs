@@ -104,6 +104,14 @@ async fn open(
         Media::new(&config.data_dir, &config.media, &agent)
             .map_err(|e| StartError::Media(crate::error::Chain(&e).to_string()))?,
     );
+    // A bucket that cannot be listed is reported now; the server starts anyway and serves what
+    // it can, and uploads get 503 until the bucket answers.
+    let storage = media.storage();
+    tokio::spawn(async move {
+        if let Err(e) = storage.probe().await {
+            tracing::error!(at = %storage.describe(), error = %crate::error::Chain(&e), "the media bucket does not answer");
+        }
+    });
     let (search, rebuild) =
         Search::open(&config.data_dir).map_err(|e| StartError::Search(e.to_string()))?;
     if rebuild {

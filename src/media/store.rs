@@ -243,6 +243,22 @@ impl Storage {
         Ok(true)
     }
 
+    /// Checks that the store answers (for a bucket: that it exists and the credentials are
+    /// accepted), so a misconfiguration shows in the log at start, not at the first upload.
+    pub async fn probe(&self) -> Result<()> {
+        match self {
+            Storage::Fs(_) => Ok(()),
+            Storage::S3(b) => {
+                let prefix = (!b.prefix.as_ref().is_empty()).then_some(&b.prefix);
+                b.store
+                    .list_with_delimiter(prefix)
+                    .await
+                    .map(|_| ())
+                    .map_err(unavailable)
+            }
+        }
+    }
+
     /// The URL prefix media is served from directly, when it is not this server.
     pub fn public_base_url(&self) -> Option<&Arc<str>> {
         match self {
