@@ -56,6 +56,8 @@ pub struct App {
     state: Arc<AppState>,
     /// With `[tls]` on: HTTPS, and the redirect the plain listener answers with.
     tls: Option<Https>,
+    /// How long in-flight requests may take to finish after the shutdown signal.
+    grace: Duration,
 }
 
 /// The HTTPS side of a built server.
@@ -223,6 +225,7 @@ impl App {
             opened,
             state,
             tls,
+            grace: Duration::from_secs(config.shutdown_grace_secs),
         })
     }
 
@@ -320,24 +323,53 @@ impl App {
         let admin = tokio::spawn(socket::serve(self.admin_socket, opened.admin()));
         tracing::info!(addr = %self.addr, tls_addr = ?self.tls.as_ref().map(|t| t.addr), base_url = %services.base_url, "aistagram serving");
         let router = http::router(self.state.clone());
-        let served = match self.tls {
-            None => {
-                let app = router.into_make_service_with_connect_info::<SocketAddr>();
-                axum::serve(no_delay(self.listener), app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+        // One stop for every listener, and after it a deadline for what is still in flight: a
+        // client stalled mid-request (or holding HTTP/2 open without answering pings) would
+        // otherwise keep graceful shutdown, and so the database's close, waiting for ever.
+        let stop = tokio_util::sync::CancellationToken::new();
+        let signal = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                stop.cancel();
             }
-            Some(https) => {
-                serve_https(
-                    self.listener,
-                    https,
-                    router,
-                    services.metrics.clone(),
-                    shutdown,
-                )
-                .await
+        });
+        let (listener, tls, metrics_registry) = (self.listener, self.tls, services.metrics.clone());
+        let serving = async {
+            match tls {
+                None => {
+                    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(no_delay(listener), app)
+                        .with_graceful_shutdown(stop.clone().cancelled_owned())
+                        .await
+                }
+                Some(https) => {
+                    serve_https(
+                        listener,
+                        https,
+                        router,
+                        metrics_registry,
+                        stop.clone().cancelled_owned(),
+                    )
+                    .await
+                }
             }
         };
+        let grace = self.grace;
+        let served = tokio::select! {
+            served = serving => served,
+            () = async {
+                stop.cancelled().await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(
+                    grace_secs = grace.as_secs(),
+                    "requests still in flight when the shutdown grace period ended; their connections are closed"
+                );
+                Ok(())
+            }
+        };
+        signal.abort();
         sweeper.abort();
         scheduler.abort();
         let _ = scheduler.await;

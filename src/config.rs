@@ -36,6 +36,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// `pretty` for people, `json` for log collectors.
     pub log_format: LogFormat,
+    /// Seconds in-flight requests get to finish after a shutdown signal; connections still open
+    /// then (a client that stalls mid-request) are closed, so a stop never hangs.
+    pub shutdown_grace_secs: u64,
     pub limits: Limits,
     pub media: Media,
     pub metrics: Metrics,
@@ -210,6 +213,7 @@ impl Default for Config {
             generation: Generation::default(),
             analytics: Analytics::default(),
             tls: Tls::default(),
+            shutdown_grace_secs: 30,
         }
     }
 }

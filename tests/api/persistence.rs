@@ -102,3 +102,30 @@ async fn a_graceful_shutdown_lets_in_flight_requests_finish() {
     let feed = app.native.feed("sort=new", Anon).await;
     assert_eq!(feed.data(200)["posts"][0]["caption"], json!("made it"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_stalled_mid_request_cannot_hold_shutdown_past_its_grace() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(|c| c.shutdown_grace_secs = 1).await;
+    let key = app.native.register("stalled").await;
+    // A post whose body never arrives: its handler waits for bytes that never come.
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/posts HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"caption\":"
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    // Let the server read the head and enter the handler.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Without the grace deadline this waits as long as the client does: for ever. The bound is
+    // generous; it only tells a hang from a stop.
+    let dir = tokio::time::timeout(std::time::Duration::from_secs(20), app.stop())
+        .await
+        .expect("shutdown finished despite the stalled client");
+    drop(stalled);
+    // The database was closed cleanly: the data dir opens again.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
+    app.native.profile("stalled").await.data(200);
+}
