@@ -344,14 +344,7 @@ impl App {
                         .await
                 }
                 Some(https) => {
-                    serve_https(
-                        listener,
-                        https,
-                        router,
-                        metrics_registry,
-                        stop.clone().cancelled_owned(),
-                    )
-                    .await
+                    serve_https(listener, https, router, metrics_registry, stop.clone()).await
                 }
             }
         };
@@ -394,29 +387,20 @@ impl App {
     }
 }
 
-/// Serves the site on HTTPS and the redirect (or the site) on the plain listener until
-/// `shutdown`, then lets in-flight requests on both finish.
+/// Serves the site on HTTPS and the redirect (or the site) on the plain listener until `stop`
+/// is cancelled, then lets in-flight requests on both finish.
 async fn serve_https(
     plain: TcpListener,
     https: Https,
     router: axum::Router,
     metrics: Arc<crate::metrics::Metrics>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    stop: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let (tls, certificate_tasks) = https
         .certificates
         .serve(https.listener, metrics)
         .map_err(std::io::Error::other)?;
-    // One signal, two servers: each waits on its own copy of the token.
-    let stop = tokio_util::sync::CancellationToken::new();
-    let signal = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            shutdown.await;
-            stop.cancel();
-        }
-    });
     // `tap_io` (a no-op: the accept loop set TCP_NODELAY) is what gives axum's ConnectInfo
     // the peer address of a listener of our own.
     let secure = axum::serve(
@@ -436,7 +420,6 @@ async fn serve_https(
     )
     .with_graceful_shutdown(stop.clone().cancelled_owned());
     let (secure, insecure) = tokio::join!(async { secure.await }, async { insecure.await });
-    signal.abort();
     for task in certificate_tasks {
         task.abort();
         let _ = task.await;

@@ -582,23 +582,7 @@ async fn backups_restore_into_either_store() {
     assert!(out.status.success(), "{out:?}");
     let restored =
         TestApp::start(quiet_config(on_disk.clone()), tempfile::tempdir().unwrap()).await;
-    for (hash, bytes) in &originals {
-        let got = fetch(
-            &restored,
-            &restored.url(&format!("/media/{hash}/original")),
-            None,
-        )
-        .await;
-        assert_eq!(got.status().as_u16(), 200);
-        assert_eq!(&got.bytes().await.unwrap(), bytes);
-        let feed = fetch(
-            &restored,
-            &restored.url(&format!("/media/{hash}/full")),
-            None,
-        )
-        .await;
-        assert_eq!(feed.status().as_u16(), 200);
-    }
+    serves_originals(&restored, &originals).await;
     assert!(!files_under(&on_disk.join("media")).is_empty());
     let backup2 = archive.path().join("b2.tar.gz");
     let out = crate::admin::admin(&on_disk, &["backup", backup2.to_str().unwrap()]).await;
@@ -632,15 +616,17 @@ async fn backups_restore_into_either_store() {
     let mut cfg = quiet_config(in_bucket.clone());
     s3_settings(&mut cfg, addr, &bucket2);
     let restored = TestApp::start(cfg, tempfile::tempdir().unwrap()).await;
-    for (hash, bytes) in &originals {
-        let got = fetch(
-            &restored,
-            &restored.url(&format!("/media/{hash}/original")),
-            None,
-        )
-        .await;
-        assert_eq!(got.status().as_u16(), 200);
-        assert_eq!(&got.bytes().await.unwrap(), bytes);
+    serves_originals(&restored, &originals).await;
+}
+
+/// Every `(hash, original bytes)` is served as it was, and its `full` variant answers.
+async fn serves_originals(app: &TestApp, originals: &[(String, bytes::Bytes)]) {
+    for (hash, bytes) in originals {
+        let got = fetch(app, &app.url(&format!("/media/{hash}/original")), None).await;
+        assert_eq!(got.status().as_u16(), 200, "{hash}");
+        assert_eq!(&got.bytes().await.unwrap(), bytes, "{hash}");
+        let full = fetch(app, &app.url(&format!("/media/{hash}/full")), None).await;
+        assert_eq!(full.status().as_u16(), 200, "{hash}");
     }
 }
 
