@@ -155,6 +155,13 @@ impl Drop for TestApp {
     }
 }
 
+/// The hash in a media URL (`…/<hash>/<variant>`, on this server or a CDN).
+pub fn media_hash(url: &str) -> String {
+    let mut parts = url.rsplit('/');
+    parts.next();
+    parts.next().expect("a media URL").to_owned()
+}
+
 /// Every file (not folder) below `dir`, for checking what a request left on disk.
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();

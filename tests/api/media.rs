@@ -6,21 +6,10 @@ use serde_json::{Value, json};
 
 use crate::clients::{Anon, Res};
 use crate::fixtures::{self, Serve, image_server};
-use crate::harness::TestApp;
+use crate::harness::{TestApp, media_hash};
 
 fn lan(cfg: &mut aistagram::Config) {
     cfg.media.allow_private_fetch = true;
-}
-
-/// The hash part of a media URL.
-fn media_hash(url: &str) -> String {
-    url.split("/media/")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 async fn fetch_variant(app: &TestApp, url: &str) -> (u16, HeaderMap, Vec<u8>) {

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::clients::Anon;
 use crate::fixtures;
-use crate::harness::{TestApp, files_under, quiet_config};
+use crate::harness::{TestApp, files_under, media_hash, quiet_config};
 
 /// A moto S3 server for the whole test run.
 pub struct Moto {
@@ -332,13 +332,7 @@ async fn images_live_in_the_bucket_and_are_served_with_ranges_and_etags() {
     let jpeg = fixtures::jpeg(1600, 1200, 3);
     let r = app.native.post_image(&key, &jpeg, "in a bucket").await;
     let post = r.data(201).clone();
-    let hash = post["image_url"]
-        .as_str()
-        .unwrap()
-        .split('/')
-        .nth_back(1)
-        .unwrap()
-        .to_owned();
+    let hash = media_hash(post["image_url"].as_str().unwrap());
 
     // Nothing on disk; every file in the bucket, under the prefix, named by hash and variant.
     let dir = app.dir.as_ref().unwrap().path().to_owned();
@@ -420,13 +414,7 @@ async fn gc_and_check_work_on_the_bucket() {
         .native
         .post_image(&key, &fixtures::png(300, 200, 9), "kept")
         .await;
-    let hash = r.data(201)["image_url"]
-        .as_str()
-        .unwrap()
-        .split('/')
-        .nth_back(1)
-        .unwrap()
-        .to_owned();
+    let hash = media_hash(r.data(201)["image_url"].as_str().unwrap());
     let data_dir = app.dir.as_ref().unwrap().path().to_owned();
 
     // An object nobody references (an upload cut short) is garbage: gc removes it, only it.
@@ -521,13 +509,7 @@ async fn media_urls_point_at_the_cdn_when_one_is_configured() {
     let png = fixtures::png(120, 90, 4);
     let r = app.native.post_image(&key, &png, "on a cdn").await;
     let post = r.data(201).clone();
-    let hash = post["image_url"]
-        .as_str()
-        .unwrap()
-        .split('/')
-        .nth_back(1)
-        .unwrap()
-        .to_owned();
+    let hash = media_hash(post["image_url"].as_str().unwrap());
     for (field, variant, ty) in [
         ("image_url", "feed", "image/webp"),
         ("thumbnail_url", "thumb", "image/webp"),
@@ -561,7 +543,7 @@ async fn backups_restore_into_either_store() {
         let r = app.native.post_image(&key, bytes, caption).await;
         let url = r.data(201)["original_url"].as_str().unwrap().to_owned();
         originals.push((
-            url.split('/').nth_back(1).unwrap().to_owned(),
+            media_hash(&url),
             fetch(&app, &url, None).await.bytes().await.unwrap(),
         ));
     }
