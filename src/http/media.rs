@@ -17,8 +17,7 @@ use super::openapi::{MEDIA, NativeError};
 use crate::domain::MediaHash;
 use crate::error::{Error, Result};
 use crate::media::files::VariantName;
-use crate::media::store::Original;
-use crate::service::media::Served;
+use crate::service::media::{Original, Served};
 
 /// An image: a WebP variant, or the original as uploaded; HEAD too.
 ///

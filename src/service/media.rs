@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::media::Media;
 use crate::media::cache::Cached;
 use crate::media::files::VariantName;
-use crate::media::store::Original;
+pub use crate::media::store::Original;
 use crate::store::{Store, repo};
 
 /// What answers one media URL.
