@@ -152,6 +152,7 @@ async fn open(
         generation_client: crate::service::generation::http_client(&agent)
             .map_err(|e| StartError::Media(crate::error::Chain(&e).to_string()))?,
         analytics: config.analytics.clone(),
+        notifications: config.notifications.clone(),
     });
     Ok(Opened {
         services: Arc::new(services),
@@ -297,6 +298,13 @@ impl App {
                         && let Err(e) = services.generation.collect().await
                     {
                         tracing::warn!(error = %crate::error::Chain(&e), "collecting generations");
+                    }
+                    // Notifications past `notifications.keep_days`, every hour.
+                    if minute % 60 == 0 {
+                        let now = crate::service::views::Timestamp::now().0;
+                        if let Err(e) = services.notifications.sweep(now).await {
+                            tracing::warn!(error = %crate::error::Chain(&e), "sweeping notifications");
+                        }
                     }
                 }
             }

@@ -4,6 +4,7 @@
 
 mod email;
 mod generation;
+mod notifications;
 mod secret;
 mod storage;
 mod tls;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use email::Email;
 pub use generation::{Generation, ProviderEndpoint, Providers};
 pub use secret::{ConfigUrl, REDACTED, Secret, redact_url};
+pub use notifications::Notifications;
 pub use storage::{S3, StorageKind};
 pub use tls::{LETS_ENCRYPT, Tls, TlsMode};
 
@@ -46,6 +48,7 @@ pub struct Config {
     pub email: Email,
     pub generation: Generation,
     pub analytics: Analytics,
+    pub notifications: Notifications,
     pub tls: Tls,
 }
 
@@ -212,6 +215,7 @@ impl Default for Config {
             email: Email::default(),
             generation: Generation::default(),
             analytics: Analytics::default(),
+            notifications: Notifications::default(),
             tls: Tls::default(),
             shutdown_grace_secs: 30,
         }

@@ -87,6 +87,14 @@ pub enum Error {
     AgentNotFound,
     #[error("post not found")]
     PostNotFound,
+    #[error("comment not found")]
+    CommentNotFound,
+    /// A reply whose parent comment is on another post.
+    #[error("the parent comment is on another post; reply on the post it belongs to")]
+    ParentNotOnPost,
+    /// A reply below the deepest level a thread may have.
+    #[error("threads are at most {0} replies deep; reply higher up the thread")]
+    ThreadTooDeep(u8),
     #[error("no such endpoint; see /skill.md")]
     RouteNotFound,
     #[error("method not allowed on this endpoint")]
@@ -206,6 +214,9 @@ impl Error {
             },
             Error::AgentNotFound => "AGENT_NOT_FOUND",
             Error::PostNotFound => "POST_NOT_FOUND",
+            Error::CommentNotFound => "COMMENT_NOT_FOUND",
+            Error::ParentNotOnPost => "PARENT_NOT_ON_POST",
+            Error::ThreadTooDeep(_) => "THREAD_TOO_DEEP",
             Error::RouteNotFound => "NOT_FOUND",
             Error::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Error::NameTaken(_) => "NAME_TAKEN",

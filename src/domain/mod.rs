@@ -6,6 +6,7 @@ pub mod creative;
 mod email;
 pub mod generation;
 pub mod hashtags;
+pub mod mentions;
 mod media_hash;
 pub mod ranking;
 pub mod reputation;

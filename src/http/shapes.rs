@@ -30,14 +30,27 @@ impl<'a> From<&'a AuthorView> for Author<'a> {
     }
 }
 
-/// A comment.
+/// A comment, in its thread.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Comment<'a> {
     id: &'a str,
     post_id: &'a str,
-    agent: Author<'a>,
+    /// `null` for a deleted comment (kept while it has replies).
+    #[schema(required = true)]
+    agent: Option<Author<'a>>,
+    /// `[deleted]` for a deleted comment.
     content: &'a str,
     created_at: Timestamp,
+    /// The comment this one answers, or `null` at the top of a thread.
+    #[schema(required = true)]
+    parent_id: Option<&'a str>,
+    /// 0 at the top of a thread, one more per reply (at most 5).
+    depth: u8,
+    /// Direct replies shown under it.
+    reply_count: u64,
+    deleted: bool,
+    /// Names of the existing agents the text `@mentions`.
+    mentions: &'a [String],
 }
 
 impl<'a> From<&'a CommentView> for Comment<'a> {
@@ -45,9 +58,14 @@ impl<'a> From<&'a CommentView> for Comment<'a> {
         Comment {
             id: &c.id,
             post_id: &c.post_id,
-            agent: Author::from(&c.agent),
+            agent: c.agent.as_ref().map(Author::from),
             content: &c.content,
             created_at: c.created_at,
+            parent_id: c.parent_id.as_deref(),
+            depth: c.depth,
+            reply_count: c.reply_count,
+            deleted: c.deleted,
+            mentions: &c.mentions,
         }
     }
 }

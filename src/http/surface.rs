@@ -109,6 +109,8 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::AmbiguousInput
         | Error::InvalidQuery(_)
         | Error::CannotFollowSelf
+        | Error::ParentNotOnPost
+        | Error::ThreadTooDeep(_)
         | Error::TooManyWebhooks(_)
         | Error::ForbiddenUrl(_)
         | Error::InvalidCode(_)
@@ -126,6 +128,7 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::CannotMedalOwnPost => S::FORBIDDEN,
         Error::AgentNotFound
         | Error::PostNotFound
+        | Error::CommentNotFound
         | Error::RouteNotFound
         | Error::WebhookNotFound
         | Error::MediaNotFound

@@ -1,4 +1,8 @@
-//! Comments on posts: creation under the comment cooldown, and listing newest, oldest or top.
+//! Comments on posts and the threads they make: creation under the comment cooldown (a reply
+//! names its parent on the same post, at most [`MAX_DEPTH`] deep), listing threads in order with
+//! their roots newest, oldest or top first, one thread alone, and deletion that keeps a deleted
+//! comment's replies in place. Each new comment notifies the agents it concerns in its own
+//! transaction.
 
 use crate::service::views::Links;
 use uuid::Uuid;
@@ -9,12 +13,13 @@ use super::views::{CommentView, Page, Timestamp};
 use std::sync::Arc;
 
 use super::webhooks;
+use super::notifications::{self, Event, Notifier};
 use super::{Agent, AuthorCache, Limits, Wakes};
 use crate::domain::rules;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::store::records::CommentRecord;
-use crate::store::{AgentKey, CommentKey, Store, repo};
+use crate::store::records::{CommentRecord, PostStats};
+use crate::store::{AgentKey, CommentKey, PostKey, Store, Tx, WriteTx, repo};
 
 /// The orders of `GET /api/posts/:id/comments?sort=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +50,9 @@ impl CommentSort {
     }
 }
 
+/// How deep a thread goes: a reply to a comment at this depth is refused.
+pub const MAX_DEPTH: u8 = 5;
+
 /// Comments on posts.
 pub struct Comments {
     store: Store,
@@ -52,6 +60,14 @@ pub struct Comments {
     limits: Arc<Limits>,
     metrics: Arc<Metrics>,
     wakes: Wakes,
+    notifier: Arc<Notifier>,
+}
+
+/// What a comment list shows: every thread of a post, or one comment and its replies.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    Post,
+    Thread(&'a str),
 }
 
 impl Comments {
@@ -61,6 +77,7 @@ impl Comments {
         limits: Arc<Limits>,
         metrics: Arc<Metrics>,
         wakes: Wakes,
+        notifier: Arc<Notifier>,
     ) -> Self {
         Comments {
             store,
@@ -68,31 +85,59 @@ impl Comments {
             limits,
             metrics,
             wakes,
+            notifier,
         }
     }
 
-    /// POST /api/posts/:id/comments
-    pub async fn create(&self, agent: &Agent, post_id: &str, content: &str) -> Result<CommentView> {
+    /// POST /api/posts/:id/comments, a reply when `parent_id` names a comment on the same post.
+    pub async fn create(
+        &self,
+        agent: &Agent,
+        post_id: &str,
+        content: &str,
+        parent_id: Option<&str>,
+    ) -> Result<CommentView> {
         let id = parse_post_id(post_id)?;
         let content = rules::COMMENT.parse(content)?.into_string();
-        // A comment on a missing post must not spend the cooldown.
+        let parent = parent_id
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                Uuid::try_parse(p)
+                    .map(|u| u.as_u128())
+                    .map_err(|_| Error::validation("parent_id", "must be a comment id (a UUID)"))
+            })
+            .transpose()?;
+        // A comment on a missing post, or under a parent it may not have, must not spend the
+        // cooldown.
         self.store
-            .read(move |tx| repo::post_key_by_id(tx, id))
-            .await?
-            .ok_or(Error::PostNotFound)?;
+            .read(move |tx| {
+                let post = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
+                parent.map(|p| parent_of(tx, post, p)).transpose()?;
+                Ok(())
+            })
+            .await?;
         let slot = self.limits.comment(agent.key)?;
-        let record = CommentRecord {
-            id: Uuid::now_v7().as_u128(),
-            agent: agent.key.0,
-            content,
-            created_ms: Timestamp::now().0,
-        };
         let author = agent.key;
         let author_name = agent.name.clone();
         let base = self.base.clone();
+        let notifier = self.notifier.clone();
+        let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
                 let (key, post) = repo::post_by_id(tx, id)?;
+                let parent = parent.map(|p| parent_of(tx, key, p)).transpose()?;
+                let mentioned = repo::resolve_mentions(tx, &content)?;
+                let record = CommentRecord {
+                    id: Uuid::now_v7().as_u128(),
+                    agent: author.0,
+                    mentions: mentioned.iter().map(|(_, n)| n.clone()).collect(),
+                    content: content.clone(),
+                    created_ms: now,
+                    parent: parent.as_ref().map(|(k, _)| k.0),
+                    depth: parent.as_ref().map_or(0, |(_, p)| p.depth + 1),
+                    deleted: false,
+                };
                 let ckey = CommentKey(repo::next_seq(tx, "seq.comment")?);
                 repo::insert_comment(tx, key, ckey, &record)?;
                 let extra = || {
@@ -104,7 +149,7 @@ impl Comments {
                 let actor = (author, author_name.as_str());
                 webhooks::queue(tx, "post.commented", &base, &post, actor, extra)?;
                 let old = repo::post_stats(tx, key)?;
-                let new = crate::store::records::PostStats {
+                let new = PostStats {
                     comments: old.comments + 1,
                     ..old
                 };
@@ -114,8 +159,33 @@ impl Comments {
                     s.comments += 1;
                     s.last_active_ms = record.created_ms;
                 })?;
+                let parent_author = parent.as_ref().map(|(_, p)| AgentKey(p.agent));
+                for (to, kind) in notifications::comment_recipients(
+                    AgentKey(post.agent),
+                    parent_author,
+                    &mentioned,
+                ) {
+                    let event = Event {
+                        kind,
+                        actor: author,
+                        post: Some(post.id),
+                        comment: Some(record.id),
+                        at_ms: now,
+                    };
+                    notifier.send(tx, &[to], event)?;
+                }
                 let a = repo::agent_required(tx, author)?;
-                Ok(CommentView::new(&base, id, &record, &a))
+                let mentions = record.mentions.clone();
+                let parent_id = parent.map(|(_, p)| p.id);
+                Ok(CommentView::new(
+                    &base,
+                    id,
+                    &record,
+                    Some(&a),
+                    parent_id,
+                    0,
+                    mentions,
+                ))
             })
             .await
             .inspect(|_| {
@@ -125,63 +195,270 @@ impl Comments {
             })
     }
 
-    /// GET /api/posts/:id/comments
+    /// GET /api/posts/:id/comments: threads in order. Roots come newest, oldest or top first;
+    /// under each, its replies oldest first, each followed by its own replies (so a page reads
+    /// like the conversation). A deleted comment shows while it has replies shown.
     pub async fn list(
         &self,
         post_id: &str,
         sort: CommentSort,
         limit: usize,
         cursor: Option<&str>,
+        scope: Scope<'_>,
     ) -> Result<Page<CommentView>> {
         let id = parse_post_id(post_id)?;
         let kind = sort.kind();
-        let after = cursor.map(|c| cursor::decode(c, kind)).transpose()?;
+        let after = cursor.map(|c| cursor::decode_at(c, kind)).transpose()?;
+        let thread = match scope {
+            Scope::Post => None,
+            Scope::Thread(t) => Some(
+                Uuid::try_parse(t.trim())
+                    .map_err(|_| Error::CommentNotFound)?
+                    .as_u128(),
+            ),
+        };
         let base = self.base.clone();
         self.store
             .read(move |tx| {
                 let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
-                let mut authors = AuthorCache::new();
-                // Each row with its keyset position `(rank, comment seq)`.
-                let rows: Vec<((i64, u64), CommentRecord)> = match sort {
-                    CommentSort::New | CommentSort::Old => {
-                        let after = after.map(|(_, seq)| CommentKey(seq));
-                        repo::comments(tx, key, sort == CommentSort::New, after, limit + 1)?
-                            .into_iter()
-                            .map(|(k, c)| ((0, k.0), c))
-                            .collect()
-                    }
-                    CommentSort::Top => {
-                        // One stats read per author, however many comments each wrote.
-                        let mut scores = std::collections::HashMap::new();
-                        let mut all = Vec::new();
-                        for (k, c) in repo::comments(tx, key, false, None, usize::MAX)? {
-                            let score = match scores.get(&c.agent) {
-                                Some(s) => *s,
-                                None => {
-                                    let s = repo::agent_stats(tx, AgentKey(c.agent))?.score;
-                                    *scores.entry(c.agent).or_insert(s)
-                                }
-                            };
-                            all.push(((score, k.0), c));
-                        }
-                        // Highest author score first, then oldest first.
-                        let rank = |p: &(i64, u64)| (std::cmp::Reverse(p.0), p.1);
-                        all.sort_by_key(|(p, _)| rank(p));
-                        all.into_iter()
-                            .filter(|(p, _)| after.is_none_or(|a| rank(p) > rank(&a)))
-                            .take(limit + 1)
-                            .collect()
-                    }
+                let all = repo::all_comments(tx, key)?;
+                let root = match thread {
+                    None => None,
+                    Some(t) => Some(
+                        all.iter()
+                            .find(|(_, c)| c.id == t)
+                            .map(|(k, _)| k.0)
+                            .ok_or(Error::CommentNotFound)?,
+                    ),
                 };
-                Page::cut(rows, limit, |p| cursor::encode(kind, p.0, p.1)).try_map(|c| {
-                    Ok(CommentView::new(
+                let mut authors = AuthorCache::new();
+                let score = |tx: &crate::store::ReadTx, agent: u64| -> Result<i64> {
+                    if repo::agent(tx, AgentKey(agent))?.is_none() {
+                        return Ok(i64::MIN);
+                    }
+                    Ok(repo::agent_stats(tx, AgentKey(agent))?.score)
+                };
+                let tree = Tree::new(&all);
+                let mut roots: Vec<((i64, u64), u64)> = Vec::new();
+                for r in root.map_or_else(|| tree.roots.clone(), |r| vec![r]) {
+                    let rank = match sort {
+                        CommentSort::Top => score(tx, tree.record(r)?.agent)?,
+                        _ => 0,
+                    };
+                    roots.push(((rank, r), r));
+                }
+                // Each root's keyset position; the order of roots is by it.
+                let order = |p: &(i64, u64)| match sort {
+                    CommentSort::New => (0, std::cmp::Reverse(p.1), 0),
+                    CommentSort::Old => (0, std::cmp::Reverse(0), p.1),
+                    CommentSort::Top => (-(p.0 as i128), std::cmp::Reverse(0), p.1),
+                };
+                roots.sort_by_key(|(p, _)| order(p));
+                let mut rows: Vec<((i64, u64), u64)> = Vec::new();
+                let mut started = after.is_none();
+                'roots: for (pos, r) in &roots {
+                    if let Some((rank, seq, at)) = after
+                        && !started
+                    {
+                        let (here, there) = (order(pos), order(&(rank, seq)));
+                        if here < there {
+                            continue;
+                        }
+                        // Past the cursor's root, or its comment is gone: start here.
+                        if here > there || !tree.has(at as u64) {
+                            started = true;
+                        }
+                    }
+                    for c in tree.preorder(*r) {
+                        if !started {
+                            // Inside the cursor's root: resume after its comment.
+                            started = after.is_some_and(|a| a.2 as u64 == c);
+                            continue;
+                        }
+                        if tree.shown(c) {
+                            rows.push((*pos, c));
+                            if rows.len() > limit {
+                                break 'roots;
+                            }
+                        }
+                    }
+                }
+                let more = rows.len() > limit;
+                rows.truncate(limit);
+                let next_cursor = more
+                    .then(|| {
+                        rows.last()
+                            .map(|(p, c)| cursor::encode_at(kind, p.0, p.1, *c as i64))
+                    })
+                    .flatten();
+                let mut items = Vec::with_capacity(rows.len());
+                for (_, c) in rows {
+                    let record = tree.record(c)?;
+                    let author = if record.deleted {
+                        None
+                    } else {
+                        authors.present(tx, AgentKey(record.agent))?
+                    };
+                    let parent = record.parent.and_then(|p| tree.get(p)).map(|p| p.id);
+                    items.push(CommentView::new(
                         &base,
                         id,
-                        &c,
-                        authors.get(tx, AgentKey(c.agent))?,
-                    ))
-                })
+                        record,
+                        author,
+                        parent,
+                        tree.replies_shown(c),
+                        record.mentions.clone(),
+                    ));
+                }
+                Ok(Page { items, next_cursor })
             })
             .await
+    }
+
+    /// DELETE /api/posts/:id/comments/:comment_id, by the comment's author or the post's. A
+    /// comment with replies stays as `[deleted]` so its thread holds together; one without
+    /// goes.
+    pub async fn delete(&self, agent: &Agent, post_id: &str, comment_id: &str) -> Result<()> {
+        let id = parse_post_id(post_id)?;
+        let cid = Uuid::try_parse(comment_id.trim())
+            .map_err(|_| Error::CommentNotFound)?
+            .as_u128();
+        let me = agent.key;
+        self.store
+            .write(move |tx| {
+                let (key, post) = repo::post_by_id(tx, id)?;
+                let (on, ckey, c) = repo::comment_by_id(tx, cid)?
+                    .filter(|(p, _, c)| *p == key && !c.deleted)
+                    .ok_or(Error::CommentNotFound)?;
+                if c.agent != me.0 && post.agent != me.0 {
+                    return Err(Error::Forbidden(
+                        "only the comment's author or the post's can delete a comment",
+                    ));
+                }
+                remove_comment(tx, on, ckey, c)?;
+                let old = repo::post_stats(tx, key)?;
+                let new = PostStats {
+                    comments: old.comments.saturating_sub(1),
+                    ..old
+                };
+                repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
+                repo::update_agent_stats(tx, AgentKey(post.agent), |s| s.received(&old, &new))?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// Deletes one comment, keeping it as a tombstone when replies hang off it, and takes it off
+/// its author's count; the post's counters are the caller's.
+pub(super) fn remove_comment(
+    tx: &WriteTx,
+    post: PostKey,
+    key: CommentKey,
+    c: CommentRecord,
+) -> Result<()> {
+    let author = AgentKey(c.agent);
+    if repo::has_replies(tx, post, key)? {
+        repo::tombstone_comment(tx, post, key)?;
+    } else {
+        repo::remove_comment(tx, post, key)?;
+    }
+    if repo::agent(tx, author)?.is_some() {
+        repo::update_agent_stats(tx, author, |s| s.comments = s.comments.saturating_sub(1))?;
+    }
+    Ok(())
+}
+
+/// A reply's parent: on `post`, not deleted, and not at the deepest level.
+fn parent_of<T: Tx>(tx: &T, post: PostKey, parent: u128) -> Result<(CommentKey, CommentRecord)> {
+    let (on, key, c) = repo::comment_by_id(tx, parent)?.ok_or(Error::CommentNotFound)?;
+    if on != post {
+        return Err(Error::ParentNotOnPost);
+    }
+    if c.deleted {
+        return Err(Error::CommentNotFound);
+    }
+    if c.depth >= MAX_DEPTH {
+        return Err(Error::ThreadTooDeep(MAX_DEPTH));
+    }
+    Ok((key, c))
+}
+
+/// A post's comments as threads.
+struct Tree<'a> {
+    by_seq: std::collections::HashMap<u64, &'a CommentRecord>,
+    children: std::collections::HashMap<u64, Vec<u64>>,
+    roots: Vec<u64>,
+    /// Comments shown: not deleted, or with a shown reply.
+    shown: std::collections::HashSet<u64>,
+}
+
+impl<'a> Tree<'a> {
+    /// `all` in seq order (oldest first).
+    fn new(all: &'a [(CommentKey, CommentRecord)]) -> Self {
+        let by_seq: std::collections::HashMap<u64, &CommentRecord> =
+            all.iter().map(|(k, c)| (k.0, c)).collect();
+        let mut children: std::collections::HashMap<u64, Vec<u64>> = Default::default();
+        let mut roots = Vec::new();
+        for (k, c) in all {
+            match c.parent.filter(|p| by_seq.contains_key(p)) {
+                Some(p) => children.entry(p).or_default().push(k.0),
+                None => roots.push(k.0),
+            }
+        }
+        // Replies are newer than their parents: deciding from the newest back sees every reply
+        // before its parent.
+        let mut shown = std::collections::HashSet::new();
+        for (k, c) in all.iter().rev() {
+            let has_shown_reply = children
+                .get(&k.0)
+                .is_some_and(|cs| cs.iter().any(|r| shown.contains(r)));
+            if !c.deleted || has_shown_reply {
+                shown.insert(k.0);
+            }
+        }
+        Tree {
+            by_seq,
+            children,
+            roots,
+            shown,
+        }
+    }
+
+    fn has(&self, seq: u64) -> bool {
+        self.by_seq.contains_key(&seq)
+    }
+
+    fn get(&self, seq: u64) -> Option<&'a CommentRecord> {
+        self.by_seq.get(&seq).copied()
+    }
+
+    /// A comment the tree holds (callers only pass seqs taken from it).
+    fn record(&self, seq: u64) -> Result<&'a CommentRecord> {
+        self.get(seq)
+            .ok_or_else(|| Error::internal("comment missing from its tree"))
+    }
+
+    fn shown(&self, seq: u64) -> bool {
+        self.shown.contains(&seq)
+    }
+
+    fn replies_shown(&self, seq: u64) -> u64 {
+        self.children
+            .get(&seq)
+            .map_or(0, |cs| cs.iter().filter(|c| self.shown(**c)).count() as u64)
+    }
+
+    /// `root` and everything under it, each comment followed by its replies, oldest first.
+    fn preorder(&self, root: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(c) = stack.pop() {
+            out.push(c);
+            if let Some(cs) = self.children.get(&c) {
+                stack.extend(cs.iter().rev());
+            }
+        }
+        out
     }
 }

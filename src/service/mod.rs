@@ -13,6 +13,7 @@ pub mod generation;
 pub mod limits;
 pub mod media;
 pub mod moderation;
+pub mod notifications;
 pub mod posts;
 pub mod provenance;
 mod publish;
@@ -57,6 +58,7 @@ pub struct Services {
     pub webhooks: webhooks::Webhooks,
     pub scheduled: scheduled::Scheduled,
     pub moderation: moderation::Moderation,
+    pub notifications: notifications::Notifications,
     pub limits: Arc<Limits>,
     /// Base of absolute URLs (`public_url`, or `http://<bound address>`), no trailing slash.
     pub base_url: Arc<Links>,
@@ -80,6 +82,7 @@ pub struct Parts {
     /// The HTTP client image providers are called with.
     pub generation_client: reqwest::Client,
     pub analytics: crate::config::Analytics,
+    pub notifications: crate::config::Notifications,
 }
 
 /// Wakes the background tasks when there is new work for them.
@@ -99,6 +102,7 @@ impl Services {
         let store = p.store;
         // Holds the keys of the most active agents; each entry is a few dozen bytes.
         let keys = Arc::new(agents::KeyCache::new(16 * 1024));
+        let notifier = Arc::new(notifications::Notifier::new(&p.notifications, base.clone()));
         Services {
             analytics: analytics::Analytics::new(store.clone(), p.analytics, p.metrics.clone()),
             agents: agents::Agents::new(agents::AgentsParts {
@@ -118,6 +122,7 @@ impl Services {
                 metrics: p.metrics.clone(),
                 base: base.clone(),
                 wakes: wakes.clone(),
+                notifier: notifier.clone(),
                 generation_keep_secs: p.generation.keep_secs,
             }),
             feeds: discovery::Feeds::new(store.clone(), base.clone()),
@@ -127,6 +132,7 @@ impl Services {
                 p.metrics.clone(),
                 wakes.clone(),
                 limits.clone(),
+                notifier.clone(),
             ),
             comments: comments::Comments::new(
                 store.clone(),
@@ -134,8 +140,19 @@ impl Services {
                 limits.clone(),
                 p.metrics.clone(),
                 wakes.clone(),
+                notifier.clone(),
             ),
-            social: social::Social::new(store.clone(), base.clone(), limits.clone()),
+            social: social::Social::new(
+                store.clone(),
+                base.clone(),
+                limits.clone(),
+                notifier.clone(),
+            ),
+            notifications: notifications::Notifications::new(
+                store.clone(),
+                base.clone(),
+                &p.notifications,
+            ),
             tools: tools::Tools::new(store.clone(), base.clone(), limits.clone()),
             creative: creative::Creative::new(store.clone()),
             provenance: provenance::Provenance::new(
@@ -163,6 +180,7 @@ impl Services {
                 metrics: p.metrics.clone(),
                 base: base.clone(),
                 wakes,
+                notifier,
             }),
             moderation: moderation::Moderation::new(
                 store.clone(),
@@ -216,14 +234,31 @@ impl AuthorCache {
         AuthorCache(HashMap::new())
     }
 
-    fn get<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<&AgentRecord> {
-        Ok(&self.entry(tx, key)?.0)
+    /// The agent, suspended or not; `None` once deleted.
+    fn present<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&AgentRecord>> {
+        if !self.0.contains_key(&key.0) && repo::agent(tx, key)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(&self.entry(tx, key)?.0))
     }
 
     /// The author, or `None` when an admin has suspended them (their posts are hidden).
     fn visible<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&AgentRecord>> {
         let (record, suspended) = self.entry(tx, key)?;
         Ok((!*suspended).then_some(record))
+    }
+
+    /// Like [`Self::visible`], but an agent since deleted is `None` too (notifications may
+    /// outlive their actor within one transaction's reach).
+    fn visible_if_present<T: Tx>(
+        &mut self,
+        tx: &T,
+        key: AgentKey,
+    ) -> Result<Option<&AgentRecord>> {
+        if !self.0.contains_key(&key.0) && repo::agent(tx, key)?.is_none() {
+            return Ok(None);
+        }
+        self.visible(tx, key)
     }
 
     fn entry<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<&(AgentRecord, bool)> {

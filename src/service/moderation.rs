@@ -233,10 +233,18 @@ fn remove_agent(tx: &WriteTx, key: AgentKey) -> Result<(AgentRemoval, Vec<MediaH
     // What it did to other agents' posts: comments, votes and medals, with their counters.
     let mut touched: HashMap<PostKey, Undo> = HashMap::new();
     for (post, comment) in repo::comments_by(tx, key)? {
-        repo::remove_comment(tx, post, comment)?;
+        // One with replies stays as `[deleted]`, so the other agents' replies keep their thread.
+        if repo::has_replies(tx, post, comment)? {
+            repo::tombstone_comment(tx, post, comment)?;
+        } else {
+            repo::remove_comment(tx, post, comment)?;
+        }
         touched.entry(post).or_default().comments += 1;
         removal.comments += 1;
     }
+    // Its notifications, and those it caused others.
+    repo::remove_notifications(tx, key)?;
+    repo::remove_notifications_by(tx, key)?;
     for (post, v) in repo::votes_by(tx, key)? {
         repo::set_vote(tx, post, key, None, 0)?;
         let t = touched.entry(post).or_default();

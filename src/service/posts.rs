@@ -1,5 +1,6 @@
 //! Posts: creation, single reads and the public feed in its four orders.
 
+use super::notifications::Notifier;
 use crate::service::views::Links;
 use uuid::Uuid;
 
@@ -234,6 +235,7 @@ pub struct Posts {
     metrics: Arc<Metrics>,
     base: Arc<Links>,
     wakes: Wakes,
+    notifier: Arc<Notifier>,
     /// How long a generation may be posted after it was made, in ms.
     generation_keep_ms: i64,
 }
@@ -247,6 +249,7 @@ pub struct PostsParts {
     pub metrics: Arc<Metrics>,
     pub base: Arc<Links>,
     pub wakes: Wakes,
+    pub notifier: Arc<Notifier>,
     /// `generation.keep_secs`: a generation older than that is gone even before `gc` runs.
     pub generation_keep_secs: u64,
 }
@@ -261,6 +264,7 @@ impl Posts {
             metrics: p.metrics,
             base: p.base,
             wakes: p.wakes,
+            notifier: p.notifier,
             generation_keep_ms: i64::try_from(p.generation_keep_secs.saturating_mul(1000))
                 .unwrap_or(i64::MAX),
         }
@@ -305,6 +309,9 @@ impl Posts {
             tags: checked.tags,
             is_nsfw: checked.is_nsfw,
             created_ms: Timestamp::now().0,
+            // Resolved when it is published.
+            mentions: Vec::new(),
+            edited_ms: None,
         };
         let media_bytes = image.bytes_on_disk;
         let source = match (generated, &image.source_url) {
@@ -426,11 +433,19 @@ impl Posts {
         extras: Extras,
     ) -> Result<Created> {
         let (author_key, author_name, base) = (agent.key, agent.name.clone(), self.base.clone());
+        let notifier = self.notifier.clone();
         let view = self
             .store
             .write(move |tx| {
-                let key =
-                    super::publish::store_published(tx, &base, &record, media_bytes, &author_name)?;
+                let mut record = record.clone();
+                let key = super::publish::store_published(
+                    tx,
+                    &base,
+                    &mut record,
+                    media_bytes,
+                    &author_name,
+                    &notifier,
+                )?;
                 extras.store(tx, record.id, MediaHash(record.media.hash))?;
                 repo::update_agent_stats(tx, author_key, |s| {
                     s.last_active_ms = record.created_ms;

@@ -5,18 +5,20 @@
 use super::AuthorCache;
 use super::cursor::{self, CursorKind};
 use super::parse_post_id;
-use super::views::{AgentView, MedalCounts, Page, Timestamp, VoteView};
+use super::views::{AgentView, MedalCounts, Page, Timestamp, VoteChange, VoteView};
 use crate::service::views::Links;
 use serde_json::json;
 
 use std::sync::Arc;
 
 use super::limits::Action;
+use super::notifications::{Event, Notifier};
 use super::webhooks;
 use super::{Agent, Limits, Wakes};
 use crate::domain::{Medal, VoteType};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::store::records::NotificationKind;
 use crate::store::{AgentKey, Store, repo};
 
 /// Votes and medals.
@@ -26,6 +28,7 @@ pub struct Reactions {
     metrics: Arc<Metrics>,
     wakes: Wakes,
     limits: Arc<Limits>,
+    notifier: Arc<Notifier>,
 }
 
 impl Reactions {
@@ -35,6 +38,7 @@ impl Reactions {
         metrics: Arc<Metrics>,
         wakes: Wakes,
         limits: Arc<Limits>,
+        notifier: Arc<Notifier>,
     ) -> Self {
         Reactions {
             store,
@@ -42,6 +46,7 @@ impl Reactions {
             metrics,
             wakes,
             limits,
+            notifier,
         }
     }
 
@@ -120,6 +125,7 @@ impl Reactions {
         let voter = agent.key;
         let voter_name = agent.name.clone();
         let base = self.base.clone();
+        let notifier = self.notifier.clone();
         let now = Timestamp::now().0;
         let (view, changed) = self
             .store
@@ -134,6 +140,12 @@ impl Reactions {
                     upvotes: s.up,
                     downvotes: s.down,
                     your_vote: after.and_then(VoteType::from_value),
+                    change: match (before, after) {
+                        (b, a) if b == a => VoteChange::Unchanged,
+                        (None, _) => VoteChange::Created,
+                        (_, None) => VoteChange::Removed,
+                        _ => VoteChange::Changed,
+                    },
                 };
                 // Setting what is already set writes nothing and costs no limit slot.
                 if before == after {
@@ -155,6 +167,21 @@ impl Reactions {
                 repo::set_post_stats(tx, key, post.created_ms, &old, &new)?;
                 repo::update_agent_stats(tx, AgentKey(post.agent), |s| s.received(&old, &new))?;
                 repo::update_agent_stats(tx, voter, |s| s.last_active_ms = now)?;
+                let kind = match after {
+                    Some(1) => Some(NotificationKind::Like),
+                    Some(-1) => Some(NotificationKind::Dislike),
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    let event = Event {
+                        kind,
+                        actor: voter,
+                        post: Some(post.id),
+                        comment: None,
+                        at_ms: now,
+                    };
+                    notifier.send(tx, &[AgentKey(post.agent)], event)?;
+                }
                 Ok((view(&new), true))
             })
             .await?;
@@ -172,6 +199,7 @@ impl Reactions {
         let me = agent.key;
         let my_name = agent.name.clone();
         let base = self.base.clone();
+        let notifier = self.notifier.clone();
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
@@ -179,9 +207,21 @@ impl Reactions {
                 if post.agent == me.0 {
                     return Err(Error::CannotMedalOwnPost);
                 }
+                let before = repo::medal(tx, key, me)?;
                 let counts = repo::set_medal(tx, key, me, Some(medal.index()))?;
                 let extra = || json!({ "medalType": medal });
                 webhooks::queue(tx, "post.medaled", &base, &post, (me, &my_name), extra)?;
+                let event = Event {
+                    kind: NotificationKind::Medal(medal.index()),
+                    actor: me,
+                    post: Some(post.id),
+                    comment: None,
+                    at_ms: now,
+                };
+                // The same medal again changes nothing, and tells nobody.
+                if before != Some(medal.index()) {
+                    notifier.send(tx, &[AgentKey(post.agent)], event)?;
+                }
                 repo::update_agent_stats(tx, me, |s| s.last_active_ms = now)?;
                 Ok(MedalView {
                     post_id: uuid::Uuid::from_u128(id).to_string(),

@@ -2,6 +2,7 @@
 //! time, then published by the background scheduler (which also publishes, at start, whatever
 //! fell due while the server was down).
 
+use super::notifications::Notifier;
 use crate::service::views::Links;
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ pub struct Scheduled {
     metrics: Arc<Metrics>,
     base: Arc<Links>,
     wakes: Wakes,
+    notifier: Arc<Notifier>,
 }
 
 /// What [`Scheduled`] is built from.
@@ -58,11 +60,13 @@ pub struct ScheduledParts {
     pub metrics: Arc<Metrics>,
     pub base: Arc<Links>,
     pub wakes: Wakes,
+    pub notifier: Arc<Notifier>,
 }
 
 impl Scheduled {
     pub fn new(p: ScheduledParts) -> Self {
         Scheduled {
+            notifier: p.notifier,
             store: p.store,
             media: p.media,
             search: p.search,
@@ -123,6 +127,7 @@ impl Scheduled {
         let mut published = 0;
         for id in due {
             let base = base.clone();
+            let notifier = self.notifier.clone();
             let done = self
                 .store
                 .write(move |tx| {
@@ -133,12 +138,19 @@ impl Scheduled {
                     let Some(author) = repo::agent(tx, AgentKey(s.post.agent))? else {
                         return Ok(None);
                     };
-                    let record = PostRecord {
+                    let mut record = PostRecord {
                         created_ms: Timestamp::now().0,
                         ..s.post
                     };
-                    super::publish::store_published(tx, &base, &record, s.media_bytes, &author.name)
-                        .map(|_| Some(record.id))
+                    super::publish::store_published(
+                        tx,
+                        &base,
+                        &mut record,
+                        s.media_bytes,
+                        &author.name,
+                        &notifier,
+                    )
+                    .map(|_| Some(record.id))
                 })
                 .await?;
             if let Some(post) = done {

@@ -1,5 +1,7 @@
 //! The follow graph and agent discovery.
 
+use super::notifications::{Event, Notifier};
+use crate::store::records::NotificationKind;
 use crate::service::views::Links;
 use std::sync::Arc;
 
@@ -30,14 +32,21 @@ pub struct Social {
     store: Store,
     base: Arc<Links>,
     limits: Arc<Limits>,
+    notifier: Arc<Notifier>,
 }
 
 impl Social {
-    pub fn new(store: Store, base: Arc<Links>, limits: Arc<Limits>) -> Self {
+    pub fn new(
+        store: Store,
+        base: Arc<Links>,
+        limits: Arc<Limits>,
+        notifier: Arc<Notifier>,
+    ) -> Self {
         Social {
             store,
             base,
             limits,
+            notifier,
         }
     }
 
@@ -48,6 +57,7 @@ impl Social {
             .then(|| self.limits.window(me.key, Action::Follow))
             .transpose()?;
         let (me_key, name) = (me.key, name.to_owned());
+        let notifier = self.notifier.clone();
         self.store
             .write(move |tx| {
                 let other = agent_key(tx, &name)?;
@@ -63,6 +73,16 @@ impl Social {
                 } else {
                     repo::unfollow(tx, me_key, other)?
                 };
+                if follow && changed {
+                    let event = Event {
+                        kind: NotificationKind::Follow,
+                        actor: me_key,
+                        post: None,
+                        comment: None,
+                        at_ms: now,
+                    };
+                    notifier.send(tx, &[other], event)?;
+                }
                 let record = repo::agent_required(tx, other)?;
                 let view = FollowView {
                     agent: record.name,

@@ -341,19 +341,52 @@ impl PostView {
 pub struct CommentView {
     pub id: String,
     pub post_id: String,
-    pub agent: AuthorView,
+    /// `None` for a deleted comment (kept while it has replies).
+    pub agent: Option<AuthorView>,
+    /// `[deleted]` for a deleted comment.
     pub content: String,
     pub created_at: Timestamp,
+    /// The comment this one answers, or `None` at the top of a thread.
+    pub parent_id: Option<String>,
+    /// 0 at the top of a thread, one more per reply below it.
+    pub depth: u8,
+    /// Direct replies shown under it.
+    pub reply_count: u64,
+    pub deleted: bool,
+    /// The names of the agents the text mentions.
+    pub mentions: Vec<String>,
 }
 
+/// What a deleted comment shows instead of its text.
+pub const DELETED_TEXT: &str = "[deleted]";
+
 impl CommentView {
-    pub fn new(base: &Links, post_id: u128, c: &CommentRecord, author: &AgentRecord) -> Self {
+    /// `author` is `None` for a deleted comment; `parent` is its parent's public id.
+    pub fn new(
+        base: &Links,
+        post_id: u128,
+        c: &CommentRecord,
+        author: Option<&AgentRecord>,
+        parent: Option<u128>,
+        reply_count: u64,
+        mentions: Vec<String>,
+    ) -> Self {
+        let author = author.filter(|_| !c.deleted);
         CommentView {
             id: uuid(c.id),
             post_id: uuid(post_id),
-            agent: AuthorView::new(base, author),
-            content: c.content.clone(),
+            agent: author.map(|a| AuthorView::new(base, a)),
+            content: if c.deleted {
+                DELETED_TEXT.to_owned()
+            } else {
+                c.content.clone()
+            },
             created_at: Timestamp(c.created_ms),
+            parent_id: parent.map(uuid),
+            depth: c.depth,
+            reply_count,
+            deleted: c.deleted,
+            mentions: if c.deleted { Vec::new() } else { mentions },
         }
     }
 }
@@ -366,6 +399,29 @@ pub struct VoteView {
     pub upvotes: u64,
     pub downvotes: u64,
     pub your_vote: Option<VoteType>,
+    /// What the call did to the caller's vote.
+    pub change: VoteChange,
+}
+
+/// What a vote call did: made a vote, switched it, took it back, or found it already so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteChange {
+    Created,
+    Changed,
+    Removed,
+    Unchanged,
+}
+
+impl VoteChange {
+    /// `created`, `changed`, `removed` or `unchanged` (the live Aistagram service's `action`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoteChange::Created => "created",
+            VoteChange::Changed => "changed",
+            VoteChange::Removed => "removed",
+            VoteChange::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// One page of a list, with the cursor that continues it (`None` on the last page).

@@ -1,5 +1,6 @@
 //! Webhooks: agents subscribe a URL to events on their own posts and by themselves
-//! (`post.created`, `post.liked`, `post.medaled`, `post.commented`). Events are queued in the
+//! (`post.created`, `post.liked`, `post.medaled`, `post.commented`), and to what others do to
+//! them (`comment.replied`, `agent.mentioned`, `agent.followed`). Events are queued in the
 //! same transaction as the change they report and delivered by a background task, signed the
 //! Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` +
 //! base64 HMAC-SHA256 over `id.timestamp.body`), retried with exponential backoff, and a webhook
@@ -28,11 +29,14 @@ use crate::store::records::{Delivery, PostRecord, WebhookRecord};
 use crate::store::{AgentKey, Store, WriteTx, repo};
 
 /// Event types a webhook may ask for.
-pub const EVENTS: [&str; 4] = [
+pub const EVENTS: [&str; 7] = [
     "post.created",
     "post.medaled",
     "post.liked",
     "post.commented",
+    "comment.replied",
+    "agent.mentioned",
+    "agent.followed",
 ];
 /// Webhooks one agent may have.
 pub const MAX_PER_AGENT: usize = 5;
@@ -132,6 +136,27 @@ pub fn queue(
     if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra()) {
         d.extend(x);
     }
+    let now = Timestamp::now();
+    let id = format!("msg_{}", Uuid::now_v7().simple());
+    let payload = serde_json::to_vec(&json!({ "type": kind, "timestamp": now, "data": data }))
+        .map_err(Error::internal)?;
+    repo::enqueue_deliveries(tx, &hooks, &id, &payload, now.0)
+}
+
+/// Queues a `kind` event addressed to one agent (a reply to it, a mention of it, a new
+/// follower) for that agent's webhooks, inside the caller's write transaction.
+pub fn queue_for(
+    tx: &WriteTx,
+    kind: &'static str,
+    to: AgentKey,
+    data: impl FnOnce() -> Value,
+) -> Result<()> {
+    let hooks = repo::webhooks_wanting(tx, kind, &[to])?;
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let mut data = data();
+    data["agent"] = json!(repo::agent_required(tx, to)?.name);
     let now = Timestamp::now();
     let id = format!("msg_{}", Uuid::now_v7().simple());
     let payload = serde_json::to_vec(&json!({ "type": kind, "timestamp": now, "data": data }))

@@ -83,7 +83,7 @@ macro_rules! plain_values {
         }
     )*};
 }
-plain_values!((), i8, u8, u64, i64, (u64, u64, u64));
+plain_values!((), i8, u8, u64, i64, (u64, u64), (u64, u64, u64));
 
 /// A postcard-encoded `R` (see [`codec`]).
 pub struct Record<R>(PhantomData<R>);

@@ -8,12 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use super::OpenError;
 use super::engine::{Db, Record, Table, Tx, WriteTx};
-use super::records::{AgentRecord, AgentStats};
+use super::records::{
+    AgentRecord, AgentStats, CommentRecord, MediaInfo, PostRecord, ScheduledRecord,
+};
+use crate::domain::Category;
 use super::tables::*;
 use crate::error::Result;
 
 /// The layout this binary reads and writes.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Creates every table on a new database, checks the version of an existing one, and runs the
 /// migrations from its version up to [`SCHEMA_VERSION`] in one transaction.
@@ -38,7 +41,11 @@ pub(super) fn run(db: &Db, data_dir: &Path) -> Result<(), OpenError> {
             // `schedule_due` and four webhook tables, which the `create!` below makes; the
             // agent layout of versions 1 and 2 is the same, so both take the step to 3. Each
             // step runs in this one transaction: a crash leaves the old version whole.
-            Some(1 | 2) => agents_2_to_3(&tx).map_err(|e| other(&e))?,
+            Some(1 | 2) => {
+                agents_2_to_3(&tx).map_err(|e| other(&e))?;
+                conversations_3_to_4(&tx).map_err(|e| other(&e))?;
+            }
+            Some(3) => conversations_3_to_4(&tx).map_err(|e| other(&e))?,
             Some(_) | None => {}
         }
         tx.insert(META, "schema_version", &SCHEMA_VERSION)
@@ -143,5 +150,120 @@ fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
     }
     tx.delete(AGENTS_2)?;
     tx.delete(AGENT_STATS_2)?;
+    Ok(())
+}
+
+/// The post of schemas 1 to 3.
+#[derive(Serialize, Deserialize)]
+struct PostRecord3 {
+    id: u128,
+    agent: u64,
+    media: MediaInfo,
+    source_url: Option<String>,
+    caption: String,
+    prompt: String,
+    category: Category,
+    model: String,
+    tags: Vec<String>,
+    is_nsfw: bool,
+    created_ms: i64,
+}
+
+impl PostRecord3 {
+    fn upgrade(self, mentions: Vec<String>) -> PostRecord {
+        PostRecord {
+            id: self.id,
+            agent: self.agent,
+            media: self.media,
+            source_url: self.source_url,
+            caption: self.caption,
+            prompt: self.prompt,
+            category: self.category,
+            model: self.model,
+            tags: self.tags,
+            is_nsfw: self.is_nsfw,
+            created_ms: self.created_ms,
+            mentions,
+            edited_ms: None,
+        }
+    }
+}
+
+/// The comment of schemas 1 to 3.
+#[derive(Serialize, Deserialize)]
+struct CommentRecord3 {
+    id: u128,
+    agent: u64,
+    content: String,
+    created_ms: i64,
+}
+
+/// The scheduled post of schemas 2 and 3.
+#[derive(Serialize, Deserialize)]
+struct ScheduledRecord3 {
+    id: u128,
+    publish_ms: i64,
+    created_ms: i64,
+    media_bytes: u64,
+    post: PostRecord3,
+}
+
+const POSTS_3: Table<u64, Record<PostRecord3>> = Table::new("posts-v1");
+const COMMENTS_3: Table<(u64, u64), Record<CommentRecord3>> = Table::new("comments-v1");
+const SCHEDULED_3: Table<u128, Record<ScheduledRecord3>> = Table::new("scheduled-v1");
+
+/// Schema 4: posts gain their mentions and an edit time, comments a parent, depth, mentions and
+/// a deleted flag, and comments a lookup by id. Every existing comment is at the top of its
+/// thread; mentions in existing captions and comments are resolved by the same rule new ones
+/// are, so old and new text read alike. No notification is made for the past.
+fn conversations_3_to_4(tx: &WriteTx) -> Result<()> {
+    let mentions = |text: &str| super::repo::mention_names(tx, text);
+    let mut posts = Vec::new();
+    tx.scan_all(POSTS_3, false, |k, p| {
+        posts.push((k, p));
+        Ok(true)
+    })?;
+    for (k, p) in posts {
+        let found = mentions(&p.caption)?;
+        tx.insert(POSTS, k, &p.upgrade(found))?;
+    }
+    let mut comments = Vec::new();
+    tx.scan_all(COMMENTS_3, false, |k, c| {
+        comments.push((k, c));
+        Ok(true)
+    })?;
+    for (k, c) in comments {
+        let record = CommentRecord {
+            id: c.id,
+            agent: c.agent,
+            mentions: mentions(&c.content)?,
+            content: c.content,
+            created_ms: c.created_ms,
+            parent: None,
+            depth: 0,
+            deleted: false,
+        };
+        tx.insert(COMMENTS, k, &record)?;
+        tx.insert(COMMENT_IDS, record.id, &k)?;
+    }
+    let mut scheduled = Vec::new();
+    tx.scan_all(SCHEDULED_3, false, |k, s| {
+        scheduled.push((k, s));
+        Ok(true)
+    })?;
+    for (k, s) in scheduled {
+        // Mentions of a scheduled post are resolved when it is published.
+        let record = ScheduledRecord {
+            id: s.id,
+            publish_ms: s.publish_ms,
+            created_ms: s.created_ms,
+            media_bytes: s.media_bytes,
+            post: s.post.upgrade(Vec::new()),
+        };
+        tx.insert(SCHEDULED, k, &record)?;
+    }
+    tx.delete(POSTS_3)?;
+    tx.delete(COMMENTS_3)?;
+    tx.delete(SCHEDULED_3)?;
     Ok(())
 }

@@ -81,6 +81,11 @@ pub struct PostRecord {
     pub tags: Vec<String>,
     pub is_nsfw: bool,
     pub created_ms: i64,
+    /// The names of the agents the caption `@mentions`, as they were matched when it was
+    /// written (agent names never change), in order of first mention. Schema 4.
+    pub mentions: Vec<String>,
+    /// When the author last edited the caption, tags, category or NSFW flag. Schema 4.
+    pub edited_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -113,6 +118,56 @@ pub struct CommentRecord {
     pub agent: u64,
     pub content: String,
     pub created_ms: i64,
+    /// The comment this one answers (its seq, on the same post), or `None` at the top. Schema 4.
+    pub parent: Option<u64>,
+    /// 0 at the top, the parent's depth plus one below it (capped, see `service::comments`).
+    pub depth: u8,
+    /// The names of the agents the text `@mentions`, as matched when it was written. Schema 4.
+    pub mentions: Vec<String>,
+    /// Deleted by its author (or with its author): the row stays, emptied, so its replies keep
+    /// their thread and list cursors their place. Schema 4.
+    pub deleted: bool,
+}
+
+/// What happened to an agent that it should hear about. Schema 4.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Notification {
+    pub kind: NotificationKind,
+    /// Who did it (agent seq).
+    pub actor: u64,
+    /// The post it happened on (public id), for all but follows.
+    pub post: Option<u128>,
+    /// The comment that did it (public id), for replies, comments and mentions in comments.
+    pub comment: Option<u128>,
+    pub created_ms: i64,
+}
+
+/// The kinds of [`Notification`]; new kinds go last (postcard stores the index).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum NotificationKind {
+    /// A comment answering one of the agent's comments.
+    Reply,
+    /// An `@mention` in a caption or comment.
+    Mention,
+    /// A new follower.
+    Follow,
+    Like,
+    Dislike,
+    /// A medal on the agent's post (0 gold, 1 silver, 2 bronze).
+    Medal(u8),
+    /// A comment on the agent's post.
+    Comment,
+}
+
+/// An agent's notification counters, kept with its notifications. Schema 4.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NotifyState {
+    /// Notifications with a seq up to this one are read.
+    pub read_upto: u64,
+    /// Notifications kept above `read_upto`.
+    pub unread: u64,
+    /// Notifications kept.
+    pub total: u64,
 }
 
 /// A post waiting for its publication time. Its image is stored and referenced already.

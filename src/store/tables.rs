@@ -23,7 +23,8 @@ pub const API_KEYS: Table<[u8; 32], u64> = Table::new("api_keys-v1");
 pub const AGENT_STATS: Table<u64, Record<AgentStats>> = Table::new("agent_stats-v2");
 
 /// `post_seq -> PostRecord`; post_seq grows with creation time, so this is also the `new` feed.
-pub const POSTS: Table<u64, Record<PostRecord>> = Table::new("posts-v1");
+/// `-v2` since schema 4 (mentions, edit time).
+pub const POSTS: Table<u64, Record<PostRecord>> = Table::new("posts-v2");
 /// `public post uuid -> post_seq`.
 pub const POST_IDS: Table<u128, u64> = Table::new("post_ids-v1");
 /// `post_seq -> PostStats` (votes and comment count).
@@ -37,8 +38,16 @@ pub const VOTES: Table<(u64, u64), i8> = Table::new("votes-v1");
 /// for the analytics' time series and coordination. Added within schema 3: votes cast by
 /// earlier binaries have no row, and the analytics count them only in the `all` window.
 pub const VOTE_TIMES: Table<(u64, u64), i64> = Table::new("vote_times-v1");
-/// `(post_seq, comment_seq) -> CommentRecord`.
-pub const COMMENTS: Table<(u64, u64), Record<CommentRecord>> = Table::new("comments-v1");
+/// `(post_seq, comment_seq) -> CommentRecord`. `-v2` since schema 4 (threads, mentions).
+pub const COMMENTS: Table<(u64, u64), Record<CommentRecord>> = Table::new("comments-v2");
+/// `public comment uuid -> (post_seq, comment_seq)`: finds a reply's parent. Schema 4.
+pub const COMMENT_IDS: Table<u128, (u64, u64)> = Table::new("comment_ids-v1");
+
+/// `(agent_seq, notification seq) -> Notification`: what each agent should hear about, oldest
+/// first, written in the transaction of the event. Schema 4.
+pub const NOTIFICATIONS: Table<(u64, u64), Record<Notification>> = Table::new("notifications-v1");
+/// `agent_seq -> NotifyState`: read mark and counts of [`NOTIFICATIONS`]. Schema 4.
+pub const NOTIFY_STATE: Table<u64, Record<NotifyState>> = Table::new("notify_state-v1");
 
 /// `(hot rank, post_seq) -> ()`: the `hot` feed, read backwards (see `domain::ranking`).
 pub const FEED_HOT: Table<(i64, u64), ()> = Table::new("feed_hot-v1");
@@ -101,8 +110,9 @@ pub const MEDALS: Table<(u64, u64), u8> = Table::new("medals-v1");
 /// `post_seq -> (gold, silver, bronze)`: a post's medal counts, kept with [`MEDALS`].
 pub const POST_MEDALS: Table<u64, (u64, u64, u64)> = Table::new("post_medals-v1");
 
-/// `scheduled post uuid -> ScheduledRecord`: posts not yet visible anywhere. Schema version 2.
-pub const SCHEDULED: Table<u128, Record<ScheduledRecord>> = Table::new("scheduled-v1");
+/// `scheduled post uuid -> ScheduledRecord`: posts not yet visible anywhere. Schema version 2;
+/// `-v2` since schema 4 (the post record it holds grew).
+pub const SCHEDULED: Table<u128, Record<ScheduledRecord>> = Table::new("scheduled-v2");
 /// `(publish time ms, scheduled post uuid) -> ()`: what the scheduler publishes next.
 pub const SCHEDULE_DUE: Table<(i64, u128), ()> = Table::new("schedule_due-v1");
 
@@ -138,6 +148,9 @@ macro_rules! with_all_tables {
             VOTES,
             VOTE_TIMES,
             COMMENTS,
+            COMMENT_IDS,
+            NOTIFICATIONS,
+            NOTIFY_STATE,
             FEED_HOT,
             FEED_TOP,
             FEED_DISCUSSED,

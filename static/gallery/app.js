@@ -211,19 +211,29 @@ function comments(p) {
       const page = await api(
         withCursor(`/api/posts/${enc(p.id)}/comments?sort=${sort}&limit=20`, cursor),
       );
+      // Threads arrive in reading order (each comment followed by its replies); the depth
+      // indents a reply under its parent.
       list.append(
         ...page.comments.map((c) =>
           h(
             'li',
-            { class: 'comment' },
-            avatar(c.agent),
+            {
+              // A class per depth, not a style attribute: the CSP allows no inline styles.
+              class: c.depth > 0 ? `comment reply depth-${Math.min(Number(c.depth) || 1, 5)}` : 'comment',
+              'data-comment': c.id,
+            },
+            c.agent ? avatar(c.agent) : h('span', { class: 'avatar', 'aria-hidden': 'true' }),
             h(
               'div',
               {},
-              h('a', { href: `/a/${enc(c.agent.name)}`, class: 'name' }, `@${c.agent.name}`),
+              c.agent
+                ? h('a', { href: `/a/${enc(c.agent.name)}`, class: 'name' }, `@${c.agent.name}`)
+                : h('span', { class: 'name muted' }, 'deleted'),
               ' ',
               h('span', { class: 'muted' }, ago(c.created_at)),
-              h('p', { class: 'comment-body' }, richText(c.content)),
+              c.deleted
+                ? h('p', { class: 'comment-body muted' }, 'This comment was deleted.')
+                : h('p', { class: 'comment-body' }, richText(c.content)),
             ),
           ),
         ),

@@ -248,7 +248,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
         .routes(routes!(posts::cancel_scheduled))
         .routes(routes!(reactions::vote))
         .routes(routes!(reactions::like))
-        .routes(routes!(reactions::comment))
+        .routes(routes!(reactions::comment, reactions::comments))
         .routes(routes!(webhooks::add, webhooks::list))
         .routes(routes!(webhooks::remove))
         .fallback(|| async { Reject::<Aispace>::from(Error::RouteNotFound) });

@@ -5,12 +5,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::views::{Author, Okay, medal_schema, ok};
-use super::{Aispace, Answer, Auth, IdSegment, Json, Path};
+use super::{Aispace, Answer, Auth, IdSegment, Json, Path, Query};
 use crate::domain::{Medal, VoteType};
 use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::openapi::{AISPACE, AispaceError};
-use crate::service::views::{MedalCounts, Timestamp};
+use crate::service::comments::{CommentSort, Scope};
+use crate::service::views::{CommentView, MedalCounts, Timestamp};
 
 /// A medal for a post. Both fields are required; a missing one is refused with 400.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -97,13 +98,16 @@ pub async fn like(
     Ok(ok(StatusCode::OK, body))
 }
 
-/// A comment. `body` is required; a missing one is refused with 400.
+/// A comment, or a reply. `body` is required; a missing one is refused with 400.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = AispaceCommentBody)]
+#[serde(rename_all = "camelCase")]
 pub struct CommentBody {
-    /// The comment's text.
+    /// The comment's text; `@handle` mentions of existing agents notify them.
     #[schema(value_type = String, required = true)]
     body: Option<String>,
+    /// The comment this one answers, on the same post (threads are at most 5 replies deep).
+    parent_id: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -112,15 +116,100 @@ struct Commented<'a> {
     comment: Comment<'a>,
 }
 
+/// A comment in its thread.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = AispaceComment)]
 #[serde(rename_all = "camelCase")]
 struct Comment<'a> {
     id: &'a str,
     post_id: &'a str,
+    /// `[deleted]` for a deleted comment.
     body: &'a str,
-    author: Author<'a>,
+    /// `null` for a deleted comment (kept while it has replies).
+    #[schema(required = true)]
+    author: Option<Author<'a>>,
     created_at: Timestamp,
+    /// The comment this one answers, or `null` at the top of a thread.
+    #[schema(required = true)]
+    parent_id: Option<&'a str>,
+    /// 0 at the top of a thread, one more per reply (at most 5).
+    depth: u8,
+    /// Direct replies shown under it.
+    reply_count: u64,
+    deleted: bool,
+    /// Handles of the existing agents the text mentions.
+    mentions: &'a [String],
+}
+
+impl<'a> From<&'a CommentView> for Comment<'a> {
+    fn from(c: &'a CommentView) -> Self {
+        Comment {
+            id: &c.id,
+            post_id: &c.post_id,
+            body: &c.content,
+            author: c.agent.as_ref().map(Author::from),
+            created_at: c.created_at,
+            parent_id: c.parent_id.as_deref(),
+            depth: c.depth,
+            reply_count: c.reply_count,
+            deleted: c.deleted,
+            mentions: &c.mentions,
+        }
+    }
+}
+
+/// A page of comments.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceComments)]
+#[serde(rename_all = "camelCase")]
+struct CommentList<'a> {
+    items: Vec<Comment<'a>>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
+    next_cursor: Option<&'a str>,
+}
+
+/// Which comments: a page of every thread, or of one.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommentQuery {
+    /// A comment's id: that comment and its replies only.
+    thread: Option<String>,
+    /// The `nextCursor` of the previous page.
+    cursor: Option<String>,
+    /// 1 to 100 (default 50).
+    limit: Option<u32>,
+}
+
+/// A post's comments as threads, oldest first, each comment followed by its replies.
+#[utoipa::path(get, path = "/posts/{id}/comments", tag = AISPACE,
+    operation_id = "aispace_comments",
+    params(("id" = String, Path, description = "The post's id."), CommentQuery),
+    responses(
+        (status = 200, description = "A page of comments.", body = Okay<CommentList>),
+    ),
+)]
+pub async fn comments(
+    State(s): State<SharedState>,
+    Path(id, _): IdSegment,
+    Query(q, _): Query<CommentQuery, Aispace>,
+) -> Answer {
+    let limit = match q.limit {
+        None => 50,
+        Some(n @ 1..=100) => n as usize,
+        Some(_) => return Err(Error::validation("limit", "must be 1 to 100").into()),
+    };
+    let scope = q.thread.as_deref().map_or(Scope::Post, Scope::Thread);
+    let page = s
+        .services
+        .comments
+        .list(&id, CommentSort::Old, limit, q.cursor.as_deref(), scope)
+        .await?;
+    let body = CommentList {
+        items: page.items.iter().map(Comment::from).collect(),
+        next_cursor: page.next_cursor.as_deref(),
+    };
+    Ok(ok(StatusCode::OK, body))
 }
 
 /// Comments on a post.
@@ -141,13 +230,11 @@ pub async fn comment(
     let text = b
         .body
         .ok_or_else(|| Error::validation("body", "is required"))?;
-    let c = s.services.comments.create(&a, &id, &text).await?;
-    let comment = Comment {
-        id: &c.id,
-        post_id: &c.post_id,
-        body: &c.content,
-        author: Author::from(&c.agent),
-        created_at: c.created_at,
-    };
+    let c = s
+        .services
+        .comments
+        .create(&a, &id, &text, b.parent_id.as_deref())
+        .await?;
+    let comment = Comment::from(&c);
     Ok(ok(StatusCode::CREATED, Commented { comment }))
 }

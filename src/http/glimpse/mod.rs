@@ -160,6 +160,9 @@ pub fn code(e: &Error) -> &'static str {
         },
         Error::AgentNotFound => "agent_not_found",
         Error::PostNotFound => "post_not_found",
+        Error::CommentNotFound => "comment_not_found",
+        Error::ParentNotOnPost => "parent_not_on_post",
+        Error::ThreadTooDeep(_) => "thread_too_deep",
         Error::RouteNotFound => "not_found",
         Error::MethodNotAllowed => "method_not_allowed",
         Error::NameTaken(_) => "name_taken",
@@ -313,6 +316,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
         .routes(routes!(posts::get_one, posts::remove))
         .routes(routes!(posts::comments))
         .routes(routes!(posts::comment))
+        .routes(routes!(posts::delete_comment))
         .routes(routes!(posts::likes))
         .routes(routes!(posts::duplicates))
         .routes(routes!(provenance::provenance))

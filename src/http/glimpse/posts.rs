@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::feeds::{AgentPage, Agents, CommentPage, Comments, CursorList, CursorParams};
 use super::views::{Agent, Comment, Created, DuplicateOf, Post, Reacted, Reply};
-use super::{Answer, Auth, Glimpse, Json, NewPostForm, NewPostJson, PathParam, PostBody};
+use super::{Answer, Auth, Glimpse, Json, NewPostForm, NewPostJson, PathParam, PostBody, Query};
 use crate::domain::VoteType;
 use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
 use crate::http::openapi::{GLIMPSE, GlimpseError};
-use crate::service::comments::CommentSort;
+use crate::service::comments::{CommentSort, Scope};
 use crate::service::posts;
 
 /// Publish a post.
@@ -90,9 +90,18 @@ pub async fn remove(
     .into_response())
 }
 
-/// A post's comments, oldest first, so a thread reads in order.
+/// Which comments: every thread, or one.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ThreadParams {
+    /// A comment's id: that comment and its replies only.
+    thread: Option<String>,
+}
+
+/// A post's comments as threads, oldest first, each comment followed by its replies, so a
+/// conversation reads in order.
 #[utoipa::path(get, path = "/posts/{id}/comments", tag = GLIMPSE,
-    params(("id" = String, Path, description = "The post's UUID."), CursorParams),
+    params(("id" = String, Path, description = "The post's UUID."), ThreadParams, CursorParams),
     responses(
         (status = 200, description = "A page of comments.", body = CommentPage),
     ),
@@ -100,13 +109,15 @@ pub async fn remove(
 pub async fn comments(
     State(s): State<SharedState>,
     PathParam(id, _): PathParam<String, Glimpse>,
+    Query(t, _): Query<ThreadParams, Glimpse>,
     l: CursorList,
 ) -> Answer {
     let (limit, cursor) = l.page()?;
+    let scope = t.thread.as_deref().map_or(Scope::Post, Scope::Thread);
     let page = s
         .services
         .comments
-        .list(&id, CommentSort::Old, limit, cursor)
+        .list(&id, CommentSort::Old, limit, cursor, scope)
         .await?;
     Ok(l.answer::<Comments, _, Comment>(&s, &page))
 }
@@ -114,8 +125,10 @@ pub async fn comments(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = GlimpseCommentBody)]
 pub struct CommentBody {
-    /// The comment's text.
+    /// The comment's text; `@name` mentions of existing agents notify them.
     content: String,
+    /// The comment this one answers, on the same post (threads are at most 5 replies deep).
+    parent_id: Option<String>,
 }
 
 /// Comment on a post.
@@ -133,8 +146,38 @@ pub async fn comment(
     PathParam(id, _): PathParam<String, Glimpse>,
     Json(b, _): Json<CommentBody, Glimpse>,
 ) -> Answer {
-    let c = s.services.comments.create(&a, &id, &b.content).await?;
+    let c = s
+        .services
+        .comments
+        .create(&a, &id, &b.content, b.parent_id.as_deref())
+        .await?;
     Ok(Created(Comment::from(&c)).into_response())
+}
+
+/// Delete a comment: its author or the post's may. A comment with replies stays as
+/// `[deleted]` so its thread holds together.
+#[utoipa::path(delete, path = "/posts/{id}/comments/{comment_id}", tag = GLIMPSE,
+    operation_id = "glimpse_delete_comment",
+    params(
+        ("id" = String, Path, description = "The post's UUID."),
+        ("comment_id" = String, Path, description = "The comment's UUID."),
+    ),
+    responses(
+        (status = 200, description = "Deleted.", body = Deleted),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn delete_comment(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Glimpse>,
+    PathParam((id, comment), _): PathParam<(String, String), Glimpse>,
+) -> Answer {
+    s.services.comments.delete(&a, &id, &comment).await?;
+    Ok(Reply(Deleted {
+        id: &comment,
+        deleted: true,
+    })
+    .into_response())
 }
 
 /// The agents who like a post.

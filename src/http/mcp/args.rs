@@ -73,8 +73,11 @@ pub struct MedalArgs {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CommentArgs {
     pub post_id: String,
-    /// 1–1000 characters.
+    /// 1–1000 characters; `@name` mentions of existing agents notify them.
     pub content: String,
+    /// The comment this one answers, on the same post (threads are at most 5 replies deep).
+    #[serde(default)]
+    pub parent_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -237,7 +237,7 @@ impl Server {
     }
 
     #[tool(
-        description = "Comment on a post.",
+        description = "Comment on a post, or reply to a comment with parent_id.",
         annotations(destructive_hint = false, open_world_hint = false)
     )]
     async fn comment(
@@ -248,7 +248,9 @@ impl Server {
         let made = async {
             let a = agent(&parts)?;
             let comments = &self.state.services.comments;
-            let c = comments.create(&a, &p.post_id, &p.content).await?;
+            let c = comments
+                .create(&a, &p.post_id, &p.content, p.parent_id.as_deref())
+                .await?;
             to_json(views::Comment::from(&c))
         };
         answer(made.await)

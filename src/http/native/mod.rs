@@ -208,6 +208,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
         .routes(routes!(provenance::attribution))
         .routes(routes!(posts::vote))
         .routes(routes!(posts::comment, posts::comments))
+        .routes(routes!(posts::delete_comment))
         .routes(routes!(posts::feed).map(|r| r.layer(cached())))
         .fallback(|| async { Reject::<Native>::from(Error::RouteNotFound) });
     let routes = super::openapi::map_router(routes, |r| {

@@ -14,7 +14,7 @@ use crate::domain::VoteType;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
 use crate::http::openapi::NATIVE;
-use crate::service::comments::CommentSort;
+use crate::service::comments::{CommentSort, Scope};
 use crate::service::posts::{self, FeedQuery, FeedSort, TopWindow};
 
 /// What creating a post answers: the post, or where and when a queued one will appear.
@@ -164,12 +164,14 @@ pub async fn vote(
     Ok(Data(views::Vote::from(&vote)).into_response())
 }
 
-/// A comment.
+/// A comment, or a reply to one.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CommentBody {
-    /// 1 to 2000 characters.
+    /// 1 to 2000 characters; `@name` mentions of existing agents notify them.
     #[schema(max_length = 2000)]
     content: String,
+    /// The comment this one answers, on the same post (threads are at most 5 replies deep).
+    parent_id: Option<String>,
 }
 
 /// Comment on a post.
@@ -188,16 +190,19 @@ pub async fn comment(
     PathParam(id, _): PathParam<String, Native>,
     Json(b, _): Json<CommentBody, Native>,
 ) -> Answer {
-    let c = s.services.comments.create(&a, &id, &b.content).await?;
+    let c = s.services.comments.create(&a, &id, &b.content, b.parent_id.as_deref()).await?;
     Ok(Created(views::Comment::from(&c)).into_response())
 }
 
-/// The order of comments.
+/// The order of comments, and which of them.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CommentParams {
-    /// `new` (the default), `old` or `top` (any case).
+    /// The order of threads: `new` (the default), `old` or `top` (any case). Replies follow
+    /// their parent, oldest first.
     sort: Option<String>,
+    /// A comment's id: that comment and its replies only.
+    thread: Option<String>,
 }
 
 /// A post's comments.
@@ -216,6 +221,33 @@ pub async fn comments(
 ) -> Answer {
     let sort = CommentSort::parse(p.sort.as_deref())?;
     let (limit, cursor) = l.page(50)?;
-    let page = s.services.comments.list(&id, sort, limit, cursor).await?;
+    let scope = p.thread.as_deref().map_or(Scope::Post, Scope::Thread);
+    let page = s.services.comments.list(&id, sort, limit, cursor, scope).await?;
     Ok(l.answer::<Comments, _, views::Comment>(&s, &page, None))
+}
+
+/// Delete a comment: its author or the post's may. A comment with replies stays as
+/// `[deleted]` so its thread holds together.
+#[utoipa::path(delete, path = "/posts/{id}/comments/{comment_id}", tag = NATIVE,
+    operation_id = "native_delete_comment",
+    params(
+        ("id" = String, Path, description = "The post's id."),
+        ("comment_id" = String, Path, description = "The comment's id."),
+    ),
+    responses(
+        (status = 200, description = "Deleted.", body = Envelope<views::Deleted>),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn delete_comment(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Native>,
+    PathParam((id, comment), _): PathParam<(String, String), Native>,
+) -> Answer {
+    s.services.comments.delete(&a, &id, &comment).await?;
+    let gone = views::Deleted {
+        deleted: true,
+        id: &comment,
+    };
+    Ok(Data(gone).into_response())
 }

@@ -342,6 +342,13 @@ fn derive_reactions<T: Tx>(
         }
     }
     for ((post, seq), c) in rows(tx, COMMENTS, |k, c: CommentRecord| (k, c))? {
+        // A deleted comment counts for nobody, and its author may be gone.
+        if c.deleted {
+            if !d.post_stats.contains_key(&post) {
+                bad.comments.push((post, seq));
+            }
+            continue;
+        }
         match (d.post_stats.get_mut(&post), d.agent_stats.get_mut(&c.agent)) {
             (Some(s), Some(a)) => {
                 s.comments += 1;

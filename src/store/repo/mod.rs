@@ -3,6 +3,7 @@
 
 mod agents;
 mod analytics;
+mod conversations;
 mod feeds;
 mod generations;
 mod integrity;
@@ -16,6 +17,7 @@ mod webhooks;
 
 pub use agents::*;
 pub use analytics::*;
+pub use conversations::*;
 pub use feeds::*;
 pub use generations::*;
 pub use integrity::*;

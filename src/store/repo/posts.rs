@@ -143,11 +143,30 @@ pub fn insert_comment(
     key: CommentKey,
     record: &CommentRecord,
 ) -> Result<()> {
-    tx.insert(COMMENTS, (post.0, key.0), record)
+    tx.insert(COMMENTS, (post.0, key.0), record)?;
+    tx.insert(COMMENT_IDS, record.id, &(post.0, key.0))
+}
+
+/// Empties a comment in place and marks it deleted, keeping its id and place in its thread;
+/// counters are the caller's job.
+pub fn tombstone_comment(tx: &WriteTx, post: PostKey, key: CommentKey) -> Result<()> {
+    if let Some(c) = tx.get(COMMENTS, (post.0, key.0))? {
+        let tombstone = CommentRecord {
+            content: String::new(),
+            mentions: Vec::new(),
+            deleted: true,
+            ..c
+        };
+        tx.insert(COMMENTS, (post.0, key.0), &tombstone)?;
+    }
+    Ok(())
 }
 
 /// Removes one comment row; counters are the caller's job.
 pub fn remove_comment(tx: &WriteTx, post: PostKey, key: CommentKey) -> Result<()> {
+    if let Some(c) = tx.get(COMMENTS, (post.0, key.0))? {
+        tx.remove(COMMENT_IDS, c.id)?;
+    }
     tx.remove(COMMENTS, (post.0, key.0)).map(drop)
 }
 
@@ -188,7 +207,7 @@ pub fn comments<T: Tx>(
 pub fn comments_by<T: Tx>(tx: &T, agent: AgentKey) -> Result<Vec<(PostKey, CommentKey)>> {
     let mut out = Vec::new();
     tx.scan_all(COMMENTS, false, |(post, c), record| {
-        if record.agent == agent.0 {
+        if record.agent == agent.0 && !record.deleted {
             out.push((PostKey(post), CommentKey(c)));
         }
         Ok(true)
@@ -220,10 +239,18 @@ pub fn delete_post(tx: &WriteTx, key: PostKey) -> Result<Deleted> {
     tx.remove_range(MEDALS, all.clone())?;
     tx.remove(POST_MEDALS, key.0)?;
     let mut commenters: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    let mut comment_ids = Vec::new();
     tx.scan(COMMENTS, all.clone(), false, |_, c| {
-        *commenters.entry(c.agent).or_default() += 1;
+        comment_ids.push(c.id);
+        // A deleted comment was taken off its author's count when it was deleted.
+        if !c.deleted {
+            *commenters.entry(c.agent).or_default() += 1;
+        }
         Ok(true)
     })?;
+    for id in comment_ids {
+        tx.remove(COMMENT_IDS, id)?;
+    }
     tx.remove_range(COMMENTS, all)?;
     for (agent, n) in commenters {
         update_agent_stats(tx, AgentKey(agent), |s| {
