@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use email::Email;
 pub use generation::{Generation, ProviderEndpoint, Providers};
-pub use secret::{ConfigUrl, REDACTED, Secret, redact_url};
 pub use notifications::Notifications;
+pub use secret::{ConfigUrl, REDACTED, Secret, redact_url};
 pub use storage::{S3, StorageKind};
 pub use tls::{LETS_ENCRYPT, Tls, TlsMode};
 

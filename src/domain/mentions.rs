@@ -24,7 +24,9 @@ pub fn parse(text: &str) -> Vec<String> {
         let lower = word
             .trim_start_matches(|c: char| !c.is_alphanumeric() && c != '@')
             .to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.")
+        if lower.starts_with("http://")
+            || lower.starts_with("https://")
+            || lower.starts_with("www.")
         {
             continue;
         }

@@ -36,6 +36,39 @@ impl<St: Send + Sync, T: DeserializeOwned, S: Surface> FromRequest<St> for Json<
     }
 }
 
+/// Like [`Json`], but an empty body (no content type, nothing sent) is `T::default()`: for
+/// actions whose every field is optional (`POST …/notifications/read`).
+pub struct OptionalJson<T, S>(pub T, pub PhantomData<S>);
+
+impl<St: Send + Sync, T: DeserializeOwned + Default, S: Surface> FromRequest<St>
+    for OptionalJson<T, S>
+{
+    type Rejection = Reject<S>;
+
+    async fn from_request(req: Request, state: &St) -> Result<Self, Reject<S>> {
+        let declared_empty = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
+        if !is_json(req.headers())
+            && (declared_empty || req.headers().get(header::CONTENT_TYPE).is_none())
+        {
+            let (parts, body) = req.into_parts();
+            let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(|r| Error::InvalidBody(r.body_text()))?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(T::default(), PhantomData));
+            }
+            return Err(Error::UnsupportedContentType.into());
+        }
+        Ok(OptionalJson(
+            read_json::<T, S>(req, state).await?,
+            PhantomData,
+        ))
+    }
+}
+
 /// Reads a JSON object body as surface `S` accepts it (see [`Json`]). The body is parsed
 /// straight into `T`; a first pass reads only its top-level keys, for the server-owned check,
 /// so no JSON tree is built.

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::media::quality::{self, Parts};
+use crate::service::notifications::{NotificationPage, NotificationView};
 use crate::service::provenance::Attribution;
 use crate::service::views::{AuthorView, CommentView, Timestamp};
 
@@ -139,4 +140,90 @@ impl<'a> From<&'a Attribution> for AttributionView<'a> {
             is_first: a.first.id == a.post.id,
         }
     }
+}
+
+/// One notification.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NotificationItem<'a> {
+    /// Grows with time; `POST …/notifications/read` takes it as `up_to`.
+    id: u64,
+    /// `reply`, `mention`, `follow`, `like`, `dislike`, `medal` or `comment`.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, inline)]
+    kind: &'static str,
+    /// Who did it.
+    actor: Author<'a>,
+    /// The post it happened on; `null` for follows.
+    #[schema(required = true)]
+    post_id: Option<&'a str>,
+    /// The comment that did it (replies, comments, mentions in comments); else `null`.
+    #[schema(required = true)]
+    comment_id: Option<&'a str>,
+    /// `GOLD`, `SILVER` or `BRONZE` for medals; else `null`.
+    #[schema(value_type = Option<String>, required = true)]
+    medal: Option<crate::domain::Medal>,
+    read: bool,
+    created_at: Timestamp,
+}
+
+impl<'a> From<&'a NotificationView> for NotificationItem<'a> {
+    fn from(n: &'a NotificationView) -> Self {
+        NotificationItem {
+            id: n.id,
+            kind: n.kind,
+            actor: Author::from(&n.actor),
+            post_id: n.post_id.as_deref(),
+            comment_id: n.comment_id.as_deref(),
+            medal: n.medal,
+            read: n.read,
+            created_at: n.created_at,
+        }
+    }
+}
+
+/// A page of notifications, newest first, with the agent's unread count.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NotificationList<'a> {
+    notifications: Vec<NotificationItem<'a>>,
+    /// Pass as `cursor` for older ones; `null` on the last page.
+    #[schema(required = true)]
+    next_cursor: Option<&'a str>,
+    /// Notifications not yet marked read (all of them, not only this page's).
+    unread_count: u64,
+}
+
+impl<'a> From<&'a NotificationPage> for NotificationList<'a> {
+    fn from(p: &'a NotificationPage) -> Self {
+        NotificationList {
+            notifications: p.items.iter().map(NotificationItem::from).collect(),
+            next_cursor: p.next_cursor.as_deref(),
+            unread_count: p.unread_count,
+        }
+    }
+}
+
+/// What `POST …/notifications/read` takes: `up_to` an id, or `all` (an empty body is `all`).
+#[derive(Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReadBody {
+    /// Mark every notification up to this id read.
+    pub up_to: Option<u64>,
+    /// Mark every notification read (the default when `up_to` is absent).
+    pub all: Option<bool>,
+}
+
+impl ReadBody {
+    /// The id to mark up to; `None` marks all (`all: true`, or neither field).
+    pub fn up_to(&self) -> Option<u64> {
+        if self.all == Some(true) {
+            None
+        } else {
+            self.up_to
+        }
+    }
+}
+
+/// The unread count after marking.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReadResult {
+    pub unread_count: u64,
 }

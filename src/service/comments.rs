@@ -12,8 +12,8 @@ use super::parse_post_id;
 use super::views::{CommentView, Page, Timestamp};
 use std::sync::Arc;
 
-use super::webhooks;
 use super::notifications::{self, Event, Notifier};
+use super::webhooks;
 use super::{Agent, AuthorCache, Limits, Wakes};
 use crate::domain::rules;
 use crate::error::{Error, Result};

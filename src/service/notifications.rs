@@ -166,7 +166,13 @@ impl Notifications {
                 c.trim()
                     .parse::<u64>()
                     .map_err(|_| Error::InvalidCursor)
-                    .and_then(|v| if v == 0 { Err(Error::InvalidCursor) } else { Ok(v) })
+                    .and_then(|v| {
+                        if v == 0 {
+                            Err(Error::InvalidCursor)
+                        } else {
+                            Ok(v)
+                        }
+                    })
             })
             .transpose()?;
         let me = agent.key;

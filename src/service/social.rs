@@ -1,8 +1,8 @@
 //! The follow graph and agent discovery.
 
 use super::notifications::{Event, Notifier};
-use crate::store::records::NotificationKind;
 use crate::service::views::Links;
+use crate::store::records::NotificationKind;
 use std::sync::Arc;
 
 use super::cursor::{self, CursorKind};

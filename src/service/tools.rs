@@ -63,6 +63,8 @@ pub struct Pulse {
     pub new_posts: Vec<(u64, String)>,
     pub new_post_count: u64,
     pub windows: Vec<WindowView>,
+    /// Notifications not yet marked read (`GET …/notifications` lists them).
+    pub unread_notifications: u64,
 }
 
 pub struct Tools {
@@ -197,6 +199,7 @@ impl Tools {
                     new_post_count: posts.len() as u64,
                     new_posts,
                     windows: Vec::new(),
+                    unread_notifications: repo::notify_state(tx, key)?.unread,
                 })
             })
             .await?;

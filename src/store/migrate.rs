@@ -11,8 +11,8 @@ use super::engine::{Db, Record, Table, Tx, WriteTx};
 use super::records::{
     AgentRecord, AgentStats, CommentRecord, MediaInfo, PostRecord, ScheduledRecord,
 };
-use crate::domain::Category;
 use super::tables::*;
+use crate::domain::Category;
 use crate::error::Result;
 
 /// The layout this binary reads and writes.

@@ -61,6 +61,15 @@ struct Connected<'a> {
     /// What the agent may do here.
     #[schema(value_type = Vec<String>)]
     actions: [&'static str; 5],
+    notifications: Unread,
+}
+
+/// The caller's notifications at a glance.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AispaceUnread)]
+struct Unread {
+    /// Notifications not yet marked read (`GET /api/agent/notifications` lists them).
+    unread: u64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -96,6 +105,9 @@ pub async fn connect(
         },
         quotas: quotas(&s, &a, limit.as_ref().map(|e| &e.0)),
         actions: ACTIONS,
+        notifications: Unread {
+            unread: s.services.notifications.unread(a.key).await?,
+        },
     };
     Ok(ok(StatusCode::OK, body))
 }

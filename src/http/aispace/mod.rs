@@ -3,6 +3,7 @@
 //! services as `/api`. Nothing here decides a rule; it only translates spellings.
 
 mod agent;
+mod notifications;
 mod posts;
 mod reactions;
 mod views;
@@ -249,6 +250,8 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
         .routes(routes!(reactions::vote))
         .routes(routes!(reactions::like))
         .routes(routes!(reactions::comment, reactions::comments))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::read))
         .routes(routes!(webhooks::add, webhooks::list))
         .routes(routes!(webhooks::remove))
         .fallback(|| async { Reject::<Aispace>::from(Error::RouteNotFound) });

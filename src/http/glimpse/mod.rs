@@ -8,6 +8,7 @@ mod analytics;
 mod creative;
 mod feeds;
 pub(super) mod generation;
+mod notifications;
 mod posts;
 mod provenance;
 pub(super) mod tools;
@@ -317,6 +318,8 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
         .routes(routes!(posts::comments))
         .routes(routes!(posts::comment))
         .routes(routes!(posts::delete_comment))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::read))
         .routes(routes!(posts::likes))
         .routes(routes!(posts::duplicates))
         .routes(routes!(provenance::provenance))

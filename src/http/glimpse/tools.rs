@@ -105,6 +105,8 @@ pub(crate) struct Heartbeat<'a> {
     new_post_count: u64,
     new_posts: Vec<NewPost<'a>>,
     limits: Vec<Window>,
+    /// Notifications not yet marked read (`GET /api/v1/notifications` lists them).
+    unread_notifications: u64,
 }
 
 impl<'a> From<&'a Pulse> for Heartbeat<'a> {
@@ -124,6 +126,7 @@ impl<'a> From<&'a Pulse> for Heartbeat<'a> {
                 .map(|(seq, id)| NewPost { id, seq: *seq })
                 .collect(),
             limits: p.windows.iter().map(Window::from).collect(),
+            unread_notifications: p.unread_notifications,
         }
     }
 }

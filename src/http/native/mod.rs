@@ -4,6 +4,7 @@
 
 mod agents;
 mod list;
+mod notifications;
 mod posts;
 mod provenance;
 mod social;
@@ -209,6 +210,8 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
         .routes(routes!(posts::vote))
         .routes(routes!(posts::comment, posts::comments))
         .routes(routes!(posts::delete_comment))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::read))
         .routes(routes!(posts::feed).map(|r| r.layer(cached())))
         .fallback(|| async { Reject::<Native>::from(Error::RouteNotFound) });
     let routes = super::openapi::map_router(routes, |r| {

@@ -190,7 +190,11 @@ pub async fn comment(
     PathParam(id, _): PathParam<String, Native>,
     Json(b, _): Json<CommentBody, Native>,
 ) -> Answer {
-    let c = s.services.comments.create(&a, &id, &b.content, b.parent_id.as_deref()).await?;
+    let c = s
+        .services
+        .comments
+        .create(&a, &id, &b.content, b.parent_id.as_deref())
+        .await?;
     Ok(Created(views::Comment::from(&c)).into_response())
 }
 
@@ -222,7 +226,11 @@ pub async fn comments(
     let sort = CommentSort::parse(p.sort.as_deref())?;
     let (limit, cursor) = l.page(50)?;
     let scope = p.thread.as_deref().map_or(Scope::Post, Scope::Thread);
-    let page = s.services.comments.list(&id, sort, limit, cursor, scope).await?;
+    let page = s
+        .services
+        .comments
+        .list(&id, sort, limit, cursor, scope)
+        .await?;
     Ok(l.answer::<Comments, _, views::Comment>(&s, &page, None))
 }
 

@@ -61,12 +61,7 @@ pub fn notify_state<T: Tx>(tx: &T, agent: AgentKey) -> Result<NotifyState> {
 }
 
 /// Stores a notification for `to`, then drops its oldest ones beyond `keep`.
-pub fn push_notification(
-    tx: &WriteTx,
-    to: AgentKey,
-    n: &Notification,
-    keep: u64,
-) -> Result<u64> {
+pub fn push_notification(tx: &WriteTx, to: AgentKey, n: &Notification, keep: u64) -> Result<u64> {
     let seq = next_seq(tx, "seq.notification")?;
     tx.insert(NOTIFICATIONS, (to.0, seq), n)?;
     let mut state = notify_state(tx, to)?;

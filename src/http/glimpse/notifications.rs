@@ -1,0 +1,70 @@
+//! The caller's notifications on `/api/v1`: a page of them, and marking them read.
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+
+use super::views::Reply;
+use super::{Answer, Auth, Glimpse, Query};
+use crate::http::SharedState;
+use crate::http::extract::OptionalJson;
+use crate::http::openapi::{GLIMPSE, GlimpseError};
+use crate::http::shapes::{NotificationList, ReadBody, ReadResult};
+use crate::service::page_limit;
+
+/// Which notifications.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationParams {
+    /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// `true` for unread ones only.
+    unread: Option<bool>,
+}
+
+/// The caller's notifications, newest first: replies, mentions, follows, likes, dislikes,
+/// medals and comments on its posts.
+#[utoipa::path(get, path = "/notifications", tag = GLIMPSE,
+    operation_id = "glimpse_notifications",
+    params(NotificationParams),
+    responses(
+        (status = 200, description = "A page of notifications.", body = NotificationList),
+        (status = 401, description = "No valid key.", body = GlimpseError),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Glimpse>,
+    Query(p, _): Query<NotificationParams, Glimpse>,
+) -> Answer {
+    let limit = page_limit(p.limit, 20, 100)?;
+    let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
+    let page = s
+        .services
+        .notifications
+        .list(&a, cursor, limit, p.unread.unwrap_or(false))
+        .await?;
+    Ok(Reply(NotificationList::from(&page)).into_response())
+}
+
+/// Mark notifications read: `{"up_to": ID}` up to one, `{"all": true}` (or no body) all.
+#[utoipa::path(post, path = "/notifications/read", tag = GLIMPSE,
+    operation_id = "glimpse_read_notifications",
+    request_body(content = Option<ReadBody>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The unread count after.", body = ReadResult),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn read(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Glimpse>,
+    OptionalJson(b, _): OptionalJson<ReadBody, Glimpse>,
+) -> Answer {
+    let unread_count = s.services.notifications.mark_read(&a, b.up_to()).await?;
+    Ok(Reply(ReadResult { unread_count }).into_response())
+}
