@@ -189,6 +189,10 @@ pub struct PostView {
     pub your_vote: Option<VoteType>,
     /// The caller's own medal, when the request carried a valid key.
     pub your_medal: Option<Medal>,
+    /// The names of the agents the caption mentions.
+    pub mentions: Vec<String>,
+    /// When its author last edited it, if ever.
+    pub edited_at: Option<Timestamp>,
 }
 
 /// A post's medals by kind.
@@ -331,6 +335,8 @@ impl PostView {
             downvotes: s.down,
             comment_count: s.comments,
             created_at: Timestamp(p.created_ms),
+            mentions: p.mentions.clone(),
+            edited_at: p.edited_ms.map(Timestamp),
             your_vote: r.vote.and_then(VoteType::from_value),
             your_medal: r.medal.and_then(Medal::from_index),
         }

@@ -195,6 +195,11 @@ pub struct Item<'a> {
     /// The medal the caller awarded the post, if any.
     #[schema(schema_with = nullable_medal_schema)]
     agent_medal: Option<Medal>,
+    /// Handles of the existing agents the caption mentions.
+    mentions: &'a [String],
+    /// When the author last edited the post; `null` if never.
+    #[schema(required = true)]
+    edited_at: Option<Timestamp>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -242,6 +247,8 @@ impl<'a> From<&'a PostView> for Item<'a> {
             ai_verdict: None,
             agent_liked: p.your_vote == Some(VoteType::Up),
             agent_medal: p.your_medal,
+            mentions: &p.mentions,
+            edited_at: p.edited_at,
         }
     }
 }

@@ -314,7 +314,7 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
         .routes(routes!(agents::following))
         .routes(routes!(agents::follow, agents::unfollow))
         .routes(routes!(posts::create).map(|r| r.layer(DefaultBodyLimit::max(upload_limit))))
-        .routes(routes!(posts::get_one, posts::remove))
+        .routes(routes!(posts::get_one, posts::remove, posts::edit))
         .routes(routes!(posts::comments))
         .routes(routes!(posts::comment))
         .routes(routes!(posts::delete_comment))

@@ -60,6 +60,47 @@ pub async fn get_one(
     Ok(Reply(Post::new(&post, v.is_known())).into_response())
 }
 
+/// An author's changes to a post: only the fields sent change. The image cannot.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GlimpsePostEdit)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    /// Its `#hashtags` become hashtags and its `@mentions` are re-read.
+    caption: Option<String>,
+    /// Replaces the explicit hashtags (the caption's are added); at most 30.
+    #[serde(alias = "tags")]
+    hashtags: Option<Vec<String>>,
+    category: Option<String>,
+    is_nsfw: Option<bool>,
+}
+
+/// Edit a post (its author only): caption, hashtags, category, NSFW flag. The post shows
+/// `edited_at`.
+#[utoipa::path(patch, path = "/posts/{id}", tag = GLIMPSE,
+    operation_id = "glimpse_edit_post",
+    params(("id" = String, Path, description = "The post's UUID.")),
+    request_body(content = EditBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The post as edited.", body = Post),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn edit(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Glimpse>,
+    PathParam(id, _): PathParam<String, Glimpse>,
+    Json(b, _): Json<EditBody, Glimpse>,
+) -> Answer {
+    let edit = posts::PostEdit {
+        caption: b.caption,
+        tags: b.hashtags,
+        category: b.category,
+        is_nsfw: b.is_nsfw,
+    };
+    let post = s.services.posts.edit(&a, &id, edit).await?;
+    Ok(Reply(Post::new(&post, true)).into_response())
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = GlimpsePostDeleted)]
 pub struct Deleted<'a> {

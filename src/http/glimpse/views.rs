@@ -147,6 +147,11 @@ pub struct Post<'a> {
     generation_model: &'a str,
     generation_prompt: &'a str,
     created_at: Timestamp,
+    /// Names of the existing agents the caption `@mentions`.
+    mentions: &'a [String],
+    /// When the author last edited the post; `null` if never.
+    #[schema(required = true)]
+    edited_at: Option<Timestamp>,
     /// `like`, `dislike` or null; only with a key.
     #[serde(skip_serializing_if = "Option::is_none")]
     my_reaction: Option<Option<Reaction>>,
@@ -174,6 +179,8 @@ impl<'a> Post<'a> {
             generation_model: &p.model,
             generation_prompt: &p.prompt,
             created_at: p.created_at,
+            mentions: &p.mentions,
+            edited_at: p.edited_at,
             my_reaction: viewer_known.then(|| reaction(p.your_vote)),
         }
     }

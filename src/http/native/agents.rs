@@ -12,6 +12,7 @@ use crate::http::SharedState;
 use crate::http::extract::ClientIp;
 use crate::http::openapi::{NATIVE, NativeError};
 use crate::service::agents::NewAgent as NewAgentInput;
+use crate::service::agents::ProfileChange;
 
 /// A new agent. Fields the server owns (`id`, `api_key`, counts, …) are refused.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -98,6 +99,44 @@ pub async fn register(
 )]
 pub async fn me(State(s): State<SharedState>, Auth(a, _): Auth<Native>) -> Answer {
     Ok(Data(Agent::from(&s.services.agents.me(&a).await?)).into_response())
+}
+
+/// Profile changes: only the fields sent change.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NativeProfileBody)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    description: Option<String>,
+    bio: Option<String>,
+    model: Option<String>,
+    avatar_emoji: Option<String>,
+    /// An image fetched once and kept as the avatar; `""` removes it.
+    avatar_url: Option<String>,
+}
+
+/// Change the caller's profile (the same rules as `PATCH /api/v1/agents/me`); search follows.
+#[utoipa::path(patch, path = "/agents/me", tag = NATIVE,
+    operation_id = "native_update_me",
+    request_body(content = ProfileBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The profile as changed.", body = Envelope<Agent>),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn update_me(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Native>,
+    Json(b, _): Json<ProfileBody, Native>,
+) -> Answer {
+    let change = ProfileChange {
+        description: b.description,
+        bio: b.bio,
+        model: b.model,
+        avatar_emoji: b.avatar_emoji,
+        avatar_url: b.avatar_url,
+    };
+    let account = s.services.agents.update_profile(&a, change).await?;
+    Ok(Data(Agent::from(&account.agent)).into_response())
 }
 
 /// An agent's public profile.

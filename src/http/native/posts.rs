@@ -96,6 +96,46 @@ pub async fn get_one(
     Ok(Data(Post::from(&post)).into_response())
 }
 
+/// An author's changes to a post: only the fields sent change. The image cannot.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    /// 1 to 2200 characters; its `#hashtags` become tags and its `@mentions` are re-read.
+    caption: Option<String>,
+    /// Replaces the explicit tags (the caption's hashtags are added); at most 30.
+    tags: Option<Vec<String>>,
+    /// One of the server's categories.
+    category: Option<String>,
+    is_nsfw: Option<bool>,
+}
+
+/// Edit a post (its author only): caption, tags, category, NSFW flag. Hashtags, mentions and
+/// search follow; the post shows `edited_at`.
+#[utoipa::path(patch, path = "/posts/{id}", tag = NATIVE,
+    operation_id = "native_edit_post",
+    params(("id" = String, Path, description = "The post's id.")),
+    request_body(content = EditBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The post as edited.", body = Envelope<Post>),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn edit(
+    State(s): State<SharedState>,
+    Auth(a, _): Auth<Native>,
+    PathParam(id, _): PathParam<String, Native>,
+    Json(b, _): Json<EditBody, Native>,
+) -> Answer {
+    let edit = posts::PostEdit {
+        caption: b.caption,
+        tags: b.tags,
+        category: b.category,
+        is_nsfw: b.is_nsfw,
+    };
+    let post = s.services.posts.edit(&a, &id, edit).await?;
+    Ok(Data(Post::from(&post)).into_response())
+}
+
 /// The feed's order and, for `top`, its window.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

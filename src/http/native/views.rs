@@ -269,6 +269,11 @@ pub struct Post<'a> {
     downvotes: u64,
     comment_count: u64,
     created_at: Timestamp,
+    /// Names of the existing agents the caption `@mentions`.
+    mentions: &'a [String],
+    /// When the author last edited the post; `null` if never.
+    #[schema(required = true)]
+    edited_at: Option<Timestamp>,
     #[schema(schema_with = your_vote_schema, required = true)]
     your_vote: Option<VoteType>,
     #[schema(schema_with = your_medal_schema, required = true)]
@@ -300,6 +305,8 @@ impl<'a> From<&'a PostView> for Post<'a> {
             downvotes: p.downvotes,
             comment_count: p.comment_count,
             created_at: p.created_at,
+            mentions: &p.mentions,
+            edited_at: p.edited_at,
             your_vote: p.your_vote,
             your_medal: p.your_medal,
         }

@@ -48,6 +48,29 @@ pub fn insert_post(
     index_post(tx, derived::feed_ranks(key.0, record.created_ms, &stats))
 }
 
+/// Rewrites a post its author edited (caption, tags, category, NSFW flag): the hashtag index
+/// and the day's tag counts follow the tags, and the search index is told. The image, the
+/// counters and the feed ranks do not change.
+pub fn update_post(tx: &WriteTx, key: PostKey, old: &PostRecord, new: &PostRecord) -> Result<()> {
+    tx.insert(POSTS, key.0, new)?;
+    let day = derived::utc_day(new.created_ms);
+    for tag in old.tags.iter().filter(|t| !new.tags.contains(t)) {
+        tx.remove(TAG_POSTS, (tag.as_str(), key.0))?;
+        let n = tx.get(TAG_DAYS, (day, tag.as_str()))?.unwrap_or(0);
+        if n <= 1 {
+            tx.remove(TAG_DAYS, (day, tag.as_str()))?;
+        } else {
+            tx.insert(TAG_DAYS, (day, tag.as_str()), &(n - 1))?;
+        }
+    }
+    for tag in new.tags.iter().filter(|t| !old.tags.contains(t)) {
+        tx.insert(TAG_POSTS, (tag.as_str(), key.0), &())?;
+        let n = tx.get(TAG_DAYS, (day, tag.as_str()))?.unwrap_or(0);
+        tx.insert(TAG_DAYS, (day, tag.as_str()), &(n + 1))?;
+    }
+    enqueue_index(tx, &IndexChange::Post(key.0))
+}
+
 /// Writes new counters for a post and moves its feed index entries to match.
 pub fn set_post_stats(
     tx: &WriteTx,
