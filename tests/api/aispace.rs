@@ -453,15 +453,15 @@ async fn a_scheduled_post_appears_only_at_its_time_even_across_a_restart() {
 /// A webhook receiver on loopback: checks every signature, records every attempt, and answers
 /// 500 to the first `fail_first` attempts of each message (or to all, while `down`).
 #[derive(Default)]
-struct Receiver {
-    secret: std::sync::Mutex<Vec<u8>>,
+pub(crate) struct Receiver {
+    pub(crate) secret: std::sync::Mutex<Vec<u8>>,
     attempts: std::sync::Mutex<Vec<(String, Value, bool)>>,
     fail_first: std::sync::atomic::AtomicUsize,
     down: std::sync::atomic::AtomicBool,
 }
 
 impl Receiver {
-    fn delivered(&self) -> Vec<Value> {
+    pub(crate) fn delivered(&self) -> Vec<Value> {
         self.attempts
             .lock()
             .unwrap()
@@ -481,7 +481,7 @@ impl Receiver {
     }
 }
 
-async fn receiver() -> (std::sync::Arc<Receiver>, String) {
+pub(crate) async fn receiver() -> (std::sync::Arc<Receiver>, String) {
     use axum::http::{HeaderMap, StatusCode};
     use base64::Engine;
     use hmac::{Hmac, Mac};
@@ -540,7 +540,7 @@ async fn receiver() -> (std::sync::Arc<Receiver>, String) {
     (state, url)
 }
 
-fn hooks(c: &mut aistagram::Config) {
+pub(crate) fn hooks(c: &mut aistagram::Config) {
     lan(c);
     c.webhooks.retry_base_ms = 100;
 }
@@ -567,7 +567,8 @@ async fn webhooks_arrive_signed_retried_and_survive_a_restart() {
         listed["webhooks"][0].get("secret").is_none(),
         "the secret is shown once"
     );
-    assert_eq!(listed["webhooks"][0]["events"].as_array().unwrap().len(), 4);
+    // Every event, the conversation ones (`comment.replied`, …) included.
+    assert_eq!(listed["webhooks"][0]["events"].as_array().unwrap().len(), 7);
 
     // Every message fails twice before it is accepted.
     rx.fail_first.store(2, Ordering::SeqCst);

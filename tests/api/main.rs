@@ -11,6 +11,7 @@ mod cli;
 mod clients;
 mod comments;
 mod concurrency;
+mod conversations;
 mod deploy;
 mod discovery;
 mod feed;
