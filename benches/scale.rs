@@ -267,6 +267,8 @@ async fn generate_data(core: std::sync::Arc<aistagram::service::Services>) -> Ve
                     window: aistagram::service::posts::TopWindow::All,
                     limit: 100,
                     cursor: None,
+                    offset: 0,
+                    category: None,
                 },
                 None,
             )

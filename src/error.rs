@@ -21,6 +21,15 @@ pub struct LimitInfo {
     pub window: Option<(&'static str, u32, i64)>,
 }
 
+/// Which action a rate limit held back: the live Aistagram service's 429s say
+/// `retry_after_minutes` for posts and `retry_after_seconds` for comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    Posts,
+    Comments,
+    Other,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field's value broke a rule (length, charset, range).
@@ -104,6 +113,8 @@ pub enum Error {
     #[error("rate limit exceeded ({what}); retry in {secs} s", secs = retry_after_secs(.retry_after))]
     RateLimited {
         what: &'static str,
+        /// What was limited, for surfaces that word posts and comments apart.
+        limited: Limited,
         retry_after: Duration,
         info: LimitInfo,
     },

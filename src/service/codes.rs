@@ -150,6 +150,7 @@ impl Codes {
         let wait = Duration::from_millis(u64::try_from(wait_ms.max(1)).unwrap_or(1));
         Err(Error::RateLimited {
             what: "code emails: one a minute, five an hour",
+            limited: crate::error::Limited::Other,
             retry_after: wait,
             info: LimitInfo {
                 limit: SENDS_PER_HOUR as u32,

@@ -12,11 +12,11 @@ use super::cursor::{self, CursorKind};
 use crate::service::views::Links;
 use std::sync::Arc;
 
-use super::posts::{FeedQuery, FeedSort, post_view};
+use super::posts::{FeedQuery, FeedSort, MAX_FEED_OFFSET, post_view};
 use super::views::{AgentView, Page, PostView, Timestamp};
 use super::{Agent, AuthorCache};
 
-use crate::domain::{AgentName, ranking};
+use crate::domain::{AgentName, Category, ranking};
 use crate::error::{Error, Result};
 use crate::search::{MAX_RESULTS, Search, SearchKind};
 use crate::store::repo::{self, FeedOrder, SeqSpan};
@@ -137,8 +137,30 @@ impl Feeds {
 
     /// GET /api/feed
     pub async fn feed(&self, q: FeedQuery, viewer: Option<AgentKey>) -> Result<Page<PostView>> {
+        if q.offset > MAX_FEED_OFFSET {
+            return Err(Error::validation(
+                "page",
+                format!("offset pages reach {MAX_FEED_OFFSET} posts deep; page with the cursor beyond"),
+            ));
+        }
+        let category = q.category.map(Category::as_str);
         if q.sort == FeedSort::Rising {
-            return self.rising(viewer, q.limit, q.cursor.as_deref()).await;
+            // Rising ranks a bounded set of recent posts in memory: take the offset and the
+            // page from it.
+            let page = self
+                .rising(viewer, q.offset + q.limit, q.cursor.as_deref())
+                .await?;
+            let more = page.next_cursor.is_some();
+            let items: Vec<PostView> = page
+                .items
+                .into_iter()
+                .filter(|p| category.is_none_or(|c| p.category == c))
+                .skip(q.offset)
+                .collect();
+            return Ok(Page {
+                items,
+                next_cursor: page.next_cursor.filter(|_| more),
+            });
         }
         let (order, kind) = q.sort.order();
         let after = q
@@ -155,12 +177,19 @@ impl Feeds {
         self.store
             .read(move |tx| {
                 let mut authors = AuthorCache::new();
+                let mut skip = q.offset;
                 // One extra item tells whether another page exists.
                 let rows = repo::walk_feed(tx, order, after, q.limit + 1, |key| {
                     let Some(view) = post_view(tx, &base, key, viewer, &mut authors)? else {
                         return Ok(None);
                     };
-                    Ok((view.created_at.0 >= since).then_some(view))
+                    let wanted = view.created_at.0 >= since
+                        && category.is_none_or(|c| view.category == c);
+                    if wanted && skip > 0 {
+                        skip -= 1;
+                        return Ok(None);
+                    }
+                    Ok(wanted.then_some(view))
                 })?;
                 Ok(Page::cut(rows, q.limit, |p| cursor::encode(kind, p.0, p.1)))
             })

@@ -241,10 +241,19 @@ impl Notifications {
     /// Removes notifications older than `keep_days`; how many went. Run periodically.
     pub async fn sweep(&self, now_ms: i64) -> Result<u64> {
         let cutoff = now_ms.saturating_sub((self.keep_days as i64).saturating_mul(86_400_000));
+        // Found in a read first: a sweep with nothing to remove commits nothing (a commit would
+        // wake everything that watches for writes, such as the analytics snapshot).
+        let stale = self
+            .store
+            .read(move |tx| repo::agents_notified_before(tx, cutoff))
+            .await?;
+        if stale.is_empty() {
+            return Ok(0);
+        }
         self.store
             .write(move |tx| {
                 let mut gone = 0;
-                for agent in repo::notified_agents(tx)? {
+                for agent in stale.iter().copied() {
                     gone += repo::prune_notifications(
                         tx,
                         agent,

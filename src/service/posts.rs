@@ -225,7 +225,15 @@ pub struct FeedQuery {
     pub window: TopWindow,
     pub limit: usize,
     pub cursor: Option<String>,
+    /// Posts of the order to step over first (`?page=` offset paging, as the live Aistagram
+    /// service pages); at most [`MAX_FEED_OFFSET`].
+    pub offset: usize,
+    /// Only posts of this category.
+    pub category: Option<Category>,
 }
+
+/// The deepest offset a feed page may start at: offset paging reads every post before the page.
+pub const MAX_FEED_OFFSET: usize = 10_000;
 
 /// Perceptual hashes this many bits apart or closer are the same picture. Re-encodes and resizes
 /// of one image land within a few bits; unrelated images average 32.

@@ -115,7 +115,8 @@ fn agents_2_to_3(tx: &WriteTx) -> Result<()> {
     }
     let mut received: HashMap<u64, (u64, u64, u64)> = HashMap::new();
     let mut authors = HashMap::new();
-    tx.scan_all(POSTS, false, |k, p| {
+    // The posts are still in their schema-3 table: the step to 4 runs after this one.
+    tx.scan_all(POSTS_3, false, |k, p| {
         authors.insert(k, p.agent);
         Ok(true)
     })?;

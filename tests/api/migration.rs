@@ -1,18 +1,19 @@
-//! Upgrading a data dir written by the previous release: `tests/fixtures/data-v2` was made by the
-//! schema-2 binary through its real API (`tests/fixtures/make_data_v2.py`). Opening it migrates
-//! to the current schema, and everything in it is still there and consistent.
+//! Upgrading data dirs written by earlier releases: `tests/fixtures/data-v2` and `data-v3` were
+//! made by the schema-2 and schema-3 binaries through their real APIs
+//! (`tests/fixtures/make_data_v*.py`). Opening one migrates it to the current schema, and
+//! everything in it is still there and consistent.
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::admin::{admin, json_of};
 use crate::clients::Anon;
 use crate::harness::{TestApp, quiet_config};
 
-/// A copy of the fixture in a temp dir (the test must not change the checked-in files).
-fn copy_fixture() -> tempfile::TempDir {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data-v2");
+/// A copy of a fixture in a temp dir (the test must not change the checked-in files).
+fn copy_fixture_named(name: &str) -> tempfile::TempDir {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     let to = tempfile::tempdir().expect("tempdir");
     copy_dir(&from, to.path());
     to
@@ -33,7 +34,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn a_schema_2_data_dir_upgrades_with_everything_intact() {
-    let dir = copy_fixture();
+    let dir = copy_fixture_named("data-v2");
     let fixture: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("keys.json")).expect("keys.json"))
             .expect("keys.json is JSON");
@@ -127,11 +128,111 @@ async fn a_schema_2_data_dir_upgrades_with_everything_intact() {
     let check = json_of(&admin(dir.path(), &["check", "--json"]).await);
     assert_eq!(check["ok"], true, "{check}");
     let version = json_of(&admin(dir.path(), &["stats", "--json"]).await);
-    assert_eq!(version["schema_version"], 3, "{version}");
+    assert_eq!(version["schema_version"], 4, "{version}");
     // Images kept before quality scores were are scored by repair, once.
     let repair = json_of(&admin(dir.path(), &["check", "--repair", "--json"]).await);
     let repaired = repair["repaired"].to_string();
     assert!(repaired.contains("scored the quality of"), "{repair}");
     let again = json_of(&admin(dir.path(), &["check", "--repair", "--json"]).await);
     assert!(!again["repaired"].to_string().contains("scored"), "{again}");
+}
+
+#[tokio::test]
+async fn a_schema_3_data_dir_upgrades_to_threads_mentions_and_notifications() {
+    let dir = copy_fixture_named("data-v3");
+    let fixture: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("keys.json")).expect("keys.json"))
+            .expect("keys.json is JSON");
+    let key = |name: &str| fixture["keys"][name].as_str().expect("key").to_owned();
+    let posts: Vec<String> = fixture["posts"]
+        .as_array()
+        .expect("posts")
+        .iter()
+        .map(|p| p.as_str().expect("id").to_owned())
+        .collect();
+    let app = TestApp::start(quiet_config(dir.path().to_owned()), dir).await;
+
+    // Agents and their counters, as the schema-3 server reported them.
+    for (name, want) in fixture["expect"]["agents"].as_object().expect("agents") {
+        let me = app.native.me(&key(name)).await;
+        let me = me.data(200);
+        for field in [
+            "id",
+            "model",
+            "post_count",
+            "comment_count",
+            "follower_count",
+            "following_count",
+            "score",
+        ] {
+            assert_eq!(me[field], want[field], "{name}.{field}: {me}");
+        }
+    }
+    // Posts keep everything, and their captions' mentions are resolved by the new rule.
+    let mentions = [json!(["bob"]), json!(["ada"]), json!(["ada", "bob"]), json!(["cyd"])];
+    for (id, want) in posts.iter().zip(mentions) {
+        let expected = &fixture["expect"]["posts"][id];
+        let p = app.native.post(id, Anon).await;
+        let p = p.data(200);
+        for field in ["caption", "prompt", "category", "model", "tags", "is_nsfw", "upvotes"] {
+            assert_eq!(p[field], expected[field], "{id}.{field}");
+        }
+        assert_eq!(p["comment_count"], expected["comment_count"]);
+        assert_eq!(p["mentions"], want, "{id}");
+        assert_eq!(p["edited_at"], Value::Null);
+    }
+    // Comments: every one at the top of its thread, in order, with its mentions.
+    let first = &posts[0];
+    let listed = app.native.comments(first, "sort=old").await;
+    let listed = listed.data(200)["comments"].clone();
+    let want: Vec<Value> = fixture["comments"][first]
+        .as_array()
+        .expect("comment ids")
+        .clone();
+    let got: Vec<Value> = listed
+        .as_array()
+        .expect("comments")
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    assert_eq!(got, want);
+    for c in listed.as_array().expect("comments") {
+        assert_eq!(c["depth"], 0);
+        assert_eq!(c["parent_id"], Value::Null);
+        assert_eq!(c["reply_count"], 0);
+        let expected = &fixture["expect"]["comments"][c["id"].as_str().expect("id")];
+        assert_eq!(c["content"], expected["content"]);
+        assert_eq!(c["agent"]["name"], expected["author"]);
+    }
+    assert_eq!(listed[1]["mentions"], json!(["bob", "ada"]));
+    assert_eq!(listed[4]["mentions"], json!([]), "@nobody is no agent");
+    // The past makes no notifications.
+    let none = app
+        .native
+        .request(reqwest::Method::GET, "/notifications", &key("ada"))
+        .await;
+    assert_eq!(none.data(200)["unread_count"], 0);
+    // Old comments take replies (the new comment index was built), and those notify.
+    let old = want[0].as_str().expect("id");
+    let reply = app
+        .native
+        .comment_with(&key("ada"), first, json!({ "content": "late reply", "parent_id": old }))
+        .await;
+    assert_eq!(reply.data(201)["depth"], 1);
+    let bob = app
+        .native
+        .request(reqwest::Method::GET, "/notifications", &key("bob"))
+        .await;
+    assert_eq!(bob.data(200)["notifications"][0]["type"], "reply");
+    // The scheduled post (its record grew too) and the webhook are still there.
+    let scheduled = app.aispace.scheduled(&key("dee")).await;
+    assert_eq!(scheduled.ok(200)["items"].as_array().expect("list").len(), 1);
+    let hooks = app.aispace.webhooks(&key("ada")).await;
+    assert_eq!(hooks.ok(200)["webhooks"].as_array().expect("hooks").len(), 1);
+
+    let dir = app.stop().await;
+    let check = json_of(&admin(dir.path(), &["check", "--json"]).await);
+    assert_eq!(check["ok"], true, "{check}");
+    let version = json_of(&admin(dir.path(), &["stats", "--json"]).await);
+    assert_eq!(version["schema_version"], 4, "{version}");
 }

@@ -63,6 +63,8 @@ pub async fn feed(
         window: TopWindow::All,
         limit: page_limit(p.limit, 20, 50)?,
         cursor: p.cursor.filter(|c| !c.is_empty()),
+        offset: 0,
+        category: None,
     };
     let page = s.services.feeds.feed(q, Some(a.key)).await?;
     let body = Feed {

@@ -351,6 +351,8 @@ pub async fn explore(
         window,
         limit,
         cursor: cursor.map(str::to_owned),
+        offset: 0,
+        category: None,
     };
     let page = s.services.feeds.feed(q, v.key()).await?;
     let known = v.is_known();
@@ -385,6 +387,8 @@ pub async fn discover(State(s): State<SharedState>, v: Viewer, l: CursorList) ->
         window: TopWindow::parse(None)?,
         limit,
         cursor: None,
+        offset: 0,
+        category: None,
     };
     let posts = s.services.feeds.feed(q, viewer).await?;
     let known = v.is_known();

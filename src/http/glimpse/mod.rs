@@ -371,6 +371,7 @@ mod tests {
     fn every_code_is_snake_case_and_the_documented_one_is_kept() {
         let limited = Error::RateLimited {
             what: "requests",
+            limited: crate::error::Limited::Other,
             retry_after: std::time::Duration::from_secs(3),
             info: crate::error::LimitInfo {
                 limit: 1,

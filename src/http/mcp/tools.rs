@@ -114,6 +114,8 @@ impl Server {
                 window: TopWindow::parse(p.window.as_deref())?,
                 limit: crate::service::page_limit(p.limit, 20, 50)?,
                 cursor: p.cursor.filter(|c| !c.is_empty()),
+                offset: 0,
+                category: None,
             };
             let page = self.state.services.feeds.feed(q, Some(a.key)).await?;
             page_json::<views::Posts, _, views::Post>(&page)

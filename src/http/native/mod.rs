@@ -20,7 +20,7 @@ use super::SharedState;
 use super::post_body::{FormField, PostSpelling};
 use super::surface::{self, Reject, Surface};
 use crate::domain::CATEGORIES;
-use crate::error::Error;
+use crate::error::{Error, Limited};
 
 /// The native surface.
 pub struct Native;
@@ -72,6 +72,21 @@ impl Surface for Native {
             },
             valid_categories: matches!(e, Error::InvalidCategory(_)).then_some(&CATEGORIES),
             retry_after,
+            // The live Aistagram service words its post and comment limits so.
+            retry_after_minutes: match e {
+                Error::RateLimited {
+                    limited: Limited::Posts,
+                    ..
+                } => retry_after.map(|s| s.div_ceil(60)),
+                _ => None,
+            },
+            retry_after_seconds: match e {
+                Error::RateLimited {
+                    limited: Limited::Comments,
+                    ..
+                } => retry_after,
+                _ => None,
+            },
         }
     }
 }
@@ -91,6 +106,12 @@ pub struct ErrorBody {
     valid_categories: Option<&'static [&'static str; 8]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    /// On a refused post: the minutes to wait, rounded up (as the live service says it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_minutes: Option<u64>,
+    /// On a refused comment: the seconds to wait (as the live service says it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_seconds: Option<u64>,
 }
 
 impl PostSpelling for Native {

@@ -169,6 +169,8 @@ pub async fn feed(
         window,
         limit,
         cursor: cursor.map(str::to_owned),
+        offset: 0,
+        category: None,
     };
     let page = s.services.feeds.feed(q, viewer.key()).await?;
     let sort = p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase();

@@ -21,7 +21,7 @@ use governor::{Quota, RateLimiter};
 
 use crate::clock::Clock;
 use crate::config;
-use crate::error::{Error, LimitInfo, Result};
+use crate::error::{Error, LimitInfo, Limited, Result};
 use crate::store::AgentKey;
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
@@ -66,6 +66,7 @@ impl<K: std::hash::Hash + Eq + Clone> Bucket<K> {
                 let wait = not_until.wait_time_from(self.limiter.clock().now());
                 Err(Error::RateLimited {
                     what: self.what,
+                    limited: Limited::Other,
                     retry_after: wait,
                     info: LimitInfo {
                         limit: self.limit,
@@ -84,6 +85,7 @@ impl<K: std::hash::Hash + Eq + Clone> Bucket<K> {
 /// the agent its next ten minutes, and two posts racing from one agent cannot both pass.
 struct Cooldown {
     what: &'static str,
+    limited: Limited,
     interval: Duration,
     slots: Mutex<HashMap<AgentKey, Slot>>,
 }
@@ -103,9 +105,10 @@ pub struct Reservation<'a> {
 }
 
 impl Cooldown {
-    fn new(what: &'static str, interval: Duration) -> Self {
+    fn new(what: &'static str, limited: Limited, interval: Duration) -> Self {
         Cooldown {
             what,
+            limited,
             interval,
             slots: Mutex::new(HashMap::new()),
         }
@@ -114,6 +117,7 @@ impl Cooldown {
     fn refuse(&self, wait: Duration) -> Error {
         Error::RateLimited {
             what: self.what,
+            limited: self.limited,
             retry_after: wait,
             info: LimitInfo {
                 limit: 1,
@@ -256,10 +260,12 @@ impl Limits {
             ),
             posts: Cooldown::new(
                 "one post per interval",
+                Limited::Posts,
                 Duration::from_secs(cfg.post_interval_secs),
             ),
             comments: Cooldown::new(
                 "one comment per interval",
+                Limited::Comments,
                 Duration::from_secs(cfg.comment_interval_secs),
             ),
             registrations: Bucket::new(
@@ -384,7 +390,7 @@ mod tests {
 
     #[test]
     fn a_cooldown_is_spent_only_by_success_and_held_while_pending() {
-        let cd = Cooldown::new("posts", MINUTE);
+        let cd = Cooldown::new("posts", Limited::Posts, MINUTE);
         let first = cd.reserve(AgentKey(1)).unwrap();
         // While the first is in flight, a second is refused.
         assert!(cd.reserve(AgentKey(1)).is_err());

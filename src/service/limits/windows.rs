@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::error::{Error, LimitInfo, Result};
+use crate::error::{Error, LimitInfo, Limited, Result};
 use crate::store::AgentKey;
 
 /// A window's length.
@@ -110,6 +110,11 @@ impl Windows {
                 let wait = Duration::from_millis(u64::try_from(end - now).unwrap_or(0));
                 return Err(Error::RateLimited {
                     what: a.what(span),
+                    limited: match a {
+                        Action::Post => Limited::Posts,
+                        Action::Comment => Limited::Comments,
+                        _ => Limited::Other,
+                    },
                     retry_after: wait,
                     info: LimitInfo {
                         limit,

@@ -177,13 +177,30 @@ pub fn mark_read(tx: &WriteTx, agent: AgentKey, upto: Option<u64>) -> Result<Not
     Ok(state)
 }
 
-/// Every agent with notifications kept (for the retention sweep).
-pub fn notified_agents<T: Tx>(tx: &T) -> Result<Vec<AgentKey>> {
-    let mut out = Vec::new();
+/// Every agent whose oldest notification is older than `cutoff_ms` (for the retention sweep):
+/// one read of each agent's first row.
+pub fn agents_notified_before<T: Tx>(tx: &T, cutoff_ms: i64) -> Result<Vec<AgentKey>> {
+    let mut agents = Vec::new();
     tx.scan_all_keys(NOTIFY_STATE, false, |k| {
-        out.push(AgentKey(k));
+        agents.push(AgentKey(k));
         Ok(true)
     })?;
+    let mut out = Vec::new();
+    for agent in agents {
+        let mut old = false;
+        tx.scan(
+            NOTIFICATIONS,
+            (agent.0, 0)..=(agent.0, u64::MAX),
+            false,
+            |_, n| {
+                old = n.created_ms < cutoff_ms;
+                Ok(false)
+            },
+        )?;
+        if old {
+            out.push(agent);
+        }
+    }
     Ok(out)
 }
 
