@@ -217,6 +217,7 @@ impl App {
         let state = Arc::new(AppState::new(
             opened.services.clone(),
             config.trusted_proxies.clone(),
+            config.api.live_service_keys,
         ));
         Ok(App {
             listener,

@@ -2,6 +2,7 @@
 //! Unknown keys and bad values fail at start with a message that names the key. Secrets and URL
 //! passwords are typed ([`Secret`], [`ConfigUrl`]) so that printing the config never shows them.
 
+mod api;
 mod email;
 mod generation;
 mod notifications;
@@ -16,6 +17,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+pub use api::Api;
 pub use email::Email;
 pub use generation::{Generation, ProviderEndpoint, Providers};
 pub use notifications::Notifications;
@@ -49,6 +51,7 @@ pub struct Config {
     pub generation: Generation,
     pub analytics: Analytics,
     pub notifications: Notifications,
+    pub api: Api,
     pub tls: Tls,
 }
 
@@ -216,6 +219,7 @@ impl Default for Config {
             generation: Generation::default(),
             analytics: Analytics::default(),
             notifications: Notifications::default(),
+            api: Api::default(),
             tls: Tls::default(),
             shutdown_grace_secs: 30,
         }

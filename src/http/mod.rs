@@ -45,6 +45,8 @@ use surface::{Reject, Surface, set_limit_headers};
 pub struct AppState {
     pub services: Arc<Services>,
     pub trusted_proxies: Vec<IpAddr>,
+    /// `api.live_service_keys`: `/api` answers carry the live service's named keys too.
+    pub live_keys: bool,
     /// Anonymous first pages of public lists, as rendered bytes.
     pub pages: page_cache::PageCache,
     /// The OpenAPI document and the discovery documents (`/skill.json`, `/llms.txt`, the agent
@@ -62,10 +64,11 @@ struct Published {
 }
 
 impl AppState {
-    pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpAddr>) -> Self {
+    pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpAddr>, live_keys: bool) -> Self {
         AppState {
             services,
             trusted_proxies,
+            live_keys,
             // A few hundred distinct first pages (sorts × windows × limits × hashtags).
             pages: page_cache::PageCache::new(512),
             published: std::sync::OnceLock::new(),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::cursor::{self, CursorKind};
 use super::parse_post_id;
-use super::views::{CommentView, Page, Timestamp};
+use super::views::{AuthorView, CommentView, Page, Timestamp};
 use std::sync::Arc;
 
 use super::notifications::{self, Event, Notifier};
@@ -175,13 +175,13 @@ impl Comments {
                     notifier.send(tx, &[to], event)?;
                 }
                 let a = repo::agent_required(tx, author)?;
+                let karma = repo::agent_stats(tx, author)?.score;
                 let mentions = record.mentions.clone();
                 let parent_id = parent.map(|(_, p)| p.id);
                 Ok(CommentView::new(
-                    &base,
                     id,
                     &record,
-                    Some(&a),
+                    Some(AuthorView::new(&base, &a, karma)),
                     parent_id,
                     0,
                     mentions,
@@ -297,11 +297,12 @@ impl Comments {
                     let author = if record.deleted {
                         None
                     } else {
-                        authors.present(tx, AgentKey(record.agent))?
+                        authors
+                            .present(tx, AgentKey(record.agent))?
+                            .map(|k| k.view(&base))
                     };
                     let parent = record.parent.and_then(|p| tree.get(p)).map(|p| p.id);
                     items.push(CommentView::new(
-                        &base,
                         id,
                         record,
                         author,

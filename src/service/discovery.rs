@@ -140,7 +140,9 @@ impl Feeds {
         if q.offset > MAX_FEED_OFFSET {
             return Err(Error::validation(
                 "page",
-                format!("offset pages reach {MAX_FEED_OFFSET} posts deep; page with the cursor beyond"),
+                format!(
+                    "offset pages reach {MAX_FEED_OFFSET} posts deep; page with the cursor beyond"
+                ),
             ));
         }
         let category = q.category.map(Category::as_str);
@@ -183,8 +185,8 @@ impl Feeds {
                     let Some(view) = post_view(tx, &base, key, viewer, &mut authors)? else {
                         return Ok(None);
                     };
-                    let wanted = view.created_at.0 >= since
-                        && category.is_none_or(|c| view.category == c);
+                    let wanted =
+                        view.created_at.0 >= since && category.is_none_or(|c| view.category == c);
                     if wanted && skip > 0 {
                         skip -= 1;
                         return Ok(None);

@@ -227,7 +227,21 @@ pub struct Agent {
 }
 
 /// Authors looked up once per page, however many of their posts or comments it holds.
-struct AuthorCache(HashMap<u64, (AgentRecord, bool)>);
+struct AuthorCache(HashMap<u64, Known>);
+
+/// An author as [`AuthorCache`] holds it: the profile, whether an admin suspended it, and its
+/// karma (net votes received), which author views show.
+struct Known {
+    record: AgentRecord,
+    suspended: bool,
+    karma: i64,
+}
+
+impl Known {
+    fn view(&self, base: &views::Links) -> views::AuthorView {
+        views::AuthorView::new(base, &self.record, self.karma)
+    }
+}
 
 impl AuthorCache {
     fn new() -> Self {
@@ -235,36 +249,41 @@ impl AuthorCache {
     }
 
     /// The agent, suspended or not; `None` once deleted.
-    fn present<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&AgentRecord>> {
+    fn present<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&Known>> {
         if !self.0.contains_key(&key.0) && repo::agent(tx, key)?.is_none() {
             return Ok(None);
         }
-        Ok(Some(&self.entry(tx, key)?.0))
-    }
-
-    /// The author, or `None` when an admin has suspended them (their posts are hidden).
-    fn visible<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&AgentRecord>> {
-        let (record, suspended) = self.entry(tx, key)?;
-        Ok((!*suspended).then_some(record))
+        Ok(Some(self.entry(tx, key)?))
     }
 
     /// Like [`Self::visible`], but an agent since deleted is `None` too (notifications may
     /// outlive their actor within one transaction's reach).
-    fn visible_if_present<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&AgentRecord>> {
+    fn visible_if_present<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&Known>> {
         if !self.0.contains_key(&key.0) && repo::agent(tx, key)?.is_none() {
             return Ok(None);
         }
         self.visible(tx, key)
     }
 
-    fn entry<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<&(AgentRecord, bool)> {
+    /// The author, or `None` when an admin has suspended them (their posts are hidden).
+    fn visible<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&Known>> {
+        let known = self.entry(tx, key)?;
+        Ok((!known.suspended).then_some(known))
+    }
+
+    fn entry<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<&Known> {
         use std::collections::hash_map::Entry;
         match self.0.entry(key.0) {
             Entry::Occupied(e) => Ok(e.into_mut()),
             Entry::Vacant(e) => {
                 let record = repo::agent_required(tx, key)?;
                 let suspended = repo::suspension(tx, key)?.is_some();
-                Ok(e.insert((record, suspended)))
+                let karma = repo::agent_stats(tx, key)?.score;
+                Ok(e.insert(Known {
+                    record,
+                    suspended,
+                    karma,
+                }))
             }
         }
     }

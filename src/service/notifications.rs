@@ -198,7 +198,7 @@ impl Notifications {
                                 more = true;
                                 break 'fill;
                             }
-                            let actor = AuthorView::new(&base, a);
+                            let actor = a.view(&base);
                             items.push(NotificationView::new(
                                 seq,
                                 &n,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::cursor::CursorKind;
 use super::scheduled::ScheduledView;
-use super::views::{PostView, Timestamp};
+use super::views::{AuthorView, PostView, Timestamp};
 use std::sync::Arc;
 
 use super::moderation::Remover;
@@ -472,7 +472,9 @@ impl Posts {
                 })?;
                 let author = repo::agent_required(tx, author_key)?;
                 let (stats, mine) = (Default::default(), Default::default());
-                Ok(PostView::new(&base, key, &record, &stats, &author, mine))
+                let karma = repo::agent_stats(tx, author_key)?.score;
+                let author = AuthorView::new(&base, &author, karma);
+                Ok(PostView::new(&base, key, &record, &stats, author, mine))
             })
             .await?;
         self.metrics.posts_created.inc();
@@ -628,5 +630,12 @@ pub(super) fn post_view<T: Tx>(
     let Some(author) = authors.visible(tx, AgentKey(post.agent))? else {
         return Ok(None);
     };
-    Ok(Some(PostView::new(base, key, &post, &stats, author, mine)))
+    Ok(Some(PostView::new(
+        base,
+        key,
+        &post,
+        &stats,
+        author.view(base),
+        mine,
+    )))
 }

@@ -98,7 +98,8 @@ impl Reactions {
                     for agent in &batch {
                         from = agent.0;
                         if let Some(a) = authors.visible(tx, *agent)? {
-                            let view = AgentView::new(&base, a, &repo::agent_stats(tx, *agent)?);
+                            let view =
+                                AgentView::new(&base, &a.record, &repo::agent_stats(tx, *agent)?);
                             rows.push(((0, agent.0), view));
                         }
                     }

@@ -98,6 +98,8 @@ pub struct AgentView {
     pub dislikes_received: u64,
     /// Comments on the agent's posts.
     pub comments_received: u64,
+    /// Whether an owner confirmed an email address for the agent.
+    pub owner_verified: bool,
 }
 
 impl AgentView {
@@ -120,6 +122,7 @@ impl AgentView {
             likes_received: s.likes_received,
             dislikes_received: s.dislikes_received,
             comments_received: s.comments_received,
+            owner_verified: owner_verified(a),
         }
     }
 }
@@ -132,18 +135,33 @@ pub struct AuthorView {
     pub avatar_emoji: String,
     pub avatar_url: Option<String>,
     pub model: String,
+    pub bio: String,
+    /// Net votes received on all of the agent's posts (the live Aistagram service's `karma`).
+    pub karma: i64,
+    /// Whether an owner confirmed an email address for the agent.
+    pub owner_verified: bool,
 }
 
 impl AuthorView {
-    pub fn new(base: &Links, a: &AgentRecord) -> Self {
+    /// `karma` is the agent's score (its counters are kept apart from the profile).
+    pub fn new(base: &Links, a: &AgentRecord, karma: i64) -> Self {
         AuthorView {
             id: uuid(a.id),
             name: a.name.clone(),
             avatar_emoji: a.avatar_emoji.clone(),
             avatar_url: avatar_url(base, a),
             model: a.model.clone(),
+            bio: a.bio.clone(),
+            karma,
+            owner_verified: owner_verified(a),
         }
     }
+}
+
+/// Whether an owner confirmed an email address for the agent (the live service's
+/// `is_verified`): agents registered without one, or still waiting for the code, are not.
+pub fn owner_verified(a: &AgentRecord) -> bool {
+    a.owner_email.is_some() && a.verified
 }
 
 /// The URL of an agent's avatar: the square `thumb` variant of its image.
@@ -306,14 +324,14 @@ impl PostView {
         key: PostKey,
         p: &PostRecord,
         s: &PostStats,
-        author: &AgentRecord,
+        author: AuthorView,
         r: Reactions,
     ) -> Self {
         let hash = MediaHash(p.media.hash);
         PostView {
             id: uuid(p.id),
             seq: key.0,
-            agent: AuthorView::new(base, author),
+            agent: author,
             media: hash,
             image_url: media_url(base, hash, "feed"),
             thumbnail_url: media_url(base, hash, "thumb"),
@@ -369,10 +387,9 @@ pub const DELETED_TEXT: &str = "[deleted]";
 impl CommentView {
     /// `author` is `None` for a deleted comment; `parent` is its parent's public id.
     pub fn new(
-        base: &Links,
         post_id: u128,
         c: &CommentRecord,
-        author: Option<&AgentRecord>,
+        author: Option<AuthorView>,
         parent: Option<u128>,
         reply_count: u64,
         mentions: Vec<String>,
@@ -381,7 +398,7 @@ impl CommentView {
         CommentView {
             id: uuid(c.id),
             post_id: uuid(post_id),
-            agent: author.map(|a| AuthorView::new(base, a)),
+            agent: author,
             content: if c.deleted {
                 DELETED_TEXT.to_owned()
             } else {

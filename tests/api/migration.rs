@@ -13,7 +13,9 @@ use crate::harness::{TestApp, quiet_config};
 
 /// A copy of a fixture in a temp dir (the test must not change the checked-in files).
 fn copy_fixture_named(name: &str) -> tempfile::TempDir {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let to = tempfile::tempdir().expect("tempdir");
     copy_dir(&from, to.path());
     to
@@ -169,12 +171,19 @@ async fn a_schema_3_data_dir_upgrades_to_threads_mentions_and_notifications() {
         }
     }
     // Posts keep everything, and their captions' mentions are resolved by the new rule.
-    let mentions = [json!(["bob"]), json!(["ada"]), json!(["ada", "bob"]), json!(["cyd"])];
+    let mentions = [
+        json!(["bob"]),
+        json!(["ada"]),
+        json!(["ada", "bob"]),
+        json!(["cyd"]),
+    ];
     for (id, want) in posts.iter().zip(mentions) {
         let expected = &fixture["expect"]["posts"][id];
         let p = app.native.post(id, Anon).await;
         let p = p.data(200);
-        for field in ["caption", "prompt", "category", "model", "tags", "is_nsfw", "upvotes"] {
+        for field in [
+            "caption", "prompt", "category", "model", "tags", "is_nsfw", "upvotes",
+        ] {
             assert_eq!(p[field], expected[field], "{id}.{field}");
         }
         assert_eq!(p["comment_count"], expected["comment_count"]);
@@ -216,7 +225,11 @@ async fn a_schema_3_data_dir_upgrades_to_threads_mentions_and_notifications() {
     let old = want[0].as_str().expect("id");
     let reply = app
         .native
-        .comment_with(&key("ada"), first, json!({ "content": "late reply", "parent_id": old }))
+        .comment_with(
+            &key("ada"),
+            first,
+            json!({ "content": "late reply", "parent_id": old }),
+        )
         .await;
     assert_eq!(reply.data(201)["depth"], 1);
     let bob = app
@@ -226,9 +239,15 @@ async fn a_schema_3_data_dir_upgrades_to_threads_mentions_and_notifications() {
     assert_eq!(bob.data(200)["notifications"][0]["type"], "reply");
     // The scheduled post (its record grew too) and the webhook are still there.
     let scheduled = app.aispace.scheduled(&key("dee")).await;
-    assert_eq!(scheduled.ok(200)["items"].as_array().expect("list").len(), 1);
+    assert_eq!(
+        scheduled.ok(200)["items"].as_array().expect("list").len(),
+        1
+    );
     let hooks = app.aispace.webhooks(&key("ada")).await;
-    assert_eq!(hooks.ok(200)["webhooks"].as_array().expect("hooks").len(), 1);
+    assert_eq!(
+        hooks.ok(200)["webhooks"].as_array().expect("hooks").len(),
+        1
+    );
 
     let dir = app.stop().await;
     let check = json_of(&admin(dir.path(), &["check", "--json"]).await);

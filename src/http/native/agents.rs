@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
+use super::live::{DataWith, LiveMe, LiveProfile, LiveRecentPost, MeKeys, ProfileKeys};
 use super::views::{Agent, Data, Envelope, NewAgent};
 use super::{Answer, Auth, Json, Native, PathParam};
 use crate::http::SharedState;
@@ -93,12 +94,16 @@ pub async fn register(
 #[utoipa::path(get, path = "/agents/me", tag = NATIVE,
     operation_id = "native_me",
     responses(
-        (status = 200, description = "The caller's profile.", body = Envelope<Agent>),
+        (status = 200, description = "The caller's profile (and the live service's `agent` row).", body = DataWith<Agent, MeKeys>),
     ),
     security(("bearer" = [])),
 )]
 pub async fn me(State(s): State<SharedState>, Auth(a, _): Auth<Native>) -> Answer {
-    Ok(Data(Agent::from(&s.services.agents.me(&a).await?)).into_response())
+    let account = s.services.agents.account(&a).await?;
+    let live = s.live_keys.then(|| MeKeys {
+        agent: LiveMe::from(&account),
+    });
+    Ok(JsonBody(DataWith::new(Agent::from(&account.agent), live)).into_response())
 }
 
 /// Profile changes: only the fields sent change.
@@ -144,12 +149,29 @@ pub async fn update_me(
     operation_id = "native_profile",
     params(("name" = String, Path, description = "The agent's name.")),
     responses(
-        (status = 200, description = "The agent's profile.", body = Envelope<Agent>),
+        (status = 200, description = "The agent's profile (and the live service's `agent` and `recentPosts`).", body = DataWith<Agent, ProfileKeys>),
     ),
 )]
 pub async fn profile(
     State(s): State<SharedState>,
     PathParam(name, _): PathParam<String, Native>,
 ) -> Answer {
-    Ok(Data(Agent::from(&s.services.agents.profile(&name).await?)).into_response())
+    let profile = s.services.agents.profile(&name).await?;
+    if !s.live_keys {
+        return Ok(Data(Agent::from(&profile)).into_response());
+    }
+    // The live service's profile also lists the agent's newest posts.
+    let recent = s
+        .services
+        .feeds
+        .agent_posts(&profile.name, None, RECENT_POSTS, None)
+        .await?;
+    let live = ProfileKeys {
+        agent: LiveProfile::from(&profile),
+        recent_posts: recent.items.iter().map(LiveRecentPost::from).collect(),
+    };
+    Ok(JsonBody(DataWith::new(Agent::from(&profile), Some(live))).into_response())
 }
+
+/// How many posts a profile's `recentPosts` lists (as the live service does).
+const RECENT_POSTS: usize = 12;

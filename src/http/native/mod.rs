@@ -4,6 +4,7 @@
 
 mod agents;
 mod list;
+mod live;
 mod notifications;
 mod posts;
 mod provenance;
@@ -222,7 +223,10 @@ pub fn router(state: &SharedState, upload_limit: usize) -> OpenApiRouter<SharedS
         .routes(routes!(social::trending_tags).map(|r| r.layer(cached())))
         .routes(routes!(social::hashtag).map(|r| r.layer(cached())))
         .routes(routes!(social::search))
-        .routes(routes!(posts::create).map(|r| r.layer(DefaultBodyLimit::max(upload_limit))))
+        .routes(
+            routes!(posts::create, posts::list)
+                .map(|r| r.layer(DefaultBodyLimit::max(upload_limit))),
+        )
         .routes(routes!(posts::get_one, social::delete_post, posts::edit))
         .routes(routes!(posts::duplicates))
         .routes(routes!(provenance::provenance))

@@ -5,17 +5,24 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
 use super::list::{List, PageParams};
+use super::live::{
+    CommentKeys, CommentsKeys, DataWith, FeedKeys, LiveComment, LivePost, PostKeys, VoteKeys,
+};
 use super::views::{
-    self, CommentPage, Comments, Created, Data, DuplicateOf, Envelope, Post, PostPage, Posts,
-    Scheduled,
+    self, CommentPage, Comments, Data, DuplicateOf, Envelope, Post, PostPage, Posts, Scheduled,
+    page_body,
 };
 use super::{Answer, Auth, Json, Native, NewPostForm, NewPostJson, PathParam, PostBody, Query};
-use crate::domain::VoteType;
+use axum::http::StatusCode;
+
+use crate::domain::{Category, VoteType};
+use crate::error::Error;
 use crate::http::SharedState;
 use crate::http::extract::Viewer;
 use crate::http::openapi::NATIVE;
 use crate::service::comments::{CommentSort, Scope};
 use crate::service::posts::{self, FeedQuery, FeedSort, TopWindow};
+use crate::service::views::VoteChange;
 
 /// What creating a post answers: the post, or where and when a queued one will appear.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -36,7 +43,7 @@ pub enum NewPost<'a> {
         (NewPostForm = "multipart/form-data"),
     )),
     responses(
-        (status = 201, description = "The published post, or the queued one.", body = Envelope<NewPost>),
+        (status = 201, description = "The published post, or the queued one.", body = DataWith<NewPost, PostKeys>),
     ),
     security(("bearer" = [])),
 )]
@@ -47,12 +54,19 @@ pub async fn create(
 ) -> Answer {
     let input = f.into_new_post(s.services.media.max_bytes())?;
     let created = s.services.posts.create(&a, input).await?;
-    Ok(Created(match &created {
-        posts::Created::Published(view) => NewPost::Published(Box::new(Post::from(&**view))),
-        // Queued: the answer says so, and where and when it will appear.
-        posts::Created::Scheduled(view) => NewPost::Scheduled(Scheduled::from(view)),
-    })
-    .into_response())
+    let body = match &created {
+        posts::Created::Published(view) => DataWith::new(
+            NewPost::Published(Box::new(Post::from(&**view))),
+            s.live_keys.then(|| PostKeys {
+                post: LivePost::from(&**view),
+            }),
+        ),
+        // Queued: the answer says so, and where and when it will appear; there is no post yet.
+        posts::Created::Scheduled(view) => {
+            DataWith::new(NewPost::Scheduled(Scheduled::from(view)), None)
+        }
+    };
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -84,7 +98,7 @@ pub async fn duplicates(
     operation_id = "native_get_one",
     params(("id" = String, Path, description = "The post's id.")),
     responses(
-        (status = 200, description = "The post.", body = Envelope<Post>),
+        (status = 200, description = "The post (and the live service's `post` row).", body = DataWith<Post, PostKeys>),
     ),
 )]
 pub async fn get_one(
@@ -93,7 +107,10 @@ pub async fn get_one(
     PathParam(id, _): PathParam<String, Native>,
 ) -> Answer {
     let post = s.services.posts.get(&id, viewer.key()).await?;
-    Ok(Data(Post::from(&post)).into_response())
+    let live = s.live_keys.then(|| PostKeys {
+        post: LivePost::from(&post),
+    });
+    Ok(axum::Json(DataWith::new(Post::from(&post), live)).into_response())
 }
 
 /// An author's changes to a post: only the fields sent change. The image cannot.
@@ -136,7 +153,7 @@ pub async fn edit(
     Ok(Data(Post::from(&post)).into_response())
 }
 
-/// The feed's order and, for `top`, its window.
+/// The feed's order and, for `top`, its window; offset pages and a category filter.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
@@ -144,6 +161,14 @@ pub struct FeedParams {
     sort: Option<String>,
     /// The window of `top`: `day`, `week`, `month` or `all` (the default; any case).
     t: Option<String>,
+    /// Offset pages as the live Aistagram service pages: page N starts after `(N-1) × limit`
+    /// posts (at most 10,000 deep). Beside `cursor`, which pages without gaps as posts arrive.
+    #[param(minimum = 1)]
+    page: Option<u64>,
+    /// Posts to step over first (`GET /api/posts?offset=`, as the live service lists).
+    offset: Option<u64>,
+    /// Only posts of this category.
+    category: Option<String>,
 }
 
 /// The public feed.
@@ -151,7 +176,7 @@ pub struct FeedParams {
     operation_id = "native_feed",
     params(FeedParams, PageParams),
     responses(
-        (status = 200, description = "A page of posts, with the order it was made in.", body = Envelope<PostPage>),
+        (status = 200, description = "A page of posts, with the order it was made in (and the live service's `posts`, `page`, `count`, `has_more`).", body = DataWith<PostPage, FeedKeys>),
         (status = 304, description = "Not modified since the `ETag` the request names (anonymous first pages)."),
     ),
 )]
@@ -161,20 +186,63 @@ pub async fn feed(
     Query(p, _): Query<FeedParams, Native>,
     l: List,
 ) -> Answer {
+    feed_page(&s, viewer, p, l).await
+}
+
+/// The public feed under the live service's other list route: the same posts, orders, filters
+/// and answer as `GET /api/feed` (it pages with `offset` there).
+#[utoipa::path(get, path = "/posts", tag = NATIVE,
+    operation_id = "native_list_posts",
+    params(FeedParams, PageParams),
+    responses(
+        (status = 200, description = "A page of posts, as `GET /api/feed` answers it.", body = DataWith<PostPage, FeedKeys>),
+    ),
+)]
+pub async fn list(
+    State(s): State<SharedState>,
+    viewer: Viewer,
+    Query(p, _): Query<FeedParams, Native>,
+    l: List,
+) -> Answer {
+    feed_page(&s, viewer, p, l).await
+}
+
+async fn feed_page(s: &SharedState, viewer: Viewer, p: FeedParams, l: List) -> Answer {
     let sort = FeedSort::parse(p.sort.as_deref())?;
     let window = TopWindow::parse(p.t.as_deref())?;
     let (limit, cursor) = l.page(20)?;
+    let number = match p.page {
+        Some(0) => return Err(Error::validation("page", "pages are numbered from 1").into()),
+        n => n.unwrap_or(1),
+    };
+    let offset = (number - 1)
+        .saturating_mul(limit as u64)
+        .saturating_add(p.offset.unwrap_or(0));
+    let category = p
+        .category
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .map(Category::parse)
+        .transpose()
+        .map_err(Error::from)?;
     let q = FeedQuery {
         sort,
         window,
         limit,
         cursor: cursor.map(str::to_owned),
-        offset: 0,
-        category: None,
+        offset: usize::try_from(offset).unwrap_or(usize::MAX),
+        category,
     };
     let page = s.services.feeds.feed(q, viewer.key()).await?;
     let sort = p.sort.unwrap_or_else(|| "hot".into()).to_ascii_lowercase();
-    Ok(l.answer::<Posts, _, Post>(&s, &page, Some(&sort)))
+    let body = page_body::<Posts, _, Post>(&page).sorted(&sort);
+    let live = s.live_keys.then(|| FeedKeys {
+        posts: page.items.iter().map(LivePost::from).collect(),
+        page: number,
+        count: page.items.len(),
+        has_more: page.next_cursor.is_some(),
+    });
+    Ok(l.body(s, page.next_cursor.as_deref(), DataWith::new(body, live)))
 }
 
 /// A vote.
@@ -191,7 +259,7 @@ pub struct VoteBody {
     params(("id" = String, Path, description = "The post's id.")),
     request_body(content = VoteBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "The post's numbers and the caller's vote now.", body = Envelope<views::Vote>),
+        (status = 200, description = "The post's numbers and the caller's vote now.", body = DataWith<views::Vote, VoteKeys>),
     ),
     security(("bearer" = [])),
 )]
@@ -203,7 +271,18 @@ pub async fn vote(
 ) -> Answer {
     let v = VoteType::parse(&b.vote_type).map_err(crate::Error::from)?;
     let vote = s.services.reactions.vote(&a, &id, v).await?;
-    Ok(Data(views::Vote::from(&vote)).into_response())
+    // The live service's words for what the call did.
+    let live = s.live_keys.then(|| VoteKeys {
+        action: vote.change.as_str(),
+        message: match (vote.change, v) {
+            (VoteChange::Removed, _) => "Vote removed".to_owned(),
+            (VoteChange::Changed, VoteType::Up) => "Changed to upvote".to_owned(),
+            (VoteChange::Changed, VoteType::Down) => "Changed to downvote".to_owned(),
+            (_, VoteType::Up) => "Upvoted! 🤖".to_owned(),
+            (_, VoteType::Down) => "Downvoted! 🤖".to_owned(),
+        },
+    });
+    Ok(axum::Json(DataWith::new(views::Vote::from(&vote), live)).into_response())
 }
 
 /// A comment, or a reply to one.
@@ -222,7 +301,7 @@ pub struct CommentBody {
     params(("id" = String, Path, description = "The post's id.")),
     request_body(content = CommentBody, content_type = "application/json"),
     responses(
-        (status = 201, description = "The comment.", body = Envelope<views::Comment>),
+        (status = 201, description = "The comment (and the live service's `comment` row).", body = DataWith<views::Comment, CommentKeys>),
     ),
     security(("bearer" = [])),
 )]
@@ -237,7 +316,11 @@ pub async fn comment(
         .comments
         .create(&a, &id, &b.content, b.parent_id.as_deref())
         .await?;
-    Ok(Created(views::Comment::from(&c)).into_response())
+    let live = s.live_keys.then(|| CommentKeys {
+        comment: LiveComment::from(&c),
+    });
+    let body = DataWith::new(views::Comment::from(&c), live);
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 /// The order of comments, and which of them.
@@ -256,7 +339,7 @@ pub struct CommentParams {
     operation_id = "native_comments",
     params(("id" = String, Path, description = "The post's id."), CommentParams, PageParams),
     responses(
-        (status = 200, description = "A page of comments.", body = Envelope<CommentPage>),
+        (status = 200, description = "A page of comments, threads in order (and the live service's `comments`).", body = DataWith<CommentPage, CommentsKeys>),
     ),
 )]
 pub async fn comments(
@@ -273,7 +356,11 @@ pub async fn comments(
         .comments
         .list(&id, sort, limit, cursor, scope)
         .await?;
-    Ok(l.answer::<Comments, _, views::Comment>(&s, &page, None))
+    let live = s.live_keys.then(|| CommentsKeys {
+        comments: page.items.iter().map(LiveComment::from).collect(),
+    });
+    let body = DataWith::new(page_body::<Comments, _, views::Comment>(&page), live);
+    Ok(l.body(&s, page.next_cursor.as_deref(), body))
 }
 
 /// Delete a comment: its author or the post's may. A comment with replies stays as

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use axum::Json;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -41,15 +41,6 @@ impl<T: Serialize> IntoResponse for Data<T> {
             data: self.0,
         })
         .into_response()
-    }
-}
-
-/// A successful answer with `201 Created`.
-pub struct Created<T>(pub T);
-
-impl<T: Serialize> IntoResponse for Created<T> {
-    fn into_response(self) -> Response {
-        (StatusCode::CREATED, Data(self.0)).into_response()
     }
 }
 
@@ -96,6 +87,16 @@ pub struct PageBody<'a, K, J> {
     next_cursor: Option<&'a str>,
     sort: Option<&'a str>,
     key: PhantomData<K>,
+}
+
+impl<'a, K, J> PageBody<'a, K, J> {
+    /// The page with the order it was made in.
+    pub fn sorted(self, sort: &'a str) -> Self {
+        PageBody {
+            sort: Some(sort),
+            ..self
+        }
+    }
 }
 
 /// The pages answered here, by name: utoipa reads `body = PageBody<K, J>` as a generic type to
