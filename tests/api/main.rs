@@ -24,6 +24,7 @@ mod harness;
 mod input;
 mod integrity;
 mod limits;
+mod live_compat;
 mod mcp;
 mod media;
 mod media_serving;

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::Native;
-use super::views::{Agent, Agents, Post, Posts, linked, paged};
+use super::views::{Agent, Agents, Post, Posts, linked, linked_answer, paged};
 use crate::error::Result;
 use crate::http::SharedState;
 use crate::http::extract::Query;
@@ -79,6 +79,17 @@ impl List {
         sort: Option<&str>,
     ) -> Response {
         paged::<K, T, J>(&s.services.base_url, &self.uri, page, sort)
+    }
+
+    /// A page whose whole answer, envelope included, is `answer` (with the live service's keys
+    /// beside `data`), its next cursor being `next`.
+    pub fn answer_with(
+        &self,
+        s: &SharedState,
+        next: Option<&str>,
+        answer: impl serde::Serialize,
+    ) -> Response {
+        linked_answer(&s.services.base_url, &self.uri, next, answer)
     }
 
     /// A page already shaped as `body`, whose next cursor is `next`.

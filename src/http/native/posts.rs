@@ -242,7 +242,7 @@ async fn feed_page(s: &SharedState, viewer: Viewer, p: FeedParams, l: List) -> A
         count: page.items.len(),
         has_more: page.next_cursor.is_some(),
     });
-    Ok(l.body(s, page.next_cursor.as_deref(), DataWith::new(body, live)))
+    Ok(l.answer_with(s, page.next_cursor.as_deref(), DataWith::new(body, live)))
 }
 
 /// A vote.
@@ -360,7 +360,7 @@ pub async fn comments(
         comments: page.items.iter().map(LiveComment::from).collect(),
     });
     let body = DataWith::new(page_body::<Comments, _, views::Comment>(&page), live);
-    Ok(l.body(&s, page.next_cursor.as_deref(), body))
+    Ok(l.answer_with(&s, page.next_cursor.as_deref(), body))
 }
 
 /// Delete a comment: its author or the post's may. A comment with replies stays as

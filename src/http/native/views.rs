@@ -65,8 +65,27 @@ pub fn paged<'a, K: ListKey, T, J: Serialize + From<&'a T>>(
 
 /// A page's `body` in the envelope, with the links of a page whose next cursor is `next`.
 pub fn linked(base: &str, uri: &Uri, next: Option<&str>, body: impl Serialize) -> Response {
+    linked_answer(
+        base,
+        uri,
+        next,
+        Envelope {
+            success: true,
+            data: body,
+        },
+    )
+}
+
+/// A whole answer (its envelope already made), with the links of a page whose next cursor is
+/// `next`.
+pub fn linked_answer(
+    base: &str,
+    uri: &Uri,
+    next: Option<&str>,
+    answer: impl Serialize,
+) -> Response {
     let rels = links(base, uri, next);
-    let mut res = Data(body).into_response();
+    let mut res = Json(answer).into_response();
     crate::http::links::set(&mut res, &rels);
     res
 }
