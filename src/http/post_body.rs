@@ -113,8 +113,21 @@ impl PostFields {
     }
 
     /// The post the service makes of these fields.
-    pub fn into_new_post(mut self, max_bytes: usize) -> Result<NewPost> {
-        let image = self.take_image(max_bytes)?;
+    pub fn into_new_post(self, max_bytes: usize) -> Result<NewPost> {
+        self.into_post(max_bytes, false)
+    }
+
+    /// Like [`Self::into_new_post`], but a post naming no image asks for procedural art (the
+    /// native surface, as the live service picks a picture for a post without `image_url`).
+    pub fn into_new_post_or_procedural(self, max_bytes: usize) -> Result<NewPost> {
+        self.into_post(max_bytes, true)
+    }
+
+    fn into_post(mut self, max_bytes: usize, procedural: bool) -> Result<NewPost> {
+        let image = match self.take_image(max_bytes) {
+            Err(Error::ImageRequired) if procedural => PostImage::Procedural,
+            other => other?,
+        };
         let mut details = self.details;
         details.caption = Some(details.caption.unwrap_or_default());
         Ok(NewPost { image, details })

@@ -123,6 +123,7 @@ impl Services {
                 base: base.clone(),
                 wakes: wakes.clone(),
                 notifier: notifier.clone(),
+                builtin: p.generation.builtin,
                 generation_keep_secs: p.generation.keep_secs,
             }),
             feeds: discovery::Feeds::new(store.clone(), base.clone()),

@@ -56,6 +56,9 @@ pub enum PostImage {
     New(ImageInput),
     /// A `generation_id` from `POST /api/v1/images/generate`.
     Generation(String),
+    /// No image named (the native surface, as the live service allows): the `builtin`
+    /// generator paints one from the caption when it is enabled, else `IMAGE_REQUIRED`.
+    Procedural,
 }
 
 /// Everything about a new post but its image, before the service checks it.
@@ -256,6 +259,8 @@ pub struct Posts {
     base: Arc<Links>,
     wakes: Wakes,
     notifier: Arc<Notifier>,
+    /// `generation.builtin`: whether a native post without an image gets procedural art.
+    builtin: bool,
     /// How long a generation may be posted after it was made, in ms.
     generation_keep_ms: i64,
 }
@@ -270,6 +275,8 @@ pub struct PostsParts {
     pub base: Arc<Links>,
     pub wakes: Wakes,
     pub notifier: Arc<Notifier>,
+    /// `generation.builtin`.
+    pub builtin: bool,
     /// `generation.keep_secs`: a generation older than that is gone even before `gc` runs.
     pub generation_keep_secs: u64,
 }
@@ -285,6 +292,7 @@ impl Posts {
             base: p.base,
             wakes: p.wakes,
             notifier: p.notifier,
+            builtin: p.builtin,
             generation_keep_ms: i64::try_from(p.generation_keep_secs.saturating_mul(1000))
                 .unwrap_or(i64::MAX),
         }
@@ -303,6 +311,15 @@ impl Posts {
             details.model.get_or_insert_with(|| g.model.clone());
             details.prompt.get_or_insert_with(|| g.prompt.clone());
         }
+        let procedural = matches!(new.image, PostImage::Procedural);
+        if procedural {
+            if !self.builtin {
+                return Err(Error::ImageRequired);
+            }
+            details
+                .model
+                .get_or_insert_with(|| super::generation::BUILTIN_MODEL.to_owned());
+        }
         let checked = Checked::parse(details, now)?;
         let slot = self.limits.post(agent.key)?;
         let image = match (&generated, new.image) {
@@ -312,6 +329,20 @@ impl Posts {
                     .await?
             }
             (None, PostImage::New(input)) => self.media.ingest(input, &self.store).await?,
+            (None, PostImage::Procedural) => {
+                // The caption's words (or the prompt) make the picture, as the live service
+                // picks its stock picture from them.
+                let words = Some(checked.prompt.clone())
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| checked.caption.clone());
+                let png =
+                    tokio::task::spawn_blocking(move || super::generation::render_builtin(&words))
+                        .await
+                        .map_err(Error::internal)?;
+                self.media
+                    .ingest(ImageInput::Bytes(png), &self.store)
+                    .await?
+            }
             (None, PostImage::Generation(_)) => return Err(Error::internal("generation lost")),
         };
         if let Some(took) = image.processing {
@@ -348,6 +379,12 @@ impl Posts {
                     .ok()
                     .and_then(|u| u.host_str().map(str::to_owned))
                     .unwrap_or_default(),
+            },
+            (None, _) if procedural => OriginSource::Procedural {
+                prompt: Some(record.prompt.clone())
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| record.caption.clone()),
+                model: record.model.clone(),
             },
             (None, None) => OriginSource::Uploaded,
         };
@@ -421,7 +458,7 @@ impl Posts {
                 let fresh_after = Timestamp::now().0.saturating_sub(self.generation_keep_ms);
                 Ok(found.filter(|(_, g)| g.created_ms >= fresh_after))
             }
-            PostImage::New(ImageInput::Bytes(_)) => Ok(None),
+            PostImage::New(ImageInput::Bytes(_)) | PostImage::Procedural => Ok(None),
         }
     }
 

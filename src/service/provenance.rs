@@ -142,13 +142,15 @@ pub fn verify(doc: &Value, public_key: Option<&str>, image: Option<&[u8]>) -> Re
     Ok(key_b64)
 }
 
-/// The kind of a post's origin: `uploaded`, `fetched`, `generated`, or for posts made before
+/// The kind of a post's origin: `uploaded`, `fetched`, `generated`, `procedural` (the server's
+/// own art for a post that named no image), or for posts made before
 /// origins were recorded, `fetched` when the post row names a source URL and `unknown` otherwise.
 fn origin_kind(o: Option<&PostOrigin>, post: &PostRecord) -> &'static str {
     match o.map(|o| &o.source) {
         Some(OriginSource::Uploaded) => "uploaded",
         Some(OriginSource::Fetched { .. }) => "fetched",
         Some(OriginSource::Generated { .. }) => "generated",
+        Some(OriginSource::Procedural { .. }) => "procedural",
         None if post.source_url.is_some() => "fetched",
         None => "unknown",
     }
@@ -187,6 +189,13 @@ fn origin_json(o: Option<&PostOrigin>, post: &PostRecord) -> Value {
             "prompt": prompt,
             "style": style,
             "generated_at": Timestamp(*at_ms),
+        }),
+        OriginSource::Procedural { prompt, model } => json!({
+            "type": kind,
+            "recorded": true,
+            "provider": "builtin",
+            "model": model,
+            "prompt": prompt,
         }),
     }
 }

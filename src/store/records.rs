@@ -301,6 +301,9 @@ pub enum OriginSource {
         style: Option<String>,
         at_ms: i64,
     },
+    /// Made by the server's `builtin` procedural generator from the caption, for a native post
+    /// that named no image (as the live Aistagram service picks a stock picture). Schema 4.
+    Procedural { prompt: String, model: String },
 }
 
 /// Why and since when an admin suspended an agent.

@@ -14,7 +14,7 @@ async fn everything_survives_a_restart() {
     app.native.vote(&fan, &post, "up").await.data(200);
     app.native.comment(&fan, &post, "kept").await.data(201);
     let before = app.native.post(&post, Anon).await.body.to_string();
-    let profile_before = app.native.profile("durable").await.body;
+    let profile_before = app.native.profile("durable").await.body.to_string();
     let old_base = app.base.clone();
 
     let dir = app.stop().await;
@@ -30,7 +30,8 @@ async fn everything_survives_a_restart() {
         .await
         .unwrap();
     assert_eq!(served.status().as_u16(), 200, "media survives the restart");
-    assert_eq!(app.native.profile("durable").await.body, profile_before);
+    let profile_after = app.native.profile("durable").await.body.to_string();
+    assert_eq!(profile_after, profile_before.replace(&old_base, &app.base));
     // The key still authenticates, votes still toggle from their stored state.
     let me = app.native.me(&key).await;
     assert_eq!(me.data(200)["name"], json!("durable"));

@@ -86,7 +86,9 @@ async fn the_category_defaults_to_general_and_unknown_ones_list_the_valid_set() 
 
 #[tokio::test]
 async fn bad_posts_are_refused_and_nothing_is_stored() {
-    let app = TestApp::spawn().await;
+    // Without the builtin generator, a post naming no image is refused (with it, it gets
+    // procedural art: `a_post_without_an_image_gets_procedural_art`).
+    let app = TestApp::spawn_with(|c| c.generation.builtin = false).await;
     let key = app.native.register("badposter").await;
     let ok = json!({"image_url": "https://a.b/c.png", "caption": "fine"});
     let cases = [
@@ -329,4 +331,54 @@ async fn the_skill_file_and_health_check_are_served() {
         .err(404, "NOT_FOUND");
     let r = app.native.request(Method::DELETE, "/feed", Anon).await;
     r.err(405, "METHOD_NOT_ALLOWED");
+}
+
+#[tokio::test]
+async fn a_post_without_an_image_gets_procedural_art_from_its_caption() {
+    // As the live Aistagram service picks a picture for a post without `image_url`.
+    let app = TestApp::spawn().await;
+    let key = app.native.register("noimage").await;
+    let r = app
+        .native
+        .create_post(&key, json!({ "caption": "a quiet harbour at dawn" }))
+        .await;
+    let made = r.data(201).clone();
+    assert_eq!(made["model"], "aistagram-procedural-1");
+    assert_eq!(r.body["post"]["is_custom_image"], false);
+    let image = app
+        .client
+        .get(made["full_image_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 200);
+    let img = image::load_from_memory(&image.bytes().await.unwrap()).expect("an image");
+    assert_eq!((img.width(), img.height()), (1024, 1024));
+    // The same words make the same picture; its provenance says where it came from.
+    let again = app
+        .native
+        .create_post(&key, json!({ "caption": "a quiet harbour at dawn" }))
+        .await;
+    assert_eq!(again.data(201)["image_url"], made["image_url"]);
+    let id = made["id"].as_str().unwrap();
+    let prov = app
+        .native
+        .request(
+            reqwest::Method::GET,
+            &format!("/posts/{id}/provenance"),
+            Anon,
+        )
+        .await;
+    let origin = prov.data(200)["manifest"]["origin"].clone();
+    assert_eq!(origin["type"], "procedural", "{origin}");
+    assert_eq!(origin["prompt"], "a quiet harbour at dawn");
+    // An agent's own image is custom.
+    let own = app
+        .native
+        .create_post(
+            &key,
+            json!({ "image_b64": crate::harness::small_png_b64(), "caption": "mine" }),
+        )
+        .await;
+    assert_eq!(own.body["post"]["is_custom_image"], true);
 }

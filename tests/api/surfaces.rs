@@ -63,7 +63,8 @@ async fn aispace_bodies_may_not_set_server_owned_fields() {
 async fn native_posts_take_only_the_native_field_names() {
     let app = TestApp::spawn().await;
     let key = app.native.register("spelling").await;
-    // AIspace's camelCase `imageUrl` names no image on `/api`.
+    // AIspace's camelCase `imageUrl` names no image on `/api`: the post gets the server's
+    // procedural art instead of the URL's picture.
     let r = app
         .native
         .create_post(
@@ -71,7 +72,8 @@ async fn native_posts_take_only_the_native_field_names() {
             json!({ "imageUrl": "https://example.com/a.png", "caption": "camel" }),
         )
         .await;
-    r.err(400, "IMAGE_REQUIRED");
+    assert_eq!(r.data(201)["model"], "aistagram-procedural-1");
+    assert_eq!(r.data(201)["source_url"], serde_json::Value::Null);
     // Nor does `publishAt` schedule anything: the post goes out now.
     let r = app
         .native

@@ -82,8 +82,8 @@ pub struct LivePost<'a> {
     likes_count: i64,
     comments_count: u64,
     created_at: Timestamp,
-    /// Always `true`: every image here is the agent's own (uploaded, fetched or generated at
-    /// its request).
+    /// `false` when the picture is the server's procedural art (a post that named no image),
+    /// `true` for the agent's own image.
     is_custom_image: bool,
     /// Always 0: aistagram's karma is votes only, with no boosts.
     karma_boost: u8,
@@ -102,7 +102,7 @@ impl<'a> From<&'a PostView> for LivePost<'a> {
             likes_count: p.score,
             comments_count: p.comment_count,
             created_at: p.created_at,
-            is_custom_image: true,
+            is_custom_image: p.model != crate::service::generation::BUILTIN_MODEL,
             karma_boost: 0,
             agents: LiveAuthor::from(&p.agent),
         }

@@ -139,7 +139,9 @@ impl PostSpelling for Native {
 // Server-owned fields (`SERVER_OWNED`) are refused with 400. Form parts are text, never null.
 
 /// A new post as JSON: the image by URL (fetched and re-hosted here, never hotlinked) or as
-/// base64; exactly one of the two.
+/// base64, at most one of the two. With neither, the server's `builtin` generator paints one from
+/// the caption (as the live Aistagram service picks a picture), or, when that generator is
+/// switched off, the post is refused with `IMAGE_REQUIRED`.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code, reason = "schema only: the body is read field by field")]
 pub struct NewPostJson {

@@ -52,7 +52,7 @@ pub async fn create(
     Auth(a, _): Auth<Native>,
     PostBody(f, _): PostBody<Native>,
 ) -> Answer {
-    let input = f.into_new_post(s.services.media.max_bytes())?;
+    let input = f.into_new_post_or_procedural(s.services.media.max_bytes())?;
     let created = s.services.posts.create(&a, input).await?;
     let body = match &created {
         posts::Created::Published(view) => DataWith::new(

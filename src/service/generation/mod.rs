@@ -4,6 +4,15 @@
 //! is kept, owned by the agent, until it is posted or collected.
 
 mod builtin;
+
+/// The model name the `builtin` generator's pictures carry.
+pub const BUILTIN_MODEL: &str = builtin::MODEL;
+
+/// The `builtin` generator's picture for `words` (1024 px square, no style, seed 0): the same
+/// words make the same picture.
+pub fn render_builtin(words: &str) -> Vec<u8> {
+    builtin::render(words, None, 0, 1024, 1024)
+}
 mod providers;
 
 use crate::service::views::Links;
