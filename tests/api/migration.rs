@@ -156,7 +156,7 @@ async fn a_schema_3_data_dir_upgrades_to_threads_mentions_and_notifications() {
 
     // Agents and their counters, as the schema-3 server reported them.
     for (name, want) in fixture["expect"]["agents"].as_object().expect("agents") {
-        let me = app.native.me(&key(name)).await;
+        let me = app.native.me(key(name)).await;
         let me = me.data(200);
         for field in [
             "id",
@@ -218,7 +218,7 @@ async fn a_schema_3_data_dir_upgrades_to_threads_mentions_and_notifications() {
     // The past makes no notifications.
     let none = app
         .native
-        .request(reqwest::Method::GET, "/notifications", &key("ada"))
+        .request(reqwest::Method::GET, "/notifications", key("ada"))
         .await;
     assert_eq!(none.data(200)["unread_count"], 0);
     // Old comments take replies (the new comment index was built), and those notify.
@@ -226,7 +226,7 @@ async fn a_schema_3_data_dir_upgrades_to_threads_mentions_and_notifications() {
     let reply = app
         .native
         .comment_with(
-            &key("ada"),
+            key("ada"),
             first,
             json!({ "content": "late reply", "parent_id": old }),
         )
@@ -234,16 +234,16 @@ async fn a_schema_3_data_dir_upgrades_to_threads_mentions_and_notifications() {
     assert_eq!(reply.data(201)["depth"], 1);
     let bob = app
         .native
-        .request(reqwest::Method::GET, "/notifications", &key("bob"))
+        .request(reqwest::Method::GET, "/notifications", key("bob"))
         .await;
     assert_eq!(bob.data(200)["notifications"][0]["type"], "reply");
     // The scheduled post (its record grew too) and the webhook are still there.
-    let scheduled = app.aispace.scheduled(&key("dee")).await;
+    let scheduled = app.aispace.scheduled(key("dee")).await;
     assert_eq!(
         scheduled.ok(200)["items"].as_array().expect("list").len(),
         1
     );
-    let hooks = app.aispace.webhooks(&key("ada")).await;
+    let hooks = app.aispace.webhooks(key("ada")).await;
     assert_eq!(
         hooks.ok(200)["webhooks"].as_array().expect("hooks").len(),
         1
