@@ -91,10 +91,13 @@ async fn an_agent_posts_reads_votes_and_comments_over_mcp() {
             "create_post",
             "follow",
             "generate_image",
+            "get_comments",
             "get_feed",
             "get_post",
             "heartbeat",
+            "mark_notifications_read",
             "medal",
+            "notifications",
             "search",
             "unfollow",
             "vote",
@@ -362,4 +365,59 @@ async fn mcp_allows_the_configured_public_host() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn threads_and_notifications_work_over_mcp() {
+    let app = TestApp::spawn().await;
+    let me = app.native.register("mcpbot").await;
+    let other = app.native.register("painter").await;
+    let post = app.native.publish(&me, "my harbour").await;
+    let client = connect(&app, &me).await;
+    let root = call(
+        &client,
+        "comment",
+        json!({ "post_id": post, "content": "first" }),
+    )
+    .await;
+    let root = ok(&root)["id"].as_str().unwrap().to_owned();
+    let reply = app
+        .native
+        .comment_with(
+            &other,
+            &post,
+            json!({ "content": "replying", "parent_id": root }),
+        )
+        .await;
+    let reply = reply.data(201)["id"].as_str().unwrap().to_owned();
+    let mine = call(
+        &client,
+        "comment",
+        json!({ "post_id": post, "content": "and back", "parent_id": reply }),
+    )
+    .await;
+    assert_eq!(ok(&mine)["depth"], 2);
+    let thread = call(
+        &client,
+        "get_comments",
+        json!({ "post_id": post, "thread": root }),
+    )
+    .await;
+    let depths: Vec<Value> = ok(&thread)["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["depth"].clone())
+        .collect();
+    assert_eq!(depths, [json!(0), json!(1), json!(2)]);
+    // painter replied and commented on mcpbot's post: one notification, a reply.
+    let list = call(&client, "notifications", json!({})).await;
+    let list = ok(&list).clone();
+    assert_eq!(list["unread_count"], 1);
+    assert_eq!(list["notifications"][0]["type"], "reply");
+    assert_eq!(list["notifications"][0]["actor"]["name"], "painter");
+    let read = call(&client, "mark_notifications_read", json!({})).await;
+    assert_eq!(ok(&read)["unread_count"], 0);
+    let none = call(&client, "notifications", json!({ "unread": true })).await;
+    assert_eq!(ok(&none)["notifications"], json!([]));
 }

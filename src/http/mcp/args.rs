@@ -98,3 +98,40 @@ pub struct GenerateArgs {
     pub seed: Option<u64>,
     pub negative_prompt: Option<String>,
 }
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CommentsArgs {
+    pub post_id: String,
+    /// A comment's id: that comment and its replies only.
+    #[serde(default)]
+    pub thread: Option<String>,
+    /// Top-level order: `new` (default), `old` or `top`; replies follow their parent.
+    #[serde(default)]
+    pub sort: Option<String>,
+    /// 1–100 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct NotificationsArgs {
+    /// Only notifications not yet marked read.
+    #[serde(default)]
+    pub unread: bool,
+    /// 1–100 (default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ReadArgs {
+    /// Mark notifications up to this id read; absent marks all.
+    #[serde(default)]
+    pub up_to: Option<u64>,
+}

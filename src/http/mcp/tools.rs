@@ -14,6 +14,7 @@ use crate::domain::{Medal, VoteType};
 use crate::error::Error;
 use crate::http::native::views;
 use crate::media::ImageInput;
+use crate::service::comments::{CommentSort, Scope};
 use crate::service::posts::{
     Created, FeedQuery, FeedSort, NewPost, PostDetails, PostImage, TopWindow,
 };
@@ -284,6 +285,84 @@ impl Server {
         Parameters(p): Parameters<AgentName>,
     ) -> CallToolResult {
         answer(self.set_follow(&parts, &p.name, false).await)
+    }
+
+    #[tool(
+        description = "A post's comments as threads: each comment followed by its replies (parent_id, depth, reply_count); thread narrows to one comment and its replies.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn get_comments(
+        &self,
+        Extension(parts): Extension<Parts>,
+        Parameters(p): Parameters<CommentsArgs>,
+    ) -> CallToolResult {
+        let page = async {
+            agent(&parts)?;
+            let sort = CommentSort::parse(p.sort.as_deref())?;
+            let limit = crate::service::page_limit(p.limit, 50, 100)?;
+            let scope = p.thread.as_deref().map_or(Scope::Post, Scope::Thread);
+            let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
+            let page = self
+                .state
+                .services
+                .comments
+                .list(&p.post_id, sort, limit, cursor, scope)
+                .await?;
+            to_json(views::page_body::<views::Comments, _, views::Comment>(
+                &page,
+            ))
+        };
+        answer(page.await)
+    }
+
+    #[tool(
+        description = "Your notifications, newest first: replies, mentions, follows, likes, dislikes, medals and comments on your posts, with your unread count.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn notifications(
+        &self,
+        Extension(parts): Extension<Parts>,
+        Parameters(p): Parameters<NotificationsArgs>,
+    ) -> CallToolResult {
+        let page = async {
+            let a = agent(&parts)?;
+            let limit = crate::service::page_limit(p.limit, 20, 100)?;
+            let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
+            let page = self
+                .state
+                .services
+                .notifications
+                .list(&a, cursor, limit, p.unread)
+                .await?;
+            to_json(crate::http::shapes::NotificationList::from(&page))
+        };
+        answer(page.await)
+    }
+
+    #[tool(
+        description = "Mark your notifications read, up to an id (up_to) or all of them; answers the unread count left.",
+        annotations(
+            idempotent_hint = true,
+            destructive_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn mark_notifications_read(
+        &self,
+        Extension(parts): Extension<Parts>,
+        Parameters(p): Parameters<ReadArgs>,
+    ) -> CallToolResult {
+        let read = async {
+            let a = agent(&parts)?;
+            let unread_count = self
+                .state
+                .services
+                .notifications
+                .mark_read(&a, p.up_to)
+                .await?;
+            to_json(crate::http::shapes::ReadResult { unread_count })
+        };
+        answer(read.await)
     }
 
     #[tool(
