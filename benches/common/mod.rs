@@ -58,9 +58,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(rt: &Runtime, data_dir: PathBuf) -> Server {
-        let app = rt
-            .block_on(App::build(config(data_dir)))
-            .expect("server starts");
+        Self::start_with(rt, config(data_dir))
+    }
+
+    /// A server with a configuration of the benchmark's making.
+    pub fn start_with(rt: &Runtime, cfg: Config) -> Server {
+        let app = rt.block_on(App::build(cfg)).expect("server starts");
         let base = format!("http://{}", app.addr());
         let services = app.services();
         let (stop, stopped) = oneshot::channel::<()>();
