@@ -15,6 +15,10 @@ struct Derived {
     agent_ids: BTreeSet<(u128, u64)>,
     keys: BTreeSet<([u8; 32], u64)>,
     post_ids: BTreeSet<(u128, u64)>,
+    /// `comment uuid -> (post, comment seq)`.
+    comment_ids: BTreeSet<(u128, (u64, u64))>,
+    /// Each agent's notification counters, from its notifications and read mark.
+    notify_state: BTreeMap<u64, NotifyState>,
     agent_posts: BTreeSet<(u64, u64)>,
     post_stats: BTreeMap<u64, PostStats>,
     hot: BTreeSet<(i64, u64)>,
@@ -155,6 +159,8 @@ pub fn repair_integrity(tx: &WriteTx) -> Result<()> {
     refill!(AGENT_IDS, &want.agent_ids, |(id, k)| (*id, k));
     refill!(API_KEYS, &want.keys, |(h, k)| (h, k));
     refill!(POST_IDS, &want.post_ids, |(id, k)| (*id, k));
+    refill!(COMMENT_IDS, &want.comment_ids, |(id, k)| (*id, k));
+    refill!(NOTIFY_STATE, &want.notify_state, |(k, v)| (*k, v));
     refill!(AGENT_POSTS, &want.agent_posts, |k| (*k, &()));
     refill!(FEED_HOT, &want.hot, |k| (*k, &()));
     refill!(FEED_TOP, &want.top, |k| (*k, &()));
@@ -270,6 +276,7 @@ fn derive<T: Tx>(tx: &T) -> Result<(Derived, Dangling)> {
         d.post_stats.insert(*k, PostStats::default());
     }
     derive_reactions(tx, &agents, &posts, &mut d, &mut bad)?;
+    derive_notifications(tx, &mut d)?;
     for (k, p) in &posts {
         derive_post(*k, p, &mut d);
     }
@@ -342,6 +349,7 @@ fn derive_reactions<T: Tx>(
         }
     }
     for ((post, seq), c) in rows(tx, COMMENTS, |k, c: CommentRecord| (k, c))? {
+        d.comment_ids.insert((c.id, (post, seq)));
         // A deleted comment counts for nobody, and its author may be gone.
         if c.deleted {
             if !d.post_stats.contains_key(&post) {
@@ -435,6 +443,8 @@ fn stored<T: Tx>(tx: &T) -> Result<Derived> {
         agent_ids: rows(tx, AGENT_IDS, |k, v| (k, v))?.into_iter().collect(),
         keys: rows(tx, API_KEYS, |k, v| (k, v))?.into_iter().collect(),
         post_ids: rows(tx, POST_IDS, |k, v| (k, v))?.into_iter().collect(),
+        comment_ids: rows(tx, COMMENT_IDS, |k, v| (k, v))?.into_iter().collect(),
+        notify_state: rows(tx, NOTIFY_STATE, |k, v| (k, v))?.into_iter().collect(),
         agent_posts: rows(tx, AGENT_POSTS, |k, _| k)?.into_iter().collect(),
         post_stats: rows(tx, POST_STATS, |k, s| (k, s))?.into_iter().collect(),
         hot: set(rows(tx, FEED_HOT, |k, _| k)?),
@@ -476,6 +486,8 @@ fn differences(want: &Derived, have: &Derived) -> Vec<String> {
         agent_ids => "agent id lookups",
         keys => "API key lookups",
         post_ids => "post id lookups",
+        comment_ids => "comment id lookups",
+        notify_state => "notification counters",
         agent_posts => "agents' post lists",
         post_stats => "post counters (votes, comments)",
         hot => "hot feed ranks",
@@ -495,4 +507,31 @@ fn differences(want: &Derived, have: &Derived) -> Vec<String> {
         webhook_due => "webhook deliveries' due times",
     );
     out
+}
+
+/// Each agent's notification counters: the read mark stays as stored (it is the agent's own
+/// choice), the counts follow from the notifications kept.
+fn derive_notifications<T: Tx>(tx: &T, d: &mut Derived) -> Result<()> {
+    let marks: BTreeMap<u64, u64> = rows(tx, NOTIFY_STATE, |k, s: NotifyState| (k, s.read_upto))?
+        .into_iter()
+        .collect();
+    for ((agent, seq), _) in rows(tx, NOTIFICATIONS, |k, n: Notification| (k, n))? {
+        let read_upto = marks.get(&agent).copied().unwrap_or(0);
+        let s = d.notify_state.entry(agent).or_insert(NotifyState {
+            read_upto,
+            ..NotifyState::default()
+        });
+        s.total += 1;
+        if seq > read_upto {
+            s.unread += 1;
+        }
+    }
+    // An agent whose notifications all went keeps its read mark with zero counts.
+    for (agent, read_upto) in marks {
+        d.notify_state.entry(agent).or_insert(NotifyState {
+            read_upto,
+            ..NotifyState::default()
+        });
+    }
+    Ok(())
 }
