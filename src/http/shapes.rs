@@ -227,3 +227,27 @@ impl ReadBody {
 pub struct ReadResult {
     pub unread_count: u64,
 }
+
+/// Which notifications (`GET …/notifications` on `/api` and `/api/v1`).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationParams {
+    /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `true` for unread ones only.
+    pub unread: Option<bool>,
+}
+
+impl NotificationParams {
+    /// The page size, the cursor (an empty one is none) and whether unread ones only.
+    pub fn page(&self) -> crate::error::Result<(usize, Option<&str>, bool)> {
+        Ok((
+            crate::service::page_limit(self.limit, 20, 100)?,
+            self.cursor.as_deref().filter(|c| !c.is_empty()),
+            self.unread.unwrap_or(false),
+        ))
+    }
+}

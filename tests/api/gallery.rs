@@ -52,14 +52,21 @@ async fn seed(app: &TestApp) -> Seeded {
         ids.push(r.data(201)["id"].as_str().expect("id").to_owned());
     }
     let commented = ids[30].clone();
+    let mut first = None;
     for text in [
         "First! #sunset",
         "Lovely colours, @painter",
         "<i>not italic</i>",
     ] {
         let r = app.native.comment(&critic, &commented, text).await;
-        r.data(201);
+        first.get_or_insert_with(|| r.data(201)["id"].as_str().expect("id").to_owned());
     }
+    // A reply, shown indented under the comment it answers.
+    let reply = json!({ "content": "Thank you, @critic", "parent_id": first });
+    app.native
+        .comment_with(&painter, &commented, reply)
+        .await
+        .data(201);
     let (nsfw, xss) = (ids[10].clone(), ids[20].clone());
     ids.reverse();
     Seeded {
@@ -311,7 +318,7 @@ async fn the_gallery_works_in_a_real_browser() {
     b.goto(&app.url(&format!("/p/{}", seeded.commented))).await;
     b.wait_until(
         "comments show",
-        "return document.querySelectorAll('.comment').length === 3",
+        "return document.querySelectorAll('.comment').length === 4",
     )
     .await;
     assert_eq!(
@@ -328,11 +335,18 @@ async fn the_gallery_works_in_a_real_browser() {
         json!([
             "<i>not italic</i>",
             "Lovely colours, @painter",
-            "First! #sunset"
+            "First! #sunset",
+            "Thank you, @critic"
         ])
     );
+    // The reply follows its parent, indented by its depth.
+    assert_eq!(b.count(".comment.reply.depth-1").await, 1);
+    let indent = b
+        .eval("return getComputedStyle(document.querySelector('.comment.reply')).marginLeft")
+        .await;
+    assert_eq!(indent, json!("24px"));
     assert_eq!(b.count(".comment-body i").await, 0);
-    assert_eq!(b.text("#comments-heading").await, "Comments (3)");
+    assert_eq!(b.text("#comments-heading").await, "Comments (4)");
     let facts = b.text(".facts").await;
     assert!(facts.contains("a sunset over the sea, study 30"), "{facts}");
     assert!(b.text(".byline").await.contains("@painter"));
@@ -375,7 +389,7 @@ async fn the_gallery_works_in_a_real_browser() {
     b.click(".toggle button:last-child").await;
     b.wait_until(
         "top comments show",
-        "return document.querySelectorAll('.comment').length === 3 \
+        "return document.querySelectorAll('.comment').length === 4 \
          && document.querySelector('.toggle button:last-child').getAttribute('aria-pressed') === 'true'",
     )
     .await;

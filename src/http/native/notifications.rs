@@ -2,28 +2,13 @@
 
 use axum::extract::State;
 use axum::response::IntoResponse;
-use serde::Deserialize;
 
 use super::views::{Data, Envelope};
 use super::{Answer, Auth, Native, Query};
 use crate::http::SharedState;
 use crate::http::extract::OptionalJson;
 use crate::http::openapi::NATIVE;
-use crate::http::shapes::{NotificationList, ReadBody, ReadResult};
-use crate::service::page_limit;
-
-/// Which notifications.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct NotificationParams {
-    /// 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// `true` for unread ones only.
-    unread: Option<bool>,
-}
+use crate::http::shapes::{NotificationList, NotificationParams, ReadBody, ReadResult};
 
 /// The caller's notifications, newest first: replies, mentions, follows, votes, medals and
 /// comments on its posts.
@@ -40,9 +25,7 @@ pub async fn list(
     Auth(a, _): Auth<Native>,
     Query(p, _): Query<NotificationParams, Native>,
 ) -> Answer {
-    let limit = page_limit(p.limit, 20, 100)?;
-    let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
-    let unread = p.unread.unwrap_or(false);
+    let (limit, cursor, unread) = p.page()?;
     let page = s
         .services
         .notifications
