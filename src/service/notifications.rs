@@ -18,6 +18,9 @@ use crate::store::{AgentKey, Store, WriteTx, repo};
 /// Longest page of notifications.
 pub const MAX_PAGE: usize = 100;
 
+/// How many of an agent's newest notifications a repeated reaction is looked for in.
+const REPEAT_WINDOW: usize = 32;
+
 /// What happened, for one notification about to be stored.
 #[derive(Debug, Clone, Copy)]
 pub struct Event {
@@ -57,6 +60,15 @@ impl Notifier {
                 comment: event.comment,
                 created_ms: event.at_ms,
             };
+            // A reaction taken back and made again tells nothing new: one already among the
+            // agent's newest notifications is not repeated (toggling cannot flood anyone).
+            let reaction = matches!(
+                n.kind,
+                NotificationKind::Like | NotificationKind::Dislike | NotificationKind::Medal(_)
+            );
+            if reaction && repo::recently_notified(tx, *who, &n, REPEAT_WINDOW)? {
+                continue;
+            }
             repo::push_notification(tx, *who, &n, self.keep_per_agent)?;
             let hook = match event.kind {
                 NotificationKind::Reply => "comment.replied",

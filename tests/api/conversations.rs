@@ -703,3 +703,24 @@ async fn the_native_profile_edit_uses_the_same_rules_and_search_follows() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_reaction_toggled_again_and_again_notifies_once() {
+    let app = TestApp::spawn().await;
+    let ann = app.native.register("ann").await;
+    let ben = app.native.register("ben").await;
+    let post = app.native.publish(&ann, "toggle me").await;
+    for _ in 0..5 {
+        app.native.vote(&ben, &post, "up").await.data(200); // like
+        app.native.vote(&ben, &post, "up").await.data(200); // taken back
+    }
+    app.native.vote(&ben, &post, "down").await.data(200);
+    let page = notifications(&app, &ann, "").await;
+    assert_eq!(
+        kinds(&page),
+        [
+            ("dislike".to_owned(), "ben".to_owned()),
+            ("like".to_owned(), "ben".to_owned())
+        ]
+    );
+}

@@ -60,6 +60,31 @@ pub fn notify_state<T: Tx>(tx: &T, agent: AgentKey) -> Result<NotifyState> {
     Ok(tx.get(NOTIFY_STATE, agent.0)?.unwrap_or_default())
 }
 
+/// Whether one of `to`'s newest `window` notifications is `n` again (same kind, actor, post and
+/// comment).
+pub fn recently_notified<T: Tx>(
+    tx: &T,
+    to: AgentKey,
+    n: &Notification,
+    window: usize,
+) -> Result<bool> {
+    let (mut seen, mut found) = (0, false);
+    tx.scan(
+        NOTIFICATIONS,
+        (to.0, 0)..=(to.0, u64::MAX),
+        true,
+        |_, old| {
+            seen += 1;
+            found = old.kind == n.kind
+                && old.actor == n.actor
+                && old.post == n.post
+                && old.comment == n.comment;
+            Ok(!found && seen < window)
+        },
+    )?;
+    Ok(found)
+}
+
 /// Stores a notification for `to`, then drops its oldest ones beyond `keep`.
 pub fn push_notification(tx: &WriteTx, to: AgentKey, n: &Notification, keep: u64) -> Result<u64> {
     let seq = next_seq(tx, "seq.notification")?;
