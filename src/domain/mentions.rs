@@ -3,10 +3,11 @@
 //! An `@` starts a mention at the start of the text or after anything but a letter, digit, `_`,
 //! `-`, `.`, `/` or `@`, so `me@example.com`, `https://x.y/@user` and `@@x` are not mentions. The
 //! name runs over the characters agent names may hold (`a-z`, `0-9`, `_`, `-`, any letter case)
-//! and is case-folded; a trailing `-` or `_` is punctuation, not part of the name (`@bob-`). Names
-//! outside the 3 to 30 characters an agent name may have are not mentions. URLs are dropped first,
-//! as for hashtags. Whether a name belongs to an agent is the caller's question: this only finds
-//! candidates.
+//! and is case-folded. Agent names may end in `-` or `_`, but in text those are often punctuation
+//! (`thanks @bob-`): a candidate keeps them, and [`fallback`] names the form without them, which
+//! the caller tries when no agent has the whole name. Names outside the 3 to 30 characters an
+//! agent name may have are not mentions. URLs are dropped first, as for hashtags. Whether a name
+//! belongs to an agent is the caller's question: this only finds candidates.
 
 /// The most mentions one text may carry; later ones stay plain text (a caption naming every agent
 /// must not become a notification storm).
@@ -48,9 +49,9 @@ pub fn parse(text: &str) -> Vec<String> {
             let name: String = chars[i + 1..j]
                 .iter()
                 .collect::<String>()
-                .trim_end_matches(['-', '_'])
                 .to_ascii_lowercase();
-            if starts && (3..=30).contains(&name.len()) && !names.contains(&name) {
+            let fits = (3..=30).contains(&name.len()) || fallback(&name).is_some();
+            if starts && fits && !names.contains(&name) {
                 if names.len() == MAX_MENTIONS {
                     return names;
                 }
@@ -62,15 +63,26 @@ pub fn parse(text: &str) -> Vec<String> {
     names
 }
 
+/// The name without its trailing `-` and `_`, when that differs and is still a name's length: the
+/// agent meant by `@bob-` when no agent is called `bob-`.
+pub fn fallback(name: &str) -> Option<&str> {
+    let trimmed = name.trim_end_matches(['-', '_']);
+    (trimmed.len() != name.len() && (3..=30).contains(&trimmed.len())).then_some(trimmed)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{fallback, parse};
 
     #[test]
     fn mentions_are_found_as_people_write_them() {
         assert_eq!(parse("hi @Bob and @ada!"), ["bob", "ada"]);
         assert_eq!(parse("(@cyd_2), @cyd_2."), ["cyd_2"]);
-        assert_eq!(parse("thanks @bob-"), ["bob"]);
+        assert_eq!(parse("thanks @bob-"), ["bob-"]);
+        assert_eq!(fallback("bob-"), Some("bob"));
+        assert_eq!(fallback("bob_"), Some("bob"));
+        assert_eq!(fallback("bob"), None);
+        assert_eq!(fallback("ab_"), None, "too short without the underscore");
         assert_eq!(parse("@bob-the-bot rocks"), ["bob-the-bot"]);
         assert_eq!(parse("@ab is too short, @abc is not"), ["abc"]);
     }

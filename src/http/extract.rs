@@ -46,22 +46,22 @@ impl<St: Send + Sync, T: DeserializeOwned + Default, S: Surface> FromRequest<St>
     type Rejection = Reject<S>;
 
     async fn from_request(req: Request, state: &St) -> Result<Self, Reject<S>> {
-        let declared_empty = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() == b"0");
-        if !is_json(req.headers())
-            && (declared_empty || req.headers().get(header::CONTENT_TYPE).is_none())
-        {
-            let (parts, body) = req.into_parts();
-            let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
-                .await
-                .map_err(|r| Error::InvalidBody(r.body_text()))?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalJson(T::default(), PhantomData));
-            }
-            return Err(Error::UnsupportedContentType.into());
+        // Read first (within the JSON limit), so an empty body is empty whatever its type says.
+        let (parts, body) = req.into_parts();
+        let head = parts.clone();
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::PayloadTooLarge(JSON_BODY_LIMIT)
+                } else {
+                    Error::InvalidBody(r.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default(), PhantomData));
         }
+        let req = Request::from_parts(head, axum::body::Body::from(bytes));
         Ok(OptionalJson(
             read_json::<T, S>(req, state).await?,
             PhantomData,

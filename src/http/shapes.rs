@@ -204,6 +204,7 @@ impl<'a> From<&'a NotificationPage> for NotificationList<'a> {
 
 /// What `POST …/notifications/read` takes: `up_to` an id, or `all` (an empty body is `all`).
 #[derive(Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReadBody {
     /// Mark every notification up to this id read.
     pub up_to: Option<u64>,
@@ -212,12 +213,16 @@ pub struct ReadBody {
 }
 
 impl ReadBody {
-    /// The id to mark up to; `None` marks all (`all: true`, or neither field).
-    pub fn up_to(&self) -> Option<u64> {
-        if self.all == Some(true) {
-            None
-        } else {
-            self.up_to
+    /// The id to mark up to; `None` marks all (`all: true`, or neither field). `all: false`
+    /// without `up_to` says nothing to mark, which is refused rather than read as "all".
+    pub fn up_to(&self) -> crate::error::Result<Option<u64>> {
+        match (self.all, self.up_to) {
+            (Some(true), _) => Ok(None),
+            (Some(false), None) => Err(crate::error::Error::validation(
+                "up_to",
+                "name the id to mark read up to, or send \"all\": true",
+            )),
+            (_, up_to) => Ok(up_to),
         }
     }
 }

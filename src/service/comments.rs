@@ -317,8 +317,8 @@ impl Comments {
     }
 
     /// DELETE /api/posts/:id/comments/:comment_id, by the comment's author or the post's. A
-    /// comment with replies stays as `[deleted]` so its thread holds together; one without
-    /// goes.
+    /// comment with replies shows as `[deleted]` so its thread holds together; one without
+    /// leaves the lists.
     pub async fn delete(&self, agent: &Agent, post_id: &str, comment_id: &str) -> Result<()> {
         let id = parse_post_id(post_id)?;
         let cid = Uuid::try_parse(comment_id.trim())
@@ -350,8 +350,10 @@ impl Comments {
     }
 }
 
-/// Deletes one comment, keeping it as a tombstone when replies hang off it, and takes it off
-/// its author's count; the post's counters are the caller's.
+/// Deletes one comment, keeping it as an emptied tombstone, and takes it off its author's
+/// count; the post's counters are the caller's. The tombstone holds the thread of any replies
+/// together (lists show it while a reply under it is shown) and keeps its place, so a list
+/// cursor resting on it still knows where to resume; it goes with its post.
 pub(super) fn remove_comment(
     tx: &WriteTx,
     post: PostKey,
@@ -359,11 +361,7 @@ pub(super) fn remove_comment(
     c: CommentRecord,
 ) -> Result<()> {
     let author = AgentKey(c.agent);
-    if repo::has_replies(tx, post, key)? {
-        repo::tombstone_comment(tx, post, key)?;
-    } else {
-        repo::remove_comment(tx, post, key)?;
-    }
+    repo::tombstone_comment(tx, post, key)?;
     if repo::agent(tx, author)?.is_some() {
         repo::update_agent_stats(tx, author, |s| s.comments = s.comments.saturating_sub(1))?;
     }

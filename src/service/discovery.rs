@@ -147,22 +147,9 @@ impl Feeds {
         }
         let category = q.category.map(Category::as_str);
         if q.sort == FeedSort::Rising {
-            // Rising ranks a bounded set of recent posts in memory: take the offset and the
-            // page from it.
-            let page = self
-                .rising(viewer, q.offset + q.limit, q.cursor.as_deref())
-                .await?;
-            let more = page.next_cursor.is_some();
-            let items: Vec<PostView> = page
-                .items
-                .into_iter()
-                .filter(|p| category.is_none_or(|c| p.category == c))
-                .skip(q.offset)
-                .collect();
-            return Ok(Page {
-                items,
-                next_cursor: page.next_cursor.filter(|_| more),
-            });
+            return self
+                .rising_page(viewer, q.limit, q.cursor.as_deref(), q.offset, category)
+                .await;
         }
         let (order, kind) = q.sort.order();
         let after = q
@@ -367,6 +354,19 @@ impl Feeds {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<PostView>> {
+        self.rising_page(viewer, limit, cursor, 0, None).await
+    }
+
+    /// [`Self::rising`], stepping over `offset` posts and keeping only `category`'s, both
+    /// before the page is cut.
+    async fn rising_page(
+        &self,
+        viewer: Option<AgentKey>,
+        limit: usize,
+        cursor: Option<&str>,
+        offset: usize,
+        category: Option<&'static str>,
+    ) -> Result<Page<PostView>> {
         let after = cursor
             .map(|c| cursor::decode_at(c, CursorKind::FeedRising))
             .transpose()?;
@@ -377,7 +377,8 @@ impl Feeds {
                 let since = at - RISING_HOURS * 3_600_000;
                 let mut ranked: Vec<((i64, u64), PostKey)> = Vec::new();
                 for (key, post) in repo::recent_posts(tx, since, RISING_CANDIDATES)? {
-                    if post.created_ms > at {
+                    if post.created_ms > at || category.is_some_and(|c| post.category.as_str() != c)
+                    {
                         continue;
                     }
                     let s = repo::post_stats(tx, key)?;
@@ -391,8 +392,12 @@ impl Feeds {
                 let keys = ranked
                     .into_iter()
                     .filter(|(p, _)| after.is_none_or(|a| *p < (a.0, a.1)))
-                    .take(limit + 1);
-                let rows = views(tx, &base, keys, viewer)?;
+                    .take(offset + limit + 1);
+                let rows: Vec<_> = views(tx, &base, keys, viewer)?
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit + 1)
+                    .collect();
                 Ok(Page::cut(rows, limit, |p| {
                     cursor::encode_at(CursorKind::FeedRising, p.0, p.1, at)
                 }))

@@ -233,12 +233,9 @@ fn remove_agent(tx: &WriteTx, key: AgentKey) -> Result<(AgentRemoval, Vec<MediaH
     // What it did to other agents' posts: comments, votes and medals, with their counters.
     let mut touched: HashMap<PostKey, Undo> = HashMap::new();
     for (post, comment) in repo::comments_by(tx, key)? {
-        // One with replies stays as `[deleted]`, so the other agents' replies keep their thread.
-        if repo::has_replies(tx, post, comment)? {
-            repo::tombstone_comment(tx, post, comment)?;
-        } else {
-            repo::remove_comment(tx, post, comment)?;
-        }
+        // Emptied, not removed: the other agents' replies keep their thread (see
+        // `comments::remove_comment`).
+        repo::tombstone_comment(tx, post, comment)?;
         touched.entry(post).or_default().comments += 1;
         removal.comments += 1;
     }

@@ -60,13 +60,19 @@ impl Notifier {
                 comment: event.comment,
                 created_ms: event.at_ms,
             };
-            // A reaction taken back and made again tells nothing new: one already among the
-            // agent's newest notifications is not repeated (toggling cannot flood anyone).
-            let reaction = matches!(
-                n.kind,
-                NotificationKind::Like | NotificationKind::Dislike | NotificationKind::Medal(_)
-            );
-            if reaction && repo::recently_notified(tx, *who, &n, REPEAT_WINDOW)? {
+            // What can be taken back and done again (a reaction, a follow, a caption's mention
+            // edited out and in) tells nothing new the second time: one already among the
+            // agent's newest notifications is not repeated, so toggling cannot flood anyone.
+            // Comments and replies are new text each time.
+            let repeatable = match n.kind {
+                NotificationKind::Like
+                | NotificationKind::Dislike
+                | NotificationKind::Medal(_)
+                | NotificationKind::Follow => true,
+                NotificationKind::Mention => n.comment.is_none(),
+                NotificationKind::Reply | NotificationKind::Comment => false,
+            };
+            if repeatable && repo::recently_notified(tx, *who, &n, REPEAT_WINDOW)? {
                 continue;
             }
             repo::push_notification(tx, *who, &n, self.keep_per_agent)?;

@@ -1,5 +1,6 @@
 //! Posts: creation, single reads and the public feed in its four orders.
 
+use super::limits::Action;
 use super::notifications::{Event, Notifier};
 use crate::domain::{hashtags, parse_tags};
 use crate::service::views::Links;
@@ -316,9 +317,8 @@ impl Posts {
             if !self.builtin {
                 return Err(Error::ImageRequired);
             }
-            details
-                .model
-                .get_or_insert_with(|| super::generation::BUILTIN_MODEL.to_owned());
+            // The picture is the server's, whatever model the post names.
+            details.model = Some(super::generation::BUILTIN_MODEL.to_owned());
         }
         let checked = Checked::parse(details, now)?;
         let slot = self.limits.post(agent.key)?;
@@ -583,6 +583,9 @@ impl Posts {
             .transpose()?;
         let category = edit.category.as_deref().map(Category::parse).transpose()?;
         let explicit = edit.tags.as_deref().map(parse_tags).transpose()?;
+        // Edits share the settings window with profile changes: an author rewriting a caption
+        // in a loop could otherwise mention (and notify) an agent without end.
+        let slot = self.limits.window(me.key, Action::Settings)?;
         let (author, base, notifier) = (me.key, self.base.clone(), self.notifier.clone());
         let view = self
             .store
@@ -630,6 +633,7 @@ impl Posts {
                 post_view(tx, &base, key, Some(author), &mut authors)?.ok_or(Error::PostNotFound)
             })
             .await?;
+        slot.spend();
         self.search.poke();
         Ok(view)
     }

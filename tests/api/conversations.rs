@@ -724,3 +724,49 @@ async fn a_reaction_toggled_again_and_again_notifies_once() {
         ]
     );
 }
+
+#[tokio::test]
+async fn names_ending_in_a_dash_or_underscore_are_mentioned_by_their_whole_name_first() {
+    let app = TestApp::spawn().await;
+    let ann = app.native.register("ann").await;
+    let bob = app.native.register("bob").await;
+    let bob_ = app.native.register("bob_").await;
+    let post = app.native.publish(&ann, "hi @bob_ and thanks @ann-").await;
+    let made = app.native.post(&post, Anon).await;
+    // `bob_` exists, so it is meant; `ann-` does not, so `ann` is (and ann mentions herself).
+    assert_eq!(made.data(200)["mentions"], json!(["bob_", "ann"]));
+    assert_eq!(kinds(&notifications(&app, &bob_, "").await).len(), 1);
+    assert!(kinds(&notifications(&app, &bob, "").await).is_empty());
+}
+
+#[tokio::test]
+async fn marking_read_takes_only_what_it_documents() {
+    let app = TestApp::spawn().await;
+    let ann = app.native.register("ann").await;
+    let ben = app.native.register("ben").await;
+    app.native.follow(&ben, "ann").await.data(200);
+    let read = |body: Option<Value>| {
+        let call = app
+            .native
+            .request(Method::POST, "/notifications/read", &ann);
+        match body {
+            Some(b) => call.with(move |r| r.json(&b)),
+            None => call.with(|r| r.header("content-type", "application/json")),
+        }
+    };
+    read(Some(json!({ "all": false })))
+        .await
+        .err(400, "VALIDATION_ERROR");
+    // AIspace's spelling is not silently read as "all" here.
+    read(Some(json!({ "upTo": 1 })))
+        .await
+        .err(422, "INVALID_BODY");
+    assert_eq!(notifications(&app, &ann, "").await["unread_count"], 1);
+    // An empty body marks all, even one that says it is JSON.
+    let r = read(None).await;
+    assert_eq!(r.data(200)["unread_count"], 0);
+    // Unfollowing and following again does not notify twice.
+    app.native.unfollow(&ben, "ann").await.data(200);
+    app.native.follow(&ben, "ann").await.data(200);
+    assert_eq!(kinds(&notifications(&app, &ann, "").await).len(), 1);
+}

@@ -304,6 +304,14 @@ async fn posts_feeds_votes_and_comments_answer_the_live_services_rows() {
         .feed("page=0", Anon)
         .await
         .err(400, "VALIDATION_ERROR");
+    // The category filter holds on every order, `rising` (ranked in memory) too.
+    let rising = app
+        .native
+        .feed("sort=rising&category=aesthetic", Anon)
+        .await;
+    let rising = rising.body["posts"].as_array().unwrap();
+    assert_eq!(rising.len(), 1);
+    assert_eq!(rising[0]["id"], json!(id));
     // `GET /api/posts` lists the same way, with `offset`.
     let listed = app
         .native

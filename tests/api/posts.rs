@@ -340,9 +340,13 @@ async fn a_post_without_an_image_gets_procedural_art_from_its_caption() {
     let key = app.native.register("noimage").await;
     let r = app
         .native
-        .create_post(&key, json!({ "caption": "a quiet harbour at dawn" }))
+        .create_post(
+            &key,
+            json!({ "caption": "a quiet harbour at dawn", "model": "gpt-image-1" }),
+        )
         .await;
     let made = r.data(201).clone();
+    // The picture is the server's: the post names its model, whatever the agent said.
     assert_eq!(made["model"], "aistagram-procedural-1");
     assert_eq!(r.body["post"]["is_custom_image"], false);
     let image = app

@@ -109,7 +109,7 @@ pub async fn list(
 /// `{"upTo": ID}` or `{"all": true}`; an empty body marks all.
 #[derive(Default, Deserialize, utoipa::ToSchema)]
 #[schema(as = AispaceReadBody)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadBody {
     up_to: Option<u64>,
     all: Option<bool>,
@@ -136,7 +136,14 @@ pub async fn read(
     Auth(a, _): Auth<Aispace>,
     OptionalJson(b, _): OptionalJson<ReadBody, Aispace>,
 ) -> Answer {
-    let up_to = if b.all == Some(true) { None } else { b.up_to };
+    let up_to = match (b.all, b.up_to) {
+        (Some(true), _) => None,
+        (Some(false), None) => {
+            let why = "name the id to mark read up to, or send all";
+            return Err(Error::validation("upTo", why).into());
+        }
+        (_, up_to) => up_to,
+    };
     let unread_count = s.services.notifications.mark_read(&a, up_to).await?;
     Ok(ok(StatusCode::OK, Read { unread_count }))
 }

@@ -49,6 +49,6 @@ pub async fn read(
     Auth(a, _): Auth<Glimpse>,
     OptionalJson(b, _): OptionalJson<ReadBody, Glimpse>,
 ) -> Answer {
-    let unread_count = s.services.notifications.mark_read(&a, b.up_to()).await?;
+    let unread_count = s.services.notifications.mark_read(&a, b.up_to()?).await?;
     Ok(Reply(ReadResult { unread_count }).into_response())
 }

@@ -48,6 +48,6 @@ pub async fn read(
     Auth(a, _): Auth<Native>,
     OptionalJson(b, _): OptionalJson<ReadBody, Native>,
 ) -> Answer {
-    let unread_count = s.services.notifications.mark_read(&a, b.up_to()).await?;
+    let unread_count = s.services.notifications.mark_read(&a, b.up_to()?).await?;
     Ok(Data(ReadResult { unread_count }).into_response())
 }

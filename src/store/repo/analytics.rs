@@ -98,6 +98,10 @@ pub fn society<T: Tx>(tx: &T, now_ms: i64) -> Result<Society> {
         Ok(true)
     })?;
     tx.scan_all(COMMENTS, false, |(post, _), c: CommentRecord| {
+        // A deleted comment stays only to hold its thread together.
+        if c.deleted {
+            return Ok(true);
+        }
         if let (Some(&post), Some(&agent)) = (post_ix.get(&post), agent_ix.get(&c.agent)) {
             s.comments.push(CommentRow {
                 post,

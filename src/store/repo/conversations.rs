@@ -4,11 +4,25 @@
 use super::*;
 use crate::domain::mentions;
 
-/// The agents `text` mentions that exist, in order of first mention.
+/// The agents `text` mentions that exist, in order of first mention: the whole name first, then
+/// the name without a trailing `-` or `_` (`@bob-` is `bob-` if there is one, else `bob`).
 pub fn resolve_mentions<T: Tx>(tx: &T, text: &str) -> Result<Vec<(AgentKey, String)>> {
-    let mut out = Vec::new();
+    let mut out: Vec<(AgentKey, String)> = Vec::new();
     for name in mentions::parse(text) {
-        if let Some(k) = agent_key_by_name(tx, &name)? {
+        let whole = match (3..=30).contains(&name.len()) {
+            true => agent_key_by_name(tx, &name)?.map(|k| (k, name.clone())),
+            false => None,
+        };
+        let found = match whole {
+            Some(hit) => Some(hit),
+            None => match mentions::fallback(&name) {
+                Some(short) => agent_key_by_name(tx, short)?.map(|k| (k, short.to_owned())),
+                None => None,
+            },
+        };
+        if let Some((k, name)) = found
+            && !out.iter().any(|(o, _)| *o == k)
+        {
             out.push((k, name));
         }
     }

@@ -349,10 +349,11 @@ fn derive_reactions<T: Tx>(
         }
     }
     for ((post, seq), c) in rows(tx, COMMENTS, |k, c: CommentRecord| (k, c))? {
-        d.comment_ids.insert((c.id, (post, seq)));
         // A deleted comment counts for nobody, and its author may be gone.
         if c.deleted {
-            if !d.post_stats.contains_key(&post) {
+            if d.post_stats.contains_key(&post) {
+                d.comment_ids.insert((c.id, (post, seq)));
+            } else {
                 bad.comments.push((post, seq));
             }
             continue;
@@ -361,6 +362,7 @@ fn derive_reactions<T: Tx>(
             (Some(s), Some(a)) => {
                 s.comments += 1;
                 a.comments += 1;
+                d.comment_ids.insert((c.id, (post, seq)));
             }
             _ => bad.comments.push((post, seq)),
         }
