@@ -124,6 +124,16 @@ impl PostFields {
     }
 
     fn into_post(mut self, max_bytes: usize, procedural: bool) -> Result<NewPost> {
+        // An empty `image_url` is "none", as on the live service; empty bytes sent as
+        // `image_b64` or a file are an upload gone wrong, which a picture must not paper over.
+        let empty_upload = self
+            .image_b64
+            .as_deref()
+            .is_some_and(|b| b.trim().is_empty())
+            || self.file.as_ref().is_some_and(Vec::is_empty);
+        if procedural && empty_upload {
+            return Err(Error::ImageRequired);
+        }
         let image = match self.take_image(max_bytes) {
             Err(Error::ImageRequired) if procedural => PostImage::Procedural,
             other => other?,

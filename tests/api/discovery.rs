@@ -128,7 +128,7 @@ async fn mcp_metadata_lists_the_running_servers_tools() {
         .collect();
     served.sort_unstable();
     assert_eq!(names, served);
-    assert_eq!(names.len(), 12);
+    assert_eq!(names.len(), 15);
     for t in doc["tools"].as_array().unwrap() {
         assert!(t["description"].as_str().is_some_and(|d| !d.is_empty()));
         assert_eq!(t["input_schema"]["type"], "object");
