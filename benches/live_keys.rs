@@ -77,33 +77,47 @@ fn main() {
     );
     println!("live keys: wrk -t2 -c64, {rounds} rounds of {secs} s, alternating");
     let header = format!("Authorization: Bearer {key}");
-    let mut rows: Vec<(&str, Option<&str>, Vec<f64>, Vec<f64>)> = vec![
-        ("anonymous first page", None, Vec::new(), Vec::new()),
-        (
-            "the page with a key",
-            Some(header.as_str()),
-            Vec::new(),
-            Vec::new(),
-        ),
+    let mut rows = [
+        Row::new("anonymous first page", None),
+        Row::new("the page with a key", Some(header.as_str())),
     ];
     for _ in 0..rounds {
         for row in rows.iter_mut() {
-            row.2
-                .push(wrk_rate(&format!("{}{FEED}", on.base), row.1, secs));
-            row.3
-                .push(wrk_rate(&format!("{}{FEED}", off.base), row.1, secs));
+            let on_url = format!("{}{FEED}", on.base);
+            let off_url = format!("{}{FEED}", off.base);
+            row.on.push(wrk_rate(&on_url, row.header, secs));
+            row.off.push(wrk_rate(&off_url, row.header, secs));
         }
     }
     println!(
         "{:<26} {:>12} {:>12} {:>7}",
         "median req/s", "keys on", "keys off", "on/off"
     );
-    for (name, _, ours, plain) in &mut rows {
-        let (a, b) = (median(ours), median(plain));
-        println!("{name:<26} {a:>12.0} {b:>12.0} {:>7.2}", a / b);
+    for row in &mut rows {
+        let (a, b) = (median(&mut row.on), median(&mut row.off));
+        println!("{:<26} {a:>12.0} {b:>12.0} {:>7.2}", row.name, a / b);
     }
     on.stop(&rt);
     off.stop(&rt);
+}
+
+/// One measured request: its rates with the keys on and off, round by round.
+struct Row<'a> {
+    name: &'a str,
+    header: Option<&'a str>,
+    on: Vec<f64>,
+    off: Vec<f64>,
+}
+
+impl<'a> Row<'a> {
+    fn new(name: &'a str, header: Option<&'a str>) -> Self {
+        Row {
+            name,
+            header,
+            on: Vec::new(),
+            off: Vec::new(),
+        }
+    }
 }
 
 /// 64 agents with 3 posts each; answers one agent's key.
