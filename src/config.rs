@@ -158,7 +158,8 @@ pub struct Media {
     pub max_pixels: u64,
     /// Most frames accepted in an animated GIF or WebP.
     pub max_frames: u32,
-    /// Let `image_url` fetches reach private and loopback addresses (LAN setups, tests).
+    /// Let `image_url` fetches reach loopback and RFC 1918 addresses (LAN setups, tests); never
+    /// cloud-metadata addresses (see `media::ssrf`).
     pub allow_private_fetch: bool,
     /// Networks never fetched from, whatever `allow_private_fetch` says (CIDR notation).
     pub deny_networks: Vec<ipnet::IpNet>,

@@ -89,6 +89,32 @@ pub fn check_url(url: &Url, policy: &AddressPolicy) -> std::result::Result<(), S
     }
 }
 
+/// [`check_url`], and for a host name also the addresses it resolves to now, so a target that
+/// names a private address (`https://localhost:8443/`) is refused when it is registered, not
+/// only when it is used. A name that does not resolve within a few seconds is left to the check
+/// every connection makes (the resolver refuses what it would reach then).
+pub async fn check_resolved(url: &Url, policy: &AddressPolicy) -> std::result::Result<(), String> {
+    check_url(url, policy)?;
+    let Some(url::Host::Domain(name)) = url.host() else {
+        return Ok(());
+    };
+    let name = name.trim_end_matches('.').to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let lookup = tokio::net::lookup_host((name.as_str(), port));
+    let Ok(Ok(found)) = tokio::time::timeout(Duration::from_secs(3), lookup).await else {
+        return Ok(());
+    };
+    for addr in found {
+        if !policy.allows(addr.ip()) {
+            return Err(format!(
+                "{name} resolves to {}, a private or reserved address",
+                addr.ip()
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Fetcher {
     pub fn new(
         policy: AddressPolicy,

@@ -1,5 +1,7 @@
 //! Which addresses a server-side fetch may connect to. A pure function with a table-driven test:
-//! everything that is not plainly public unicast is refused.
+//! everything that is not plainly public unicast is refused. `allow_private_fetch` (for LAN image
+//! hosts) opens loopback and the RFC 1918 ranges, nothing more, and cloud-metadata and platform
+//! addresses are refused whatever it says: they hand out the machine's credentials.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -38,25 +40,51 @@ const DENIED: &[&str] = &[
     "ff00::/8",
 ];
 
-/// The fetch policy: the built-in deny list (unless private fetches are allowed) plus any extra
-/// networks the operator (or a test) denies.
+/// Never fetched from, whatever the configuration: link-local IPv4 (AWS, GCP, Azure, Oracle and
+/// DigitalOcean metadata at 169.254.169.254, ECS task credentials at 169.254.170.2), AWS's IPv6
+/// metadata address, Alibaba Cloud's metadata service and Azure's platform (WireServer) address,
+/// which is public address space.
+const NEVER: &[&str] = &[
+    "169.254.0.0/16",
+    "fd00:ec2::254/128",
+    "100.100.100.200/32",
+    "168.63.129.16/32",
+];
+
+/// What `allow_private_fetch` opens: loopback and RFC 1918 private networks.
+const PRIVATE: &[&str] = &[
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+];
+
+fn nets(list: &[&str]) -> Vec<IpNet> {
+    let parsed: Vec<IpNet> = list.iter().filter_map(|n| n.parse().ok()).collect();
+    debug_assert_eq!(parsed.len(), list.len());
+    parsed
+}
+
+/// The fetch policy: the built-in deny list (unless private fetches are allowed, which opens
+/// loopback and RFC 1918), the metadata addresses always, plus any extra networks the operator
+/// (or a test) denies.
 #[derive(Debug, Clone)]
 pub struct AddressPolicy {
     allow_private: bool,
     builtin: Vec<IpNet>,
+    never: Vec<IpNet>,
+    private: Vec<IpNet>,
     extra: Vec<IpNet>,
 }
 
 impl AddressPolicy {
     pub fn new(allow_private: bool, extra: Vec<IpNet>) -> Self {
-        let builtin = DENIED
-            .iter()
-            .filter_map(|n| n.parse().ok())
-            .collect::<Vec<IpNet>>();
-        debug_assert_eq!(builtin.len(), DENIED.len());
         AddressPolicy {
             allow_private,
-            builtin,
+            builtin: nets(DENIED),
+            never: nets(NEVER),
+            private: nets(PRIVATE),
             extra,
         }
     }
@@ -65,10 +93,11 @@ impl AddressPolicy {
     /// (`::a.b.c.d`) addresses are judged as the IPv4 address they carry.
     pub fn allows(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        if self.extra.iter().any(|n| n.contains(&ip)) {
+        let within = |list: &[IpNet]| list.iter().any(|n| n.contains(&ip));
+        if within(&self.extra) || within(&self.never) {
             return false;
         }
-        self.allow_private || !self.builtin.iter().any(|n| n.contains(&ip))
+        !within(&self.builtin) || (self.allow_private && within(&self.private))
     }
 }
 
@@ -167,5 +196,62 @@ mod tests {
         assert!(lan.allows("10.1.2.3".parse().unwrap()));
         assert!(!lan.allows("127.0.0.2".parse().unwrap()));
         assert!(!lan.allows("::ffff:127.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn private_fetches_open_loopback_and_rfc1918_only_and_never_metadata() {
+        let lan = AddressPolicy::new(true, vec![]);
+        let strict = AddressPolicy::new(false, vec![]);
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "10.0.0.8",
+            "172.16.5.4",
+            "172.31.255.254",
+            "192.168.1.20",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(lan.allows(ip), "{ip} is opened by allow_private_fetch");
+            assert!(!strict.allows(ip), "{ip} is refused without it");
+        }
+        // Cloud metadata and platform addresses, in every spelling, under either policy.
+        for ip in [
+            "169.254.169.254",
+            "169.254.170.2",
+            "169.254.0.1",
+            "::ffff:169.254.169.254",
+            "::169.254.169.254",
+            "fd00:ec2::254",
+            "100.100.100.200",
+            "168.63.129.16",
+            "::ffff:168.63.129.16",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(!lan.allows(ip), "{ip} is never fetched");
+            assert!(!strict.allows(ip), "{ip} is never fetched");
+        }
+        // What allow_private_fetch does not open: special-purpose space that is not a LAN.
+        for ip in [
+            "0.0.0.0",
+            "100.64.0.1",
+            "192.0.0.8",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "fc00::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(
+                !lan.allows(ip),
+                "{ip} stays refused with allow_private_fetch"
+            );
+        }
+        assert!(lan.allows("8.8.8.8".parse().unwrap()));
+        assert!(!strict.allows("168.63.129.16".parse().unwrap()));
+        assert!(strict.allows("168.63.129.17".parse().unwrap()));
     }
 }

@@ -214,6 +214,11 @@ impl Webhooks {
                 ));
             }
         }
+        // The name's addresses too, so the agent hears of a private target now (after the
+        // cheap checks: a refused request looks nothing up).
+        crate::media::fetch::check_resolved(&parsed, &d.policy)
+            .await
+            .map_err(Error::ForbiddenUrl)?;
         let mut raw = [0u8; 24];
         getrandom::fill(&mut raw).map_err(|e| Error::internal(e.to_string()))?;
         let secret = format!("{SECRET_PREFIX}{}", STANDARD.encode(raw));
@@ -314,6 +319,16 @@ impl Webhooks {
                 self.settle(seq, d, w.id, false).await?;
                 continue;
             };
+            // Checked again at every delivery: a target stored under an older, looser policy
+            // (or whose address the operator has since denied) fails like a refusal and is
+            // eventually switched off; nothing is sent to it.
+            let target_ok = url::Url::parse(&w.url)
+                .is_ok_and(|u| crate::media::fetch::check_url(&u, &self.deliverer.policy).is_ok());
+            if !target_ok {
+                tracing::warn!(webhook = %Uuid::from_u128(w.id), "webhook target refused by the address policy");
+                self.settle(seq, d, w.id, false).await?;
+                continue;
+            }
             let client = self.deliverer.client.clone();
             sends.spawn(async move {
                 let ts = Timestamp::now().0 / 1000;

@@ -725,3 +725,43 @@ async fn webhook_targets_are_checked_and_failing_ones_switched_off() {
     }
     assert_eq!(rx.attempts.lock().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn metadata_targets_and_names_that_resolve_privately_are_refused_at_registration() {
+    // Registration connects nowhere: a regression here answers 201, it sends no packet (no
+    // event follows that would be delivered). Image and avatar fetches share the classifier,
+    // which `media::ssrf`'s unit tests check without any network.
+    let lan = TestApp::spawn_with(lan).await;
+    let key = lan.native.register("metadata").await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://169.254.170.2/v2/credentials",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[fd00:ec2::254]/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://168.63.129.16/machine",
+    ] {
+        let r = lan.aispace.add_webhook(&key, json!({ "url": url })).await;
+        r.err(400, "FORBIDDEN_URL");
+    }
+    // allow_private_fetch still opens loopback, for LAN targets.
+    lan.aispace
+        .add_webhook(&key, json!({ "url": "http://127.0.0.1:9/hook" }))
+        .await
+        .ok(201);
+    // Without it, a name that resolves to loopback is refused now, not at the first delivery
+    // (`localhost` resolves from /etc/hosts: no lookup leaves the machine).
+    let strict = TestApp::spawn().await;
+    let key = strict.native.register("named").await;
+    let r = strict
+        .aispace
+        .add_webhook(&key, json!({ "url": "https://localhost:9/hook" }))
+        .await;
+    let body = r.err(400, "FORBIDDEN_URL");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("localhost resolves to")),
+        "{body}"
+    );
+}
