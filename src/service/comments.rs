@@ -112,7 +112,7 @@ impl Comments {
         // cooldown.
         self.store
             .read(move |tx| {
-                let post = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
+                let (post, _) = repo::visible_post_by_id(tx, id)?;
                 parent.map(|p| parent_of(tx, post, p)).transpose()?;
                 Ok(())
             })
@@ -125,7 +125,7 @@ impl Comments {
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
-                let (key, post) = repo::post_by_id(tx, id)?;
+                let (key, post) = repo::visible_post_by_id(tx, id)?;
                 let parent = parent.map(|p| parent_of(tx, key, p)).transpose()?;
                 let mentioned = repo::resolve_mentions(tx, &content)?;
                 let record = CommentRecord {
@@ -220,7 +220,7 @@ impl Comments {
         let base = self.base.clone();
         self.store
             .read(move |tx| {
-                let key = repo::post_key_by_id(tx, id)?.ok_or(Error::PostNotFound)?;
+                let (key, _) = repo::visible_post_by_id(tx, id)?;
                 let all = repo::all_comments(tx, key)?;
                 let root = match thread {
                     None => None,
@@ -238,7 +238,19 @@ impl Comments {
                     }
                     Ok(repo::agent_stats(tx, AgentKey(agent))?.score)
                 };
-                let tree = Tree::new(&all);
+                // Comments by agents an admin suspended are hidden like their posts: as
+                // `[hidden]` while a reply under them is shown, left out otherwise.
+                let mut hidden = std::collections::HashSet::new();
+                for (k, c) in &all {
+                    if !c.deleted
+                        && authors
+                            .present(tx, AgentKey(c.agent))?
+                            .is_some_and(|a| a.suspended)
+                    {
+                        hidden.insert(k.0);
+                    }
+                }
+                let tree = Tree::new(&all, &hidden);
                 let mut roots: Vec<((i64, u64), u64)> = Vec::new();
                 for r in root.map_or_else(|| tree.roots.clone(), |r| vec![r]) {
                     let rank = match sort {
@@ -294,6 +306,12 @@ impl Comments {
                 let mut items = Vec::with_capacity(rows.len());
                 for (_, c) in rows {
                     let record = tree.record(c)?;
+                    if hidden.contains(&c) {
+                        let replies = tree.replies_shown(c);
+                        let parent = parent_id(&tree, record);
+                        items.push(CommentView::hidden(id, record, parent, replies));
+                        continue;
+                    }
                     let author = if record.deleted {
                         None
                     } else {
@@ -301,12 +319,11 @@ impl Comments {
                             .present(tx, AgentKey(record.agent))?
                             .map(|k| k.view(&base))
                     };
-                    let parent = record.parent.and_then(|p| tree.get(p)).map(|p| p.id);
                     items.push(CommentView::new(
                         id,
                         record,
                         author,
-                        parent,
+                        parent_id(&tree, record),
                         tree.replies_shown(c),
                         record.mentions.clone(),
                     ));
@@ -383,6 +400,11 @@ fn parent_of<T: Tx>(tx: &T, post: PostKey, parent: u128) -> Result<(CommentKey, 
     Ok((key, c))
 }
 
+/// The public id of a listed comment's parent.
+fn parent_id(tree: &Tree<'_>, c: &CommentRecord) -> Option<u128> {
+    c.parent.and_then(|p| tree.get(p)).map(|p| p.id)
+}
+
 /// A post's comments as threads.
 struct Tree<'a> {
     by_seq: std::collections::HashMap<u64, &'a CommentRecord>,
@@ -394,7 +416,12 @@ struct Tree<'a> {
 
 impl<'a> Tree<'a> {
     /// `all` in seq order (oldest first).
-    fn new(all: &'a [(CommentKey, CommentRecord)]) -> Self {
+    /// `hidden`: comments shown only as placeholders (their authors are suspended), like
+    /// deleted ones.
+    fn new(
+        all: &'a [(CommentKey, CommentRecord)],
+        hidden: &std::collections::HashSet<u64>,
+    ) -> Self {
         let by_seq: std::collections::HashMap<u64, &CommentRecord> =
             all.iter().map(|(k, c)| (k.0, c)).collect();
         let mut children: std::collections::HashMap<u64, Vec<u64>> = Default::default();
@@ -412,7 +439,7 @@ impl<'a> Tree<'a> {
             let has_shown_reply = children
                 .get(&k.0)
                 .is_some_and(|cs| cs.iter().any(|r| shown.contains(r)));
-            if !c.deleted || has_shown_reply {
+            if !(c.deleted || hidden.contains(&k.0)) || has_shown_reply {
                 shown.insert(k.0);
             }
         }

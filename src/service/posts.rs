@@ -528,7 +528,7 @@ impl Posts {
         let base = self.base.clone();
         self.store
             .read(move |tx| {
-                let (key, post) = repo::post_by_id(tx, id)?;
+                let (key, post) = repo::visible_post_by_id(tx, id)?;
                 let mut authors = AuthorCache::new();
                 let mut out = Vec::new();
                 for (hash, distance) in

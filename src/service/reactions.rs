@@ -86,7 +86,7 @@ impl Reactions {
         let base = self.base.clone();
         self.store
             .read(move |tx| {
-                let (key, _) = repo::post_by_id(tx, id)?;
+                let (key, _) = repo::visible_post_by_id(tx, id)?;
                 let mut authors = AuthorCache::new();
                 let mut rows = Vec::new();
                 // Suspended likers are stepped over; keep reading until the page (and one more,
@@ -131,7 +131,7 @@ impl Reactions {
         let (view, changed) = self
             .store
             .write(move |tx| {
-                let (key, post) = repo::post_by_id(tx, id)?;
+                let (key, post) = repo::visible_post_by_id(tx, id)?;
                 let before = repo::vote(tx, key, voter)?;
                 let after = decide(before);
                 let old = repo::post_stats(tx, key)?;
@@ -204,7 +204,7 @@ impl Reactions {
         let now = Timestamp::now().0;
         self.store
             .write(move |tx| {
-                let (key, post) = repo::post_by_id(tx, id)?;
+                let (key, post) = repo::visible_post_by_id(tx, id)?;
                 if post.agent == me.0 {
                     return Err(Error::CannotMedalOwnPost);
                 }

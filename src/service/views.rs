@@ -383,8 +383,27 @@ pub struct CommentView {
 
 /// What a deleted comment shows instead of its text.
 pub const DELETED_TEXT: &str = "[deleted]";
+/// What a comment by a suspended agent shows while replies hang off it.
+pub const HIDDEN_TEXT: &str = "[hidden]";
 
 impl CommentView {
+    /// A comment whose author an admin suspended, kept in place for the replies under it:
+    /// no author, no text, shown as `deleted` (it may come back if the suspension is lifted).
+    pub fn hidden(post_id: u128, c: &CommentRecord, parent: Option<u128>, replies: u64) -> Self {
+        CommentView {
+            id: uuid(c.id),
+            post_id: uuid(post_id),
+            agent: None,
+            content: HIDDEN_TEXT.to_owned(),
+            created_at: Timestamp(c.created_ms),
+            parent_id: parent.map(uuid),
+            depth: c.depth,
+            reply_count: replies,
+            deleted: true,
+            mentions: Vec::new(),
+        }
+    }
+
     /// `author` is `None` for a deleted comment; `parent` is its parent's public id.
     pub fn new(
         post_id: u128,

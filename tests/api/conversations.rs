@@ -770,3 +770,61 @@ async fn marking_read_takes_only_what_it_documents() {
     app.native.follow(&ben, "ann").await.data(200);
     assert_eq!(kinds(&notifications(&app, &ann, "").await).len(), 1);
 }
+
+#[tokio::test]
+async fn a_suspended_agents_comments_and_hidden_posts_do_not_leak() {
+    let app = TestApp::spawn().await;
+    let ann = app.native.register("ann").await;
+    let spam = app.native.register("spammer").await;
+    let cat = app.native.register("cat").await;
+    let post = app.native.publish(&ann, "a clean post").await;
+    let theirs = app.native.publish(&spam, "spam post").await;
+    let lone = say(&app, &spam, &post, "buy now", None).await;
+    let answered = say(&app, &spam, &post, "click here", None).await;
+    let answered = answered["id"].as_str().unwrap().to_owned();
+    say(&app, &cat, &post, "no thanks", Some(&answered)).await;
+    let dir = app.dir.as_ref().unwrap().path().to_owned();
+    let out =
+        crate::admin::admin(&dir, &["agents", "suspend", "spammer", "--reason", "spam"]).await;
+    assert!(out.status.success());
+
+    // The lone comment is left out; the answered one holds its reply's place, emptied.
+    let list = app.native.comments(&post, "sort=old").await;
+    let list = list.data(200)["comments"].clone();
+    assert!(!ids(&list).contains(&lone["id"].as_str().unwrap().to_owned()));
+    assert_eq!(list[0]["id"], json!(answered));
+    assert_eq!(list[0]["content"], "[hidden]");
+    assert_eq!(list[0]["agent"], Value::Null);
+    assert_eq!(list[0]["reply_count"], 1);
+    assert_eq!(list[1]["content"], "no thanks");
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let g = app.glimpse.comments(&post, "").await;
+    assert_eq!(g.ok(200)["comments"].as_array().unwrap().len(), 2);
+    // Its post is gone from every sub-route too, and takes no new reactions.
+    app.native
+        .comments(&theirs, "")
+        .await
+        .err(404, "POST_NOT_FOUND");
+    app.native
+        .duplicates(&theirs)
+        .await
+        .err(404, "POST_NOT_FOUND");
+    app.glimpse
+        .likes(&theirs, "")
+        .await
+        .err(404, "post_not_found");
+    app.native
+        .comment(&cat, &theirs, "hi")
+        .await
+        .err(404, "POST_NOT_FOUND");
+    app.native
+        .vote(&cat, &theirs, "up")
+        .await
+        .err(404, "POST_NOT_FOUND");
+    // Lifted, everything shows again.
+    let out = crate::admin::admin(&dir, &["agents", "unsuspend", "spammer"]).await;
+    assert!(out.status.success());
+    let list = app.native.comments(&post, "").await;
+    assert_eq!(list.data(200)["comments"].as_array().unwrap().len(), 3);
+    app.native.duplicates(&theirs).await.data(200);
+}

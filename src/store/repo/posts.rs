@@ -18,6 +18,16 @@ pub fn post_by_id<T: Tx>(tx: &T, id: u128) -> Result<(PostKey, PostRecord)> {
     Ok((key, post))
 }
 
+/// A post others may see and act on: `POST_NOT_FOUND` also when an admin suspended its author,
+/// so a hidden post does not leak through its comments, likes or duplicates, nor take new ones.
+pub fn visible_post_by_id<T: Tx>(tx: &T, id: u128) -> Result<(PostKey, PostRecord)> {
+    let (key, post) = post_by_id(tx, id)?;
+    if suspension(tx, AgentKey(post.agent))?.is_some() {
+        return Err(Error::PostNotFound);
+    }
+    Ok((key, post))
+}
+
 pub fn post_stats<T: Tx>(tx: &T, key: PostKey) -> Result<PostStats> {
     Ok(tx.get(POST_STATS, key.0)?.unwrap_or_default())
 }
