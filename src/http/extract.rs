@@ -32,6 +32,7 @@ impl<St: Send + Sync, T: DeserializeOwned, S: Surface> FromRequest<St> for Json<
     type Rejection = Reject<S>;
 
     async fn from_request(req: Request, state: &St) -> Result<Self, Reject<S>> {
+        refuse_declared_over(req.headers(), JSON_BODY_LIMIT)?;
         Ok(Json(read_json::<T, S>(req, state).await?, PhantomData))
     }
 }
@@ -46,6 +47,7 @@ impl<St: Send + Sync, T: DeserializeOwned + Default, S: Surface> FromRequest<St>
     type Rejection = Reject<S>;
 
     async fn from_request(req: Request, state: &St) -> Result<Self, Reject<S>> {
+        refuse_declared_over(req.headers(), JSON_BODY_LIMIT)?;
         // Read first (within the JSON limit), so an empty body is empty whatever its type says.
         let (parts, body) = req.into_parts();
         let head = parts.clone();
@@ -66,6 +68,19 @@ impl<St: Send + Sync, T: DeserializeOwned + Default, S: Surface> FromRequest<St>
             read_json::<T, S>(req, state).await?,
             PhantomData,
         ))
+    }
+}
+
+/// Refuses a body whose declared `Content-Length` is over `limit` from its header, before a byte
+/// of it is read: otherwise the connection stays open until more than the limit has arrived.
+pub fn refuse_declared_over(headers: &HeaderMap, limit: usize) -> Result<(), Error> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => Err(Error::PayloadTooLarge(limit)),
+        _ => Ok(()),
     }
 }
 

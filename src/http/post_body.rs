@@ -206,8 +206,13 @@ impl<S: PostSpelling> FromRequest<SharedState> for PostBody<S> {
     /// answered in image terms, with the configured image limit.
     async fn from_request(req: Request, state: &SharedState) -> Result<Self, Reject<S>> {
         let max = state.services.media.max_bytes();
-        read::<S>(req, state)
-            .await
+        let limit = state.services.media.body_limit();
+        let declared = crate::http::extract::refuse_declared_over(req.headers(), limit);
+        let read = async {
+            declared?;
+            read::<S>(req, state).await
+        };
+        read.await
             .map(|f| PostBody(f, PhantomData))
             .map_err(|e| match e {
                 Error::PayloadTooLarge(_) | Error::UploadTooLarge(_) => Error::UploadTooLarge(max),

@@ -91,3 +91,32 @@ async fn unicode_and_newlines_survive_while_control_characters_do_not() {
         .await;
     r.err(400, "VALIDATION_ERROR");
 }
+
+#[tokio::test]
+async fn a_body_declared_too_large_is_refused_from_its_header() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let key = app.native.register("declared").await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    for (path, code) in [
+        ("/api/agents/register", "PAYLOAD_TOO_LARGE"),
+        ("/api/posts", "UPLOAD_TOO_LARGE"),
+        ("/api/notifications/read", "PAYLOAD_TOO_LARGE"),
+    ] {
+        // Headers only: the 1 GiB body never comes. The answer must not wait for it.
+        let mut conn = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes()).await.expect("write");
+        let mut got = vec![0u8; 2048];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut got));
+        let n = read.await.expect("answered from the header").expect("read");
+        let text = String::from_utf8_lossy(&got[..n]);
+        assert!(text.starts_with("HTTP/1.1 413"), "{path}: {text}");
+        assert!(text.contains(code), "{path}: {text}");
+    }
+}
