@@ -232,12 +232,6 @@ impl Comments {
                     ),
                 };
                 let mut authors = AuthorCache::new();
-                let score = |tx: &crate::store::ReadTx, agent: u64| -> Result<i64> {
-                    if repo::agent(tx, AgentKey(agent))?.is_none() {
-                        return Ok(i64::MIN);
-                    }
-                    Ok(repo::agent_stats(tx, AgentKey(agent))?.score)
-                };
                 // Comments by agents an admin suspended are hidden like their posts: as
                 // `[hidden]` while a reply under them is shown, left out otherwise.
                 let mut hidden = std::collections::HashSet::new();
@@ -254,7 +248,10 @@ impl Comments {
                 let mut roots: Vec<((i64, u64), u64)> = Vec::new();
                 for r in root.map_or_else(|| tree.roots.clone(), |r| vec![r]) {
                     let rank = match sort {
-                        CommentSort::Top => score(tx, tree.record(r)?.agent)?,
+                        // The author's karma, cached with the author; a deleted author's last.
+                        CommentSort::Top => authors
+                            .present(tx, AgentKey(tree.record(r)?.agent))?
+                            .map_or(i64::MIN, |a| a.karma),
                         _ => 0,
                     };
                     roots.push(((rank, r), r));

@@ -260,10 +260,7 @@ impl AuthorCache {
     /// Like [`Self::visible`], but an agent since deleted is `None` too (notifications may
     /// outlive their actor within one transaction's reach).
     fn visible_if_present<T: Tx>(&mut self, tx: &T, key: AgentKey) -> Result<Option<&Known>> {
-        if !self.0.contains_key(&key.0) && repo::agent(tx, key)?.is_none() {
-            return Ok(None);
-        }
-        self.visible(tx, key)
+        Ok(self.present(tx, key)?.filter(|k| !k.suspended))
     }
 
     /// The author, or `None` when an admin has suspended them (their posts are hidden).

@@ -82,9 +82,9 @@ impl Notifier {
                 NotificationKind::Follow => "agent.followed",
                 _ => continue,
             };
-            let actor = repo::agent_required(tx, event.actor)?.name;
             let base = &self.base;
             webhooks::queue_for(tx, hook, *who, || {
+                let actor = repo::agent_required(tx, event.actor)?.name;
                 let mut data = json!({ "actor": actor });
                 if let Some(p) = event.post {
                     let id = Uuid::from_u128(p).to_string();
@@ -94,7 +94,7 @@ impl Notifier {
                 if let Some(c) = event.comment {
                     data["commentId"] = json!(Uuid::from_u128(c).to_string());
                 }
-                data
+                Ok(data)
             })?;
         }
         Ok(())

@@ -136,32 +136,34 @@ pub fn queue(
     if let (Some(d), Value::Object(x)) = (data.as_object_mut(), extra()) {
         d.extend(x);
     }
-    let now = Timestamp::now();
-    let id = format!("msg_{}", Uuid::now_v7().simple());
-    let payload = serde_json::to_vec(&json!({ "type": kind, "timestamp": now, "data": data }))
-        .map_err(Error::internal)?;
-    repo::enqueue_deliveries(tx, &hooks, &id, &payload, now.0)
+    enqueue(tx, kind, &hooks, data)
 }
 
 /// Queues a `kind` event addressed to one agent (a reply to it, a mention of it, a new
 /// follower) for that agent's webhooks, inside the caller's write transaction.
+/// `data` is built (and the names in it looked up) only when a webhook wants the event.
 pub fn queue_for(
     tx: &WriteTx,
     kind: &'static str,
     to: AgentKey,
-    data: impl FnOnce() -> Value,
+    data: impl FnOnce() -> Result<Value>,
 ) -> Result<()> {
     let hooks = repo::webhooks_wanting(tx, kind, &[to])?;
     if hooks.is_empty() {
         return Ok(());
     }
-    let mut data = data();
+    let mut data = data()?;
     data["agent"] = json!(repo::agent_required(tx, to)?.name);
+    enqueue(tx, kind, &hooks, data)
+}
+
+/// Queues one `{"type", "timestamp", "data"}` message, under one id, for each of `hooks`.
+fn enqueue(tx: &WriteTx, kind: &'static str, hooks: &[u128], data: Value) -> Result<()> {
     let now = Timestamp::now();
     let id = format!("msg_{}", Uuid::now_v7().simple());
     let payload = serde_json::to_vec(&json!({ "type": kind, "timestamp": now, "data": data }))
         .map_err(Error::internal)?;
-    repo::enqueue_deliveries(tx, &hooks, &id, &payload, now.0)
+    repo::enqueue_deliveries(tx, hooks, &id, &payload, now.0)
 }
 
 /// `v1,<base64 HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`.

@@ -50,21 +50,6 @@ pub fn comment_by_id<T: Tx>(
         .map(|c| (PostKey(post), CommentKey(seq), c)))
 }
 
-/// Whether any comment answers `key` (replies are always newer than their parent).
-pub fn has_replies<T: Tx>(tx: &T, post: PostKey, key: CommentKey) -> Result<bool> {
-    let mut found = false;
-    tx.scan(
-        COMMENTS,
-        (post.0, key.0.saturating_add(1))..=(post.0, u64::MAX),
-        false,
-        |_, c| {
-            found = c.parent == Some(key.0);
-            Ok(!found)
-        },
-    )?;
-    Ok(found)
-}
-
 /// Every comment on a post, oldest first (threads are ordered from the whole set).
 pub fn all_comments<T: Tx>(tx: &T, post: PostKey) -> Result<Vec<(CommentKey, CommentRecord)>> {
     comments(tx, post, false, None, usize::MAX)
@@ -135,19 +120,24 @@ pub fn prune_notifications(
             }
         },
     )?;
-    if gone.is_empty() {
-        return Ok(0);
+    drop_notifications(tx, agent, &gone)?;
+    Ok(gone.len() as u64)
+}
+
+/// Removes some of an agent's notifications (by seq) and takes them off its counters.
+fn drop_notifications(tx: &WriteTx, agent: AgentKey, seqs: &[u64]) -> Result<()> {
+    if seqs.is_empty() {
+        return Ok(());
     }
     let mut state = notify_state(tx, agent)?;
-    for seq in &gone {
+    for seq in seqs {
         tx.remove(NOTIFICATIONS, (agent.0, *seq))?;
         state.total = state.total.saturating_sub(1);
         if *seq > state.read_upto {
             state.unread = state.unread.saturating_sub(1);
         }
     }
-    tx.insert(NOTIFY_STATE, agent.0, &state)?;
-    Ok(gone.len() as u64)
+    tx.insert(NOTIFY_STATE, agent.0, &state)
 }
 
 /// Up to `limit` of an agent's notifications, newest first, older than seq `before`.
@@ -252,21 +242,15 @@ pub fn remove_notifications(tx: &WriteTx, agent: AgentKey) -> Result<()> {
 /// Removes every notification `actor` caused (the actor is being deleted), keeping each
 /// recipient's counters. Scans: agents are rarely deleted.
 pub fn remove_notifications_by(tx: &WriteTx, actor: AgentKey) -> Result<()> {
-    let mut gone: Vec<(u64, u64)> = Vec::new();
+    let mut gone: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
     tx.scan_all(NOTIFICATIONS, false, |(to, seq), n| {
         if n.actor == actor.0 {
-            gone.push((to, seq));
+            gone.entry(to).or_default().push(seq);
         }
         Ok(true)
     })?;
-    for (to, seq) in gone {
-        tx.remove(NOTIFICATIONS, (to, seq))?;
-        let mut state = notify_state(tx, AgentKey(to))?;
-        state.total = state.total.saturating_sub(1);
-        if seq > state.read_upto {
-            state.unread = state.unread.saturating_sub(1);
-        }
-        tx.insert(NOTIFY_STATE, to, &state)?;
+    for (to, seqs) in gone {
+        drop_notifications(tx, AgentKey(to), &seqs)?;
     }
     Ok(())
 }

@@ -195,14 +195,6 @@ pub fn tombstone_comment(tx: &WriteTx, post: PostKey, key: CommentKey) -> Result
     Ok(())
 }
 
-/// Removes one comment row; counters are the caller's job.
-pub fn remove_comment(tx: &WriteTx, post: PostKey, key: CommentKey) -> Result<()> {
-    if let Some(c) = tx.get(COMMENTS, (post.0, key.0))? {
-        tx.remove(COMMENT_IDS, c.id)?;
-    }
-    tx.remove(COMMENTS, (post.0, key.0)).map(drop)
-}
-
 /// A post's comments in `(comment key, record)` order, oldest first or newest first, starting
 /// strictly after `after` in that direction, at most `limit`.
 pub fn comments<T: Tx>(
